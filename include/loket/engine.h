@@ -1,0 +1,81 @@
+/* loket engine: the pure step function.
+ *
+ *   lk_engine_step(flow, session, text, now) -> session', replies
+ *
+ * No I/O, no clock reads, no globals, no randomness: the same flow, session,
+ * text and time give the same session and replies, byte for byte. Sessions
+ * are plain values the caller loads from and saves to a store. */
+#ifndef LOKET_ENGINE_H
+#define LOKET_ENGINE_H
+
+#include "loket/core.h"
+#include "loket/flow.h"
+
+/* ---- sessions ------------------------------------------------------------ */
+typedef struct lk_session lk_session;
+
+/* A new session at the flow's start state. NULL on out of memory. The
+ * session may be used with any flow; it refers to states and variables by
+ * name when encoded, so it survives a flow reload. */
+lk_session *lk_session_new(const lk_flow *flow);
+void lk_session_free(lk_session *s); /* NULL-safe */
+/* Back to the start state with no variables, keeping allocations. */
+void lk_session_reset(lk_session *s, const lk_flow *flow);
+
+/* Appends the session's compact encoding to out. */
+lk_err lk_session_encode(const lk_session *s, const lk_flow *flow, lk_buf *out);
+/* Replaces s with a decoded session. A state or variable the flow no longer
+ * has resets the session to the start (the state) or drops the variable.
+ * LK_EINVAL when the bytes are not a session encoding (s is then reset). */
+lk_err lk_session_decode(lk_session *s, const lk_flow *flow, const void *data, size_t n);
+
+/* The name of the session's current state (borrowed from the flow). */
+const char *lk_session_state(const lk_session *s, const lk_flow *flow);
+/* 1 when the last step reached an end state (the next message starts over). */
+int lk_session_ended(const lk_session *s);
+/* Time of the last message the session handled, Unix ms; 0 if none. */
+int64_t lk_session_last(const lk_session *s);
+/* A variable as text, for tools and tests; NULL when unset. The pointer is
+ * valid until the session changes. Integers are formatted into buf. */
+const char *lk_session_var(const lk_session *s, const lk_flow *flow, const char *name,
+                           lk_buf *buf);
+
+/* ---- replies ------------------------------------------------------------- */
+typedef struct lk_choice_out {
+    const char *id;    /* what the choice stands for as input, e.g. "6" */
+    const char *title; /* the option's title */
+} lk_choice_out;
+
+typedef struct lk_reply {
+    const char *text; /* NUL-terminated */
+    size_t len;
+    const lk_choice_out *choices; /* a menu or list page: one per option; else NULL */
+    int nchoices;
+} lk_reply;
+
+/* The output of one step: replies, the edges taken (for coverage) and the
+ * states entered. Reused across steps: lk_out_reset keeps its memory. All
+ * pointers it hands out stay valid until the next reset or step. */
+typedef struct lk_out lk_out;
+
+lk_out *lk_out_new(void);
+void lk_out_free(lk_out *o); /* NULL-safe */
+void lk_out_reset(lk_out *o);
+int lk_out_count(const lk_out *o);
+void lk_out_get(const lk_out *o, int i, lk_reply *r);
+/* Every reply joined with "\n" (what a transcript compares against). */
+const char *lk_out_joined(const lk_out *o);
+/* Edge ids taken (lk_flow_edge) and states entered during the step. */
+int lk_out_edges(const lk_out *o, const int **edges);
+int lk_out_states(const lk_out *o, const int **states);
+
+/* ---- the step --------------------------------------------------------------
+ * Handles one inbound message of len bytes (valid UTF-8, no NUL: the caller
+ * rejects anything else) at now_ms (Unix ms). Appends replies to out (reset it
+ * first). On LK_OK the session is the new session. On an error (LK_ENOMEM,
+ * LK_ELIMIT when a message runs more than the flow's step bound) the session
+ * may be half-changed: the caller drops it and keeps the stored one. */
+lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size_t len,
+                      int64_t now_ms, lk_out *out);
+
+#endif

@@ -1,0 +1,103 @@
+/* loket store: sessions, the message log, processed external ids and the
+ * outbox, behind a small interface so that another database can be added
+ * beside SQLite without touching the engine or the gateway.
+ *
+ * One inbound message is one transaction:
+ *   lk_store_begin -> lk_store_seen (dedup) -> lk_store_load -> step ->
+ *   lk_store_save -> lk_store_log (in and out) -> lk_store_outbox_add ->
+ *   lk_store_commit   (or lk_store_rollback on any error).
+ * A reply leaves only after its transaction committed. The store never
+ * interprets session blobs: the engine encodes and decodes them. */
+#ifndef LOKET_STORE_H
+#define LOKET_STORE_H
+
+#include "loket/core.h"
+
+typedef struct lk_store lk_store;
+
+typedef enum lk_sync { LK_SYNC_OFF = 0, LK_SYNC_NORMAL = 1, LK_SYNC_FULL = 2 } lk_sync;
+
+typedef struct lk_store_opts {
+    lk_sync sync;           /* PRAGMA synchronous */
+    int wal_autocheckpoint; /* pages; 0 turns automatic checkpoints off (run
+                               lk_store_checkpoint off the message path) */
+    int busy_timeout_ms;
+} lk_store_opts;
+
+void lk_store_opts_default(lk_store_opts *o); /* FULL, 1000 pages, 5000 ms */
+
+/* Opens (creating and migrating as needed) the database at path; ":memory:"
+ * gives a private in-memory database. On success *out owns the store
+ * (lk_store_close). On failure *out is NULL and diag says why. */
+lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out, lk_diag *diag);
+void lk_store_close(lk_store *s); /* NULL-safe; rolls back an open transaction */
+
+/* The schema version this build writes (PRAGMA user_version). */
+int lk_store_schema_version(void);
+
+lk_err lk_store_begin(lk_store *s);
+lk_err lk_store_commit(lk_store *s);
+void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
+
+/* Records (channel, ext_id) as processed at now_ms. *dup is 1 when it was
+ * already recorded (the caller then rolls back and acknowledges), 0 when it is
+ * new. An empty or NULL ext_id is never a duplicate and is not recorded. */
+lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
+                     int *dup);
+
+/* Loads the session blob of user into blob (reset first). *found is 0 when
+ * the user has no session yet (blob left empty). */
+lk_err lk_store_load(lk_store *s, const char *user, lk_buf *blob, int *found);
+lk_err lk_store_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms);
+lk_err lk_store_delete(lk_store *s, const char *user);
+
+typedef enum lk_dir { LK_DIR_IN = 0, LK_DIR_OUT = 1 } lk_dir;
+
+typedef struct lk_log_entry {
+    const char *user;
+    const char *channel; /* "chat", "ws", "whatsapp", "generic", "twilio" */
+    lk_dir dir;
+    int64_t at_ms;
+    const char *state;  /* state after the step; may be NULL */
+    const char *ext_id; /* external message id; may be NULL */
+    const char *text;
+    size_t text_len;
+} lk_log_entry;
+
+lk_err lk_store_log(lk_store *s, const lk_log_entry *e);
+
+/* ---- outbox: replies waiting to be sent by a channel ---------------------- */
+typedef struct lk_outbox_item {
+    int64_t id;
+    char *user;
+    char *channel;
+    char *payload; /* channel-specific, usually JSON */
+    int attempts;
+    int64_t next_at_ms;
+} lk_outbox_item;
+
+/* Adds a pending reply; *id (may be NULL) gets its row id. Rows of one user
+ * are sent in id order. */
+lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel,
+                           const char *payload, int64_t now_ms, int64_t *id);
+/* Up to max pending items due at now_ms, oldest first, at most the oldest
+ * pending one per user (so one user's replies go out in order). The caller
+ * frees them with lk_outbox_items_free. Runs outside a transaction. */
+lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items,
+                           int *n);
+void lk_outbox_items_free(lk_outbox_item *items, int n);
+lk_err lk_store_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
+lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
+lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
+
+/* Deletes processed ids older than before_ms; *n (may be NULL) gets the count. */
+lk_err lk_store_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
+/* Number of sessions active since since_ms. */
+lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
+/* Runs a passive WAL checkpoint (meant for a background thread). */
+lk_err lk_store_checkpoint(lk_store *s);
+
+/* The last error text of the store, for logs; never NULL. */
+const char *lk_store_errmsg(const lk_store *s);
+
+#endif

@@ -1,0 +1,19 @@
+/* The `loket` subcommands and what they share. */
+#ifndef LOKET_CLI_H
+#define LOKET_CLI_H
+
+#include "loket/flow.h"
+
+#define LK_DEFAULT_FLOW "flows/chika.json"
+#define LK_DEFAULT_DB "loket.db"
+
+int cmd_chat(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* Loads a flow, printing every diagnostic to stderr. NULL when it is broken. */
+lk_flow *cli_load_flow(const char *path);
+/* The wall clock in Unix ms: only the commands read it, never the engine. */
+int64_t cli_now_ms(void);
+
+#endif

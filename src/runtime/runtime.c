@@ -1,0 +1,165 @@
+/* One inbound message, one transaction: the only place that puts the engine
+ * and the store together. The session, blob buffer and reply buffers are kept
+ * in the runtime and reused, so a warm runtime does not allocate per message. */
+#include "loket/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct lk_runtime {
+    const lk_flow *flow;
+    lk_store *store;
+    lk_session *session;
+    lk_buf blob;
+    lk_buf payload;
+};
+
+lk_runtime *lk_runtime_new(const lk_flow *flow, lk_store *store)
+{
+    lk_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return NULL;
+    rt->flow = flow;
+    rt->store = store;
+    rt->session = lk_session_new(flow);
+    if (!rt->session) {
+        free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+void lk_runtime_free(lk_runtime *rt)
+{
+    if (!rt)
+        return;
+    lk_session_free(rt->session);
+    lk_buf_free(&rt->blob);
+    lk_buf_free(&rt->payload);
+    free(rt);
+}
+
+void lk_runtime_set_flow(lk_runtime *rt, const lk_flow *flow)
+{
+    rt->flow = flow;
+}
+
+const lk_flow *lk_runtime_flow(const lk_runtime *rt)
+{
+    return rt->flow;
+}
+
+lk_err lk_inbound_check(const lk_inbound *in, const char **why)
+{
+    size_t ulen;
+
+    if (!in->user || !(ulen = strlen(in->user)) || ulen > 128 ||
+        !lk_utf8_valid(in->user, ulen, NULL)) {
+        *why = "the sender id must be 1 to 128 bytes of valid UTF-8";
+        return LK_EINVAL;
+    }
+    if (!in->text) {
+        *why = "the message has no text";
+        return LK_EINVAL;
+    }
+    if (memchr(in->text, '\0', in->len)) {
+        *why = "the text contains a NUL character";
+        return LK_EINVAL;
+    }
+    if (!lk_utf8_valid(in->text, in->len, NULL)) {
+        *why = "the text is not valid UTF-8";
+        return LK_EINVAL;
+    }
+    if (in->len > LK_MAX_TEXT && lk_utf8_len(in->text, in->len) > LK_MAX_TEXT) {
+        *why = "the text is longer than 4096 characters";
+        return LK_EINVAL;
+    }
+    return LK_OK;
+}
+
+static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *out,
+                          const char *state)
+{
+    int i, n = lk_out_count(out);
+    lk_err err;
+
+    for (i = 0; i < n; i++) {
+        lk_reply r;
+        lk_log_entry e = {in->user, in->channel, LK_DIR_OUT, in->now_ms, state, NULL, NULL, 0};
+
+        lk_out_get(out, i, &r);
+        e.text = r.text;
+        e.text_len = r.len;
+        if ((err = lk_store_log(rt->store, &e)) != LK_OK)
+            return err;
+        if (in->render) {
+            lk_buf_reset(&rt->payload);
+            if (in->render(in->render_ctx, in->user, &r, &rt->payload) != 0 || rt->payload.oom)
+                return LK_ENOMEM;
+            err = lk_store_outbox_add(rt->store, in->user,
+                                      in->outbox_channel ? in->outbox_channel : in->channel,
+                                      lk_buf_str(&rt->payload), in->now_ms, NULL);
+            if (err != LK_OK)
+                return err;
+        }
+    }
+    return LK_OK;
+}
+
+lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
+                         const char **state)
+{
+    const char *why, *st;
+    int seen = 0, found = 0;
+    lk_err err;
+    lk_log_entry e;
+
+    if (dup)
+        *dup = 0;
+    lk_out_reset(out);
+    if ((err = lk_inbound_check(in, &why)) != LK_OK)
+        return err;
+    if ((err = lk_store_begin(rt->store)) != LK_OK)
+        return err;
+    if ((err = lk_store_seen(rt->store, in->channel, in->ext_id, in->now_ms, &seen)) != LK_OK)
+        goto fail;
+    if (seen) {
+        lk_store_rollback(rt->store);
+        if (dup)
+            *dup = 1;
+        return LK_OK;
+    }
+    if ((err = lk_store_load(rt->store, in->user, &rt->blob, &found)) != LK_OK)
+        goto fail;
+    if (!found || lk_session_decode(rt->session, rt->flow, rt->blob.p, rt->blob.len) != LK_OK)
+        lk_session_reset(rt->session, rt->flow);
+    if ((err = lk_engine_step(rt->flow, rt->session, in->text, in->len, in->now_ms, out)) !=
+        LK_OK)
+        goto fail;
+    st = lk_session_state(rt->session, rt->flow);
+    lk_buf_reset(&rt->blob);
+    if ((err = lk_session_encode(rt->session, rt->flow, &rt->blob)) != LK_OK)
+        goto fail;
+    if (rt->blob.oom) {
+        err = LK_ENOMEM;
+        goto fail;
+    }
+    if ((err = lk_store_save(rt->store, in->user, rt->blob.p, rt->blob.len, in->now_ms)) !=
+        LK_OK)
+        goto fail;
+    e = (lk_log_entry){in->user, in->channel, LK_DIR_IN, in->now_ms, st, in->ext_id, in->text,
+                       in->len};
+    if ((err = lk_store_log(rt->store, &e)) != LK_OK)
+        goto fail;
+    if ((err = log_replies(rt, in, out, st)) != LK_OK)
+        goto fail;
+    if ((err = lk_store_commit(rt->store)) != LK_OK)
+        goto fail;
+    if (state)
+        *state = st;
+    return LK_OK;
+fail:
+    lk_store_rollback(rt->store);
+    lk_out_reset(out);
+    return err;
+}
