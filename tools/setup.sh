@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages loket needs that are missing (only those).
+#   tools/setup.sh          what building and running need
+#   tools/setup.sh --test   also what the tests need (python3, node, chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libwebsockets-dev libssl-dev
+            libcurl4-openssl-dev)
+test_pkgs=(python3 nodejs npm chromium)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+    want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The browser test drives Debian's chromium with playwright-core from npm.
+if [ "${1:-}" = "--test" ] && [ -f tests/integration/browser/package.json ]; then
+    if [ ! -d tests/integration/browser/node_modules/playwright-core ]; then
+        (cd tests/integration/browser && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+fi
