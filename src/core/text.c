@@ -156,18 +156,11 @@ int lk_text_has_word(const char *text, size_t tn, const char *word, size_t wn)
     return 0;
 }
 
-void lk_fmt_thousands(lk_buf *b, int64_t v)
+static void fmt_u64(lk_buf *b, uint64_t u)
 {
     char digits[32];
     int n = 0, i;
-    uint64_t u;
 
-    if (v < 0) {
-        lk_buf_putc(b, '-');
-        u = (uint64_t)(-(v + 1)) + 1;
-    } else {
-        u = (uint64_t)v;
-    }
     do {
         digits[n++] = (char)('0' + u % 10);
         u /= 10;
@@ -179,14 +172,21 @@ void lk_fmt_thousands(lk_buf *b, int64_t v)
     }
 }
 
+/* |v| without overflow for INT64_MIN. */
+static uint64_t magnitude(int64_t v)
+{
+    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+}
+
+void lk_fmt_thousands(lk_buf *b, int64_t v)
+{
+    if (v < 0)
+        lk_buf_putc(b, '-');
+    fmt_u64(b, magnitude(v));
+}
+
 void lk_fmt_money(lk_buf *b, int64_t amount)
 {
-    if (amount < 0) {
-        lk_buf_putc(b, '-');
-        lk_buf_puts(b, "Rp");
-        lk_fmt_thousands(b, amount == INT64_MIN ? amount : -amount);
-        return;
-    }
-    lk_buf_puts(b, "Rp");
-    lk_fmt_thousands(b, amount);
+    lk_buf_puts(b, amount < 0 ? "-Rp" : "Rp");
+    fmt_u64(b, magnitude(amount));
 }
