@@ -7,7 +7,20 @@
  *   lk_store_save -> lk_store_log (in and out) -> lk_store_outbox_add ->
  *   lk_store_commit   (or lk_store_rollback on any error).
  * A reply leaves only after its transaction committed. The store never
- * interprets session blobs: the engine encodes and decodes them. */
+ * interprets session blobs: the engine encodes and decodes them.
+ *
+ * Threads: an lk_store is one database connection and is used by one thread
+ * at a time. A second thread (the gateway's sender) opens its own lk_store on
+ * the same file; readers then never wait for the writer, and a writer waits
+ * for the other up to busy_timeout_ms before failing with LK_ESTORE.
+ *
+ * Errors, for every function below that returns lk_err: LK_OK; LK_EINVAL for
+ * a bad argument (NULL or empty user or channel, a blob over INT_MAX bytes,
+ * ...); LK_ESTORE when the database failed (locked past the busy timeout,
+ * disk full, I/O error); LK_ENOMEM. lk_store_errmsg then says what happened.
+ * After any error inside a transaction the caller calls lk_store_rollback;
+ * until then the store refuses further work in it with LK_ESTORE, since the
+ * database may already have rolled it back by itself. */
 #ifndef LOKET_STORE_H
 #define LOKET_STORE_H
 
@@ -28,13 +41,17 @@ void lk_store_opts_default(lk_store_opts *o); /* FULL, 1000 pages, 5000 ms */
 
 /* Opens (creating and migrating as needed) the database at path; ":memory:"
  * gives a private in-memory database. On success *out owns the store
- * (lk_store_close). On failure *out is NULL and diag says why. */
+ * (lk_store_close). On failure *out is NULL and diag (may be NULL) says why. */
 lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out, lk_diag *diag);
 void lk_store_close(lk_store *s); /* NULL-safe; rolls back an open transaction */
 
 /* The schema version this build writes (PRAGMA user_version). */
 int lk_store_schema_version(void);
 
+/* begin takes the write lock at once (BEGIN IMMEDIATE), waiting up to the
+ * busy timeout for another connection. LK_EINVAL if one is already open.
+ * commit: LK_EINVAL without an open transaction; on LK_ESTORE the
+ * transaction may still be open, so roll back. */
 lk_err lk_store_begin(lk_store *s);
 lk_err lk_store_commit(lk_store *s);
 void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
@@ -48,8 +65,10 @@ lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64
 /* Loads the session blob of user into blob (reset first). *found is 0 when
  * the user has no session yet (blob left empty). */
 lk_err lk_store_load(lk_store *s, const char *user, lk_buf *blob, int *found);
+/* Creates or replaces the session of user; blob may be NULL when n is 0 (an
+ * empty session is still found by load). */
 lk_err lk_store_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms);
-lk_err lk_store_delete(lk_store *s, const char *user);
+lk_err lk_store_delete(lk_store *s, const char *user); /* LK_OK for a missing user too */
 
 typedef enum lk_dir { LK_DIR_IN = 0, LK_DIR_OUT = 1 } lk_dir;
 
@@ -64,6 +83,8 @@ typedef struct lk_log_entry {
     size_t text_len;
 } lk_log_entry;
 
+/* Appends e to the log; text_len bytes of text are stored (text may be NULL
+ * when text_len is 0), an empty ext_id is stored as none. */
 lk_err lk_store_log(lk_store *s, const lk_log_entry *e);
 
 /* ---- outbox: replies waiting to be sent by a channel ---------------------- */
@@ -85,14 +106,19 @@ lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel,
  * frees them with lk_outbox_items_free. Runs outside a transaction. */
 lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items,
                            int *n);
-void lk_outbox_items_free(lk_outbox_item *items, int n);
+void lk_outbox_items_free(lk_outbox_item *items, int n); /* NULL-safe */
+/* sent marks the row sent (remote_id, the channel's message id, may be NULL);
+ * retry counts a failed attempt and makes the row due again at next_at_ms
+ * (error, may be NULL, is kept for operators). Both return LK_EINVAL when id
+ * is not a pending row (unknown, or already sent). */
 lk_err lk_store_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
 lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
+/* Number of pending (unsent) rows, due or not. */
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
 
 /* Deletes processed ids older than before_ms; *n (may be NULL) gets the count. */
 lk_err lk_store_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
-/* Number of sessions active since since_ms. */
+/* Number of sessions saved at or after since_ms. */
 lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
 /* Runs a passive WAL checkpoint (meant for a background thread). */
 lk_err lk_store_checkpoint(lk_store *s);

@@ -1,0 +1,737 @@
+/* The SQLite backend of the store, and the only file of loket that includes
+ * sqlite3.h.
+ *
+ * Open sets up the connection (WAL, synchronous, checkpoints, busy timeout),
+ * brings the schema forward with the migrations below and prepares every
+ * statement the message path needs. From then on a message costs only
+ * bind/step/reset on those statements: no SQL text is parsed, nothing is
+ * printf'd and nothing is allocated here (lk_buf growth in load aside).
+ *
+ * An lk_store is one SQLite connection opened with SQLITE_OPEN_NOMUTEX, so
+ * one thread at a time may use it. Another thread (the gateway's sender)
+ * opens its own lk_store on the same file; WAL lets its reads run beside a
+ * writer, and the busy timeout makes two writers wait for each other rather
+ * than fail. */
+#include "store_int.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- schema --------------------------------------------------------------
+ * migrations[i] brings a database from user_version i to i + 1. Append new
+ * steps at the end; never edit a step that has shipped, since databases in
+ * the field were made by it. Each step runs in the one transaction that also
+ * sets user_version, so a failed step leaves the database as it was. */
+static const char *const migrations[] = {
+    /* 1: sessions, the message log, processed external ids */
+    "CREATE TABLE sessions("
+    "  user TEXT PRIMARY KEY NOT NULL,"
+    "  blob BLOB NOT NULL,"          /* opaque to the store; the engine's encoding */
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);"
+    "CREATE TABLE log("
+    "  id INTEGER PRIMARY KEY,"
+    "  user TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  dir TEXT NOT NULL,"           /* 'in' or 'out' */
+    "  at_ms INTEGER NOT NULL,"
+    "  state TEXT,"
+    "  ext_id TEXT,"
+    "  text TEXT NOT NULL);"
+    "CREATE INDEX log_user ON log(user, id);"
+    "CREATE TABLE seen("
+    "  channel TEXT NOT NULL,"
+    "  ext_id TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel, ext_id)) WITHOUT ROWID;"
+    /* lets lk_store_prune_seen delete old ids without scanning them all
+     * while it holds the write lock */
+    "CREATE INDEX seen_at ON seen(at_ms);",
+
+    /* 2: the outbox */
+    "CREATE TABLE outbox("
+    "  id INTEGER PRIMARY KEY,"
+    "  user TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at_ms INTEGER NOT NULL,"
+    "  sent_ms INTEGER,"             /* NULL while pending */
+    "  remote_id TEXT,"
+    "  last_error TEXT);"
+    /* Partial indexes: they hold only pending rows, so they stay small
+     * however long the table grows. */
+    "CREATE INDEX outbox_due ON outbox(next_at_ms) WHERE sent_ms IS NULL;"
+    "CREATE INDEX outbox_user ON outbox(user, id) WHERE sent_ms IS NULL;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- statements prepared at open ----------------------------------------- */
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SEEN,
+    ST_LOAD,
+    ST_SAVE,
+    ST_DELETE,
+    ST_LOG,
+    ST_OB_ADD,
+    ST_OB_DUE,
+    ST_OB_SENT,
+    ST_OB_RETRY,
+    ST_OB_DEPTH,
+    ST_PRUNE_SEEN,
+    ST_ACTIVE,
+    ST__N
+};
+
+static const char *const stmt_sql[ST__N] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SEEN] = "INSERT OR IGNORE INTO seen(channel, ext_id, at_ms) VALUES (?1, ?2, ?3)",
+    [ST_LOAD] = "SELECT blob FROM sessions WHERE user = ?1",
+    [ST_SAVE] = "INSERT INTO sessions(user, blob, updated_ms) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT(user) DO UPDATE SET blob = excluded.blob, "
+                "updated_ms = excluded.updated_ms",
+    [ST_DELETE] = "DELETE FROM sessions WHERE user = ?1",
+    [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_OB_ADD] = "INSERT INTO outbox(user, channel, payload, created_ms, attempts, next_at_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, 0, ?4)",
+    /* A row is due only if it is its user's oldest pending row: a later
+     * reply must not overtake an earlier one that is waiting for a retry. */
+    [ST_OB_DUE] = "SELECT o.id, o.user, o.channel, o.payload, o.attempts, o.next_at_ms "
+                  "FROM outbox o "
+                  "WHERE o.sent_ms IS NULL AND o.next_at_ms <= ?1 "
+                  "AND o.id = (SELECT min(p.id) FROM outbox p "
+                  "            WHERE p.user = o.user AND p.sent_ms IS NULL) "
+                  "ORDER BY o.id LIMIT ?2",
+    [ST_OB_SENT] = "UPDATE outbox SET sent_ms = ?2, remote_id = ?3 "
+                   "WHERE id = ?1 AND sent_ms IS NULL",
+    [ST_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
+                    "last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
+    [ST_OB_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_ms IS NULL",
+    [ST_PRUNE_SEEN] = "DELETE FROM seen WHERE at_ms < ?1",
+    [ST_ACTIVE] = "SELECT count(*) FROM sessions WHERE updated_ms >= ?1",
+};
+
+typedef struct sq_store {
+    lk_store base; /* first: an lk_store * is an sq_store * */
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__N];
+    int tx; /* 1 from a successful begin until commit or rollback */
+} sq_store;
+
+static const struct lk_store_ops sq_ops;
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Records SQLite's message for a failed call and maps the code. Must run
+ * before the statement is reset, which may replace the message. */
+static lk_err fail(sq_store *q, const char *op, int rc)
+{
+    lk_store_set_err(&q->base, "%s: %s", op, sqlite3_errmsg(q->db));
+    return (rc & 0xff) == SQLITE_NOMEM ? LK_ENOMEM : LK_ESTORE;
+}
+
+/* Bind helpers that do nothing once an earlier bind failed, so a statement
+ * binds all its parameters and checks once. Text and blobs are bound
+ * SQLITE_STATIC: the caller's memory is used in place, and done() clears the
+ * bindings before that memory can go away. */
+static void bind_text(sqlite3_stmt *st, int i, const char *z, int n, int *rc)
+{
+    if (*rc == SQLITE_OK)
+        *rc = z ? sqlite3_bind_text(st, i, z, n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static void bind_i64(sqlite3_stmt *st, int i, int64_t v, int *rc)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static int step(sqlite3_stmt *st, int rc)
+{
+    return rc == SQLITE_OK ? sqlite3_step(st) : rc;
+}
+
+/* Ends one use of a prepared statement. Resetting at once matters beyond
+ * reuse: a SELECT left unreset keeps its read snapshot open, which would
+ * hide other connections' commits and hold back WAL checkpoints. */
+static lk_err done(sq_store *q, sqlite3_stmt *st, int rc, const char *op)
+{
+    lk_err err = LK_OK;
+
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = fail(q, op, rc);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+/* SQLite rolls a transaction back by itself after some errors (SQLITE_FULL,
+ * SQLITE_IOERR, SQLITE_NOMEM, ...). Without this check, the statements the
+ * caller runs next would each commit on their own: half a message stored. */
+static lk_err usable(sq_store *q, const char *op)
+{
+    if (q->tx && sqlite3_get_autocommit(q->db)) {
+        lk_store_set_err(&q->base,
+                         "%s: the transaction was already rolled back after an error; "
+                         "call lk_store_rollback",
+                         op);
+        return LK_ESTORE;
+    }
+    return LK_OK;
+}
+
+/* ---- open, migrate, close ------------------------------------------------------ */
+
+/* Runs a statement that returns one row with one column (a PRAGMA, a count)
+ * and copies the first column. Open path only. */
+static int query1(sqlite3 *db, const char *sql, int64_t *iv, char *tv, size_t tcap)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            if (iv)
+                *iv = sqlite3_column_int64(st, 0);
+            if (tv) {
+                const char *z = (const char *)sqlite3_column_text(st, 0);
+                snprintf(tv, tcap, "%s", z ? z : "");
+            }
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK; /* no row: leave the outputs as they are */
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static lk_err open_fail(sq_store *q, const char *path, lk_diag *diag, const char *what)
+{
+    lk_diag_add(diag, path, 0, 0, NULL, "store: %s: %s", what, sqlite3_errmsg(q->db));
+    return LK_ESTORE;
+}
+
+/* Brings the schema to SCHEMA_VERSION. The version is read again under the
+ * write lock, so two processes opening a new file at once migrate it once. */
+static lk_err migrate(sq_store *q, const char *path, lk_diag *diag)
+{
+    sqlite3 *db = q->db;
+    int64_t have = 0, tables = 0;
+    char *emsg = NULL, sql[64];
+    lk_err err = LK_ESTORE;
+    int i;
+
+    if (query1(db, "PRAGMA user_version", &have, NULL, 0) != SQLITE_OK)
+        return open_fail(q, path, diag, "cannot read the schema version");
+    if (have == SCHEMA_VERSION)
+        return LK_OK;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return open_fail(q, path, diag, "cannot lock the database to migrate it");
+    if (query1(db, "PRAGMA user_version", &have, NULL, 0) != SQLITE_OK ||
+        query1(db, "SELECT count(*) FROM sqlite_master", &tables, NULL, 0) != SQLITE_OK) {
+        open_fail(q, path, diag, "cannot read the schema version");
+        goto out;
+    }
+    if (have > SCHEMA_VERSION || have < 0) {
+        lk_diag_add(diag, path, 0, 0, NULL,
+                    "store: the database has schema version %lld but this build of loket "
+                    "knows versions up to %d; it was written by a newer loket, use that",
+                    (long long)have, SCHEMA_VERSION);
+        goto out;
+    }
+    if (have == 0 && tables > 0) {
+        lk_diag_add(diag, path, 0, 0, NULL,
+                    "store: the file holds tables but no loket schema version; "
+                    "not a loket database?");
+        goto out;
+    }
+    for (i = (int)have; i < SCHEMA_VERSION; i++) {
+        if (sqlite3_exec(db, migrations[i], NULL, NULL, &emsg) != SQLITE_OK) {
+            lk_diag_add(diag, path, 0, 0, NULL,
+                        "store: migrating the schema from version %d to %d failed: %s", i,
+                        i + 1, emsg ? emsg : sqlite3_errmsg(db));
+            sqlite3_free(emsg);
+            goto out;
+        }
+    }
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        open_fail(q, path, diag, "cannot commit the schema migration");
+        goto out;
+    }
+    return LK_OK;
+out:
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+static void sq_free(sq_store *q)
+{
+    int i;
+
+    for (i = 0; i < ST__N; i++)
+        sqlite3_finalize(q->st[i]);
+    sqlite3_close_v2(q->db); /* NULL-safe */
+    free(q);
+}
+
+lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_store **out,
+                            lk_diag *diag)
+{
+    static const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int mem = !*path || !strcmp(path, ":memory:");
+    char mode[32] = "", sql[64];
+    sq_store *q;
+    lk_err err = LK_ESTORE;
+    int i, rc;
+
+    q = calloc(1, sizeof *q);
+    if (!q) {
+        lk_diag_add(diag, path, 0, 0, NULL, "store: out of memory");
+        return LK_ENOMEM;
+    }
+    q->base.ops = &sq_ops;
+    rc = sqlite3_open_v2(path, &q->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (q->db)
+            open_fail(q, path, diag, "cannot open the database");
+        else
+            lk_diag_add(diag, path, 0, 0, NULL, "store: cannot open the database: %s",
+                        sqlite3_errstr(rc));
+        err = rc == SQLITE_NOMEM ? LK_ENOMEM : LK_ESTORE;
+        goto fail;
+    }
+    if (sqlite3_db_readonly(q->db, "main") == 1) {
+        /* SQLite falls back to read-only for a write-protected file; say so
+         * now rather than "attempt to write a readonly database" later. */
+        lk_diag_add(diag, path, 0, 0, NULL, "store: the database file is not writable");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(q->db, 1);
+    sqlite3_busy_timeout(q->db, opts->busy_timeout_ms);
+
+    /* The first statement is the first read of the file: a file that is
+     * not a database fails here. */
+    if (!mem) {
+        if (query1(q->db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode) != SQLITE_OK) {
+            open_fail(q, path, diag, "cannot switch to WAL mode");
+            goto fail;
+        }
+        if (strcmp(mode, "wal") != 0) {
+            lk_diag_add(diag, path, 0, 0, NULL,
+                        "store: the database stayed in journal mode \"%s\" instead of WAL "
+                        "(is it on a file system without shared memory?)",
+                        mode);
+            goto fail;
+        }
+    }
+    snprintf(sql, sizeof sql, "PRAGMA synchronous = %d", (int)opts->sync);
+    if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        open_fail(q, path, diag, "cannot set PRAGMA synchronous");
+        goto fail;
+    }
+    if (sqlite3_wal_autocheckpoint(q->db, opts->wal_autocheckpoint) != SQLITE_OK) {
+        open_fail(q, path, diag, "cannot set wal_autocheckpoint");
+        goto fail;
+    }
+    if ((err = migrate(q, path, diag)) != LK_OK)
+        goto fail;
+    err = LK_ESTORE;
+    for (i = 0; i < ST__N; i++) {
+        rc = sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            lk_diag_add(diag, path, 0, 0, NULL, "store: cannot prepare \"%s\": %s", stmt_sql[i],
+                        sqlite3_errmsg(q->db));
+            goto fail;
+        }
+    }
+    *out = &q->base;
+    return LK_OK;
+fail:
+    sq_free(q);
+    return err;
+}
+
+static void sq_rollback(lk_store *s)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_ROLLBACK];
+
+    q->tx = 0;
+    if (sqlite3_get_autocommit(q->db))
+        return; /* never begun, or SQLite already rolled back after an error */
+    done(q, st, sqlite3_step(st), "rollback");
+}
+
+static void sq_close(lk_store *s)
+{
+    sq_rollback(s);
+    sq_free((sq_store *)s);
+}
+
+struct sqlite3 *lk_store_sqlite_db(lk_store *s)
+{
+    return s && s->ops == &sq_ops ? ((sq_store *)s)->db : NULL;
+}
+
+int lk_store_sqlite_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+/* ---- transactions ----------------------------------------------------------------- */
+
+static lk_err sq_begin(lk_store *s)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_BEGIN];
+    lk_err err;
+
+    if (q->tx) {
+        lk_store_set_err(s, "begin: a transaction is already open");
+        return LK_EINVAL;
+    }
+    /* IMMEDIATE takes the write lock now, waiting up to the busy timeout,
+     * instead of failing at the first write without waiting. */
+    err = done(q, st, sqlite3_step(st), "begin");
+    if (err == LK_OK)
+        q->tx = 1;
+    return err;
+}
+
+static lk_err sq_commit(lk_store *s)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_COMMIT];
+    lk_err err;
+
+    if (!q->tx) {
+        lk_store_set_err(s, "commit: no open transaction");
+        return LK_EINVAL;
+    }
+    if ((err = usable(q, "commit")) != LK_OK)
+        return err;
+    /* On failure the transaction may still be open; the caller rolls back. */
+    err = done(q, st, sqlite3_step(st), "commit");
+    if (err == LK_OK)
+        q->tx = 0;
+    return err;
+}
+
+/* ---- the message path --------------------------------------------------------------- */
+
+static lk_err sq_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
+                      int *dup)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_SEEN];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "seen")) != LK_OK)
+        return err;
+    bind_text(st, 1, channel, -1, &rc);
+    bind_text(st, 2, ext_id, -1, &rc);
+    bind_i64(st, 3, now_ms, &rc);
+    rc = step(st, rc);
+    if (rc == SQLITE_DONE)
+        *dup = sqlite3_changes(q->db) == 0; /* OR IGNORE skipped an existing row */
+    return done(q, st, rc, "seen");
+}
+
+static lk_err sq_load(lk_store *s, const char *user, lk_buf *blob, int *found)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_LOAD];
+    int rc = SQLITE_OK, n = 0;
+    lk_err err;
+
+    if ((err = usable(q, "load")) != LK_OK)
+        return err;
+    bind_text(st, 1, user, -1, &rc);
+    rc = step(st, rc);
+    if (rc == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 0);
+
+        n = sqlite3_column_bytes(st, 0);
+        if (!p && n > 0) /* SQLite could not allocate the value */
+            rc = sqlite3_errcode(q->db);
+        else if (n > 0)
+            lk_buf_put(blob, p, (size_t)n);
+        *found = rc == SQLITE_ROW;
+    }
+    err = done(q, st, rc, "load");
+    if (err == LK_OK && blob->oom) {
+        lk_store_set_err(s, "load: out of memory for a session of %d bytes", n);
+        *found = 0;
+        err = LK_ENOMEM;
+    }
+    return err;
+}
+
+static lk_err sq_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_SAVE];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "save")) != LK_OK)
+        return err;
+    bind_text(st, 1, user, -1, &rc);
+    if (rc == SQLITE_OK) /* a NULL pointer would bind SQL NULL, not an empty blob */
+        rc = n ? sqlite3_bind_blob(st, 2, blob, (int)n, SQLITE_STATIC)
+               : sqlite3_bind_zeroblob(st, 2, 0);
+    bind_i64(st, 3, now_ms, &rc);
+    return done(q, st, step(st, rc), "save");
+}
+
+static lk_err sq_del(lk_store *s, const char *user)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_DELETE];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "delete")) != LK_OK)
+        return err;
+    bind_text(st, 1, user, -1, &rc);
+    return done(q, st, step(st, rc), "delete");
+}
+
+static lk_err sq_log(lk_store *s, const lk_log_entry *e)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_LOG];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "log")) != LK_OK)
+        return err;
+    bind_text(st, 1, e->user, -1, &rc);
+    bind_text(st, 2, e->channel, -1, &rc);
+    bind_text(st, 3, e->dir == LK_DIR_IN ? "in" : "out", -1, &rc);
+    bind_i64(st, 4, e->at_ms, &rc);
+    bind_text(st, 5, e->state, -1, &rc);
+    bind_text(st, 6, e->ext_id && *e->ext_id ? e->ext_id : NULL, -1, &rc);
+    bind_text(st, 7, e->text ? e->text : "", (int)e->text_len, &rc);
+    return done(q, st, step(st, rc), "log");
+}
+
+/* ---- outbox ------------------------------------------------------------------------- */
+
+static lk_err sq_outbox_add(lk_store *s, const char *user, const char *channel,
+                            const char *payload, int64_t now_ms, int64_t *id)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_OB_ADD];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "outbox_add")) != LK_OK)
+        return err;
+    bind_text(st, 1, user, -1, &rc);
+    bind_text(st, 2, channel, -1, &rc);
+    bind_text(st, 3, payload, -1, &rc);
+    bind_i64(st, 4, now_ms, &rc);
+    rc = step(st, rc);
+    if (rc == SQLITE_DONE && id)
+        *id = (int64_t)sqlite3_last_insert_rowid(q->db);
+    return done(q, st, rc, "outbox_add");
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    const char *z = (const char *)sqlite3_column_text(st, i);
+    return strdup(z ? z : "");
+}
+
+static lk_err sq_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_OB_DUE];
+    lk_outbox_item *arr = NULL, *it;
+    int rc = SQLITE_OK, k = 0, cap = 0;
+    lk_err err, oom = LK_OK;
+
+    if ((err = usable(q, "outbox_due")) != LK_OK)
+        return err;
+    bind_i64(st, 1, now_ms, &rc);
+    bind_i64(st, 2, max, &rc);
+    rc = step(st, rc);
+    while (rc == SQLITE_ROW) {
+        if (k == cap) {
+            int ncap = cap ? (cap > max / 2 ? max : cap * 2) : (max < 16 ? max : 16);
+            lk_outbox_item *p = realloc(arr, (size_t)ncap * sizeof *p);
+            if (!p) {
+                oom = LK_ENOMEM;
+                break;
+            }
+            arr = p;
+            cap = ncap;
+        }
+        it = &arr[k++];
+        it->id = (int64_t)sqlite3_column_int64(st, 0);
+        it->user = dup_col(st, 1);
+        it->channel = dup_col(st, 2);
+        it->payload = dup_col(st, 3);
+        it->attempts = sqlite3_column_int(st, 4);
+        it->next_at_ms = (int64_t)sqlite3_column_int64(st, 5);
+        if (!it->user || !it->channel || !it->payload) {
+            oom = LK_ENOMEM;
+            break;
+        }
+        rc = sqlite3_step(st);
+    }
+    err = done(q, st, rc, "outbox_due");
+    if (err == LK_OK && oom != LK_OK) {
+        lk_store_set_err(s, "outbox_due: out of memory");
+        err = oom;
+    }
+    if (err != LK_OK) {
+        lk_outbox_items_free(arr, k);
+        return err;
+    }
+    *items = arr;
+    *n = k;
+    return LK_OK;
+}
+
+/* Runs an UPDATE of one pending outbox row; a row that is missing or no
+ * longer pending is the caller's mistake (sent twice, a stale id). */
+static lk_err update_pending(sq_store *q, sqlite3_stmt *st, int rc, int64_t id, const char *op)
+{
+    lk_err err;
+
+    rc = step(st, rc);
+    if (rc == SQLITE_DONE && sqlite3_changes(q->db) == 0) {
+        done(q, st, rc, op);
+        lk_store_set_err(&q->base, "%s: no pending outbox row %lld", op, (long long)id);
+        return LK_EINVAL;
+    }
+    err = done(q, st, rc, op);
+    return err;
+}
+
+static lk_err sq_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_OB_SENT];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "outbox_sent")) != LK_OK)
+        return err;
+    bind_i64(st, 1, id, &rc);
+    bind_i64(st, 2, now_ms, &rc);
+    bind_text(st, 3, remote_id, -1, &rc);
+    return update_pending(q, st, rc, id, "outbox_sent");
+}
+
+static lk_err sq_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_OB_RETRY];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "outbox_retry")) != LK_OK)
+        return err;
+    bind_i64(st, 1, id, &rc);
+    bind_i64(st, 2, next_at_ms, &rc);
+    bind_text(st, 3, error, -1, &rc);
+    return update_pending(q, st, rc, id, "outbox_retry");
+}
+
+/* ---- housekeeping and metrics ---------------------------------------------------------- */
+
+static lk_err count(sq_store *q, sqlite3_stmt *st, int rc, int64_t *n, const char *op)
+{
+    lk_err err;
+
+    if ((err = usable(q, op)) != LK_OK)
+        return err;
+    rc = step(st, rc);
+    if (rc == SQLITE_ROW)
+        *n = (int64_t)sqlite3_column_int64(st, 0);
+    return done(q, st, rc, op);
+}
+
+static lk_err sq_outbox_depth(lk_store *s, int64_t *n)
+{
+    sq_store *q = (sq_store *)s;
+
+    return count(q, q->st[ST_OB_DEPTH], SQLITE_OK, n, "outbox_depth");
+}
+
+static lk_err sq_active_sessions(lk_store *s, int64_t since_ms, int64_t *n)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_ACTIVE];
+    int rc = SQLITE_OK;
+
+    bind_i64(st, 1, since_ms, &rc);
+    return count(q, st, rc, n, "active_sessions");
+}
+
+static lk_err sq_prune_seen(lk_store *s, int64_t before_ms, int64_t *n)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_PRUNE_SEEN];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "prune_seen")) != LK_OK)
+        return err;
+    bind_i64(st, 1, before_ms, &rc);
+    rc = step(st, rc);
+    if (rc == SQLITE_DONE)
+        *n = sqlite3_changes(q->db);
+    return done(q, st, rc, "prune_seen");
+}
+
+static lk_err sq_checkpoint(lk_store *s)
+{
+    sq_store *q = (sq_store *)s;
+    int rc;
+
+    /* PASSIVE copies what it can without waiting for readers or writers, so
+     * it never stalls the message path. Without WAL it does nothing. */
+    rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK ? LK_OK : fail(q, "checkpoint", rc);
+}
+
+static const struct lk_store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .seen = sq_seen,
+    .load = sq_load,
+    .save = sq_save,
+    .del = sq_del,
+    .log = sq_log,
+    .outbox_add = sq_outbox_add,
+    .outbox_due = sq_outbox_due,
+    .outbox_sent = sq_outbox_sent,
+    .outbox_retry = sq_outbox_retry,
+    .outbox_depth = sq_outbox_depth,
+    .prune_seen = sq_prune_seen,
+    .active_sessions = sq_active_sessions,
+    .checkpoint = sq_checkpoint,
+};

@@ -1,0 +1,231 @@
+/* The public store functions: argument checks that hold for every backend,
+ * then a call through the backend's vtable (store_int.h). Bad arguments are
+ * the caller's mistake but may come from a peer (an empty user id, a huge
+ * blob), so they get LK_EINVAL and a message rather than an assert. */
+#include "store_int.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+void lk_store_set_err(lk_store *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+static lk_err einval(lk_store *s, const char *what)
+{
+    if (s)
+        lk_store_set_err(s, "%s", what);
+    return LK_EINVAL;
+}
+
+static int bad_str(const char *z)
+{
+    return !z || !*z;
+}
+
+void lk_store_opts_default(lk_store_opts *o)
+{
+    o->sync = LK_SYNC_FULL;
+    o->wal_autocheckpoint = 1000;
+    o->busy_timeout_ms = 5000;
+}
+
+int lk_store_schema_version(void)
+{
+    return lk_store_sqlite_schema_version();
+}
+
+lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out, lk_diag *diag)
+{
+    lk_store_opts def;
+
+    if (!out)
+        return LK_EINVAL;
+    *out = NULL;
+    if (!path) {
+        lk_diag_add(diag, NULL, 0, 0, NULL, "store: no database path given");
+        return LK_EINVAL;
+    }
+    if (!opts) {
+        lk_store_opts_default(&def);
+        opts = &def;
+    }
+    if (opts->sync < LK_SYNC_OFF || opts->sync > LK_SYNC_FULL || opts->wal_autocheckpoint < 0 ||
+        opts->busy_timeout_ms < 0) {
+        lk_diag_add(diag, path, 0, 0, NULL,
+                    "store: bad options (sync %d, wal_autocheckpoint %d, busy_timeout_ms %d)",
+                    (int)opts->sync, opts->wal_autocheckpoint, opts->busy_timeout_ms);
+        return LK_EINVAL;
+    }
+    /* Every path is a SQLite file today. A server backend would be chosen
+     * here by a URL scheme such as "postgres://". */
+    return lk_store_sqlite_open(path, opts, out, diag);
+}
+
+void lk_store_close(lk_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+lk_err lk_store_begin(lk_store *s)
+{
+    return s ? s->ops->begin(s) : LK_EINVAL;
+}
+
+lk_err lk_store_commit(lk_store *s)
+{
+    return s ? s->ops->commit(s) : LK_EINVAL;
+}
+
+void lk_store_rollback(lk_store *s)
+{
+    if (s)
+        s->ops->rollback(s);
+}
+
+lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
+                     int *dup)
+{
+    if (!s || !dup)
+        return einval(s, "seen: no store or no result");
+    *dup = 0;
+    if (bad_str(channel))
+        return einval(s, "seen: no channel");
+    if (!ext_id || !*ext_id)
+        return LK_OK; /* nothing to deduplicate on */
+    return s->ops->seen(s, channel, ext_id, now_ms, dup);
+}
+
+lk_err lk_store_load(lk_store *s, const char *user, lk_buf *blob, int *found)
+{
+    if (!s || !blob || !found)
+        return einval(s, "load: no store, buffer or result");
+    *found = 0;
+    lk_buf_reset(blob);
+    if (bad_str(user))
+        return einval(s, "load: no user");
+    return s->ops->load(s, user, blob, found);
+}
+
+lk_err lk_store_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms)
+{
+    if (!s)
+        return LK_EINVAL;
+    if (bad_str(user))
+        return einval(s, "save: no user");
+    if ((!blob && n) || n > INT_MAX)
+        return einval(s, "save: no blob or blob too large");
+    return s->ops->save(s, user, blob, n, now_ms);
+}
+
+lk_err lk_store_delete(lk_store *s, const char *user)
+{
+    if (!s)
+        return LK_EINVAL;
+    if (bad_str(user))
+        return einval(s, "delete: no user");
+    return s->ops->del(s, user);
+}
+
+lk_err lk_store_log(lk_store *s, const lk_log_entry *e)
+{
+    if (!s)
+        return LK_EINVAL;
+    if (!e || bad_str(e->user) || bad_str(e->channel))
+        return einval(s, "log: no entry, user or channel");
+    if (e->dir != LK_DIR_IN && e->dir != LK_DIR_OUT)
+        return einval(s, "log: bad direction");
+    if ((!e->text && e->text_len) || e->text_len > INT_MAX)
+        return einval(s, "log: no text or text too long");
+    return s->ops->log(s, e);
+}
+
+lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel,
+                           const char *payload, int64_t now_ms, int64_t *id)
+{
+    if (!s)
+        return LK_EINVAL;
+    if (bad_str(user) || bad_str(channel) || !payload)
+        return einval(s, "outbox_add: no user, channel or payload");
+    return s->ops->outbox_add(s, user, channel, payload, now_ms, id);
+}
+
+lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items,
+                           int *n)
+{
+    if (items)
+        *items = NULL;
+    if (n)
+        *n = 0;
+    if (!s || !items || !n || max < 0)
+        return einval(s, "outbox_due: no store or result, or max < 0");
+    if (max == 0)
+        return LK_OK;
+    return s->ops->outbox_due(s, now_ms, max, items, n);
+}
+
+void lk_outbox_items_free(lk_outbox_item *items, int n)
+{
+    int i;
+
+    if (!items)
+        return;
+    for (i = 0; i < n; i++) {
+        free(items[i].user);
+        free(items[i].channel);
+        free(items[i].payload);
+    }
+    free(items);
+}
+
+lk_err lk_store_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms)
+{
+    return s ? s->ops->outbox_sent(s, id, remote_id, now_ms) : LK_EINVAL;
+}
+
+lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error)
+{
+    return s ? s->ops->outbox_retry(s, id, next_at_ms, error) : LK_EINVAL;
+}
+
+lk_err lk_store_outbox_depth(lk_store *s, int64_t *n)
+{
+    if (!s || !n)
+        return einval(s, "outbox_depth: no store or result");
+    return s->ops->outbox_depth(s, n);
+}
+
+lk_err lk_store_prune_seen(lk_store *s, int64_t before_ms, int64_t *n)
+{
+    int64_t dummy;
+
+    if (!s)
+        return LK_EINVAL;
+    return s->ops->prune_seen(s, before_ms, n ? n : &dummy);
+}
+
+lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n)
+{
+    if (!s || !n)
+        return einval(s, "active_sessions: no store or result");
+    return s->ops->active_sessions(s, since_ms, n);
+}
+
+lk_err lk_store_checkpoint(lk_store *s)
+{
+    return s ? s->ops->checkpoint(s) : LK_EINVAL;
+}
+
+const char *lk_store_errmsg(const lk_store *s)
+{
+    if (!s)
+        return "no store";
+    return s->errmsg;
+}

@@ -1,0 +1,901 @@
+/* Unit tests of the store (src/store) against real SQLite files in a fresh
+ * directory under /tmp: round trips, dedup, rollback, a process that dies in
+ * the middle of a transaction, schema migration and refusal, the outbox
+ * order, the pragmas actually in force, a full database and two connections
+ * on one file. Raw sqlite3 calls look at the files from outside. */
+#include "loket/store.h"
+#include "store_int.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/loket-store-XXXXXX";
+
+/* A path in the test directory; rotates through a few buffers so that two
+ * paths can be live at once. */
+static const char *dbpath(const char *name)
+{
+    static char bufs[4][512];
+    static int next;
+    char *b = bufs[next++ % 4];
+
+    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
+    return b;
+}
+
+static void rm_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            unlink(dbpath(e->d_name));
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static lk_store *open_ok(const char *path)
+{
+    lk_store *s = NULL;
+    lk_diag diag = {0};
+    lk_err err = lk_store_open(path, NULL, &s, &diag);
+
+    CHECK_INT(err, LK_OK);
+    if (err != LK_OK) {
+        lk_diag_print(&diag, stderr);
+        lk_diag_clear(&diag);
+        fprintf(stderr, "cannot go on without a store\n");
+        rm_tmpdir();
+        exit(1);
+    }
+    CHECK_INT(diag.n, 0);
+    lk_diag_clear(&diag);
+    return s;
+}
+
+/* Runs sql on db and returns the first column of the first row as an
+ * integer; text results go to tv when given. -999 when there is no row. */
+static long long q1(sqlite3 *db, const char *sql, char *tv, size_t tcap)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "raw sql failed: %s: %s\n", sql, sqlite3_errmsg(db));
+        return -998;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+        if (tv) {
+            const char *z = (const char *)sqlite3_column_text(st, 0);
+            snprintf(tv, tcap, "%s", z ? z : "(null)");
+        }
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        fprintf(stderr, "raw open %s: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static long long raw1(const char *path, const char *sql, char *tv, size_t tcap)
+{
+    sqlite3 *db = raw_open(path);
+    long long v = db ? q1(db, sql, tv, tcap) : -997;
+
+    sqlite3_close(db);
+    return v;
+}
+
+static int raw_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "raw exec failed: %s\n", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return rc;
+}
+
+static int diag_has(const lk_diag *d, const char *needle)
+{
+    size_t i;
+    for (i = 0; i < d->n; i++)
+        if (d->items[i].msg && strstr(d->items[i].msg, needle))
+            return 1;
+    return 0;
+}
+
+/* Checks that user's session is exactly want[0..n). */
+static void check_blob(lk_store *s, const char *user, const void *want, size_t n)
+{
+    lk_buf b = {0};
+    int found = -1;
+
+    CHECK_INT(lk_store_load(s, user, &b, &found), LK_OK);
+    CHECK_INT(found, 1);
+    CHECK_INT(b.len, n);
+    CHECK(b.len == n && (n == 0 || memcmp(b.p, want, n) == 0));
+    lk_buf_free(&b);
+}
+
+static void check_no_session(lk_store *s, const char *user)
+{
+    lk_buf b = {0};
+    int found = -1;
+
+    lk_buf_puts(&b, "stale");
+    CHECK_INT(lk_store_load(s, user, &b, &found), LK_OK);
+    CHECK_INT(found, 0);
+    CHECK_INT(b.len, 0);
+    lk_buf_free(&b);
+}
+
+static void test_open_close(void)
+{
+    lk_store *s = NULL;
+    lk_diag diag = {0};
+    lk_store_opts o;
+    FILE *fp;
+
+    CHECK_INT(lk_store_schema_version(), 2);
+    lk_store_close(NULL);
+    CHECK(lk_store_errmsg(NULL) != NULL);
+
+    s = open_ok(":memory:");
+    CHECK_STR(lk_store_errmsg(s), "");
+    CHECK_INT(lk_store_checkpoint(s), LK_OK);
+    lk_store_close(s);
+
+    s = open_ok(dbpath("open.db"));
+    CHECK(file_exists(dbpath("open.db")));
+    CHECK_INT(lk_store_checkpoint(s), LK_OK);
+    lk_store_close(s);
+    /* reopening an up-to-date database works and changes nothing */
+    s = open_ok(dbpath("open.db"));
+    lk_store_close(s);
+    CHECK_INT(raw1(dbpath("open.db"), "PRAGMA user_version", NULL, 0), 2);
+
+    s = (lk_store *)1;
+    CHECK_INT(lk_store_open(NULL, NULL, &s, &diag), LK_EINVAL);
+    CHECK(s == NULL);
+    CHECK_INT(diag.n, 1);
+    lk_diag_clear(&diag);
+
+    lk_store_opts_default(&o);
+    CHECK_INT(o.sync, LK_SYNC_FULL);
+    CHECK_INT(o.wal_autocheckpoint, 1000);
+    CHECK_INT(o.busy_timeout_ms, 5000);
+    o.sync = (lk_sync)7;
+    CHECK_INT(lk_store_open(":memory:", &o, &s, &diag), LK_EINVAL);
+    CHECK(s == NULL);
+    CHECK(diag_has(&diag, "bad options"));
+    lk_diag_clear(&diag);
+
+    /* root writes anyway, so only others can see the refusal */
+    if (geteuid() != 0 && chmod(dbpath("open.db"), 0444) == 0) {
+        CHECK_INT(lk_store_open(dbpath("open.db"), NULL, &s, &diag), LK_ESTORE);
+        CHECK(s == NULL);
+        CHECK(diag_has(&diag, "not writable"));
+        lk_diag_clear(&diag);
+        chmod(dbpath("open.db"), 0644);
+    }
+
+    CHECK_INT(lk_store_open(dbpath("no/such/dir.db"), NULL, &s, &diag), LK_ESTORE);
+    CHECK(s == NULL);
+    CHECK(diag_has(&diag, "cannot open"));
+    lk_diag_clear(&diag);
+
+    fp = fopen(dbpath("junk.db"), "w");
+    CHECK(fp != NULL);
+    if (fp) {
+        for (int i = 0; i < 512; i++)
+            fputs("this is not a database ", fp);
+        fclose(fp);
+    }
+    CHECK_INT(lk_store_open(dbpath("junk.db"), NULL, &s, &diag), LK_ESTORE);
+    CHECK(s == NULL);
+    CHECK(diag_has(&diag, "not a database"));
+    if (diag.n)
+        CHECK_STR(diag.items[0].file, dbpath("junk.db"));
+    lk_diag_clear(&diag);
+}
+
+static void test_roundtrip(void)
+{
+    lk_store *s = open_ok(dbpath("rt.db"));
+    unsigned char bin[300], big[1 << 20];
+    int64_t n = -1;
+    size_t i;
+
+    for (i = 0; i < sizeof bin; i++)
+        bin[i] = (unsigned char)(i * 7); /* NULs and bytes above 0x7f */
+    for (i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char)(i ^ (i >> 8));
+
+    check_no_session(s, "u1");
+    CHECK_INT(lk_store_save(s, "u1", bin, sizeof bin, 1000), LK_OK);
+    check_blob(s, "u1", bin, sizeof bin);
+    /* a second save replaces the first (the upsert) */
+    CHECK_INT(lk_store_save(s, "u1", "\0x\0", 3, 2000), LK_OK);
+    check_blob(s, "u1", "\0x\0", 3);
+    CHECK_INT(lk_store_save(s, "u2", big, sizeof big, 3000), LK_OK);
+    check_blob(s, "u2", big, sizeof big);
+    /* an empty session is a session, not a missing one */
+    CHECK_INT(lk_store_save(s, "u3", NULL, 0, 4000), LK_OK);
+    check_blob(s, "u3", "", 0);
+    CHECK_INT(raw1(dbpath("rt.db"), "SELECT count(*) FROM sessions WHERE blob IS NULL", NULL, 0),
+              0);
+
+    CHECK_INT(lk_store_active_sessions(s, 0, &n), LK_OK);
+    CHECK_INT(n, 3);
+    CHECK_INT(lk_store_active_sessions(s, 2000, &n), LK_OK);
+    CHECK_INT(n, 3); /* u1 was updated at 2000 */
+    CHECK_INT(lk_store_active_sessions(s, 3500, &n), LK_OK);
+    CHECK_INT(n, 1);
+
+    CHECK_INT(lk_store_delete(s, "u2"), LK_OK);
+    check_no_session(s, "u2");
+    CHECK_INT(lk_store_delete(s, "nobody"), LK_OK);
+    lk_store_close(s);
+
+    /* it is on disk */
+    s = open_ok(dbpath("rt.db"));
+    check_blob(s, "u1", "\0x\0", 3);
+    check_no_session(s, "u2");
+    lk_store_close(s);
+}
+
+static void test_log(void)
+{
+    lk_store *s = open_ok(dbpath("log.db"));
+    lk_log_entry e = {.user = "u1", .channel = "ws", .dir = LK_DIR_IN, .at_ms = 5,
+                      .state = NULL, .ext_id = "x1", .text = "halo kak", .text_len = 4};
+    char tv[64];
+
+    CHECK_INT(lk_store_log(s, &e), LK_OK);
+    e.dir = LK_DIR_OUT;
+    e.state = "menu";
+    e.ext_id = "";
+    e.text = "Halo! Ada yang bisa dibantu?";
+    e.text_len = strlen(e.text);
+    CHECK_INT(lk_store_log(s, &e), LK_OK);
+    e.dir = (lk_dir)2;
+    CHECK_INT(lk_store_log(s, &e), LK_EINVAL);
+    lk_store_close(s);
+
+    CHECK_INT(raw1(dbpath("log.db"), "SELECT count(*) FROM log", NULL, 0), 2);
+    raw1(dbpath("log.db"), "SELECT text FROM log WHERE id = 1", tv, sizeof tv);
+    CHECK_STR(tv, "halo"); /* text_len counts, not the NUL */
+    raw1(dbpath("log.db"), "SELECT dir || ',' || ifnull(state, 'null') || ',' || ext_id "
+         "FROM log WHERE id = 1", tv, sizeof tv);
+    CHECK_STR(tv, "in,null,x1");
+    raw1(dbpath("log.db"), "SELECT dir || ',' || state || ',' || ifnull(ext_id, 'null') "
+         "FROM log WHERE id = 2", tv, sizeof tv);
+    CHECK_STR(tv, "out,menu,null");
+}
+
+static void test_seen(void)
+{
+    lk_store *s = open_ok(dbpath("seen.db"));
+    int dup = -1;
+    int64_t n = -1;
+
+    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.1", 100, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.1", 150, &dup), LK_OK);
+    CHECK_INT(dup, 1);
+    CHECK_INT(lk_store_seen(s, "twilio", "wamid.1", 160, &dup), LK_OK);
+    CHECK_INT(dup, 0); /* another channel's ids are another space */
+    CHECK_INT(lk_store_seen(s, "whatsapp", "", 170, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "", 180, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_INT(lk_store_seen(s, "whatsapp", NULL, 190, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_INT(raw1(dbpath("seen.db"), "SELECT count(*) FROM seen", NULL, 0), 2);
+
+    /* a rolled-back message was not processed: its id is new again */
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.2", 200, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    lk_store_rollback(s);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.2", 300, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+
+    /* at 100, 160, 250 and 300: pruning before 250 drops the first two */
+    CHECK_INT(lk_store_seen(s, "ws", "at250", 250, &dup), LK_OK);
+    CHECK_INT(lk_store_prune_seen(s, 250, &n), LK_OK);
+    CHECK_INT(n, 2);
+    CHECK_INT(lk_store_seen(s, "ws", "at250", 420, &dup), LK_OK);
+    CHECK_INT(dup, 1);
+    CHECK_INT(lk_store_prune_seen(s, 250, &n), LK_OK);
+    CHECK_INT(n, 0);
+    CHECK_INT(lk_store_prune_seen(s, 250, NULL), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.1", 400, &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.2", 410, &dup), LK_OK);
+    CHECK_INT(dup, 1);
+    CHECK_INT(lk_store_seen(s, NULL, "x", 0, &dup), LK_EINVAL);
+    CHECK_INT(lk_store_seen(s, "ws", "x", 0, NULL), LK_EINVAL);
+    lk_store_close(s);
+}
+
+static void test_rollback(void)
+{
+    lk_store *s = open_ok(dbpath("rb.db"));
+    lk_log_entry e = {.user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi",
+                      .text_len = 2};
+    int64_t n = -1;
+
+    CHECK_INT(lk_store_save(s, "u", "old", 3, 1), LK_OK);
+    lk_store_rollback(s); /* no transaction: nothing happens */
+    CHECK_INT(lk_store_commit(s), LK_EINVAL);
+
+    /* a step that fails midway */
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_begin(s), LK_EINVAL);
+    CHECK_INT(lk_store_save(s, "u", "new", 3, 2), LK_OK);
+    check_blob(s, "u", "new", 3); /* the transaction sees its own write */
+    CHECK_INT(lk_store_log(s, &e), LK_OK);
+    CHECK_INT(lk_store_outbox_add(s, "u", "ws", "{}", 2, NULL), LK_OK);
+    lk_store_rollback(s);
+    check_blob(s, "u", "old", 3);
+    CHECK_INT(lk_store_outbox_depth(s, &n), LK_OK);
+    CHECK_INT(n, 0);
+    CHECK_INT(raw1(dbpath("rb.db"), "SELECT count(*) FROM log", NULL, 0), 0);
+
+    /* and one that commits */
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_save(s, "u", "new", 3, 2), LK_OK);
+    CHECK_INT(lk_store_commit(s), LK_OK);
+    check_blob(s, "u", "new", 3);
+
+    /* closing with an open transaction rolls it back */
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_save(s, "u", "lost", 4, 3), LK_OK);
+    lk_store_close(s);
+    s = open_ok(dbpath("rb.db"));
+    check_blob(s, "u", "new", 3);
+
+    /* SQLite may roll a transaction back by itself after an error; then the
+     * store must refuse to go on as if the transaction were still open,
+     * or the next writes would each commit on their own. Simulate it. */
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_save(s, "u", "half", 4, 4), LK_OK);
+    CHECK_INT(raw_exec(lk_store_sqlite_db(s), "ROLLBACK"), SQLITE_OK);
+    CHECK_INT(lk_store_save(s, "u", "half", 4, 4), LK_ESTORE);
+    CHECK(strstr(lk_store_errmsg(s), "rolled back") != NULL);
+    CHECK_INT(lk_store_commit(s), LK_ESTORE);
+    lk_store_rollback(s);
+    check_blob(s, "u", "new", 3);
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    lk_store_rollback(s);
+    lk_store_close(s);
+}
+
+static void test_crash(void)
+{
+    lk_store *s = open_ok(dbpath("crash.db"));
+    int status = -1, fds[2];
+    char reached = 0;
+    pid_t pid;
+
+    CHECK_INT(lk_store_save(s, "a", "old", 3, 1), LK_OK);
+    lk_store_close(s); /* a connection must not cross a fork */
+
+    /* The child tells through a pipe that it got to the crash point; its
+     * exit code is not enough, since valgrind replaces it with its own. */
+    if (pipe(fds) != 0) {
+        CHECK(!"pipe");
+        return;
+    }
+    fflush(NULL);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        lk_log_entry e = {.user = "a", .channel = "chat", .dir = LK_DIR_IN, .text = "x",
+                          .text_len = 1};
+        static unsigned char big[256 * 1024]; /* spills pages into the WAL */
+        lk_store *c = NULL;
+
+        if (lk_store_open(dbpath("crash.db"), NULL, &c, NULL) != LK_OK)
+            _exit(2);
+        /* one committed message ... */
+        if (lk_store_begin(c) || lk_store_save(c, "b", "bee", 3, 2) || lk_store_log(c, &e) ||
+            lk_store_commit(c))
+            _exit(3);
+        /* ... and one cut off before its commit */
+        memset(big, 'z', sizeof big);
+        if (lk_store_begin(c) || lk_store_save(c, "a", big, sizeof big, 3) ||
+            lk_store_log(c, &e) || lk_store_log(c, &e) ||
+            lk_store_outbox_add(c, "a", "ws", "{}", 3, NULL))
+            _exit(4);
+        if (write(fds[1], "k", 1) != 1)
+            _exit(5);
+        _exit(1); /* no commit, no close */
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return;
+    }
+    CHECK(read(fds[0], &reached, 1) == 1 && reached == 'k');
+    close(fds[0]);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+
+    s = open_ok(dbpath("crash.db"));
+    check_blob(s, "a", "old", 3);
+    check_blob(s, "b", "bee", 3);
+    lk_store_close(s);
+    CHECK_INT(raw1(dbpath("crash.db"), "SELECT count(*) FROM log", NULL, 0), 1);
+    CHECK_INT(raw1(dbpath("crash.db"), "SELECT count(*) FROM outbox", NULL, 0), 0);
+    CHECK_INT(raw1(dbpath("crash.db"), "PRAGMA integrity_check", NULL, 0), 0); /* "ok" */
+}
+
+/* The schema of version 1 as it was shipped, written by hand so that this
+ * test keeps checking the upgrade of real version-1 files even when the
+ * migrations change. */
+static const char v1_schema[] =
+    "CREATE TABLE sessions(user TEXT PRIMARY KEY NOT NULL, blob BLOB NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);"
+    "CREATE TABLE log(id INTEGER PRIMARY KEY, user TEXT NOT NULL, channel TEXT NOT NULL,"
+    "  dir TEXT NOT NULL, at_ms INTEGER NOT NULL, state TEXT, ext_id TEXT, text TEXT NOT NULL);"
+    "CREATE INDEX log_user ON log(user, id);"
+    "CREATE TABLE seen(channel TEXT NOT NULL, ext_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel, ext_id)) WITHOUT ROWID;"
+    "CREATE INDEX seen_at ON seen(at_ms);"
+    "PRAGMA user_version = 1;";
+
+static int make_db(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    int rc = db ? raw_exec(db, sql) : SQLITE_ERROR;
+
+    sqlite3_close(db);
+    return rc;
+}
+
+static void test_migrate(void)
+{
+    lk_store *s = NULL;
+    lk_diag diag = {0};
+    const char *p = dbpath("v1.db");
+    int dup = -1;
+    int64_t id = 0;
+
+    CHECK_INT(make_db(p, v1_schema), SQLITE_OK);
+    CHECK_INT(make_db(p, "INSERT INTO sessions VALUES ('old-user', x'00ff01', 42);"
+                         "INSERT INTO seen VALUES ('ws', 'm1', 42);"),
+              SQLITE_OK);
+    CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 1);
+
+    s = open_ok(p);
+    check_blob(s, "old-user", "\x00\xff\x01", 3);
+    CHECK_INT(lk_store_seen(s, "ws", "m1", 50, &dup), LK_OK);
+    CHECK_INT(dup, 1);
+    CHECK_INT(lk_store_outbox_add(s, "old-user", "ws", "{}", 50, &id), LK_OK);
+    CHECK(id > 0);
+    lk_store_close(s);
+    CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 2);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+                   NULL, 0),
+              1);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                      "AND name IN ('outbox_due', 'outbox_user')",
+                   NULL, 0),
+              2);
+
+    /* a migration that fails leaves the database as it was */
+    p = dbpath("v1-broken.db");
+    CHECK_INT(make_db(p, v1_schema), SQLITE_OK);
+    CHECK_INT(make_db(p, "CREATE TABLE outbox(x);"
+                         "INSERT INTO sessions VALUES ('u', x'01', 1);"),
+              SQLITE_OK);
+    CHECK_INT(lk_store_open(p, NULL, &s, &diag), LK_ESTORE);
+    CHECK(s == NULL);
+    CHECK(diag_has(&diag, "from version 1 to 2"));
+    lk_diag_clear(&diag);
+    CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 1);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_due'", NULL, 0), 0);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM sessions", NULL, 0), 1);
+}
+
+static void test_refuse(void)
+{
+    lk_store *s = NULL;
+    lk_diag diag = {0};
+    const char *p = dbpath("future.db");
+
+    CHECK_INT(make_db(p, "CREATE TABLE sessions(user, blob, updated_ms, mood);"
+                         "PRAGMA user_version = 99;"),
+              SQLITE_OK);
+    CHECK_INT(lk_store_open(p, NULL, &s, &diag), LK_ESTORE);
+    CHECK(s == NULL);
+    CHECK(diag_has(&diag, "schema version 99"));
+    CHECK(diag_has(&diag, "newer loket"));
+    lk_diag_clear(&diag);
+    CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 99);
+
+    /* somebody else's database: tables but no version */
+    p = dbpath("foreign.db");
+    CHECK_INT(make_db(p, "CREATE TABLE sessions(a, b);"), SQLITE_OK);
+    CHECK_INT(lk_store_open(p, NULL, &s, &diag), LK_ESTORE);
+    CHECK(s == NULL);
+    CHECK(diag_has(&diag, "not a loket database"));
+    lk_diag_clear(&diag);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master", NULL, 0), 1);
+}
+
+static int64_t item_id(const lk_outbox_item *items, int n, int i)
+{
+    return i < n ? items[i].id : -1;
+}
+
+static void test_outbox(void)
+{
+    const char *p = dbpath("outbox.db");
+    lk_store *s = open_ok(p);
+    lk_outbox_item *it = NULL;
+    int64_t a1, b1, a2, c1, a3, depth = -1;
+    char tv[64];
+    int n = -1;
+
+    CHECK_INT(lk_store_outbox_add(s, "a", "whatsapp", "{\"n\":1}", 10, &a1), LK_OK);
+    CHECK_INT(lk_store_outbox_add(s, "b", "whatsapp", "{\"n\":2}", 11, &b1), LK_OK);
+    CHECK_INT(lk_store_outbox_add(s, "a", "whatsapp", "{\"n\":3}", 12, &a2), LK_OK);
+    CHECK_INT(lk_store_outbox_add(s, "c", "twilio", "{\"n\":4}", 13, &c1), LK_OK);
+    CHECK_INT(lk_store_outbox_add(s, "a", "whatsapp", "{\"n\":5}", 14, NULL), LK_OK);
+    CHECK(a1 < b1 && b1 < a2 && a2 < c1);
+    CHECK_INT(lk_store_outbox_depth(s, &depth), LK_OK);
+    CHECK_INT(depth, 5);
+
+    /* nothing is due before it was created */
+    CHECK_INT(lk_store_outbox_due(s, 9, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 0);
+    CHECK(it == NULL);
+    CHECK_INT(lk_store_outbox_due(s, 11, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 2);
+    lk_outbox_items_free(it, n);
+
+    /* the oldest of each user, oldest first */
+    CHECK_INT(lk_store_outbox_due(s, 100, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 3);
+    CHECK_INT(item_id(it, n, 0), a1);
+    CHECK_INT(item_id(it, n, 1), b1);
+    CHECK_INT(item_id(it, n, 2), c1);
+    if (n == 3) {
+        CHECK_STR(it[0].user, "a");
+        CHECK_STR(it[0].channel, "whatsapp");
+        CHECK_STR(it[0].payload, "{\"n\":1}");
+        CHECK_INT(it[0].attempts, 0);
+        CHECK_INT(it[0].next_at_ms, 10);
+        CHECK_STR(it[2].channel, "twilio");
+    }
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_due(s, 100, 2, &it, &n), LK_OK);
+    CHECK_INT(n, 2);
+    CHECK_INT(item_id(it, n, 1), b1);
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_due(s, 100, 0, &it, &n), LK_OK);
+    CHECK_INT(n, 0);
+    CHECK_INT(lk_store_outbox_due(s, 100, -1, &it, &n), LK_EINVAL);
+
+    /* a1 fails: a's later replies wait behind it */
+    CHECK_INT(lk_store_outbox_retry(s, a1, 200, "HTTP 503"), LK_OK);
+    CHECK_INT(lk_store_outbox_sent(s, b1, "wamid.B1", 101), LK_OK);
+    CHECK_INT(lk_store_outbox_due(s, 150, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 1);
+    CHECK_INT(item_id(it, n, 0), c1);
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_due(s, 200, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 2);
+    CHECK_INT(item_id(it, n, 0), a1);
+    if (n >= 1) {
+        CHECK_INT(it[0].attempts, 1);
+        CHECK_INT(it[0].next_at_ms, 200);
+    }
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_retry(s, a1, 300, "timeout"), LK_OK);
+    raw1(p, "SELECT attempts || ',' || next_at_ms || ',' || last_error FROM outbox WHERE id = 1",
+         tv, sizeof tv);
+    CHECK_STR(tv, "2,300,timeout");
+
+    CHECK_INT(lk_store_outbox_sent(s, a1, "wamid.A1", 300), LK_OK);
+    CHECK_INT(lk_store_outbox_sent(s, a1, "wamid.A1", 301), LK_EINVAL); /* not pending */
+    CHECK_INT(lk_store_outbox_retry(s, a1, 400, "late"), LK_EINVAL);
+    CHECK_INT(lk_store_outbox_sent(s, 9999, "x", 301), LK_EINVAL);
+    CHECK(strstr(lk_store_errmsg(s), "9999") != NULL);
+    raw1(p, "SELECT sent_ms || ',' || remote_id || ',' || attempts FROM outbox WHERE id = 1", tv,
+         sizeof tv);
+    CHECK_STR(tv, "300,wamid.A1,2");
+
+    CHECK_INT(lk_store_outbox_due(s, 300, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 2);
+    CHECK_INT(item_id(it, n, 0), a2);
+    CHECK_INT(item_id(it, n, 1), c1);
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_sent(s, a2, NULL, 301), LK_OK);
+    CHECK_INT(lk_store_outbox_sent(s, c1, "SM1", 301), LK_OK);
+    CHECK_INT(lk_store_outbox_due(s, 400, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 1);
+    a3 = item_id(it, n, 0);
+    CHECK(a3 > c1);
+    if (n == 1)
+        CHECK_STR(it[0].payload, "{\"n\":5}");
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_depth(s, &depth), LK_OK);
+    CHECK_INT(depth, 1);
+    CHECK_INT(lk_store_outbox_sent(s, a3, "x", 401), LK_OK);
+    CHECK_INT(lk_store_outbox_due(s, 1000, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 0);
+    CHECK_INT(lk_store_outbox_depth(s, &depth), LK_OK);
+    CHECK_INT(depth, 0);
+    lk_outbox_items_free(NULL, 0);
+
+    /* more due rows than the first allocation holds */
+    for (int i = 0; i < 40; i++) {
+        char user[16];
+        snprintf(user, sizeof user, "u%02d", i);
+        CHECK_INT(lk_store_outbox_add(s, user, "ws", "{}", 500 + i, NULL), LK_OK);
+    }
+    CHECK_INT(lk_store_outbox_due(s, 1000, 35, &it, &n), LK_OK);
+    CHECK_INT(n, 35);
+    if (n == 35)
+        CHECK_STR(it[34].user, "u34");
+    lk_outbox_items_free(it, n);
+    lk_store_close(s);
+}
+
+static void test_pragmas(void)
+{
+    const char *p = dbpath("pragma.db");
+    lk_store_opts o;
+    lk_store *s = NULL;
+    lk_diag diag = {0};
+    char tv[32] = "";
+    sqlite3 *db;
+
+    lk_store_opts_default(&o);
+    o.sync = LK_SYNC_NORMAL;
+    o.wal_autocheckpoint = 123;
+    o.busy_timeout_ms = 777;
+    CHECK_INT(lk_store_open(p, &o, &s, &diag), LK_OK);
+    lk_diag_clear(&diag);
+    if (!s)
+        return;
+    raw1(p, "PRAGMA journal_mode", tv, sizeof tv);
+    CHECK_STR(tv, "wal");
+    CHECK(file_exists(dbpath("pragma.db-wal")));
+    /* these are per connection: ask the store's own */
+    db = lk_store_sqlite_db(s);
+    CHECK(db != NULL);
+    if (db) {
+        CHECK_INT(q1(db, "PRAGMA synchronous", NULL, 0), 1);
+        CHECK_INT(q1(db, "PRAGMA wal_autocheckpoint", NULL, 0), 123);
+        CHECK_INT(q1(db, "PRAGMA busy_timeout", NULL, 0), 777);
+        CHECK_INT(q1(db, "PRAGMA foreign_keys", NULL, 0), 0);
+    }
+    lk_store_close(s);
+
+    s = open_ok(p); /* defaults: FULL */
+    db = lk_store_sqlite_db(s);
+    if (db) {
+        CHECK_INT(q1(db, "PRAGMA synchronous", NULL, 0), 2);
+        CHECK_INT(q1(db, "PRAGMA wal_autocheckpoint", NULL, 0), 1000);
+        CHECK_INT(q1(db, "PRAGMA busy_timeout", NULL, 0), 5000);
+    }
+    lk_store_close(s);
+
+    o.sync = LK_SYNC_OFF;
+    o.wal_autocheckpoint = 0;
+    CHECK_INT(lk_store_open(p, &o, &s, &diag), LK_OK);
+    if (s && (db = lk_store_sqlite_db(s)) != NULL) {
+        CHECK_INT(q1(db, "PRAGMA synchronous", NULL, 0), 0);
+        CHECK_INT(q1(db, "PRAGMA wal_autocheckpoint", NULL, 0), 0);
+    }
+    lk_store_close(s);
+
+    s = open_ok(":memory:");
+    db = lk_store_sqlite_db(s);
+    if (db) {
+        q1(db, "PRAGMA journal_mode", tv, sizeof tv);
+        CHECK_STR(tv, "memory");
+        CHECK_INT(q1(db, "PRAGMA user_version", NULL, 0), 2);
+    }
+    lk_store_close(s);
+}
+
+/* SQLITE_FULL, made cheaply: max_page_count is a per-connection limit, so
+ * it is set on the store's own connection to the pages already in use. */
+static void test_full(void)
+{
+    static unsigned char big[512 * 1024];
+    const char *p = dbpath("full.db");
+    lk_store *s = open_ok(p);
+    sqlite3 *db = lk_store_sqlite_db(s);
+    lk_log_entry e = {.user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi",
+                      .text_len = 2};
+    char sql[64];
+    lk_err err;
+
+    memset(big, 'q', sizeof big);
+    CHECK_INT(lk_store_save(s, "u", "old", 3, 1), LK_OK);
+    if (!db)
+        goto out;
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+             q1(db, "PRAGMA page_count", NULL, 0));
+    q1(db, sql, NULL, 0);
+
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_log(s, &e), LK_OK);
+    err = lk_store_save(s, "u", big, sizeof big, 2);
+    CHECK_INT(err, LK_ESTORE);
+    CHECK(strstr(lk_store_errmsg(s), "save: database or disk is full") != NULL);
+    lk_store_rollback(s); /* what the runtime does after any error */
+    check_blob(s, "u", "old", 3);
+
+    /* outside a transaction, too */
+    CHECK_INT(lk_store_save(s, "v", big, sizeof big, 3), LK_ESTORE);
+    check_no_session(s, "v");
+
+    /* room again: the same store goes on working */
+    q1(db, "PRAGMA max_page_count = 1000000", NULL, 0);
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    CHECK_INT(lk_store_save(s, "u", big, sizeof big, 4), LK_OK);
+    CHECK_INT(lk_store_commit(s), LK_OK);
+    check_blob(s, "u", big, sizeof big);
+out:
+    lk_store_close(s);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM log", NULL, 0), 0);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Holds the write lock of another store for a while, then commits. */
+static lk_err slow_commit_err = LK_EINVAL;
+
+static void *slow_commit(void *arg)
+{
+    sleep_ms(200);
+    slow_commit_err = lk_store_commit(arg);
+    return NULL;
+}
+
+static void test_two_connections(void)
+{
+    const char *p = dbpath("two.db");
+    lk_store *a = open_ok(p), *b = open_ok(p), *impatient = NULL;
+    lk_store_opts o;
+    lk_outbox_item *it = NULL;
+    pthread_t th;
+    int n = -1;
+    int64_t id = 0;
+
+    lk_store_opts_default(&o);
+    o.busy_timeout_ms = 50;
+    CHECK_INT(lk_store_open(p, &o, &impatient, NULL), LK_OK);
+    if (!impatient)
+        goto out;
+
+    /* a reader is not blocked by a writer, and sees only committed rows */
+    CHECK_INT(lk_store_begin(a), LK_OK);
+    CHECK_INT(lk_store_outbox_add(a, "u", "ws", "{}", 1, &id), LK_OK);
+    CHECK_INT(lk_store_outbox_due(b, 10, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 0);
+    lk_outbox_items_free(it, n);
+
+    /* a second writer waits for the busy timeout, then says why */
+    CHECK_INT(lk_store_begin(impatient), LK_ESTORE);
+    CHECK(strstr(lk_store_errmsg(impatient), "locked") != NULL);
+    CHECK_INT(lk_store_outbox_sent(impatient, id, "r", 2), LK_ESTORE);
+
+    CHECK_INT(lk_store_commit(a), LK_OK);
+    CHECK_INT(lk_store_outbox_due(b, 10, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 1);
+    lk_outbox_items_free(it, n);
+
+    /* with a long enough timeout the sender's update just waits its turn */
+    CHECK_INT(lk_store_begin(a), LK_OK);
+    CHECK_INT(lk_store_save(a, "u", "s", 1, 3), LK_OK);
+    CHECK_INT(pthread_create(&th, NULL, slow_commit, a), 0);
+    CHECK_INT(lk_store_outbox_sent(b, id, "remote", 4), LK_OK);
+    pthread_join(th, NULL);
+    CHECK_INT(slow_commit_err, LK_OK);
+    check_blob(b, "u", "s", 1);
+    CHECK_INT(lk_store_outbox_due(a, 10, 10, &it, &n), LK_OK);
+    CHECK_INT(n, 0);
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_checkpoint(b), LK_OK);
+out:
+    lk_store_close(impatient);
+    lk_store_close(b);
+    lk_store_close(a);
+}
+
+static void test_bad_args(void)
+{
+    lk_store *s = open_ok(":memory:");
+    lk_buf b = {0};
+    int found = -1;
+    int64_t n;
+    lk_outbox_item *it = NULL;
+    int k;
+
+    CHECK_INT(lk_store_begin(NULL), LK_EINVAL);
+    CHECK_INT(lk_store_save(NULL, "u", "x", 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_save(s, NULL, "x", 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_save(s, "", "x", 1, 0), LK_EINVAL);
+    CHECK(strstr(lk_store_errmsg(s), "save") != NULL);
+    CHECK_INT(lk_store_save(s, "u", NULL, 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_load(s, NULL, &b, &found), LK_EINVAL);
+    CHECK_INT(lk_store_load(s, "u", NULL, &found), LK_EINVAL);
+    CHECK_INT(lk_store_delete(s, ""), LK_EINVAL);
+    CHECK_INT(lk_store_log(s, NULL), LK_EINVAL);
+    CHECK_INT(lk_store_outbox_add(s, "u", "ws", NULL, 0, NULL), LK_EINVAL);
+    CHECK_INT(lk_store_outbox_due(s, 0, 1, NULL, &k), LK_EINVAL);
+    CHECK_INT(lk_store_outbox_due(NULL, 0, 1, &it, &k), LK_EINVAL);
+    CHECK_INT(lk_store_outbox_depth(s, NULL), LK_EINVAL);
+    CHECK_INT(lk_store_active_sessions(s, 0, NULL), LK_EINVAL);
+    CHECK_INT(lk_store_prune_seen(NULL, 0, &n), LK_EINVAL);
+    lk_store_rollback(NULL);
+    lk_buf_free(&b);
+    lk_store_close(s);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_open_close();
+    test_roundtrip();
+    test_log();
+    test_seen();
+    test_rollback();
+    test_crash();
+    test_migrate();
+    test_refuse();
+    test_outbox();
+    test_pragmas();
+    test_full();
+    test_two_connections();
+    test_bad_args();
+    rm_tmpdir();
+    CHECK(!file_exists(tmpdir));
+    return test_done("test_store");
+}
