@@ -1,0 +1,554 @@
+/* States: say, set, menus, inputs, choices, end, next, invalid texts and
+ * data words, compiled into lk_state with every name resolved and every
+ * transition numbered as an edge. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+
+typedef struct name_ix {
+    const char *name;
+    int i;
+} name_ix;
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
+}
+
+static lk_assign *assigns(ld *l, const cJSON *set, int *n)
+{
+    const cJSON *c;
+    lk_assign *a;
+
+    *n = 0;
+    if (!set)
+        return NULL;
+    a = ld_alloc(l, ((size_t)cJSON_GetArraySize(set) + 1) * sizeof *a);
+    for (c = set->child; c && a; c = c->next) {
+        size_t mark = ld_push(l, "set");
+        int slot = ld_var(l, c->string);
+        ld_push(l, c->string);
+        if (slot >= 0) { /* names that are not variables were reported already */
+            a[*n].slot = slot;
+            if ((a[*n].expr = ld_expr_node(l, c)))
+                (*n)++;
+        }
+        ld_pop(l, mark);
+    }
+    return a;
+}
+
+static const char **words(ld *l, const cJSON *arr, int *n, const char *first)
+{
+    const cJSON *c;
+    const char **w;
+    int k = 0, j;
+
+    *n = 0;
+    w = ld_alloc(l, ((size_t)cJSON_GetArraySize(arr) + 2) * sizeof *w);
+    if (!w)
+        return NULL;
+    if (first && *first)
+        w[(*n)++] = first;
+    for (c = arr ? arr->child : NULL; c; c = c->next, k++) {
+        size_t mark = ld_push_i(l, k);
+        const char *nw;
+        if (!cJSON_IsString(c)) {
+            ld_want(l, c, LD_STR);
+        } else if ((nw = ld_word(l, c->valuestring)) && !*nw) {
+            ld_err(l, c, "empty word");
+        } else if (nw) {
+            for (j = 0; j < *n && strcmp(w[j], nw) != 0; j++)
+                ;
+            if (j == *n)
+                w[(*n)++] = nw;
+        }
+        ld_pop(l, mark);
+    }
+    return w;
+}
+
+static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
+{
+    static const char *const keys[] = {"title", "words", "set", "goto", NULL};
+    const cJSON *c;
+    int k = 0;
+
+    if (!arr->child)
+        ld_err(l, arr, "a menu needs at least one option");
+    s->options = ld_alloc(l, ((size_t)cJSON_GetArraySize(arr) + 1) * sizeof *s->options);
+    for (c = arr->child; c && s->options; c = c->next, k++) {
+        lk_option *o = &s->options[s->noptions++];
+        const cJSON *title, *w, *set, *go;
+        char what[300];
+        size_t mark = ld_push_i(l, k);
+
+        o->edge.target = -1;
+        o->edge.id = -1;
+        if (!cJSON_IsObject(c)) {
+            ld_want(l, c, LD_OBJ);
+            ld_pop(l, mark);
+            continue;
+        }
+        snprintf(what, sizeof what, "option %d of state '%s'", k + 1, s->name);
+        ld_check_keys(l, c, what, keys);
+        title = ld_member(l, c, "title", LD_STR, 1, what);
+        w = ld_member(l, c, "words", LD_ARR, 0, what);
+        set = ld_member(l, c, "set", LD_OBJ, 0, what);
+        go = ld_member(l, c, "goto", LD_STR, 0, what);
+        if (title) {
+            const char *nt = ld_norm(l, title->valuestring);
+            size_t m2 = ld_push(l, "title");
+            o->title = ld_strdup(l, title->valuestring);
+            if (nt && !*nt)
+                ld_err(l, title, "the title is empty once normalised");
+            ld_pop(l, m2);
+            m2 = ld_push(l, "words");
+            o->words = words(l, w, &o->nwords, nt);
+            ld_pop(l, m2);
+        }
+        o->set = assigns(l, set, &o->nset);
+        if (go) {
+            size_t m2 = ld_push(l, "goto");
+            o->edge.target = ld_target(l, go);
+            ld_pop(l, m2);
+        } else {
+            *needs_next = 1;
+        }
+        snprintf(what, sizeof what, "menu %d", k + 1);
+        o->edge.id = ld_edge(l, si, o->edge.target, what);
+        ld_pop(l, mark);
+    }
+}
+
+static void input(ld *l, lk_state *s, const cJSON *in)
+{
+    static const char *const keys[] = {"var", "type", "max_len", "lengths", "min", "max",
+                                       "not_future", "pattern", "words", NULL};
+    static const struct {
+        const char *name;
+        lk_vkind kind;
+        const char *keys; /* its own keys, space separated */
+    } types[] = {
+        {"text", LK_V_TEXT, " max_len "},     {"digits", LK_V_DIGITS, " lengths "},
+        {"number", LK_V_NUMBER, " min max "}, {"date", LK_V_DATE, " not_future "},
+        {"regex", LK_V_REGEX, " pattern "},   {"yesno", LK_V_YESNO, " "},
+        {"words", LK_V_WORDS, " words "},
+    };
+    lk_validator *v = &s->input;
+    const cJSON *var, *type, *c;
+    char key[40], what[300];
+    int t = -1, k;
+    int64_t n;
+
+    s->var = -1;
+    v->max_len = 200;
+    v->min = INT64_MIN;
+    v->max = INT64_MAX;
+    snprintf(what, sizeof what, "the input of state '%s'", s->name);
+    ld_check_keys(l, in, what, keys);
+    if ((var = ld_member(l, in, "var", LD_STR, 1, what)))
+        s->var = ld_var(l, var->valuestring);
+    if ((type = ld_member(l, in, "type", LD_STR, 1, what))) {
+        for (k = 0; k < (int)(sizeof types / sizeof types[0]); k++)
+            if (strcmp(types[k].name, type->valuestring) == 0)
+                t = k;
+        if (t < 0) {
+            size_t mark = ld_push(l, "type");
+            ld_err(l, type, "unknown input type '%s' (types: text, digits, number, date, regex, "
+                   "yesno, words)", type->valuestring);
+            ld_pop(l, mark);
+            return;
+        }
+    }
+    if (t < 0)
+        return;
+    v->kind = types[t].kind;
+    for (c = in->child; c; c = c->next) {
+        size_t mark;
+        if (!strcmp(c->string, "var") || !strcmp(c->string, "type"))
+            continue;
+        snprintf(key, sizeof key, " %s ", c->string);
+        if (strstr(types[t].keys, key))
+            continue;
+        for (k = 0; k < (int)(sizeof types / sizeof types[0]) && !strstr(types[k].keys, key); k++)
+            ;
+        if (k == (int)(sizeof types / sizeof types[0]))
+            continue; /* an unknown key, reported above */
+        mark = ld_push(l, c->string);
+        ld_err_key(l, c, "'%s' is for inputs of type %s, not %s", c->string, types[k].name,
+                   types[t].name);
+        ld_pop(l, mark);
+    }
+    if ((c = ld_member(l, in, "max_len", LD_INT, 0, what))) {
+        size_t mark = ld_push(l, "max_len");
+        if (ld_int_of(l, c, &n) != 0 || n < 1 || n > 100000)
+            ld_err(l, c, "max_len is between 1 and 100000");
+        else
+            v->max_len = (int)n;
+        ld_pop(l, mark);
+    }
+    if ((c = ld_member(l, in, "lengths", LD_ARR, 0, what))) {
+        const cJSON *e;
+        size_t mark = ld_push(l, "lengths");
+        if (cJSON_GetArraySize(c) > 4)
+            ld_err(l, c, "at most 4 lengths");
+        for (e = c->child, k = 0; e && v->nlens < 4; e = e->next, k++) {
+            size_t m2 = ld_push_i(l, k);
+            if (ld_int_of(l, e, &n) != 0 || n < 1 || n > 64)
+                ld_err(l, e, "a length is an integer between 1 and 64");
+            else
+                v->lens[v->nlens++] = (int)n;
+            ld_pop(l, m2);
+        }
+        ld_pop(l, mark);
+    }
+    if ((c = ld_member(l, in, "min", LD_INT, 0, what)))
+        ld_int_of(l, c, &v->min);
+    if ((c = ld_member(l, in, "max", LD_INT, 0, what)))
+        ld_int_of(l, c, &v->max);
+    if (v->min > v->max)
+        ld_err(l, in, "min (%lld) is larger than max (%lld)", (long long)v->min,
+               (long long)v->max);
+    if ((c = ld_member(l, in, "not_future", LD_BOOL, 0, what)))
+        v->not_future = cJSON_IsTrue(c);
+    if (v->kind == LK_V_REGEX &&
+        (c = ld_member(l, in, "pattern", LD_STR, 1, what))) {
+        int rc = regcomp(&v->re, c->valuestring, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+        size_t mark = ld_push(l, "pattern");
+        if (rc != 0) {
+            char msg[256];
+            regerror(rc, &v->re, msg, sizeof msg);
+            ld_err(l, c, "the pattern does not compile: %s", msg);
+        } else {
+            v->has_re = 1;
+        }
+        ld_pop(l, mark);
+    }
+    if (v->kind == LK_V_WORDS && (c = ld_member(l, in, "words", LD_ARR, 1, what))) {
+        size_t mark = ld_push(l, "words");
+        v->words = words(l, c, &v->nwords, NULL);
+        if (!c->child)
+            ld_err(l, c, "a words input needs at least one word");
+        ld_pop(l, mark);
+    }
+}
+
+/* The choice whose var is name, and its data set; -1 when none. */
+static int choice_of_var(ld *l, const char *name, int *ds)
+{
+    int i;
+    for (i = 0; i < l->nstates; i++) {
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(l->states[i].node, "choice");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ch, "var");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(ch, "dataset");
+        if (cJSON_IsString(v) && strcmp(v->valuestring, name) == 0) {
+            *ds = cJSON_IsString(d) ? ld_dataset(l, d->valuestring) : -1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void choice(ld *l, lk_state *s, const cJSON *ch)
+{
+    static const char *const keys[] = {"dataset", "var", "parent", "page", "confirm",
+                                       "ambiguous", "elsewhere", "more", "more_word", NULL};
+    static const char *const texts[] = {"confirm", "ambiguous", "elsewhere", "more"};
+    lk_choice *c = &s->choice;
+    const lk_dataset *ds = NULL;
+    const cJSON *v;
+    char name[256], what[300];
+    int64_t n;
+    int k;
+
+    snprintf(what, sizeof what, "the choice of state '%s'", s->name);
+    c->dataset = c->var = c->id_slot = c->parent_var = -1;
+    c->page = 10;
+    ld_check_keys(l, ch, what, keys);
+    if ((v = ld_member(l, ch, "dataset", LD_STR, 1, what))) {
+        size_t mark = ld_push(l, "dataset");
+        if ((c->dataset = ld_dataset(l, v->valuestring)) < 0)
+            ld_err(l, v, "no data set named '%s'", v->valuestring);
+        else
+            ds = &l->f->datasets[c->dataset];
+        ld_pop(l, mark);
+    }
+    if ((v = ld_member(l, ch, "var", LD_STR, 1, what)) && strlen(v->valuestring) < 100) {
+        c->var = ld_var(l, v->valuestring);
+        snprintf(name, sizeof name, "%s_id", v->valuestring);
+        c->id_slot = ld_var(l, name);
+        if (ds) {
+            c->field_slots = ld_alloc(l, ((size_t)ds->nfields + 1) * sizeof *c->field_slots);
+            for (k = 0; k < ds->nfields && c->field_slots; k++) {
+                snprintf(name, sizeof name, "%s_%s", v->valuestring, ds->field_names[k]);
+                c->field_slots[k] = ld_var(l, name);
+            }
+        }
+    }
+    if ((v = ld_member(l, ch, "parent", LD_STR, 0, what)) && ds) {
+        size_t mark = ld_push(l, "parent");
+        int pds = -1;
+        if (ds->parent < 0)
+            ld_err(l, v, "data set '%s' has no parent data set to filter by", ds->name);
+        else if (choice_of_var(l, v->valuestring, &pds) < 0)
+            ld_err(l, v, "no choice sets '%s' (parent names the var of an earlier choice)",
+                   v->valuestring);
+        else if (pds != ds->parent)
+            ld_err(l, v, "'%s' is chosen from data set '%s', but the rows of '%s' have parents "
+                   "in '%s'", v->valuestring, pds >= 0 ? l->f->datasets[pds].name : "?",
+                   ds->name, l->f->datasets[ds->parent].name);
+        else if (strlen(v->valuestring) < 100) {
+            snprintf(name, sizeof name, "%s_id", v->valuestring);
+            c->parent_var = ld_var(l, name);
+        }
+        ld_pop(l, mark);
+    }
+    if ((v = ld_member(l, ch, "page", LD_INT, 0, what))) {
+        size_t mark = ld_push(l, "page");
+        if (ld_int_of(l, v, &n) != 0 || n < 1 || n > 100)
+            ld_err(l, v, "page is between 1 and 100 rows");
+        else
+            c->page = (int)n;
+        ld_pop(l, mark);
+    }
+    for (k = 0; k < 4; k++) {
+        lk_template **t[] = {&c->confirm, &c->ambiguous, &c->elsewhere, &c->more};
+        if ((v = ld_member(l, ch, texts[k], LD_STR, 0, what))) {
+            size_t mark = ld_push(l, texts[k]);
+            *t[k] = ld_template(l, v);
+            ld_pop(l, mark);
+        }
+    }
+    if ((v = ld_member(l, ch, "more_word", LD_STR, 0, what))) {
+        size_t mark = ld_push(l, "more_word");
+        c->more_word = ld_norm(l, v->valuestring);
+        if (c->more_word && !*c->more_word)
+            ld_err(l, v, "more_word is empty once normalised");
+        ld_pop(l, mark);
+    }
+}
+
+static void next(ld *l, lk_state *s, int si, const cJSON *nx)
+{
+    static const char *const keys[] = {"if", "goto", NULL};
+    const cJSON *c;
+    int k = 0, uncond = -1;
+
+    if (cJSON_IsString(nx)) {
+        s->next = ld_alloc(l, sizeof *s->next);
+        if (!s->next)
+            return;
+        s->nnext = 1;
+        s->next[0].target = ld_target(l, nx);
+        s->next[0].id = ld_edge(l, si, s->next[0].target, "next");
+        return;
+    }
+    if (!nx->child)
+        ld_err(l, nx, "next needs at least one entry");
+    s->next = ld_alloc(l, ((size_t)cJSON_GetArraySize(nx) + 1) * sizeof *s->next);
+    for (c = nx->child; c && s->next; c = c->next, k++) {
+        lk_edge *e = &s->next[s->nnext];
+        const cJSON *cond, *go;
+        char what[300];
+        size_t mark = ld_push_i(l, k);
+
+        if (!cJSON_IsObject(c)) {
+            ld_err(l, c, "an entry of next is an object {\"if\": ..., \"goto\": ...}, not %s",
+                   ld_type_name(c));
+            ld_pop(l, mark);
+            continue;
+        }
+        snprintf(what, sizeof what, "entry %d of the next of state '%s'", k, s->name);
+        ld_check_keys(l, c, what, keys);
+        if (uncond >= 0)
+            ld_err(l, c, "this entry is never taken: entry %d before it has no \"if\"", uncond);
+        cond = ld_member(l, c, "if", LD_STR | LD_INT, 0, what);
+        go = ld_member(l, c, "goto", LD_STR, 1, what);
+        if (cond) {
+            size_t m2 = ld_push(l, "if");
+            e->cond = ld_expr_node(l, cond);
+            ld_pop(l, m2);
+        } else if (!cJSON_GetObjectItemCaseSensitive(c, "if")) {
+            uncond = k;
+        }
+        e->target = -1;
+        if (go) {
+            size_t m2 = ld_push(l, "goto");
+            e->target = ld_target(l, go);
+            ld_pop(l, m2);
+        }
+        snprintf(what, sizeof what, "next[%d]", k);
+        e->id = ld_edge(l, si, e->target, what);
+        s->nnext++;
+        ld_pop(l, mark);
+    }
+}
+
+static void state(ld *l, int si)
+{
+    static const char *const keys[] = {"say", "set", "menu", "input", "choice", "end",
+                                       "next", "invalid", "data_words", NULL};
+    lk_state *s = &l->f->states[si];
+    const cJSON *st = l->states[si].node, *say, *set, *mn, *in, *ch, *end, *nx, *inv, *dw, *c;
+    int kinds, needs_next = 0, k;
+    char what[300];
+
+    s->var = -1;
+    if (!cJSON_IsObject(st)) {
+        ld_err(l, st, "a state is an object, not %s", ld_type_name(st));
+        return;
+    }
+    snprintf(what, sizeof what, "state '%s'", s->name);
+    ld_check_keys(l, st, what, keys);
+    say = ld_member(l, st, "say", LD_STR | LD_ARR, 0, what);
+    set = ld_member(l, st, "set", LD_OBJ, 0, what);
+    mn = ld_member(l, st, "menu", LD_ARR, 0, what);
+    in = ld_member(l, st, "input", LD_OBJ, 0, what);
+    ch = ld_member(l, st, "choice", LD_OBJ, 0, what);
+    end = ld_member(l, st, "end", LD_BOOL, 0, what);
+    nx = ld_member(l, st, "next", LD_STR | LD_ARR, 0, what);
+    inv = ld_member(l, st, "invalid", LD_STR, 0, what);
+    dw = ld_member(l, st, "data_words", LD_ARR, 0, what);
+    if (end && !cJSON_IsTrue(end)) {
+        size_t mark = ld_push(l, "end");
+        ld_err(l, end, "end is true or left out");
+        ld_pop(l, mark);
+        end = NULL;
+    }
+
+    /* The kind follows the keys present, even when their values are wrong,
+     * so that one mistake is not reported again as a missing "next". */
+    c = cJSON_GetObjectItemCaseSensitive(st, "end");
+    kinds = !!cJSON_GetObjectItemCaseSensitive(st, "menu") +
+            !!cJSON_GetObjectItemCaseSensitive(st, "input") +
+            !!cJSON_GetObjectItemCaseSensitive(st, "choice") + (c && !cJSON_IsFalse(c));
+    if (kinds > 1)
+        ld_err_key(l, st, "state '%s' has more than one of menu, input, choice and end; a state "
+                   "has at most one", s->name);
+    s->kind = cJSON_GetObjectItemCaseSensitive(st, "menu")     ? LK_S_MENU
+              : cJSON_GetObjectItemCaseSensitive(st, "input")  ? LK_S_INPUT
+              : cJSON_GetObjectItemCaseSensitive(st, "choice") ? LK_S_CHOICE
+              : c && !cJSON_IsFalse(c)                         ? LK_S_END
+                                                               : LK_S_PASS;
+
+    s->set = assigns(l, set, &s->nset);
+    if (say) {
+        size_t mark = ld_push(l, "say");
+        if (cJSON_IsString(say)) {
+            s->say = ld_alloc(l, sizeof *s->say);
+            if (s->say && (s->say[0] = ld_template(l, say)))
+                s->nsay = 1;
+        } else {
+            if (!say->child)
+                ld_err(l, say, "say is a text or a non-empty array of texts");
+            s->say = ld_alloc(l, ((size_t)cJSON_GetArraySize(say) + 1) * sizeof *s->say);
+            for (c = say->child, k = 0; c && s->say; c = c->next, k++) {
+                size_t m2 = ld_push_i(l, k);
+                if ((s->say[s->nsay] = ld_template(l, c)))
+                    s->nsay++;
+                ld_pop(l, m2);
+            }
+        }
+        ld_pop(l, mark);
+    }
+    if (nx) {
+        size_t mark = ld_push(l, "next");
+        next(l, s, si, nx);
+        ld_pop(l, mark);
+    }
+    if (mn) {
+        size_t mark = ld_push(l, "menu");
+        menu(l, s, si, mn, &needs_next);
+        ld_pop(l, mark);
+    } else if (in) {
+        size_t mark = ld_push(l, "input");
+        input(l, s, in);
+        ld_pop(l, mark);
+        s->numbers_are_data = s->input.kind == LK_V_NUMBER || s->input.kind == LK_V_DIGITS;
+    } else if (ch) {
+        size_t mark = ld_push(l, "choice");
+        choice(l, s, ch);
+        ld_pop(l, mark);
+    }
+    if (inv) {
+        size_t mark = ld_push(l, "invalid");
+        s->invalid = ld_template(l, inv);
+        ld_pop(l, mark);
+    }
+    if (dw) {
+        size_t mark = ld_push(l, "data_words");
+        s->data_words = words(l, dw, &s->ndata_words, NULL);
+        ld_pop(l, mark);
+    }
+    s->no_history = s->kind == LK_S_PASS || s->kind == LK_S_END;
+
+    if (kinds > 1)
+        return;
+    if (s->kind == LK_S_END && cJSON_GetObjectItemCaseSensitive(st, "next"))
+        ld_err_key(l, st, "state '%s' ends the session, so it cannot have \"next\"", s->name);
+    else if (!cJSON_GetObjectItemCaseSensitive(st, "next") && s->kind == LK_S_PASS)
+        ld_err_key(l, st, "state '%s' needs \"next\": it has no menu, input, choice or end, so "
+                   "it goes on at once", s->name);
+    else if (!cJSON_GetObjectItemCaseSensitive(st, "next") &&
+             (s->kind == LK_S_INPUT || s->kind == LK_S_CHOICE))
+        ld_err_key(l, st, "state '%s' needs \"next\": where to go after valid input", s->name);
+    else if (!cJSON_GetObjectItemCaseSensitive(st, "next") && needs_next)
+        ld_err_key(l, st, "state '%s' needs \"next\": an option without \"goto\" follows it",
+                   s->name);
+    if ((s->kind == LK_S_END || s->kind == LK_S_PASS) &&
+        (inv || cJSON_GetObjectItemCaseSensitive(st, "data_words")))
+        ld_err_key(l, st, "state '%s' takes no input, so \"%s\" is never used", s->name,
+                   inv ? "invalid" : "data_words");
+}
+
+void ld_states(ld *l)
+{
+    lk_flow *f = l->f;
+    name_ix *ix;
+    const char **paths;
+    int i;
+
+    if (!l->nstates)
+        return;
+    f->states = ld_alloc(l, (size_t)l->nstates * sizeof *f->states);
+    f->state_by_name = ld_alloc(l, (size_t)l->nstates * sizeof *f->state_by_name);
+    paths = calloc((size_t)l->nfiles, sizeof *paths);
+    ix = malloc((size_t)l->nstates * sizeof *ix);
+    if (!f->states || !f->state_by_name || !ix || !paths) {
+        free(ix);
+        free((void *)paths);
+        l->oom = 1;
+        return;
+    }
+    f->nstates = l->nstates;
+    for (i = 0; i < l->nstates; i++) {
+        lk_state *s = &f->states[i];
+        const ld_pos *p = ld_pos_of(l, l->states[i].node);
+        int file = l->states[i].file;
+        if (!paths[file])
+            paths[file] = ld_strdup(l, l->files[file].path);
+        s->name = ld_strdup(l, l->states[i].name);
+        s->file = paths[file];
+        if (p)
+            ld_line_col(l, p->file, p->key_off, &s->line, &s->col);
+        ix[i].name = l->states[i].name;
+        ix[i].i = i;
+    }
+    qsort(ix, (size_t)l->nstates, sizeof *ix, cmp_name);
+    for (i = 0; i < l->nstates; i++)
+        f->state_by_name[i] = ix[i].i;
+    free(ix);
+    free((void *)paths);
+    if (l->oom)
+        return;
+    for (i = 0; i < l->nstates; i++) {
+        size_t mark = ld_push(l, "states");
+        ld_push(l, l->states[i].name);
+        state(l, i);
+        ld_pop(l, mark);
+    }
+}
