@@ -334,14 +334,15 @@ static void menus(ck *c)
         for (k = 0; k < s->noptions; k++) {
             const lk_option *o = &s->options[k];
             int same_title = 0;
-            size_t len = o->title ? lk_utf8_len(o->title, strlen(o->title)) : 0;
+            const char *shown = o->short_title ? o->short_title : o->title;
+            size_t len = shown ? lk_utf8_len(shown, strlen(shown)) : 0;
             snprintf(path, sizeof path, "states.%s.menu[%d]", s->name, k);
             if (s->noptions <= 3 && len > 20)
                 warn(c, s, path, "the title of option %d has %zu characters; WhatsApp buttons "
-                     "show at most 20", k + 1, len);
+                     "show at most 20 (give it a \"short\" title)", k + 1, len);
             else if (s->noptions > 3 && s->noptions <= 10 && len > 24)
                 warn(c, s, path, "the title of option %d has %zu characters; WhatsApp list rows "
-                     "show at most 24", k + 1, len);
+                     "show at most 24 (give it a \"short\" title)", k + 1, len);
             for (m = 0; m < k && o->nwords; m++) {
                 if (s->options[m].nwords && !strcmp(s->options[m].words[0], o->words[0])) {
                     warn(c, s, path, "options %d and %d have the same title", m + 1, k + 1);

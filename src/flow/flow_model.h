@@ -181,6 +181,8 @@ typedef struct lk_assign {
 
 typedef struct lk_option {
     const char *title;   /* shown after its number: "1. Cek Status Peserta" */
+    const char *key;     /* shown instead of the number when set ("J"); also selects it */
+    const char *short_title; /* title for channel buttons and list rows; NULL: title */
     int nwords;
     const char **words;  /* normalised words that also select it (title included) */
     int nset;

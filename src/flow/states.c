@@ -41,18 +41,22 @@ static lk_assign *assigns(ld *l, const cJSON *set, int *n)
     return a;
 }
 
-static const char **words(ld *l, const cJSON *arr, int *n, const char *first)
+/* The normalised words of arr, after first and second (a menu option's title
+ * and key) when they are given. */
+static const char **words(ld *l, const cJSON *arr, int *n, const char *first, const char *second)
 {
     const cJSON *c;
     const char **w;
     int k = 0, j;
 
     *n = 0;
-    w = ld_alloc(l, ((size_t)cJSON_GetArraySize(arr) + 2) * sizeof *w);
+    w = ld_alloc(l, ((size_t)cJSON_GetArraySize(arr) + 3) * sizeof *w);
     if (!w)
         return NULL;
     if (first && *first)
         w[(*n)++] = first;
+    if (second && *second && !(first && strcmp(first, second) == 0))
+        w[(*n)++] = second;
     for (c = arr ? arr->child : NULL; c; c = c->next, k++) {
         size_t mark = ld_push_i(l, k);
         const char *nw;
@@ -73,7 +77,7 @@ static const char **words(ld *l, const cJSON *arr, int *n, const char *first)
 
 static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
 {
-    static const char *const keys[] = {"title", "words", "set", "goto", NULL};
+    static const char *const keys[] = {"title", "key", "short", "words", "set", "goto", NULL};
     const cJSON *c;
     int k = 0;
 
@@ -82,7 +86,7 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
     s->options = ld_alloc(l, ((size_t)cJSON_GetArraySize(arr) + 1) * sizeof *s->options);
     for (c = arr->child; c && s->options; c = c->next, k++) {
         lk_option *o = &s->options[s->noptions++];
-        const cJSON *title, *w, *set, *go;
+        const cJSON *title, *w, *set, *go, *key, *shorter;
         char what[300];
         size_t mark = ld_push_i(l, k);
 
@@ -99,6 +103,23 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
         w = ld_member(l, c, "words", LD_ARR, 0, what);
         set = ld_member(l, c, "set", LD_OBJ, 0, what);
         go = ld_member(l, c, "goto", LD_STR, 0, what);
+        key = ld_member(l, c, "key", LD_STR, 0, what);
+        shorter = ld_member(l, c, "short", LD_STR, 0, what);
+        if (key) {
+            size_t m2 = ld_push(l, "key");
+            const char *nk = ld_norm(l, key->valuestring);
+            o->key = ld_strdup(l, key->valuestring);
+            if (nk && (!*nk || strchr(nk, ' ')))
+                ld_err(l, key, "a key is one word, such as \"J\"");
+            ld_pop(l, m2);
+        }
+        if (shorter) {
+            size_t m2 = ld_push(l, "short");
+            o->short_title = ld_strdup(l, shorter->valuestring);
+            if (!*shorter->valuestring)
+                ld_err(l, shorter, "the short title is empty");
+            ld_pop(l, m2);
+        }
         if (title) {
             const char *nt = ld_norm(l, title->valuestring);
             size_t m2 = ld_push(l, "title");
@@ -107,7 +128,7 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
                 ld_err(l, title, "the title is empty once normalised");
             ld_pop(l, m2);
             m2 = ld_push(l, "words");
-            o->words = words(l, w, &o->nwords, nt);
+            o->words = words(l, w, &o->nwords, nt, key ? ld_norm(l, key->valuestring) : NULL);
             ld_pop(l, m2);
         }
         o->set = assigns(l, set, &o->nset);
@@ -230,7 +251,7 @@ static void input(ld *l, lk_state *s, const cJSON *in)
     }
     if (v->kind == LK_V_WORDS && (c = ld_member(l, in, "words", LD_ARR, 1, what))) {
         size_t mark = ld_push(l, "words");
-        v->words = words(l, c, &v->nwords, NULL);
+        v->words = words(l, c, &v->nwords, NULL, NULL);
         if (!c->child)
             ld_err(l, c, "a words input needs at least one word");
         ld_pop(l, mark);
@@ -481,7 +502,7 @@ static void state(ld *l, int si)
     }
     if (dw) {
         size_t mark = ld_push(l, "data_words");
-        s->data_words = words(l, dw, &s->ndata_words, NULL);
+        s->data_words = words(l, dw, &s->ndata_words, NULL, NULL);
         ld_pop(l, mark);
     }
     s->no_history = s->kind == LK_S_PASS || s->kind == LK_S_END;
