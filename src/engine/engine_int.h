@@ -1,0 +1,142 @@
+/* The engine's private interface, shared by the files of src/engine: the
+ * session layout (session.c), the reply collector (out.c), expressions and
+ * templates (eval.c), menu and input matching (match.c), data set choices
+ * (choice.c) and the step itself (step.c). Unit tests include it to reach the
+ * matchers and the evaluator directly; nothing else does. */
+#ifndef LOKET_ENGINE_INT_H
+#define LOKET_ENGINE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow_model.h"
+#include "loket/engine.h"
+
+#define LK_MAX_CAND 10    /* candidates of a pending confirmation or disambiguation */
+#define LK_NORM_MAX 4096  /* bytes of normalised input the matchers look at */
+#define LK_EVAL_DEPTH 32  /* nested flow function calls */
+#define LK_EVAL_ARGS 16   /* parameters of one flow function call */
+
+enum { LK_PEND_NONE = 0, LK_PEND_CONFIRM, LK_PEND_DISAMBIG };
+
+/* A variable's value. A string keeps its allocation when the variable is
+ * overwritten or cleared, so a warm session does not allocate; s is always
+ * NUL-terminated when type is LK_VT_STR. */
+typedef struct lk_var {
+    lk_vtype type;
+    int64_t i;
+    char *s;
+    size_t len, cap;
+} lk_var;
+
+struct lk_session {
+    int state;
+    int64_t last_ms;
+    int invalid; /* invalid replies in a row */
+    int ended;
+
+    int *hist; /* states that took input, oldest first */
+    int nhist, caphist;
+
+    int pending;               /* LK_PEND_*: what the choice state asked */
+    int ncand;
+    int cand[LK_MAX_CAND];     /* row indexes in the state's data set */
+    int page;                  /* page of the choice list shown last */
+
+    int nvars, capvars;
+    lk_var *vars;
+};
+
+/* ---- session.c ---- */
+/* Sizes the session for flow (variables, history). 0 ok, -1 out of memory. */
+int lk_session_fit(lk_session *s, const lk_flow *flow);
+lk_value lk_var_get(const lk_session *s, int slot);
+/* Copies v into the slot (v may point into the slot itself). 0 ok, -1 OOM. */
+int lk_var_set(lk_session *s, int slot, lk_value v);
+int lk_var_set_int(lk_session *s, int slot, int64_t i);
+int lk_var_set_str(lk_session *s, int slot, const char *p, size_t n);
+void lk_var_clear(lk_session *s, int slot);
+/* Pushes a state on the `kembali` history, dropping the oldest when full. */
+void lk_hist_push(lk_session *s, const lk_flow *flow, int state);
+/* Pops the newest entry that is not `current`; -1 when there is none. */
+int lk_hist_pop(lk_session *s, int current);
+
+/* ---- out.c ---- */
+lk_buf *lk_out_buf(lk_out *o);       /* where the open reply's text goes */
+void lk_out_begin(lk_out *o);        /* opens a reply */
+/* Closes the open reply and returns its index; an empty reply is dropped and
+ * gives -1. */
+int lk_out_end(lk_out *o);
+/* Reopens reply i for appending when it is the last one; 0 ok, -1 not last. */
+int lk_out_reopen(lk_out *o, int i);
+/* Adds a choice to the open reply: its id is key or else the number id;
+ * key and title are borrowed. */
+void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
+void lk_out_edge(lk_out *o, int edge);
+void lk_out_state(lk_out *o, int state);
+/* Resolves choice pointers and the joined text after a step. 0 ok, -1 OOM
+ * happened somewhere during the step. */
+int lk_out_finish(lk_out *o);
+
+/* ---- eval.c ---- */
+typedef struct lk_ctx {
+    const lk_flow *flow;
+    const lk_session *s;
+    int64_t now_ms;
+} lk_ctx;
+
+/* Evaluates e. Strings in the result are borrowed from the flow or the
+ * session and stay valid until the session changes. Never fails: a call too
+ * deep or with too many arguments gives null. */
+lk_value lk_eval(const lk_ctx *c, const lk_expr *e);
+int lk_truthy(lk_value v);
+int64_t lk_value_int(lk_value v); /* a string's leading integer; null 0 */
+/* Appends the template's text to b. */
+void lk_render(const lk_ctx *c, const lk_template *t, lk_buf *b);
+/* Appends a value as text (integers in decimal, null as nothing). */
+void lk_put_value(lk_buf *b, lk_value v);
+/* Appends an integer in decimal (without printf: this is on every menu). */
+void lk_put_int(lk_buf *b, int64_t v);
+
+/* ---- match.c ---- */
+/* Index of the menu option the normalised input q selects, or -1. */
+int lk_match_menu(const lk_state *st, const char *q, size_t qn);
+/* 1 yes, 0 no, -1 neither: the flow's yes/no words, whole or at the start. */
+int lk_match_yesno(const lk_flow *flow, const char *q, size_t qn);
+/* Checks an input: raw is the trimmed message (NUL-terminated), q its
+ * normalised form. On 0 *out holds the value to store; its string points into
+ * raw, the flow or tmp (tmpcap bytes). -1: refused. */
+int lk_match_input(const lk_flow *flow, const lk_validator *v, const char *raw, size_t rn,
+                   const char *q, size_t qn, int64_t now_ms, char *tmp, size_t tmpcap,
+                   lk_value *out);
+/* q is a whole number of at most 9 digits: its value, else -1. */
+int lk_small_number(const char *q, size_t qn);
+
+/* ---- choice.c ---- */
+typedef enum lk_cres {
+    LK_C_INVALID = 0,
+    LK_C_CHOSEN,    /* row */
+    LK_C_MORE,      /* show the next page */
+    LK_C_CONFIRM,   /* a typo of row: ask */
+    LK_C_DISAMBIG,  /* several rows fit: cand[0..n) */
+    LK_C_ELSEWHERE, /* row exists under another parent */
+    LK_C_DECLINED,  /* "tidak" to a confirmation */
+} lk_cres;
+
+typedef struct lk_cmatch {
+    lk_cres res;
+    int row;
+    int n;
+    int cand[LK_MAX_CAND];
+} lk_cmatch;
+
+/* The rows the choice offers: [*first, *first + *count) of its data set.
+ * Returns 1 when they are filtered by a parent, 0 when they are all rows. */
+int lk_choice_rows(const lk_flow *flow, const lk_session *s, const lk_choice *ch, int *first,
+                   int *count);
+/* Matches normalised input q against the choice, given the session's pending
+ * sub-state. Pure: the caller applies the result. */
+lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choice *ch,
+                        const char *q, size_t qn, lk_cmatch *m);
+
+#endif

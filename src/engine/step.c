@@ -1,0 +1,500 @@
+/* lk_engine_step: one inbound message through the flow.
+ *
+ *   1. expiry: an ended session starts over silently; one idle longer than
+ *      session.expire_after starts over after the `expired` text
+ *   2. `input` = the message, trimmed
+ *   3. global commands (whole normalised message = a command word), unless
+ *      the word is data in this state
+ *   4. the state's own input: menu option, validated input or data set row;
+ *      valid input moves on, invalid input is answered and counted
+ *   5. entering states: set, say, the menu or list, and on through pass
+ *      states, at most flow->max_steps of them per message
+ *   6. the session remembers the message's time
+ *
+ * Nothing here reads a clock, does I/O or keeps global state: time is now_ms
+ * and everything else is in the flow, the session and the output. */
+#include "engine_int.h"
+
+#include <string.h>
+
+typedef struct run {
+    const lk_flow *flow;
+    lk_session *s;
+    lk_out *out;
+    lk_ctx ctx;
+    int steps; /* states entered for this message */
+} run;
+
+static void reply(run *r, const lk_template *t)
+{
+    if (!t)
+        return;
+    lk_out_begin(r->out);
+    lk_render(&r->ctx, t, lk_out_buf(r->out));
+    lk_out_end(r->out);
+}
+
+static lk_err assign(run *r, const lk_assign *a, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (lk_var_set(r->s, a[i].slot, lk_eval(&r->ctx, a[i].expr)) < 0)
+            return LK_ENOMEM;
+    return LK_OK;
+}
+
+/* ---- lists: menu options, a page of rows, "which one?" ---- */
+
+/* Opens the reply a list goes into: the state's last say text when there is
+ * one, else a reply of its own. Returns the offset after which a line needs a
+ * newline before it. */
+static size_t open_for_list(run *r, int last)
+{
+    if (last >= 0 && lk_out_reopen(r->out, last) == 0)
+        return 0;
+    lk_out_begin(r->out);
+    return lk_out_buf(r->out)->len;
+}
+
+/* "3. Title"; a menu option with a key shows it instead ("J. Title"). The
+ * choice a channel shows as a button or list row may have a shorter title. */
+static void list_line_key(run *r, size_t mark, int num, const char *key, const char *title,
+                          const char *short_title)
+{
+    lk_buf *b = lk_out_buf(r->out);
+
+    if (b->len > mark)
+        lk_buf_putc(b, '\n');
+    if (key)
+        lk_buf_puts(b, key);
+    else
+        lk_put_int(b, num);
+    lk_buf_put(b, ". ", 2);
+    lk_buf_puts(b, title);
+    lk_out_choice(r->out, key, num, short_title ? short_title : title);
+}
+
+static void list_line(run *r, size_t mark, int num, const char *title)
+{
+    list_line_key(r, mark, num, NULL, title, NULL);
+}
+
+static void show_page(run *r, const lk_state *st, int last)
+{
+    const lk_choice *ch = &st->choice;
+    const lk_dataset *d = &r->flow->datasets[ch->dataset];
+    int first, count, size = ch->page > 0 ? ch->page : 10, start, end, i;
+    size_t mark;
+
+    lk_choice_rows(r->flow, r->s, ch, &first, &count);
+    if (count <= 0)
+        return;
+    if (r->s->page < 0 || (int64_t)r->s->page * size >= count)
+        r->s->page = 0; /* past the last page: start again */
+    start = r->s->page * size;
+    end = count - start > size ? start + size : count;
+    mark = open_for_list(r, last);
+    for (i = start; i < end; i++)
+        list_line(r, mark, i + 1, d->rows[first + i].name);
+    if (end < count && ch->more) {
+        lk_buf_putc(lk_out_buf(r->out), '\n');
+        lk_render(&r->ctx, ch->more, lk_out_buf(r->out));
+    }
+    lk_out_end(r->out);
+}
+
+/* The state's texts, with its menu or its list page appended to the last. */
+static void prompt(run *r, const lk_state *st)
+{
+    int i, last = -1;
+
+    for (i = 0; i < st->nsay; i++) {
+        int k;
+        lk_out_begin(r->out);
+        lk_render(&r->ctx, st->say[i], lk_out_buf(r->out));
+        if ((k = lk_out_end(r->out)) >= 0)
+            last = k;
+    }
+    if (st->kind == LK_S_MENU && st->noptions > 0) {
+        size_t mark = open_for_list(r, last);
+        for (i = 0; i < st->noptions; i++) {
+            const lk_option *o = &st->options[i];
+            list_line_key(r, mark, i + 1, o->key, o->title, o->short_title);
+        }
+        lk_out_end(r->out);
+    } else if (st->kind == LK_S_CHOICE) {
+        show_page(r, st, last);
+    }
+}
+
+/* ---- moving ---- */
+
+static const lk_edge *next_edge(run *r, const lk_state *st)
+{
+    int i;
+    for (i = 0; i < st->nnext; i++)
+        if (!st->next[i].cond || lk_truthy(lk_eval(&r->ctx, st->next[i].cond)))
+            return &st->next[i];
+    return NULL;
+}
+
+static void end_session(lk_session *s)
+{
+    s->ended = 1;
+    s->nhist = 0;
+    s->pending = LK_PEND_NONE;
+    s->ncand = 0;
+}
+
+static lk_err enter(run *r, int target)
+{
+    const lk_flow *flow = r->flow;
+    int max = flow->max_steps > 0 ? flow->max_steps : 64;
+
+    for (;;) {
+        const lk_state *st;
+        const lk_edge *e;
+        lk_err err;
+
+        if (target < 0 || target >= flow->nstates)
+            return LK_EINVAL; /* the loader resolves every target; never here */
+        if (++r->steps > max)
+            return LK_ELIMIT;
+        st = &flow->states[target];
+        r->s->state = target;
+        r->s->pending = LK_PEND_NONE;
+        r->s->ncand = 0;
+        r->s->page = 0;
+        r->s->invalid = 0;
+        /* match and match_parent belong to the question that was asked */
+        lk_var_clear(r->s, LK_SLOT_MATCH);
+        lk_var_clear(r->s, LK_SLOT_MATCH_PARENT);
+        lk_out_state(r->out, target);
+        if ((err = assign(r, st->set, st->nset)) != LK_OK)
+            return err;
+        prompt(r, st);
+        if (st->kind == LK_S_END) {
+            end_session(r->s);
+            return LK_OK;
+        }
+        if (st->kind != LK_S_PASS)
+            return LK_OK;
+        if (!(e = next_edge(r, st)))
+            return LK_OK; /* a dead end: stay (lk_flow_check warns) */
+        lk_out_edge(r->out, e->id);
+        target = e->target;
+    }
+}
+
+/* Valid input goes on along the state's next; with no edge that holds, the
+ * session stays. */
+static lk_err follow(run *r, const lk_state *st)
+{
+    const lk_edge *e = next_edge(r, st);
+
+    if (!e)
+        return LK_OK;
+    lk_out_edge(r->out, e->id);
+    return enter(r, e->target);
+}
+
+static void valid(run *r, const lk_state *st)
+{
+    r->s->invalid = 0;
+    if (!st->no_history)
+        lk_hist_push(r->s, r->flow, r->s->state);
+}
+
+/* The invalid.limit-th invalid reply in a row is the escape text instead. */
+static lk_err invalid(run *r, const lk_state *st, const lk_template *text)
+{
+    const lk_flow *flow = r->flow;
+
+    if (++r->s->invalid >= flow->invalid_limit && flow->invalid_limit > 0) {
+        r->s->invalid = 0;
+        if (flow->escape) {
+            reply(r, flow->escape);
+            return LK_OK;
+        }
+    }
+    reply(r, text ? text : st->invalid ? st->invalid : flow->invalid);
+    return LK_OK;
+}
+
+/* ---- commands ---- */
+
+static int all_digits(const char *w)
+{
+    if (!*w)
+        return 0;
+    for (; *w; w++)
+        if (*w < '0' || *w > '9')
+            return 0;
+    return 1;
+}
+
+static int is_data(const lk_state *st, const char *w)
+{
+    int i;
+    for (i = 0; i < st->ndata_words; i++)
+        if (!strcmp(st->data_words[i], w))
+            return 1;
+    return st->numbers_are_data && all_digits(w);
+}
+
+/* The first command one of whose words is the whole message. A message that
+ * normalises to nothing ("?") is compared as typed. */
+static const lk_command *find_command(const lk_flow *flow, const lk_state *st, const char *q,
+                                      size_t qn, const char *raw, size_t rn)
+{
+    const char *key = qn ? q : raw;
+    size_t kn = qn ? qn : rn;
+    int i, j;
+
+    if (kn == 0)
+        return NULL;
+    for (i = 0; i < flow->ncommands; i++) {
+        const lk_command *c = &flow->commands[i];
+        for (j = 0; j < c->nwords; j++) {
+            const char *w = c->words[j];
+            if (strncmp(w, key, kn) == 0 && w[kn] == '\0' && !is_data(st, w))
+                return c;
+        }
+    }
+    return NULL;
+}
+
+static int has_prompt(const lk_state *st)
+{
+    return st->nsay > 0 || st->kind == LK_S_MENU || st->kind == LK_S_CHOICE;
+}
+
+static lk_err command(run *r, const lk_command *c)
+{
+    lk_session *s = r->s;
+    int prev;
+
+    switch (c->action) {
+    case LK_CMD_GOTO:
+        reply(r, c->say);
+        lk_out_edge(r->out, c->edge);
+        return enter(r, c->target);
+    case LK_CMD_BACK:
+        /* a state with nothing to ask (a start state that takes any text)
+         * cannot "ask again": skip it */
+        while ((prev = lk_hist_pop(s, s->state)) >= 0 && !has_prompt(&r->flow->states[prev]))
+            ;
+        if (prev >= 0)
+            return enter(r, prev);
+        s->pending = LK_PEND_NONE; /* nowhere to go back to: ask again */
+        prompt(r, &r->flow->states[s->state]);
+        return LK_OK;
+    case LK_CMD_SAY:
+        reply(r, c->say);
+        return LK_OK;
+    case LK_CMD_END:
+        reply(r, c->say);
+        lk_out_edge(r->out, c->edge);
+        end_session(s);
+        return LK_OK;
+    }
+    return LK_OK;
+}
+
+/* ---- the state's own input ---- */
+
+static lk_err set_match(run *r, const lk_dataset *d, int row)
+{
+    const lk_flow *flow = r->flow;
+    const lk_row *rw = &d->rows[row];
+
+    if (lk_var_set_str(r->s, LK_SLOT_MATCH, rw->name, strlen(rw->name)) < 0)
+        return LK_ENOMEM;
+    if (d->parent >= 0 && d->parent < flow->ndatasets && rw->parent >= 0) {
+        const char *pn = flow->datasets[d->parent].rows[rw->parent].name;
+        if (lk_var_set_str(r->s, LK_SLOT_MATCH_PARENT, pn, strlen(pn)) < 0)
+            return LK_ENOMEM;
+    } else {
+        lk_var_clear(r->s, LK_SLOT_MATCH_PARENT);
+    }
+    return LK_OK;
+}
+
+static lk_err choose(run *r, const lk_choice *ch, const lk_dataset *d, int row)
+{
+    const lk_row *rw = &d->rows[row];
+    int k;
+
+    if (lk_var_set_str(r->s, ch->var, rw->name, strlen(rw->name)) < 0 ||
+        lk_var_set_str(r->s, ch->id_slot, rw->id, strlen(rw->id)) < 0)
+        return LK_ENOMEM;
+    for (k = 0; k < d->nfields && ch->field_slots; k++) {
+        lk_value v = rw->fields ? rw->fields[k] : (lk_value){LK_VT_NULL, 0, NULL, 0};
+        if (lk_var_set(r->s, ch->field_slots[k], v) < 0)
+            return LK_ENOMEM;
+    }
+    return LK_OK;
+}
+
+static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn)
+{
+    const lk_choice *ch = &st->choice;
+    const lk_dataset *d = &r->flow->datasets[ch->dataset];
+    lk_session *s = r->s;
+    lk_cmatch m;
+    lk_err err;
+    size_t mark;
+    int i;
+
+    lk_match_choice(r->flow, s, ch, q, qn, &m);
+    s->pending = LK_PEND_NONE;
+    s->ncand = 0;
+    switch (m.res) {
+    case LK_C_CHOSEN:
+        valid(r, st);
+        if ((err = choose(r, ch, d, m.row)) != LK_OK)
+            return err;
+        return follow(r, st);
+    case LK_C_MORE:
+        s->page++;
+        show_page(r, st, -1);
+        return LK_OK;
+    case LK_C_CONFIRM:
+        if (!ch->confirm)
+            return invalid(r, st, NULL);
+        if ((err = set_match(r, d, m.row)) != LK_OK)
+            return err;
+        s->pending = LK_PEND_CONFIRM;
+        s->cand[0] = m.row;
+        s->ncand = 1;
+        reply(r, ch->confirm);
+        return LK_OK;
+    case LK_C_DISAMBIG:
+        s->pending = LK_PEND_DISAMBIG;
+        s->ncand = m.n;
+        memcpy(s->cand, m.cand, (size_t)m.n * sizeof *m.cand);
+        lk_out_begin(r->out);
+        mark = lk_out_buf(r->out)->len;
+        lk_render(&r->ctx, ch->ambiguous, lk_out_buf(r->out));
+        for (i = 0; i < m.n; i++)
+            list_line(r, mark, i + 1, d->rows[m.cand[i]].name);
+        lk_out_end(r->out);
+        return LK_OK;
+    case LK_C_ELSEWHERE:
+        if ((err = set_match(r, d, m.row)) != LK_OK)
+            return err;
+        return invalid(r, st, ch->elsewhere);
+    case LK_C_DECLINED: /* a fair answer, not an invalid one: not counted */
+        reply(r, st->invalid ? st->invalid : r->flow->invalid);
+        return LK_OK;
+    default:
+        return invalid(r, st, NULL);
+    }
+}
+
+static lk_err handle(run *r, const lk_state *st, const char *raw, size_t rn, const char *q,
+                     size_t qn)
+{
+    lk_err err;
+
+    switch (st->kind) {
+    case LK_S_MENU: {
+        const lk_option *opt;
+        int i = lk_match_menu(st, q, qn);
+        if (i < 0)
+            return invalid(r, st, NULL);
+        opt = &st->options[i];
+        valid(r, st);
+        if ((err = assign(r, opt->set, opt->nset)) != LK_OK)
+            return err;
+        lk_out_edge(r->out, opt->edge.id);
+        if (opt->edge.target < 0) /* no goto: the state's next */
+            return follow(r, st);
+        return enter(r, opt->edge.target);
+    }
+    case LK_S_INPUT: {
+        char tmp[64];
+        lk_value v;
+        if (lk_match_input(r->flow, &st->input, raw, rn, q, qn, r->ctx.now_ms, tmp, sizeof tmp,
+                           &v) < 0)
+            return invalid(r, st, NULL);
+        valid(r, st);
+        if (lk_var_set(r->s, st->var, v) < 0)
+            return LK_ENOMEM;
+        return follow(r, st);
+    }
+    case LK_S_CHOICE:
+        return handle_choice(r, st, q, qn);
+    default: /* a pass state that had nowhere to go: try again */
+        return follow(r, st);
+    }
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size_t len,
+                      int64_t now_ms, lk_out *out)
+{
+    char q[LK_NORM_MAX];
+    const char *raw;
+    size_t qn, rn;
+    const lk_command *cmd;
+    lk_err err;
+    run r;
+
+    if (lk_session_fit(s, flow) < 0 || s->nvars <= LK_SLOT_INPUT)
+        return LK_ENOMEM;
+    r.flow = flow;
+    r.s = s;
+    r.out = out;
+    r.ctx.flow = flow;
+    r.ctx.s = s;
+    r.ctx.now_ms = now_ms;
+    r.steps = 0;
+
+    /* 1 (a session at an end state is ended even if it was saved without
+     * saying so) */
+    if (s->state < 0 || s->state >= flow->nstates || s->ended ||
+        flow->states[s->state].kind == LK_S_END) {
+        lk_session_reset(s, flow);
+    } else if (flow->expire_ms > 0 && s->last_ms > 0 && now_ms > s->last_ms &&
+               (uint64_t)now_ms - (uint64_t)s->last_ms > (uint64_t)flow->expire_ms) {
+        int at_start = s->state == flow->start;
+        lk_session_reset(s, flow);
+        if (!at_start)
+            reply(&r, flow->expired);
+    }
+
+    /* 2 */
+    while (len > 0 && is_space(*text)) {
+        text++;
+        len--;
+    }
+    while (len > 0 && is_space(text[len - 1]))
+        len--;
+    if (lk_var_set_str(s, LK_SLOT_INPUT, text, len) < 0) {
+        err = LK_ENOMEM;
+        goto done;
+    }
+    raw = s->vars[LK_SLOT_INPUT].s; /* NUL-terminated, for regexec */
+    rn = len;
+    qn = lk_text_norm(raw, rn, q, sizeof q);
+
+    /* 3, 4 and 5 */
+    cmd = find_command(flow, &flow->states[s->state], q, qn, raw, rn);
+    if (cmd)
+        err = command(&r, cmd);
+    else
+        err = handle(&r, &flow->states[s->state], raw, rn, q, qn);
+
+    /* 6 */
+    if (err == LK_OK)
+        s->last_ms = now_ms;
+done:
+    if (lk_out_finish(out) < 0 && err == LK_OK)
+        err = LK_ENOMEM;
+    return err;
+}
