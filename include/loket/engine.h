@@ -65,7 +65,8 @@ int lk_out_count(const lk_out *o);
 void lk_out_get(const lk_out *o, int i, lk_reply *r);
 /* Every reply joined with "\n" (what a transcript compares against). */
 const char *lk_out_joined(const lk_out *o);
-/* Edge ids taken (lk_flow_edge) and states entered during the step. */
+/* Edge ids taken (lk_flow_edge) during the step, and the states it visited:
+ * first the state that handled the message, then each state entered. */
 int lk_out_edges(const lk_out *o, const int **edges);
 int lk_out_states(const lk_out *o, const int **states);
 

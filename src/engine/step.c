@@ -483,7 +483,8 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     rn = len;
     qn = lk_text_norm(raw, rn, q, sizeof q);
 
-    /* 3, 4 and 5 */
+    /* 3, 4 and 5; the state that handles the message counts as visited */
+    lk_out_state(out, s->state);
     cmd = find_command(flow, &flow->states[s->state], q, qn, raw, rn);
     if (cmd)
         err = command(&r, cmd);
