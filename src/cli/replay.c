@@ -2,11 +2,13 @@
  * in-memory database unless --db is given) or against a live server over its
  * websocket (--url). Its last line is "N passed, N failed" (", N skipped" when
  * some could not run), and it exits 0 only when every transcript passed. */
+#include <dirent.h>
 #include <getopt.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "loket/runtime.h"
@@ -46,10 +48,10 @@ enum { RESULT_PASS, RESULT_FAIL, RESULT_SKIP };
 static void replay_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: loket replay [--flow FLOW] [--db PATH] [--coverage] FILE...\n"
+            "usage: loket replay [--flow FLOW] [--db PATH] [--coverage] FILE|DIR...\n"
             "       loket replay --url ws://HOST:PORT/chat FILE...\n"
             "       loket replay [--flow FLOW] --record FILE\n\n"
-            "Runs conversation transcripts. In process (the default) each FILE runs on a\n"
+            "Runs conversation transcripts (a DIR stands for its *.txt files). In process (the default) each FILE runs on a\n"
             "fresh in-memory database unless --db PATH is given; the clock starts at\n" LK_REPLAY_EPOCH_TEXT
             " unless the transcript sets it with @at.\n"
             "--url runs them against a live server; transcripts with @at or @after are\n"
@@ -351,6 +353,68 @@ static int record_file(target *t, const replay_opts *o)
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The transcript files named by args: a file as it is, a directory as its
+ * *.txt files in name order. The list and its strings are malloc'd. */
+static char **expand_args(char **args, int nargs, int *nout)
+{
+    char **out = NULL;
+    int n = 0, cap = 0, i;
+
+    for (i = 0; i < nargs; i++) {
+        struct stat st;
+        DIR *d;
+        struct dirent *e;
+        int first = n;
+
+        if (stat(args[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            if (n == cap) {
+                char **p = realloc(out, (size_t)(cap = cap ? cap * 2 : 64) * sizeof *p);
+                if (!p)
+                    goto oom;
+                out = p;
+            }
+            if (!(out[n++] = strdup(args[i])))
+                goto oom;
+            continue;
+        }
+        if (!(d = opendir(args[i])))
+            continue;
+        while ((e = readdir(d))) {
+            size_t len = strlen(e->d_name);
+            if (len < 5 || strcmp(e->d_name + len - 4, ".txt") != 0)
+                continue;
+            if (n == cap) {
+                char **p = realloc(out, (size_t)(cap = cap ? cap * 2 : 64) * sizeof *p);
+                if (!p) {
+                    closedir(d);
+                    goto oom;
+                }
+                out = p;
+            }
+            if (!(out[n] = malloc(strlen(args[i]) + len + 2))) {
+                closedir(d);
+                goto oom;
+            }
+            sprintf(out[n++], "%s/%s", args[i], e->d_name);
+        }
+        closedir(d);
+        qsort(out + first, (size_t)(n - first), sizeof *out, cmp_str);
+    }
+    *nout = n;
+    return out;
+oom:
+    while (n > 0)
+        free(out[--n]);
+    free(out);
+    *nout = -1;
+    return NULL;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {{"flow", required_argument, NULL, 'f'},
@@ -362,7 +426,8 @@ int cmd_replay(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     replay_opts o = {LK_DEFAULT_FLOW, NULL, NULL, NULL, 0};
     target t = {0};
-    int c, i, passed = 0, failed = 0, skipped = 0, rc = 1;
+    char **files = NULL;
+    int c, i, nfiles = 0, passed = 0, failed = 0, skipped = 0, rc = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:d:u:r:ch", opts, NULL)) != -1) {
@@ -400,8 +465,12 @@ int cmd_replay(int argc, char **argv)
         if (!t.state_seen || !t.edge_seen)
             goto done;
     }
-    for (i = optind; i < argc; i++) {
-        transcript *tr = transcript_read(argv[i], stdout);
+    if (!(files = expand_args(argv + optind, argc - optind, &nfiles)) && nfiles < 0) {
+        printf("out of memory\n");
+        goto done;
+    }
+    for (i = 0; i < nfiles; i++) {
+        transcript *tr = transcript_read(files[i], stdout);
         int r = RESULT_FAIL;
 
         if (tr) {
@@ -414,9 +483,9 @@ int cmd_replay(int argc, char **argv)
         if (r == RESULT_PASS)
             passed++;
         else if (r == RESULT_SKIP)
-            skipped++, printf("skipped: %s (sets the clock)\n", argv[i]);
+            skipped++, printf("skipped: %s (sets the clock)\n", files[i]);
         else
-            failed++, printf("FAILED: %s\n", argv[i]);
+            failed++, printf("FAILED: %s\n", files[i]);
         transcript_free(tr);
     }
     if (o.coverage)
@@ -427,6 +496,9 @@ int cmd_replay(int argc, char **argv)
         printf("%d passed, %d failed\n", passed, failed);
     rc = failed ? 1 : 0;
 done:
+    for (i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
     free(t.state_seen);
     free(t.edge_seen);
     lk_out_free(t.out);
