@@ -261,6 +261,15 @@ static const lk_command *find_command(const lk_flow *flow, const lk_state *st, c
                 return c;
         }
     }
+    /* A whole-message match anywhere wins over a word inside a longer one. */
+    for (i = 0; i < flow->ncommands && qn; i++) {
+        const lk_command *c = &flow->commands[i];
+        for (j = 0; c->anywhere && j < c->nwords; j++) {
+            const char *w = c->words[j];
+            if (lk_text_has_word(q, qn, w, strlen(w)) && !is_data(st, w))
+                return c;
+        }
+    }
     return NULL;
 }
 

@@ -269,6 +269,7 @@ typedef struct lk_command {
     const char *name;
     int nwords;
     const char **words; /* normalised; the whole input must equal one */
+    int anywhere;       /* also when a word stands among the words of a longer message */
     lk_cmd_action action;
     int target;         /* LK_CMD_GOTO */
     lk_template *say;

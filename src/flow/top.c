@@ -40,7 +40,8 @@ static const char **word_list(ld *l, const cJSON *arr, int *n, int required, con
 
 void ld_commands(ld *l)
 {
-    static const char *const keys[] = {"name", "words", "goto", "back", "end", "say", NULL};
+    static const char *const keys[] = {"name", "words", "anywhere", "goto", "back", "end", "say",
+                                       NULL};
     const cJSON *arr = ld_member(l, l->files[0].root, "commands", LD_ARR, 0, "the flow"), *c;
     lk_flow *f = l->f;
     int i = 0, k;
@@ -53,7 +54,7 @@ void ld_commands(ld *l)
     for (c = arr->child; c; c = c->next, i++) {
         size_t mark = ld_push(l, "commands");
         lk_command *cmd = &f->commands[f->ncommands];
-        const cJSON *name, *words, *go, *back, *end, *say;
+        const cJSON *name, *words, *go, *back, *end, *say, *anywhere;
         char what[160];
 
         ld_push_i(l, i);
@@ -69,6 +70,8 @@ void ld_commands(ld *l)
         back = ld_member(l, c, "back", LD_BOOL, 0, "a command");
         end = ld_member(l, c, "end", LD_STR, 0, "a command");
         say = ld_member(l, c, "say", LD_STR, 0, "a command");
+        anywhere = ld_member(l, c, "anywhere", LD_BOOL, 0, "a command");
+        cmd->anywhere = anywhere && cJSON_IsTrue(anywhere);
         cmd->name = name ? ld_strdup(l, name->valuestring) : "";
         cmd->edge = -1;
         for (k = 0; name && k < f->ncommands; k++)
