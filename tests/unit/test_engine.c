@@ -203,6 +203,37 @@ static void test_commands(void)
     lk_session_free(s);
 }
 
+/* A command marked anywhere fires on its word inside a longer message, but a
+ * whole-message match of another command comes first, and data words stay
+ * data. */
+static void test_anywhere(void)
+{
+    static const char json[] =
+        "{\"loket\":1,\"name\":\"any\",\"start\":\"ask\","
+        "\"invalid\":{\"message\":\"?\"},"
+        "\"commands\":["
+        "{\"name\":\"menu\",\"words\":[\"menu denda\"],\"goto\":\"ask\"},"
+        "{\"name\":\"penalty\",\"words\":[\"denda\"],\"anywhere\":true,"
+        "\"say\":\"penalty\"}],"
+        "\"states\":{\"ask\":{\"say\":\"how many?\","
+        "\"input\":{\"var\":\"n\",\"type\":\"text\"},\"next\":\"ask\"},"
+        "\"words\":{\"say\":\"w\",\"data_words\":[\"denda\"],"
+        "\"input\":{\"var\":\"w\",\"type\":\"text\"},\"next\":\"ask\"}}}";
+    lk_flow *saved = flow;
+    lk_session *s;
+
+    flow = load_string("any.json", json);
+    s = lk_session_new(flow);
+    CHECK_STR(say(s, "berapa DENDA rawat inap?"), "penalty");
+    CHECK_STR(say(s, "denda"), "penalty");
+    CHECK_STR(say(s, "menu denda"), "how many?"); /* the whole-message match wins */
+    CHECK_STR(say(s, "dendanya berapa"), "how many?"); /* not the whole word: input */
+    CHECK_STR(var(s, "n"), "dendanya berapa");
+    lk_session_free(s);
+    lk_flow_free(flow);
+    flow = saved;
+}
+
 static void test_back(void)
 {
     lk_session *s = lk_session_new(flow);
@@ -588,6 +619,7 @@ int main(void)
 
     test_conversation();
     test_commands();
+    test_anywhere();
     test_back();
     test_invalid();
     test_expiry();
