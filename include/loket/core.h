@@ -40,11 +40,11 @@ typedef struct lk_diag {
     size_t n, cap;
 } lk_diag; /* a zeroed lk_diag is empty and ready */
 
-void lk_diag_add(lk_diag *d, const char *file, int line, int col, const char *path,
-                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void lk_diag_vadd(lk_diag *d, int warning, const char *file, int line, int col,
-                  const char *path, const char *fmt, va_list ap);
-size_t lk_diag_errors(const lk_diag *d);  /* items that are not warnings */
+void lk_diag_add(lk_diag *d, const char *file, int line, int col, const char *path, const char *fmt,
+                 ...) __attribute__((format(printf, 6, 7)));
+void lk_diag_vadd(lk_diag *d, int warning, const char *file, int line, int col, const char *path,
+                  const char *fmt, va_list ap);
+size_t lk_diag_errors(const lk_diag *d); /* items that are not warnings */
 void lk_diag_print(const lk_diag *d, FILE *fp);
 void lk_diag_clear(lk_diag *d); /* frees every item; d stays usable */
 
@@ -101,9 +101,9 @@ void lk_fmt_thousands(lk_buf *b, int64_t v);
 /* ---- civil time (no clock reads, no time zone database) ---------------------
  * Times are Unix milliseconds (UTC). Offsets are minutes east of UTC. */
 typedef struct lk_civil {
-    int year, month, day;     /* month 1-12, day 1-31 */
+    int year, month, day; /* month 1-12, day 1-31 */
     int hour, min, sec;
-    int wday;                 /* 0 Sunday .. 6 Saturday */
+    int wday; /* 0 Sunday .. 6 Saturday */
 } lk_civil;
 
 int64_t lk_days_from_civil(int y, int m, int d); /* days since 1970-01-01 */

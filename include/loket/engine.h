@@ -37,8 +37,7 @@ int lk_session_ended(const lk_session *s);
 int64_t lk_session_last(const lk_session *s);
 /* A variable as text, for tools and tests; NULL when unset. The pointer is
  * valid until the session changes. Integers are formatted into buf. */
-const char *lk_session_var(const lk_session *s, const lk_flow *flow, const char *name,
-                           lk_buf *buf);
+const char *lk_session_var(const lk_session *s, const lk_flow *flow, const char *name, lk_buf *buf);
 
 /* ---- replies ------------------------------------------------------------- */
 typedef struct lk_choice_out {

@@ -99,13 +99,12 @@ typedef struct lk_outbox_item {
 
 /* Adds a pending reply; *id (may be NULL) gets its row id. Rows of one user
  * are sent in id order. */
-lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel,
-                           const char *payload, int64_t now_ms, int64_t *id);
+lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
+                           int64_t now_ms, int64_t *id);
 /* Up to max pending items due at now_ms, oldest first, at most the oldest
  * pending one per user (so one user's replies go out in order). The caller
  * frees them with lk_outbox_items_free. Runs outside a transaction. */
-lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items,
-                           int *n);
+lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
 void lk_outbox_items_free(lk_outbox_item *items, int n); /* NULL-safe */
 /* sent marks the row sent (remote_id, the channel's message id, may be NULL);
  * retry counts a failed attempt and makes the row due again at next_at_ms

@@ -12,11 +12,13 @@
 
 static void chat_usage(FILE *fp)
 {
-    fprintf(fp, "usage: loket chat [--flow FLOW] [--db PATH] [--user ID]\n\n"
-                "Talk to FLOW (default " LK_DEFAULT_FLOW ") in this terminal. The session of\n"
-                "user ID (default 'terminal') is kept in the SQLite database PATH (default\n" LK_DEFAULT_DB
-                "), so quitting and coming back resumes the conversation.\n"
-                "Ctrl-D or /quit leaves.\n");
+    fprintf(
+        fp,
+        "usage: loket chat [--flow FLOW] [--db PATH] [--user ID]\n\n"
+        "Talk to FLOW (default " LK_DEFAULT_FLOW ") in this terminal. The session of\n"
+        "user ID (default 'terminal') is kept in the SQLite database PATH (default\n" LK_DEFAULT_DB
+        "), so quitting and coming back resumes the conversation.\n"
+        "Ctrl-D or /quit leaves.\n");
 }
 
 int cmd_chat(int argc, char **argv)
@@ -64,8 +66,8 @@ int cmd_chat(int argc, char **argv)
         goto done;
     }
     if (tty)
-        printf("loket chat: flow %s, user %s, database %s. Ctrl-D leaves.\n",
-               lk_flow_name(flow), user, db_path);
+        printf("loket chat: flow %s, user %s, database %s. Ctrl-D leaves.\n", lk_flow_name(flow),
+               user, db_path);
     for (;;) {
         lk_inbound in = {0};
         lk_err err;

@@ -37,7 +37,7 @@ typedef struct target {
     struct client {
         char *user;
         void *ws;
-    } *clients;
+    } * clients;
     int64_t clock_ms; /* last clock sent to the server, -1 none */
     /* coverage */
     unsigned char *state_seen, *edge_seen;
@@ -47,20 +47,20 @@ enum { RESULT_PASS, RESULT_FAIL, RESULT_SKIP };
 
 static void replay_usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: loket replay [--flow FLOW] [--db PATH] [--coverage] FILE|DIR...\n"
-            "       loket replay --url ws://HOST:PORT/chat FILE...\n"
-            "       loket replay [--flow FLOW] --record FILE\n\n"
-            "Runs conversation transcripts (a DIR stands for its *.txt files). In process (the default) each FILE runs on a\n"
-            "fresh in-memory database unless --db PATH is given; the clock starts at\n" LK_REPLAY_EPOCH_TEXT
-            " unless the transcript sets it with @at.\n"
-            "--url runs them against a live server; transcripts with @at or @after are\n"
-            "skipped unless the server was started with --test-clock.\n"
-            "--coverage prints the states and transitions no transcript visited.\n"
-            "--record FILE runs FILE and writes the bot's replies into it as <= lines.\n\n"
-            "Format: '> text' sends, '< text' the reply contains, '<! text' does not\n"
-            "contain, '<~ regex' matches, '<= text' equals, '@user ID', '@at TIME',\n"
-            "'@after 31m'; '#' starts a comment.\n");
+    fprintf(fp, "usage: loket replay [--flow FLOW] [--db PATH] [--coverage] FILE|DIR...\n"
+                "       loket replay --url ws://HOST:PORT/chat FILE...\n"
+                "       loket replay [--flow FLOW] --record FILE\n\n"
+                "Runs conversation transcripts (a DIR stands for its *.txt files). In process (the "
+                "default) each FILE runs on a\n"
+                "fresh in-memory database unless --db PATH is given; the clock starts "
+                "at\n" LK_REPLAY_EPOCH_TEXT " unless the transcript sets it with @at.\n"
+                "--url runs them against a live server; transcripts with @at or @after are\n"
+                "skipped unless the server was started with --test-clock.\n"
+                "--coverage prints the states and transitions no transcript visited.\n"
+                "--record FILE runs FILE and writes the bot's replies into it as <= lines.\n\n"
+                "Format: '> text' sends, '< text' the reply contains, '<! text' does not\n"
+                "contain, '<~ regex' matches, '<= text' equals, '@user ID', '@at TIME',\n"
+                "'@after 31m'; '#' starts a comment.\n");
 }
 
 static lk_err send_local(target *t, const char *user, const char *text, int64_t now_ms,
@@ -127,8 +127,7 @@ static lk_wsclient *client_for(target *t, const char *url, const char *user, cha
 #endif
 
 static lk_err send_remote(target *t, const char *url, const char *user, const char *text,
-                          int64_t now_ms, int use_clock, lk_buf *reply, char *err,
-                          size_t errlen)
+                          int64_t now_ms, int use_clock, lk_buf *reply, char *err, size_t errlen)
 {
 #ifdef LOKET_HAVE_GATEWAY
     lk_wsclient *c = client_for(t, url, user, err, errlen);
@@ -228,20 +227,13 @@ static int run_one(target *t, const replay_opts *o, const transcript *tr, FILE *
     for (i = 0; i < tr->n; i++) {
         const tr_line *l = &tr->lines[i];
         switch (l->kind) {
-        case TR_NONE:
-            break;
-        case TR_USER:
-            user = l->arg;
-            break;
-        case TR_AT:
-            now = l->ms;
-            break;
-        case TR_AFTER:
-            now += l->ms;
-            break;
+        case TR_NONE: break;
+        case TR_USER: user = l->arg; break;
+        case TR_AT: now = l->ms; break;
+        case TR_AFTER: now += l->ms; break;
         case TR_SEND: {
-            lk_err e = o->url ? send_remote(t, o->url, user, l->arg, now, use_clock, &reply,
-                                            err, sizeof err)
+            lk_err e = o->url ? send_remote(t, o->url, user, l->arg, now, use_clock, &reply, err,
+                                            sizeof err)
                               : send_local(t, user, l->arg, now, &reply, err, sizeof err);
             if (e != LK_OK) {
                 if (o->url && tr->has_clock && e == LK_EPROTO) {

@@ -120,13 +120,13 @@ static int parse_line(tr_line *l, const char *path, FILE *err)
     if (!l->arg)
         return -1;
     if (l->kind == TR_AT && lk_time_parse_iso(l->arg, &l->ms) != 0) {
-        fprintf(err, "%s:%d: @at wants a time such as " LK_REPLAY_EPOCH_TEXT ", not '%s'\n",
-                path, l->lineno, l->arg);
+        fprintf(err, "%s:%d: @at wants a time such as " LK_REPLAY_EPOCH_TEXT ", not '%s'\n", path,
+                l->lineno, l->arg);
         return -1;
     }
     if (l->kind == TR_AFTER && lk_duration_parse(l->arg, &l->ms) != 0) {
-        fprintf(err, "%s:%d: @after wants a duration such as 30s, 31m, 2h or 1d, not '%s'\n",
-                path, l->lineno, l->arg);
+        fprintf(err, "%s:%d: @after wants a duration such as 30s, 31m, 2h or 1d, not '%s'\n", path,
+                l->lineno, l->arg);
         return -1;
     }
     if (l->kind == TR_USER && strlen(l->arg) > 128) {

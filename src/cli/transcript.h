@@ -36,9 +36,9 @@ typedef enum tr_kind {
 typedef struct tr_line {
     tr_kind kind;
     int lineno;
-    char *raw;     /* the line as written, without its newline */
-    char *arg;     /* the directive's argument (unescaped for <=) */
-    int64_t ms;    /* TR_AT: the instant; TR_AFTER: the duration */
+    char *raw;  /* the line as written, without its newline */
+    char *arg;  /* the directive's argument (unescaped for <=) */
+    int64_t ms; /* TR_AT: the instant; TR_AFTER: the duration */
 } tr_line;
 
 typedef struct transcript {

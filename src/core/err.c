@@ -25,8 +25,8 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-void lk_diag_vadd(lk_diag *d, int warning, const char *file, int line, int col,
-                  const char *path, const char *fmt, va_list ap)
+void lk_diag_vadd(lk_diag *d, int warning, const char *file, int line, int col, const char *path,
+                  const char *fmt, va_list ap)
 {
     char msg[1024];
     lk_diag_item *it;
@@ -51,8 +51,8 @@ void lk_diag_vadd(lk_diag *d, int warning, const char *file, int line, int col,
     it->warning = warning;
 }
 
-void lk_diag_add(lk_diag *d, const char *file, int line, int col, const char *path,
-                 const char *fmt, ...)
+void lk_diag_add(lk_diag *d, const char *file, int line, int col, const char *path, const char *fmt,
+                 ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -63,10 +63,26 @@ size_t lk_utf8_len(const char *s, size_t n)
 static int is_sep(unsigned char c)
 {
     switch (c) {
-    case ' ': case '\t': case '\n': case '\r': case '\v': case '\f':
-    case '.': case ',': case '-': case '/': case '_': case '!': case '?':
-    case ';': case ':': case '\'': case '"': case '(': case ')': case '*':
-        return 1;
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\v':
+    case '\f':
+    case '.':
+    case ',':
+    case '-':
+    case '/':
+    case '_':
+    case '!':
+    case '?':
+    case ';':
+    case ':':
+    case '\'':
+    case '"':
+    case '(':
+    case ')':
+    case '*': return 1;
     }
     return 0;
 }

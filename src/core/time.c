@@ -105,7 +105,8 @@ int lk_time_parse_iso(const char *s, int64_t *ms)
     if (*p)
         return -1;
     *ms = ((lk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
-           sign * (oh * 3600 + om * 60)) * 1000;
+           sign * (oh * 3600 + om * 60)) *
+          1000;
     return 0;
 }
 

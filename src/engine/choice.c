@@ -55,8 +55,8 @@ int lk_choice_rows(const lk_flow *flow, const lk_session *s, const lk_choice *ch
 
     *first = 0;
     *count = d->nrows;
-    if (ch->parent_var < 0 || d->parent < 0 || d->parent >= flow->ndatasets ||
-        !d->child_first || !d->child_count)
+    if (ch->parent_var < 0 || d->parent < 0 || d->parent >= flow->ndatasets || !d->child_first ||
+        !d->child_count)
         return 0;
     v = lk_var_get(s, ch->parent_var);
     if (v.type == LK_VT_NULL) /* nothing chosen yet: offer every row */
@@ -129,8 +129,7 @@ static size_t clean(const lk_dataset *d, const char *q, size_t qn, char *out, si
 
 /* The input without its leading prefix word ("kab bandung" -> class
  * kabupaten, "bandung"); *cls is -1 when it has none. */
-static const char *unprefix(const lk_dataset *d, const char *c, size_t cn, int *cls,
-                            size_t *rn)
+static const char *unprefix(const lk_dataset *d, const char *c, size_t cn, int *cls, size_t *rn)
 {
     int k;
 

@@ -12,10 +12,10 @@
 #include "flow_model.h"
 #include "loket/engine.h"
 
-#define LK_MAX_CAND 10    /* candidates of a pending confirmation or disambiguation */
-#define LK_NORM_MAX 4096  /* bytes of normalised input the matchers look at */
-#define LK_EVAL_DEPTH 32  /* nested flow function calls */
-#define LK_EVAL_ARGS 16   /* parameters of one flow function call */
+#define LK_MAX_CAND 10   /* candidates of a pending confirmation or disambiguation */
+#define LK_NORM_MAX 4096 /* bytes of normalised input the matchers look at */
+#define LK_EVAL_DEPTH 32 /* nested flow function calls */
+#define LK_EVAL_ARGS 16  /* parameters of one flow function call */
 
 enum { LK_PEND_NONE = 0, LK_PEND_CONFIRM, LK_PEND_DISAMBIG };
 
@@ -38,10 +38,10 @@ struct lk_session {
     int *hist; /* states that took input, oldest first */
     int nhist, caphist;
 
-    int pending;               /* LK_PEND_*: what the choice state asked */
+    int pending; /* LK_PEND_*: what the choice state asked */
     int ncand;
-    int cand[LK_MAX_CAND];     /* row indexes in the state's data set */
-    int page;                  /* page of the choice list shown last */
+    int cand[LK_MAX_CAND]; /* row indexes in the state's data set */
+    int page;              /* page of the choice list shown last */
 
     int nvars, capvars;
     lk_var *vars;
@@ -62,8 +62,8 @@ void lk_hist_push(lk_session *s, const lk_flow *flow, int state);
 int lk_hist_pop(lk_session *s, int current);
 
 /* ---- out.c ---- */
-lk_buf *lk_out_buf(lk_out *o);       /* where the open reply's text goes */
-void lk_out_begin(lk_out *o);        /* opens a reply */
+lk_buf *lk_out_buf(lk_out *o); /* where the open reply's text goes */
+void lk_out_begin(lk_out *o);  /* opens a reply */
 /* Closes the open reply and returns its index; an empty reply is dropped and
  * gives -1. */
 int lk_out_end(lk_out *o);

@@ -105,9 +105,18 @@ static int compare(lk_value a, lk_value b)
     return (na > nb) - (na < nb);
 }
 
-static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
-static int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
-static int64_t wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static int64_t wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+static int64_t wrap_sub(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+static int64_t wrap_mul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
 
 static int64_t safe_div(int64_t a, int64_t b)
 {
@@ -137,8 +146,8 @@ static int64_t minutes_of(lk_value v)
         h = h * 10 + (p[k++] - '0');
         nd++;
     }
-    if (!nd || k + 3 != n || p[k] != ':' || p[k + 1] < '0' || p[k + 1] > '9' ||
-        p[k + 2] < '0' || p[k + 2] > '9')
+    if (!nd || k + 3 != n || p[k] != ':' || p[k + 1] < '0' || p[k + 1] > '9' || p[k + 2] < '0' ||
+        p[k + 2] > '9')
         return 0;
     m = (p[k + 1] - '0') * 10 + (p[k + 2] - '0');
     if (h > 24 || m > 59)
@@ -226,8 +235,7 @@ static lk_value builtin(const lk_ctx *c, const lk_expr *e, const lk_value *param
         p = text_of(a, tmp, &n);
         return v_int((int64_t)lk_utf8_len(p, n));
     }
-    default:
-        return NULLV;
+    default: return NULLV;
     }
 }
 
@@ -248,8 +256,8 @@ static lk_value call(const lk_ctx *c, const lk_expr *e, const lk_value *params, 
     return eval(c, f->body, frame, f->nparams, depth + 1);
 }
 
-static lk_value table_get(const lk_ctx *c, const lk_expr *e, const lk_value *params,
-                          int nparams, int depth)
+static lk_value table_get(const lk_ctx *c, const lk_expr *e, const lk_value *params, int nparams,
+                          int depth)
 {
     const lk_table *t;
     lk_value key;
@@ -278,16 +286,12 @@ static lk_value eval(const lk_ctx *c, const lk_expr *e, const lk_value *params, 
     if (!e)
         return NULLV;
     switch (e->op) {
-    case LK_X_CONST:
-        return e->v;
-    case LK_X_VAR:
-        return lk_var_get(c->s, e->slot);
-    case LK_X_PARAM:
-        return e->slot >= 0 && e->slot < nparams ? params[e->slot] : NULLV;
+    case LK_X_CONST: return e->v;
+    case LK_X_VAR: return lk_var_get(c->s, e->slot);
+    case LK_X_PARAM: return e->slot >= 0 && e->slot < nparams ? params[e->slot] : NULLV;
     case LK_X_NEG:
         return v_int(wrap_sub(0, lk_value_int(eval(c, e->args[0], params, nparams, depth))));
-    case LK_X_NOT:
-        return v_int(!lk_truthy(eval(c, e->args[0], params, nparams, depth)));
+    case LK_X_NOT: return v_int(!lk_truthy(eval(c, e->args[0], params, nparams, depth)));
     case LK_X_AND:
         if (!lk_truthy(eval(c, e->args[0], params, nparams, depth)))
             return v_int(0);
@@ -296,14 +300,10 @@ static lk_value eval(const lk_ctx *c, const lk_expr *e, const lk_value *params, 
         if (lk_truthy(eval(c, e->args[0], params, nparams, depth)))
             return v_int(1);
         return v_int(lk_truthy(eval(c, e->args[1], params, nparams, depth)));
-    case LK_X_BUILTIN:
-        return builtin(c, e, params, nparams, depth);
-    case LK_X_FUNC:
-        return call(c, e, params, nparams, depth);
-    case LK_X_INDEX:
-        return table_get(c, e, params, nparams, depth);
-    default:
-        break;
+    case LK_X_BUILTIN: return builtin(c, e, params, nparams, depth);
+    case LK_X_FUNC: return call(c, e, params, nparams, depth);
+    case LK_X_INDEX: return table_get(c, e, params, nparams, depth);
+    default: break;
     }
     /* binary operators */
     if (e->nargs < 2)
@@ -353,12 +353,8 @@ static void put_filtered(lk_buf *b, lk_value v, lk_filter f)
     if (v.type == LK_VT_NULL) /* an unset variable renders as nothing */
         return;
     switch (f) {
-    case LK_F_MONEY:
-        lk_fmt_money(b, lk_value_int(v));
-        return;
-    case LK_F_NUMBER:
-        lk_fmt_thousands(b, lk_value_int(v));
-        return;
+    case LK_F_MONEY: lk_fmt_money(b, lk_value_int(v)); return;
+    case LK_F_NUMBER: lk_fmt_thousands(b, lk_value_int(v)); return;
     case LK_F_UPPER:
     case LK_F_LOWER:
         lk_put_value(b, v);
@@ -372,9 +368,7 @@ static void put_filtered(lk_buf *b, lk_value v, lk_filter f)
                 b->p[i] = (char)(ch + 32);
         }
         return;
-    default:
-        lk_put_value(b, v);
-        return;
+    default: lk_put_value(b, v); return;
     }
 }
 

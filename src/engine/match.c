@@ -97,8 +97,8 @@ int lk_match_yesno(const lk_flow *flow, const char *q, size_t qn)
 }
 
 /* Digits only, spaces and dashes ignored: "3201-2345 6789" -> "320123456789". */
-static int check_digits(const lk_validator *v, const char *raw, size_t rn, char *tmp,
-                        size_t tmpcap, lk_value *out)
+static int check_digits(const lk_validator *v, const char *raw, size_t rn, char *tmp, size_t tmpcap,
+                        lk_value *out)
 {
     size_t i, n = 0;
     int k;
@@ -210,12 +210,9 @@ int lk_match_input(const lk_flow *flow, const lk_validator *v, const char *raw, 
         out->s = raw;
         out->n = rn;
         return 0;
-    case LK_V_DIGITS:
-        return check_digits(v, raw, rn, tmp, tmpcap, out);
-    case LK_V_NUMBER:
-        return check_number(v, raw, rn, out);
-    case LK_V_DATE:
-        return check_date(v, raw, rn, now_ms, out);
+    case LK_V_DIGITS: return check_digits(v, raw, rn, tmp, tmpcap, out);
+    case LK_V_NUMBER: return check_number(v, raw, rn, out);
+    case LK_V_DATE: return check_date(v, raw, rn, now_ms, out);
     case LK_V_REGEX:
         /* raw is NUL-terminated: it is the `input` variable */
         if (rn == 0 || !v->has_re || regexec(&v->re, raw, 0, NULL, 0) != 0)

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENC_MAX_HIST 4096  /* history entries a decoder accepts */
+#define ENC_MAX_HIST 4096 /* history entries a decoder accepts */
 #define ENC_MAX_INVALID 1000000
 #define ENC_MAX_PAGE 1000000 /* any page past the list's end shows the first */
 
@@ -168,13 +168,9 @@ int lk_var_set_int(lk_session *s, int slot, int64_t i)
 int lk_var_set(lk_session *s, int slot, lk_value v)
 {
     switch (v.type) {
-    case LK_VT_INT:
-        return lk_var_set_int(s, slot, v.i);
-    case LK_VT_STR:
-        return lk_var_set_str(s, slot, v.s ? v.s : "", v.s ? v.n : 0);
-    default:
-        lk_var_clear(s, slot);
-        return 0;
+    case LK_VT_INT: return lk_var_set_int(s, slot, v.i);
+    case LK_VT_STR: return lk_var_set_str(s, slot, v.s ? v.s : "", v.s ? v.n : 0);
+    default: lk_var_clear(s, slot); return 0;
     }
 }
 
@@ -243,22 +239,19 @@ static int var_find(const lk_flow *flow, const char *name, size_t n, int hint)
     return -1;
 }
 
-const char *lk_session_var(const lk_session *s, const lk_flow *flow, const char *name,
-                           lk_buf *buf)
+const char *lk_session_var(const lk_session *s, const lk_flow *flow, const char *name, lk_buf *buf)
 {
     int slot = var_find(flow, name, strlen(name), -1);
 
     if (slot < 0 || slot >= s->nvars)
         return NULL;
     switch (s->vars[slot].type) {
-    case LK_VT_STR:
-        return s->vars[slot].s;
+    case LK_VT_STR: return s->vars[slot].s;
     case LK_VT_INT:
         lk_buf_reset(buf);
         lk_buf_printf(buf, "%lld", (long long)s->vars[slot].i);
         return buf->oom ? NULL : lk_buf_str(buf);
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -300,8 +293,7 @@ lk_err lk_session_encode(const lk_session *s, const lk_flow *flow, lk_buf *out)
         const lk_dataset *d = &flow->datasets[flow->states[cur].choice.dataset];
         lk_buf_putc(out, s->pending == LK_PEND_CONFIRM ? 'c' : 'd');
         for (i = 0; i < s->ncand; i++) {
-            const char *id = s->cand[i] >= 0 && s->cand[i] < d->nrows ? d->rows[s->cand[i]].id
-                                                                      : "";
+            const char *id = s->cand[i] >= 0 && s->cand[i] < d->nrows ? d->rows[s->cand[i]].id : "";
             put_str(out, 'r', id, strlen(id));
         }
     }

@@ -298,9 +298,7 @@ static lk_err command(run *r, const lk_command *c)
         s->pending = LK_PEND_NONE; /* nowhere to go back to: ask again */
         prompt(r, &r->flow->states[s->state]);
         return LK_OK;
-    case LK_CMD_SAY:
-        reply(r, c->say);
-        return LK_OK;
+    case LK_CMD_SAY: reply(r, c->say); return LK_OK;
     case LK_CMD_END:
         reply(r, c->say);
         lk_out_edge(r->out, c->edge);
@@ -396,8 +394,7 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
     case LK_C_DECLINED: /* a fair answer, not an invalid one: not counted */
         reply(r, st->invalid ? st->invalid : r->flow->invalid);
         return LK_OK;
-    default:
-        return invalid(r, st, NULL);
+    default: return invalid(r, st, NULL);
     }
 }
 
@@ -432,10 +429,8 @@ static lk_err handle(run *r, const lk_state *st, const char *raw, size_t rn, con
             return LK_ENOMEM;
         return follow(r, st);
     }
-    case LK_S_CHOICE:
-        return handle_choice(r, st, q, qn);
-    default: /* a pass state that had nowhere to go: try again */
-        return follow(r, st);
+    case LK_S_CHOICE: return handle_choice(r, st, q, qn);
+    default: /* a pass state that had nowhere to go: try again */ return follow(r, st);
     }
 }
 

@@ -149,8 +149,7 @@ int ld_check_keys(ld *l, const cJSON *obj, const char *what, const char *const *
             ld_err_key(l, c, "unknown key '%s' in %s (did you mean '%s'? expected one of: %s)",
                        c->string, what, near, list);
         else
-            ld_err_key(l, c, "unknown key '%s' in %s (expected one of: %s)", c->string, what,
-                       list);
+            ld_err_key(l, c, "unknown key '%s' in %s (expected one of: %s)", c->string, what, list);
         ld_pop(l, mark);
     }
     return bad;

@@ -26,8 +26,8 @@ static void warn(ck *c, const lk_state *s, const char *path, const char *fmt, ..
 {
     va_list ap;
     va_start(ap, fmt);
-    lk_diag_vadd(c->diag, 1, s ? s->file : c->f->path, s ? s->line : 0, s ? s->col : 0, path,
-                 fmt, ap);
+    lk_diag_vadd(c->diag, 1, s ? s->file : c->f->path, s ? s->line : 0, s ? s->col : 0, path, fmt,
+                 ap);
     va_end(ap);
     c->count++;
 }
@@ -80,8 +80,10 @@ static void reachable(ck *c)
     free(queue);
     for (i = 0; i < f->nstates; i++)
         if (!c->reach[i])
-            warn(c, &f->states[i], NULL, "state '%s' is never reached from the start '%s' or a "
-                 "command", f->states[i].name, f->states[f->start].name);
+            warn(c, &f->states[i], NULL,
+                 "state '%s' is never reached from the start '%s' or a "
+                 "command",
+                 f->states[i].name, f->states[f->start].name);
 }
 
 static void dead_ends(ck *c)
@@ -105,12 +107,16 @@ static void dead_ends(ck *c)
         const lk_state *s = &f->states[i];
         char path[300];
         if (!ok[i])
-            warn(c, s, NULL, "no way out of state '%s': no state it leads to waits for input or "
-                 "ends the session", s->name);
+            warn(c, s, NULL,
+                 "no way out of state '%s': no state it leads to waits for input or "
+                 "ends the session",
+                 s->name);
         snprintf(path, sizeof path, "states.%s.next", s->name);
         if (s->nnext && s->next[s->nnext - 1].cond)
-            warn(c, s, path, "every entry of next has an \"if\": when none holds, the session "
-                 "is stuck in '%s' (end with an entry without \"if\")", s->name);
+            warn(c, s, path,
+                 "every entry of next has an \"if\": when none holds, the session "
+                 "is stuck in '%s' (end with an entry without \"if\")",
+                 s->name);
     }
     free(ok);
 }
@@ -137,8 +143,8 @@ static void gen_of(ck *c, int i)
             SETBIT(g, ch->var);
         if (ch->id_slot >= 0)
             SETBIT(g, ch->id_slot);
-        for (k = 0; ch->field_slots && ch->dataset >= 0 &&
-                    k < c->f->datasets[ch->dataset].nfields; k++)
+        for (k = 0; ch->field_slots && ch->dataset >= 0 && k < c->f->datasets[ch->dataset].nfields;
+             k++)
             if (ch->field_slots[k] >= 0)
                 SETBIT(g, ch->field_slots[k]);
     }
@@ -203,8 +209,7 @@ static void may_set(ck *c)
                 const lk_state *s = &f->states[queue[head]];
                 i = queue[head++];
                 for (k = 0; k < (int)nw; k++)
-                    out[k] = c->in[(size_t)i * nw + (size_t)k] |
-                             c->gen[(size_t)i * nw + (size_t)k];
+                    out[k] = c->in[(size_t)i * nw + (size_t)k] | c->gen[(size_t)i * nw + (size_t)k];
                 changed |= or_into(c->in + (size_t)w * nw, out, (int)nw);
                 for (k = 0; succ(s, k, &t); k++)
                     if (t >= 0 && !from[t]) {
@@ -230,8 +235,8 @@ static void reads(ck *c, const lk_state *s, const lk_expr *e, const uint64_t *av
     if (e->op == LK_X_VAR && e->slot >= LK_SLOT__RESERVED && !HASBIT(avail, e->slot) &&
         !HASBIT(warned, e->slot)) {
         SETBIT(warned, e->slot);
-        warn(c, s, path, "state '%s' reads '%s', but no path from the start sets it first",
-             s->name, c->f->vars[e->slot]);
+        warn(c, s, path, "state '%s' reads '%s', but no path from the start sets it first", s->name,
+             c->f->vars[e->slot]);
     }
     if (e->op == LK_X_FUNC)
         reads(c, s, c->f->funcs[e->slot].body, avail, warned, path);
@@ -321,15 +326,19 @@ static void menus(ck *c)
         const lk_state *s = &f->states[i];
         if (s->kind == LK_S_CHOICE && s->choice.page > 10) {
             snprintf(path, sizeof path, "states.%s.choice.page", s->name);
-            warn(c, s, path, "a page of %d rows cannot be a WhatsApp list (at most 10 rows); "
-                 "shown as text", s->choice.page);
+            warn(c, s, path,
+                 "a page of %d rows cannot be a WhatsApp list (at most 10 rows); "
+                 "shown as text",
+                 s->choice.page);
         }
         if (s->kind != LK_S_MENU)
             continue;
         if (s->noptions > 10) {
             snprintf(path, sizeof path, "states.%s.menu", s->name);
-            warn(c, s, path, "%d options: more than 10 options cannot be a WhatsApp list; shown "
-                 "as text", s->noptions);
+            warn(c, s, path,
+                 "%d options: more than 10 options cannot be a WhatsApp list; shown "
+                 "as text",
+                 s->noptions);
         }
         for (k = 0; k < s->noptions; k++) {
             const lk_option *o = &s->options[k];
@@ -338,11 +347,15 @@ static void menus(ck *c)
             size_t len = shown ? lk_utf8_len(shown, strlen(shown)) : 0;
             snprintf(path, sizeof path, "states.%s.menu[%d]", s->name, k);
             if (s->noptions <= 3 && len > 20)
-                warn(c, s, path, "the title of option %d has %zu characters; WhatsApp buttons "
-                     "show at most 20 (give it a \"short\" title)", k + 1, len);
+                warn(c, s, path,
+                     "the title of option %d has %zu characters; WhatsApp buttons "
+                     "show at most 20 (give it a \"short\" title)",
+                     k + 1, len);
             else if (s->noptions > 3 && s->noptions <= 10 && len > 24)
-                warn(c, s, path, "the title of option %d has %zu characters; WhatsApp list rows "
-                     "show at most 24 (give it a \"short\" title)", k + 1, len);
+                warn(c, s, path,
+                     "the title of option %d has %zu characters; WhatsApp list rows "
+                     "show at most 24 (give it a \"short\" title)",
+                     k + 1, len);
             for (m = 0; m < k && o->nwords; m++) {
                 if (s->options[m].nwords && !strcmp(s->options[m].words[0], o->words[0])) {
                     warn(c, s, path, "options %d and %d have the same title", m + 1, k + 1);
@@ -356,8 +369,8 @@ static void menus(ck *c)
                 for (m = 0; m < f->ncommands && !taken && !is_data_word(s, w); m++)
                     for (n = 0; n < f->commands[m].nwords && !taken; n++)
                         if (!strcmp(f->commands[m].words[n], w)) {
-                            warn(c, s, path, "word '%s' of option %d is taken by command '%s'",
-                                 w, k + 1, f->commands[m].name);
+                            warn(c, s, path, "word '%s' of option %d is taken by command '%s'", w,
+                                 k + 1, f->commands[m].name);
                             taken = 1;
                         }
                 for (m = 0; m < k && !taken && !(j == 0 && same_title); m++)
@@ -367,10 +380,10 @@ static void menus(ck *c)
                                  k + 1, m + 1);
                             taken = 1;
                         }
-                if (!taken && w[0] >= '1' && w[0] <= '9' && strspn(w, "0123456789") ==
-                    strlen(w) && strlen(w) < 4 && atoi(w) <= s->noptions && atoi(w) != k + 1)
-                    warn(c, s, path, "word '%s' of option %d is the number of option %d", w,
-                         k + 1, atoi(w));
+                if (!taken && w[0] >= '1' && w[0] <= '9' && strspn(w, "0123456789") == strlen(w) &&
+                    strlen(w) < 4 && atoi(w) <= s->noptions && atoi(w) != k + 1)
+                    warn(c, s, path, "word '%s' of option %d is the number of option %d", w, k + 1,
+                         atoi(w));
             }
         }
     }

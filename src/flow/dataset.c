@@ -144,8 +144,9 @@ static void options(ld *l, lk_dataset *ds, const cJSON *def)
         for (i = 1; i < ds->nprefixes; i++) {
             lk_prefix p = ds->prefixes[i];
             size_t pl = p.word ? strlen(p.word) : 0;
-            for (j = i; j > 0 && (ds->prefixes[j - 1].word ? strlen(ds->prefixes[j - 1].word)
-                                                           : 0) < pl; j--)
+            for (j = i;
+                 j > 0 && (ds->prefixes[j - 1].word ? strlen(ds->prefixes[j - 1].word) : 0) < pl;
+                 j--)
                 ds->prefixes[j] = ds->prefixes[j - 1];
             ds->prefixes[j] = p;
         }
@@ -172,8 +173,10 @@ static void fields(ld *l, lk_dataset *ds, const cJSON *arr)
             if (!ld_is_ident(c->string)) {
                 /* A field becomes the variable <var>_<field>: it needs a name. */
                 size_t mark = ld_push(l, c->string);
-                ld_err_key(l, c, "field '%s' cannot be part of a variable name (letters, "
-                           "digits and '_')", c->string);
+                ld_err_key(l, c,
+                           "field '%s' cannot be part of a variable name (letters, "
+                           "digits and '_')",
+                           c->string);
                 ld_pop(l, mark);
                 continue;
             }
@@ -235,8 +238,7 @@ static void row(ld *l, lk_dataset *ds, lk_row *r, const cJSON *obj, const lk_dat
     v = cJSON_GetObjectItemCaseSensitive(obj, "parent");
     if (v && !pds) {
         size_t mark = ld_push(l, "parent");
-        ld_err(l, v, "the row has a parent but data set '%s' has no \"parent\" data set",
-               ds->name);
+        ld_err(l, v, "the row has a parent but data set '%s' has no \"parent\" data set", ds->name);
         ld_pop(l, mark);
     } else if (!v && pds) {
         ld_err(l, obj, "missing required key 'parent' in a row (data set '%s' has parent '%s')",
@@ -369,8 +371,8 @@ done:
 
 static void dataset(ld *l, int i, char *state)
 {
-    static const char *const keys[] = {"file", "parent", "prefixes", "strip", "replace", "fuzzy",
-                                       NULL};
+    static const char *const keys[] = {"file",    "parent", "prefixes", "strip",
+                                       "replace", "fuzzy",  NULL};
     lk_dataset *ds = &l->f->datasets[i];
     const cJSON *def = l->dsets[i].node, *v;
     size_t mark;
@@ -432,8 +434,7 @@ static void dataset(ld *l, int i, char *state)
             memcpy(saved, l->path, sizeof saved);
             ld_pop(l, 0);
             if (!cJSON_IsArray(root))
-                ld_err(l, root, "a data file is a JSON array of rows, not %s",
-                       ld_type_name(root));
+                ld_err(l, root, "a data file is a JSON array of rows, not %s", ld_type_name(root));
             else
                 rows(l, ds, root);
             memcpy(l->path, saved, sizeof saved);

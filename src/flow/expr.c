@@ -13,8 +13,20 @@
 #include "load.h"
 
 typedef enum tkind {
-    T_END, T_INT, T_STR, T_ID, T_OP, T_NOT, T_LP, T_RP, T_LB, T_RB, T_COMMA, T_DOT,
-    T_PIPE, T_CLOSE /* }} */
+    T_END,
+    T_INT,
+    T_STR,
+    T_ID,
+    T_OP,
+    T_NOT,
+    T_LP,
+    T_RP,
+    T_LB,
+    T_RB,
+    T_COMMA,
+    T_DOT,
+    T_PIPE,
+    T_CLOSE /* }} */
 } tkind;
 
 typedef struct xp {
@@ -115,13 +127,34 @@ static void next(xp *x)
     case ']': x->t = T_RB; break;
     case ',': x->t = T_COMMA; break;
     case '.': x->t = T_DOT; break;
-    case '+': x->t = T_OP; x->op = LK_X_ADD; break;
-    case '-': x->t = T_OP; x->op = LK_X_SUB; break;
-    case '*': x->t = T_OP; x->op = LK_X_MUL; break;
-    case '/': x->t = T_OP; x->op = LK_X_DIV; break;
-    case '%': x->t = T_OP; x->op = LK_X_MOD; break;
-    case '<': x->t = T_OP; x->op = LK_X_LT; break;
-    case '>': x->t = T_OP; x->op = LK_X_GT; break;
+    case '+':
+        x->t = T_OP;
+        x->op = LK_X_ADD;
+        break;
+    case '-':
+        x->t = T_OP;
+        x->op = LK_X_SUB;
+        break;
+    case '*':
+        x->t = T_OP;
+        x->op = LK_X_MUL;
+        break;
+    case '/':
+        x->t = T_OP;
+        x->op = LK_X_DIV;
+        break;
+    case '%':
+        x->t = T_OP;
+        x->op = LK_X_MOD;
+        break;
+    case '<':
+        x->t = T_OP;
+        x->op = LK_X_LT;
+        break;
+    case '>':
+        x->t = T_OP;
+        x->op = LK_X_GT;
+        break;
     case '!': x->t = T_NOT; break;
     case '=':
         if (s[i + 1] != '=') {
@@ -183,7 +216,8 @@ static void next(xp *x)
             }
             i++;
             switch (s[i]) {
-            case '"': case '\\': out[k++] = s[i]; break;
+            case '"':
+            case '\\': out[k++] = s[i]; break;
             case 'n': out[k++] = '\n'; break;
             case 't': out[k++] = '\t'; break;
             default: xerr(x, i - 1, "unknown escape '\\%c' in a string", s[i]); break;
@@ -335,9 +369,10 @@ static int table_of(xp *x, const cJSON *node, const char *name)
             t->vals[k].type = LK_VT_INT;
         } else {
             snprintf(path, sizeof path, "settings.%s.%s", name, t->keys[k] ? t->keys[k] : "");
-            ld_err_path(l, c, path, "settings.%s is used as a table (settings.%s[key]), so its "
-                        "values must be strings or integers, not %s", name, name,
-                        ld_type_name(c));
+            ld_err_path(l, c, path,
+                        "settings.%s is used as a table (settings.%s[key]), so its "
+                        "values must be strings or integers, not %s",
+                        name, name, ld_type_name(c));
             bad = 1;
         }
     }
@@ -467,8 +502,10 @@ static int check_call(xp *x, lk_expr *e, const char *name, size_t at)
         }
         return 0;
     }
-    xerr(x, at, "unknown function '%s' (builtins: min, max, abs, if, local_weekday, "
-         "local_minutes, minutes, contains, len; or one of the flow's functions)", name);
+    xerr(x, at,
+         "unknown function '%s' (builtins: min, max, abs, if, local_weekday, "
+         "local_minutes, minutes, contains, len; or one of the flow's functions)",
+         name);
     return -1;
 }
 
@@ -498,8 +535,7 @@ static lk_expr *parse_primary(xp *x)
         }
         next(x);
         return e;
-    case T_ID:
-        break;
+    case T_ID: break;
     default:
         xerr(x, x->tpos, "expected a value, found %s", tok_text(x, buf, sizeof buf));
         return NULL;
@@ -526,8 +562,8 @@ static lk_expr *parse_primary(xp *x)
                 if (x->t == T_RP)
                     break;
                 if (x->t != T_COMMA) {
-                    xerr(x, x->tpos, "expected ',' or ')' in the arguments of %s(), found %s",
-                         name, tok_text(x, buf, sizeof buf));
+                    xerr(x, x->tpos, "expected ',' or ')' in the arguments of %s(), found %s", name,
+                         tok_text(x, buf, sizeof buf));
                     return NULL;
                 }
                 next(x);
@@ -590,10 +626,17 @@ static int level_of(lk_op op)
     switch (op) {
     case LK_X_OR: return 0;
     case LK_X_AND: return 1;
-    case LK_X_EQ: case LK_X_NE: return 2;
-    case LK_X_LT: case LK_X_LE: case LK_X_GT: case LK_X_GE: return 3;
-    case LK_X_ADD: case LK_X_SUB: return 4;
-    case LK_X_MUL: case LK_X_DIV: case LK_X_MOD: return 5;
+    case LK_X_EQ:
+    case LK_X_NE: return 2;
+    case LK_X_LT:
+    case LK_X_LE:
+    case LK_X_GT:
+    case LK_X_GE: return 3;
+    case LK_X_ADD:
+    case LK_X_SUB: return 4;
+    case LK_X_MUL:
+    case LK_X_DIV:
+    case LK_X_MOD: return 5;
     default: return -1;
     }
 }

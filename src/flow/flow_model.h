@@ -26,7 +26,7 @@ typedef struct lk_arena {
     lk_arena_block *head;
 } lk_arena;
 
-void *lk_arena_alloc(lk_arena *a, size_t n);          /* zeroed; NULL on OOM */
+void *lk_arena_alloc(lk_arena *a, size_t n); /* zeroed; NULL on OOM */
 char *lk_arena_strdup(lk_arena *a, const char *s);
 char *lk_arena_strndup(lk_arena *a, const char *s, size_t n);
 void lk_arena_free(lk_arena *a);
@@ -53,25 +53,36 @@ typedef enum lk_op {
     LK_X_CONST, /* value */
     LK_X_VAR,   /* slot */
     LK_X_PARAM, /* slot = parameter index of the enclosing function */
-    LK_X_NEG, LK_X_NOT,
-    LK_X_ADD, LK_X_SUB, LK_X_MUL, LK_X_DIV, LK_X_MOD,
-    LK_X_EQ, LK_X_NE, LK_X_LT, LK_X_LE, LK_X_GT, LK_X_GE,
-    LK_X_AND, LK_X_OR,
+    LK_X_NEG,
+    LK_X_NOT,
+    LK_X_ADD,
+    LK_X_SUB,
+    LK_X_MUL,
+    LK_X_DIV,
+    LK_X_MOD,
+    LK_X_EQ,
+    LK_X_NE,
+    LK_X_LT,
+    LK_X_LE,
+    LK_X_GT,
+    LK_X_GE,
+    LK_X_AND,
+    LK_X_OR,
     LK_X_BUILTIN, /* slot = lk_builtin */
     LK_X_FUNC,    /* slot = index into flow->funcs */
     LK_X_INDEX,   /* slot = index into flow->tables; args[0] is the key */
 } lk_op;
 
 typedef enum lk_builtin {
-    LK_FN_MIN,            /* min(a, b, ...) */
-    LK_FN_MAX,            /* max(a, b, ...) */
-    LK_FN_ABS,            /* abs(a) */
-    LK_FN_IF,             /* if(cond, a, b): only the chosen side is evaluated */
-    LK_FN_LOCAL_WEEKDAY,  /* local_weekday(offset_min): 0 Sunday .. 6 Saturday at now */
-    LK_FN_LOCAL_MINUTES,  /* local_minutes(offset_min): minutes since local midnight */
-    LK_FN_MINUTES,        /* minutes("08:00") = 480 */
-    LK_FN_CONTAINS,       /* contains(text, word): normalised whole-word match */
-    LK_FN_LEN,            /* len(s): code points */
+    LK_FN_MIN,           /* min(a, b, ...) */
+    LK_FN_MAX,           /* max(a, b, ...) */
+    LK_FN_ABS,           /* abs(a) */
+    LK_FN_IF,            /* if(cond, a, b): only the chosen side is evaluated */
+    LK_FN_LOCAL_WEEKDAY, /* local_weekday(offset_min): 0 Sunday .. 6 Saturday at now */
+    LK_FN_LOCAL_MINUTES, /* local_minutes(offset_min): minutes since local midnight */
+    LK_FN_MINUTES,       /* minutes("08:00") = 480 */
+    LK_FN_CONTAINS,      /* contains(text, word): normalised whole-word match */
+    LK_FN_LEN,           /* len(s): code points */
     LK_FN__COUNT
 } lk_builtin;
 
@@ -105,8 +116,8 @@ typedef struct lk_table {
  * an expression with an optional filter. */
 typedef enum lk_filter {
     LK_F_NONE = 0,
-    LK_F_MONEY,     /* Rp3.750.000 */
-    LK_F_NUMBER,    /* 3.750.000 */
+    LK_F_MONEY,  /* Rp3.750.000 */
+    LK_F_NUMBER, /* 3.750.000 */
     LK_F_UPPER,
     LK_F_LOWER,
 } lk_filter;
@@ -130,14 +141,14 @@ typedef struct lk_template {
  * one parent row are the range [child_first[p], child_first[p] + child_count[p]). */
 typedef struct lk_row {
     const char *id;
-    const char *name;   /* as shown: "Kota Bandung" */
-    const char *norm;   /* normalised full name: "kota bandung" */
-    const char *bare;   /* normalised without a prefix: "bandung" */
-    int klass;          /* index into dataset->classes of the name's prefix, or -1 */
-    int parent;         /* row index in the parent dataset, or -1 */
+    const char *name; /* as shown: "Kota Bandung" */
+    const char *norm; /* normalised full name: "kota bandung" */
+    const char *bare; /* normalised without a prefix: "bandung" */
+    int klass;        /* index into dataset->classes of the name's prefix, or -1 */
+    int parent;       /* row index in the parent dataset, or -1 */
     int naliases;
     const char **aliases; /* normalised */
-    lk_value *fields;   /* dataset->nfields values (NULL type when absent) */
+    lk_value *fields;     /* dataset->nfields values (NULL type when absent) */
 } lk_row;
 
 typedef struct lk_prefix {
@@ -150,17 +161,17 @@ typedef struct lk_dataset {
     const char *file;
     int nrows;
     lk_row *rows;
-    int parent;          /* dataset index, or -1 */
-    int *child_first;    /* per parent row, when parent >= 0 */
+    int parent;       /* dataset index, or -1 */
+    int *child_first; /* per parent row, when parent >= 0 */
     int *child_count;
     int nfields;
     const char **field_names; /* extra fields, exposed as <var>_<field> */
     int nclasses;
-    const char **classes;     /* "kota", "kabupaten" */
+    const char **classes; /* "kota", "kabupaten" */
     int nprefixes;
-    lk_prefix *prefixes;      /* longest first */
+    lk_prefix *prefixes; /* longest first */
     int nstrip;
-    const char **strip;       /* words dropped from input: "provinsi" */
+    const char **strip; /* words dropped from input: "provinsi" */
     int nreplace;
     const char **replace_from; /* whole words replaced in input: "sumatra" */
     const char **replace_to;   /* -> "sumatera" */
@@ -180,14 +191,14 @@ typedef struct lk_assign {
 } lk_assign;
 
 typedef struct lk_option {
-    const char *title;   /* shown after its number: "1. Cek Status Peserta" */
-    const char *key;     /* shown instead of the number when set ("J"); also selects it */
+    const char *title;       /* shown after its number: "1. Cek Status Peserta" */
+    const char *key;         /* shown instead of the number when set ("J"); also selects it */
     const char *short_title; /* title for channel buttons and list rows; NULL: title */
     int nwords;
-    const char **words;  /* normalised words that also select it (title included) */
+    const char **words; /* normalised words that also select it (title included) */
     int nset;
-    lk_assign *set;      /* assignments when chosen */
-    lk_edge edge;        /* cond is NULL */
+    lk_assign *set; /* assignments when chosen */
+    lk_edge edge;   /* cond is NULL */
 } lk_option;
 
 typedef enum lk_vkind {
@@ -215,11 +226,11 @@ typedef struct lk_validator {
 
 typedef struct lk_choice {
     int dataset;
-    int var;          /* slot receiving the row's name; <var>_id gets its id */
-    int id_slot;      /* slot of <var>_id */
-    int *field_slots; /* per dataset field: slot of <var>_<field> */
-    int parent_var;   /* slot of an earlier choice's <var>_id filtering rows, or -1 */
-    int page;         /* rows per page of the list (default 10) */
+    int var;                /* slot receiving the row's name; <var>_id gets its id */
+    int id_slot;            /* slot of <var>_id */
+    int *field_slots;       /* per dataset field: slot of <var>_<field> */
+    int parent_var;         /* slot of an earlier choice's <var>_id filtering rows, or -1 */
+    int page;               /* rows per page of the list (default 10) */
     lk_template *confirm;   /* fuzzy match: "Maksud Anda *{{match}}*? (ya/tidak)" */
     lk_template *ambiguous; /* several rows share the name; the numbered list follows */
     lk_template *elsewhere; /* the name belongs to another parent: {{match}} {{match_parent}} */
@@ -232,7 +243,7 @@ typedef enum lk_skind {
     LK_S_MENU,
     LK_S_INPUT,
     LK_S_CHOICE,
-    LK_S_END,      /* say, then the session ends; the next message starts over */
+    LK_S_END, /* say, then the session ends; the next message starts over */
 } lk_skind;
 
 typedef struct lk_state {
@@ -241,21 +252,21 @@ typedef struct lk_state {
     int line, col;
     lk_skind kind;
     int nset;
-    lk_assign *set;        /* evaluated in order on entry, before say */
+    lk_assign *set; /* evaluated in order on entry, before say */
     int nsay;
-    lk_template **say;     /* one reply each, sent on entry */
-    int noptions;          /* LK_S_MENU */
+    lk_template **say; /* one reply each, sent on entry */
+    int noptions;      /* LK_S_MENU */
     lk_option *options;
-    lk_validator input;    /* LK_S_INPUT */
-    int var;               /* LK_S_INPUT: slot receiving the value */
-    lk_choice choice;      /* LK_S_CHOICE */
-    lk_template *invalid;  /* reply to invalid input; NULL: the flow's default */
+    lk_validator input;   /* LK_S_INPUT */
+    int var;              /* LK_S_INPUT: slot receiving the value */
+    lk_choice choice;     /* LK_S_CHOICE */
+    lk_template *invalid; /* reply to invalid input; NULL: the flow's default */
     int nnext;
-    lk_edge *next;         /* first edge whose cond holds is taken */
+    lk_edge *next; /* first edge whose cond holds is taken */
     int ndata_words;
     const char **data_words; /* command words that are input here (e.g. "0") */
-    int numbers_are_data;  /* input expects a number: digit-only commands are data */
-    int no_history;        /* not a step `kembali` returns to (pass states) */
+    int numbers_are_data;    /* input expects a number: digit-only commands are data */
+    int no_history;          /* not a step `kembali` returns to (pass states) */
 } lk_state;
 
 typedef enum lk_cmd_action {
@@ -271,9 +282,9 @@ typedef struct lk_command {
     const char **words; /* normalised; the whole input must equal one */
     int anywhere;       /* also when a word stands among the words of a longer message */
     lk_cmd_action action;
-    int target;         /* LK_CMD_GOTO */
+    int target; /* LK_CMD_GOTO */
     lk_template *say;
-    int edge;           /* edge id for coverage of GOTO/END; -1 otherwise */
+    int edge; /* edge id for coverage of GOTO/END; -1 otherwise */
 } lk_command;
 
 /* Every transition of the flow, numbered for coverage. */
@@ -301,7 +312,7 @@ struct lk_flow {
     int *state_by_name; /* state indexes sorted by name, for lookups */
 
     int nvars;
-    const char **vars;  /* slot -> name; the reserved ones first */
+    const char **vars; /* slot -> name; the reserved ones first */
 
     int nfuncs;
     lk_func *funcs;
@@ -315,13 +326,13 @@ struct lk_flow {
     int nyes, nno;
     const char **yes, **no; /* normalised */
 
-    int invalid_limit;         /* invalid replies in a row before escape (3) */
-    lk_template *invalid;      /* default reply to invalid input */
-    lk_template *escape;       /* after invalid_limit: offer menu and 165 */
-    int64_t expire_ms;         /* idle time after which a session starts over; 0 never */
-    lk_template *expired;      /* said on the next contact after expiry */
-    int max_steps;             /* states entered per message (default 64) */
-    int history;               /* depth of the `kembali` stack (default 16) */
+    int invalid_limit;    /* invalid replies in a row before escape (3) */
+    lk_template *invalid; /* default reply to invalid input */
+    lk_template *escape;  /* after invalid_limit: offer menu and 165 */
+    int64_t expire_ms;    /* idle time after which a session starts over; 0 never */
+    lk_template *expired; /* said on the next contact after expiry */
+    int max_steps;        /* states entered per message (default 64) */
+    int history;          /* depth of the `kembali` stack (default 16) */
 
     int nedges;
     lk_edge_info *edges;

@@ -193,8 +193,7 @@ void ld_err_in(ld *l, const cJSON *node, size_t k, const char *fmt, ...)
 size_t ld_push(ld *l, const char *key)
 {
     size_t mark = l->plen;
-    int n = snprintf(l->path + l->plen, sizeof l->path - l->plen, "%s%s", l->plen ? "." : "",
-                     key);
+    int n = snprintf(l->path + l->plen, sizeof l->path - l->plen, "%s%s", l->plen ? "." : "", key);
     if (n > 0)
         l->plen += (size_t)n < sizeof l->path - l->plen ? (size_t)n : sizeof l->path - 1 - l->plen;
     return mark;
@@ -290,8 +289,7 @@ static int sc_string(scan *sc)
         }
         if (c < 0x20) {
             sc_err(sc, sc->i, 0,
-                   "raw control character 0x%02x in a string: write it as an escape (\\n, \\t)",
-                   c);
+                   "raw control character 0x%02x in a string: write it as an escape (\\n, \\t)", c);
             sc->i++;
             continue;
         }
@@ -319,8 +317,9 @@ static int sc_string(scan *sc)
                 }
             v = hex4(h);
             if (v == 0)
-                sc_err(sc, sc->i, 0, "\\u0000 is not allowed in a string (it would cut the text "
-                                     "here)");
+                sc_err(sc, sc->i, 0,
+                       "\\u0000 is not allowed in a string (it would cut the text "
+                       "here)");
             if (v >= 0xdc00 && v <= 0xdfff) {
                 sc_err(sc, sc->i, 1, "\\u%04x is half of a surrogate pair without its first half",
                        v);
@@ -331,8 +330,10 @@ static int sc_string(scan *sc)
                     hexval((unsigned char)h[6]) < 0 || hexval((unsigned char)h[7]) < 0 ||
                     hexval((unsigned char)h[8]) < 0 || hexval((unsigned char)h[9]) < 0 ||
                     hex4(h + 6) < 0xdc00 || hex4(h + 6) > 0xdfff) {
-                    sc_err(sc, sc->i, 1, "\\u%04x must be followed by the second half of its "
-                                         "surrogate pair", v);
+                    sc_err(sc, sc->i, 1,
+                           "\\u%04x must be followed by the second half of its "
+                           "surrogate pair",
+                           v);
                     return -1;
                 }
                 sc->i += 6;
@@ -461,8 +462,10 @@ static void sc_container(scan *sc, const cJSON *node, int depth)
         }
         if (sc->i >= sc->n) {
             ld_line_col(sc->l, sc->file, open, &line, &col);
-            sc_err(sc, sc->i, 1, "unexpected end of the file: the %s opened at line %d, column "
-                                 "%d is not closed", obj ? "object" : "array", line, col);
+            sc_err(sc, sc->i, 1,
+                   "unexpected end of the file: the %s opened at line %d, column "
+                   "%d is not closed",
+                   obj ? "object" : "array", line, col);
         } else {
             sc_err(sc, sc->i, 1, "expected ',' or '%c' after the value, found %s", close,
                    sc_what(sc, sc->i, buf, sizeof buf));
@@ -636,8 +639,8 @@ int ld_file_load(ld *l, const char *path, const cJSON *from)
     }
     if ((uint64_t)st.st_size > LD_MAX_FILE) {
         if (from)
-            ld_err(l, from, "'%s' has %lld bytes; the limit is %u MiB", path,
-                   (long long)st.st_size, LD_MAX_FILE >> 20);
+            ld_err(l, from, "'%s' has %lld bytes; the limit is %u MiB", path, (long long)st.st_size,
+                   LD_MAX_FILE >> 20);
         else {
             lk_diag_add(l->diag, path, 0, 0, NULL, "the file has %lld bytes; the limit is %u MiB",
                         (long long)st.st_size, LD_MAX_FILE >> 20);

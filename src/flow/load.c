@@ -108,8 +108,7 @@ int ld_target(ld *l, const cJSON *node)
         return s;
     for (i = 0; i < l->f->nstates; i++) {
         const char *n = l->f->states[i].name;
-        int d = n ? lk_text_edit(n, strlen(n), node->valuestring, strlen(node->valuestring), 2)
-                  : 3;
+        int d = n ? lk_text_edit(n, strlen(n), node->valuestring, strlen(node->valuestring), 2) : 3;
         if (d < best && d < (int)strlen(node->valuestring)) {
             best = d;
             near = n;
@@ -124,8 +123,8 @@ int ld_target(ld *l, const cJSON *node)
 
 /* ---- definitions across files ----------------------------------------------------- */
 
-static void add_defs(ld *l, int file, const char *section, const char *kind, ld_def **arr,
-                     int *n, int *cap)
+static void add_defs(ld *l, int file, const char *section, const char *kind, ld_def **arr, int *n,
+                     int *cap)
 {
     const cJSON *obj = ld_member(l, l->files[file].root, section, LD_OBJ, 0, "the flow"), *c;
     int k, line, col;
@@ -172,8 +171,7 @@ static void collect_defs(ld *l, int file)
 
 static void includes(ld *l, int file, int depth)
 {
-    static const char *const keys[] = {"loket", "include", "states", "functions", "datasets",
-                                       NULL};
+    static const char *const keys[] = {"loket", "include", "states", "functions", "datasets", NULL};
     const cJSON *inc = ld_member(l, l->files[file].root, "include", LD_ARR, 0, "the flow"), *c;
     int i = 0;
 
@@ -211,8 +209,10 @@ static void includes(ld *l, int file, int depth)
             memcpy(saved, l->path, sizeof saved);
             ld_pop(l, 0);
             if (!cJSON_IsObject(root)) {
-                ld_err(l, root, "an included file is a JSON object with states, functions "
-                       "and datasets, not %s", ld_type_name(root));
+                ld_err(l, root,
+                       "an included file is a JSON object with states, functions "
+                       "and datasets, not %s",
+                       ld_type_name(root));
             } else {
                 const cJSON *v = ld_member(l, root, "loket", LD_INT, 0, "an included file");
                 int64_t ver = 1;
@@ -256,17 +256,21 @@ static int add_var_name(ld *l, const char *name)
 /* A name a flow assigns: node is where it is written (a key when key). */
 static void add_var(ld *l, const char *name, const cJSON *node, int key)
 {
-    static const char *const reserved[] = {"input", "match", "match_parent", "settings", "and",
-                                           "or", "not", NULL};
+    static const char *const reserved[] = {"input", "match", "match_parent", "settings",
+                                           "and",   "or",    "not",          NULL};
     int k;
 
     if (!ld_is_ident(name)) {
         if (key)
-            ld_err_key(l, node, "'%s' is not a variable name (letters, digits and '_', not "
-                       "starting with a digit)", name);
+            ld_err_key(l, node,
+                       "'%s' is not a variable name (letters, digits and '_', not "
+                       "starting with a digit)",
+                       name);
         else
-            ld_err(l, node, "'%s' is not a variable name (letters, digits and '_', not starting "
-                   "with a digit)", name);
+            ld_err(l, node,
+                   "'%s' is not a variable name (letters, digits and '_', not starting "
+                   "with a digit)",
+                   name);
         return;
     }
     for (k = 0; reserved[k]; k++) {
@@ -379,8 +383,8 @@ static int func_cycle(ld *l, int fn, char *color, int *stack, int depth)
         while (k > 0 && stack[k] != fn)
             k--;
         for (; k < depth && len < sizeof msg - 1; k++)
-            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s -> ",
-                                    l->f->funcs[stack[k]].name);
+            len +=
+                (size_t)snprintf(msg + len, sizeof msg - len, "%s -> ", l->f->funcs[stack[k]].name);
         if (len < sizeof msg - 1)
             snprintf(msg + len, sizeof msg - len, "%s", l->f->funcs[fn].name);
         mark = ld_push(l, "functions");
@@ -481,8 +485,8 @@ static void functions(ld *l)
 
 static void load_flow(ld *l)
 {
-    static const char *const keys[] = {"loket", "name", "start", "include", "settings",
-                                       "session", "invalid", "yes", "no", "commands",
+    static const char *const keys[] = {"loket",     "name",     "start",  "include", "settings",
+                                       "session",   "invalid",  "yes",    "no",      "commands",
                                        "functions", "datasets", "states", NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;

@@ -147,8 +147,8 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
 
 static void input(ld *l, lk_state *s, const cJSON *in)
 {
-    static const char *const keys[] = {"var", "type", "max_len", "lengths", "min", "max",
-                                       "not_future", "pattern", "words", NULL};
+    static const char *const keys[] = {"var", "type",       "max_len", "lengths", "min",
+                                       "max", "not_future", "pattern", "words",   NULL};
     static const struct {
         const char *name;
         lk_vkind kind;
@@ -179,8 +179,10 @@ static void input(ld *l, lk_state *s, const cJSON *in)
                 t = k;
         if (t < 0) {
             size_t mark = ld_push(l, "type");
-            ld_err(l, type, "unknown input type '%s' (types: text, digits, number, date, regex, "
-                   "yesno, words)", type->valuestring);
+            ld_err(l, type,
+                   "unknown input type '%s' (types: text, digits, number, date, regex, "
+                   "yesno, words)",
+                   type->valuestring);
             ld_pop(l, mark);
             return;
         }
@@ -232,12 +234,10 @@ static void input(ld *l, lk_state *s, const cJSON *in)
     if ((c = ld_member(l, in, "max", LD_INT, 0, what)))
         ld_int_of(l, c, &v->max);
     if (v->min > v->max)
-        ld_err(l, in, "min (%lld) is larger than max (%lld)", (long long)v->min,
-               (long long)v->max);
+        ld_err(l, in, "min (%lld) is larger than max (%lld)", (long long)v->min, (long long)v->max);
     if ((c = ld_member(l, in, "not_future", LD_BOOL, 0, what)))
         v->not_future = cJSON_IsTrue(c);
-    if (v->kind == LK_V_REGEX &&
-        (c = ld_member(l, in, "pattern", LD_STR, 1, what))) {
+    if (v->kind == LK_V_REGEX && (c = ld_member(l, in, "pattern", LD_STR, 1, what))) {
         int rc = regcomp(&v->re, c->valuestring, REG_EXTENDED | REG_ICASE | REG_NOSUB);
         size_t mark = ld_push(l, "pattern");
         if (rc != 0) {
@@ -276,8 +276,8 @@ static int choice_of_var(ld *l, const char *name, int *ds)
 
 static void choice(ld *l, lk_state *s, const cJSON *ch)
 {
-    static const char *const keys[] = {"dataset", "var", "parent", "page", "confirm",
-                                       "ambiguous", "elsewhere", "more", "more_word", NULL};
+    static const char *const keys[] = {"dataset",   "var",       "parent", "page",      "confirm",
+                                       "ambiguous", "elsewhere", "more",   "more_word", NULL};
     static const char *const texts[] = {"confirm", "ambiguous", "elsewhere", "more"};
     lk_choice *c = &s->choice;
     const lk_dataset *ds = NULL;
@@ -319,9 +319,11 @@ static void choice(ld *l, lk_state *s, const cJSON *ch)
             ld_err(l, v, "no choice sets '%s' (parent names the var of an earlier choice)",
                    v->valuestring);
         else if (pds != ds->parent)
-            ld_err(l, v, "'%s' is chosen from data set '%s', but the rows of '%s' have parents "
-                   "in '%s'", v->valuestring, pds >= 0 ? l->f->datasets[pds].name : "?",
-                   ds->name, l->f->datasets[ds->parent].name);
+            ld_err(l, v,
+                   "'%s' is chosen from data set '%s', but the rows of '%s' have parents "
+                   "in '%s'",
+                   v->valuestring, pds >= 0 ? l->f->datasets[pds].name : "?", ds->name,
+                   l->f->datasets[ds->parent].name);
         else if (strlen(v->valuestring) < 100) {
             snprintf(name, sizeof name, "%s_id", v->valuestring);
             c->parent_var = ld_var(l, name);
@@ -411,8 +413,8 @@ static void next(ld *l, lk_state *s, int si, const cJSON *nx)
 
 static void state(ld *l, int si)
 {
-    static const char *const keys[] = {"say", "set", "menu", "input", "choice", "end",
-                                       "next", "invalid", "data_words", NULL};
+    static const char *const keys[] = {"say", "set",  "menu",    "input",      "choice",
+                                       "end", "next", "invalid", "data_words", NULL};
     lk_state *s = &l->f->states[si];
     const cJSON *st = l->states[si].node, *say, *set, *mn, *in, *ch, *end, *nx, *inv, *dw, *c;
     int kinds, needs_next = 0, k;
@@ -448,8 +450,10 @@ static void state(ld *l, int si)
             !!cJSON_GetObjectItemCaseSensitive(st, "input") +
             !!cJSON_GetObjectItemCaseSensitive(st, "choice") + (c && !cJSON_IsFalse(c));
     if (kinds > 1)
-        ld_err_key(l, st, "state '%s' has more than one of menu, input, choice and end; a state "
-                   "has at most one", s->name);
+        ld_err_key(l, st,
+                   "state '%s' has more than one of menu, input, choice and end; a state "
+                   "has at most one",
+                   s->name);
     s->kind = cJSON_GetObjectItemCaseSensitive(st, "menu")     ? LK_S_MENU
               : cJSON_GetObjectItemCaseSensitive(st, "input")  ? LK_S_INPUT
               : cJSON_GetObjectItemCaseSensitive(st, "choice") ? LK_S_CHOICE
@@ -512,8 +516,10 @@ static void state(ld *l, int si)
     if (s->kind == LK_S_END && cJSON_GetObjectItemCaseSensitive(st, "next"))
         ld_err_key(l, st, "state '%s' ends the session, so it cannot have \"next\"", s->name);
     else if (!cJSON_GetObjectItemCaseSensitive(st, "next") && s->kind == LK_S_PASS)
-        ld_err_key(l, st, "state '%s' needs \"next\": it has no menu, input, choice or end, so "
-                   "it goes on at once", s->name);
+        ld_err_key(l, st,
+                   "state '%s' needs \"next\": it has no menu, input, choice or end, so "
+                   "it goes on at once",
+                   s->name);
     else if (!cJSON_GetObjectItemCaseSensitive(st, "next") &&
              (s->kind == LK_S_INPUT || s->kind == LK_S_CHOICE))
         ld_err_key(l, st, "state '%s' needs \"next\": where to go after valid input", s->name);

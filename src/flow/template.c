@@ -88,10 +88,13 @@ lk_template *ld_template(ld *l, const cJSON *node)
                     filter = filters[k].f;
             if (filter == LK_F_NONE) {
                 if (fn)
-                    ld_err_in(l, node, f0, "unknown filter '%.*s' (filters: money, number, upper, "
-                              "lower)", (int)fn, s + f0);
+                    ld_err_in(l, node, f0,
+                              "unknown filter '%.*s' (filters: money, number, upper, "
+                              "lower)",
+                              (int)fn, s + f0);
                 else
-                    ld_err_in(l, node, f0, "expected a filter after '|' (money, number, upper, "
+                    ld_err_in(l, node, f0,
+                              "expected a filter after '|' (money, number, upper, "
                               "lower)");
                 bad = 1;
             }

@@ -40,8 +40,8 @@ static const char **word_list(ld *l, const cJSON *arr, int *n, int required, con
 
 void ld_commands(ld *l)
 {
-    static const char *const keys[] = {"name", "words", "anywhere", "goto", "back", "end", "say",
-                                       NULL};
+    static const char *const keys[] = {"name", "words", "anywhere", "goto",
+                                       "back", "end",   "say",      NULL};
     const cJSON *arr = ld_member(l, l->files[0].root, "commands", LD_ARR, 0, "the flow"), *c;
     lk_flow *f = l->f;
     int i = 0, k;
@@ -211,15 +211,17 @@ void ld_state_needs(ld *l)
     for (i = 0; i < f->nstates; i++) {
         const lk_state *s = &f->states[i];
         size_t mark;
-        if (yesno < 0 && (s->kind == LK_S_CHOICE ||
-                          (s->kind == LK_S_INPUT && s->input.kind == LK_V_YESNO)))
+        if (yesno < 0 &&
+            (s->kind == LK_S_CHOICE || (s->kind == LK_S_INPUT && s->input.kind == LK_V_YESNO)))
             yesno = i;
         if (f->invalid || s->invalid || s->kind == LK_S_PASS || s->kind == LK_S_END)
             continue;
         mark = ld_push(l, "states");
         ld_push(l, s->name);
-        ld_err_key(l, l->states[i].node, "state '%s' takes input but has no \"invalid\" text, and "
-                   "the flow has no invalid.message to fall back on", s->name);
+        ld_err_key(l, l->states[i].node,
+                   "state '%s' takes input but has no \"invalid\" text, and "
+                   "the flow has no invalid.message to fall back on",
+                   s->name);
         ld_pop(l, mark);
     }
     if (yesno >= 0 && (!f->nyes || !f->nno)) {
@@ -268,7 +270,8 @@ void ld_pass_loops(ld *l)
             ld_push(l, "next");
             ld_err(l, cJSON_GetObjectItemCaseSensitive(l->states[s].node, "next"),
                    "these states loop forever: %s (none waits for input and every step is "
-                   "unconditional)", msg);
+                   "unconditional)",
+                   msg);
             ld_pop(l, m2);
         }
         for (s = i; s >= 0 && mark[s] == i + 1;) {

@@ -133,8 +133,7 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
         goto fail;
     if (!found || lk_session_decode(rt->session, rt->flow, rt->blob.p, rt->blob.len) != LK_OK)
         lk_session_reset(rt->session, rt->flow);
-    if ((err = lk_engine_step(rt->flow, rt->session, in->text, in->len, in->now_ms, out)) !=
-        LK_OK)
+    if ((err = lk_engine_step(rt->flow, rt->session, in->text, in->len, in->now_ms, out)) != LK_OK)
         goto fail;
     st = lk_session_state(rt->session, rt->flow);
     lk_buf_reset(&rt->blob);
@@ -144,11 +143,10 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
         err = LK_ENOMEM;
         goto fail;
     }
-    if ((err = lk_store_save(rt->store, in->user, rt->blob.p, rt->blob.len, in->now_ms)) !=
-        LK_OK)
+    if ((err = lk_store_save(rt->store, in->user, rt->blob.p, rt->blob.len, in->now_ms)) != LK_OK)
         goto fail;
-    e = (lk_log_entry){in->user, in->channel, LK_DIR_IN, in->now_ms, st, in->ext_id, in->text,
-                       in->len};
+    e = (lk_log_entry){in->user, in->channel, LK_DIR_IN, in->now_ms,
+                       st,       in->ext_id,  in->text,  in->len};
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         goto fail;
     if ((err = log_replies(rt, in, out, st)) != LK_OK)

@@ -27,14 +27,14 @@ static const char *const migrations[] = {
     /* 1: sessions, the message log, processed external ids */
     "CREATE TABLE sessions("
     "  user TEXT PRIMARY KEY NOT NULL,"
-    "  blob BLOB NOT NULL,"          /* opaque to the store; the engine's encoding */
+    "  blob BLOB NOT NULL," /* opaque to the store; the engine's encoding */
     "  updated_ms INTEGER NOT NULL);"
     "CREATE INDEX sessions_updated ON sessions(updated_ms);"
     "CREATE TABLE log("
     "  id INTEGER PRIMARY KEY,"
     "  user TEXT NOT NULL,"
     "  channel TEXT NOT NULL,"
-    "  dir TEXT NOT NULL,"           /* 'in' or 'out' */
+    "  dir TEXT NOT NULL," /* 'in' or 'out' */
     "  at_ms INTEGER NOT NULL,"
     "  state TEXT,"
     "  ext_id TEXT,"
@@ -58,7 +58,7 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  next_at_ms INTEGER NOT NULL,"
-    "  sent_ms INTEGER,"             /* NULL while pending */
+    "  sent_ms INTEGER," /* NULL while pending */
     "  remote_id TEXT,"
     "  last_error TEXT);"
     /* Partial indexes: they hold only pending rows, so they stay small
@@ -266,8 +266,8 @@ static lk_err migrate(sq_store *q, const char *path, lk_diag *diag)
     for (i = (int)have; i < SCHEMA_VERSION; i++) {
         if (sqlite3_exec(db, migrations[i], NULL, NULL, &emsg) != SQLITE_OK) {
             lk_diag_add(diag, path, 0, 0, NULL,
-                        "store: migrating the schema from version %d to %d failed: %s", i,
-                        i + 1, emsg ? emsg : sqlite3_errmsg(db));
+                        "store: migrating the schema from version %d to %d failed: %s", i, i + 1,
+                        emsg ? emsg : sqlite3_errmsg(db));
             sqlite3_free(emsg);
             goto out;
         }
@@ -358,8 +358,7 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
         goto fail;
     err = LK_ESTORE;
     for (i = 0; i < ST__N; i++) {
-        rc = sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i],
-                                NULL);
+        rc = sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL);
         if (rc != SQLITE_OK) {
             lk_diag_add(diag, path, 0, 0, NULL, "store: cannot prepare \"%s\": %s", stmt_sql[i],
                         sqlite3_errmsg(q->db));
@@ -541,8 +540,8 @@ static lk_err sq_log(lk_store *s, const lk_log_entry *e)
 
 /* ---- outbox ------------------------------------------------------------------------- */
 
-static lk_err sq_outbox_add(lk_store *s, const char *user, const char *channel,
-                            const char *payload, int64_t now_ms, int64_t *id)
+static lk_err sq_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
+                            int64_t now_ms, int64_t *id)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = q->st[ST_OB_ADD];

@@ -90,8 +90,7 @@ void lk_store_rollback(lk_store *s)
         s->ops->rollback(s);
 }
 
-lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
-                     int *dup)
+lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms, int *dup)
 {
     if (!s || !dup)
         return einval(s, "seen: no store or no result");
@@ -147,8 +146,8 @@ lk_err lk_store_log(lk_store *s, const lk_log_entry *e)
     return s->ops->log(s, e);
 }
 
-lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel,
-                           const char *payload, int64_t now_ms, int64_t *id)
+lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
+                           int64_t now_ms, int64_t *id)
 {
     if (!s)
         return LK_EINVAL;
@@ -157,8 +156,7 @@ lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel,
     return s->ops->outbox_add(s, user, channel, payload, now_ms, id);
 }
 
-lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items,
-                           int *n)
+lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n)
 {
     if (items)
         *items = NULL;

@@ -16,14 +16,13 @@ struct lk_store_ops {
     lk_err (*begin)(lk_store *s);
     lk_err (*commit)(lk_store *s);
     void (*rollback)(lk_store *s);
-    lk_err (*seen)(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
-                   int *dup);
+    lk_err (*seen)(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms, int *dup);
     lk_err (*load)(lk_store *s, const char *user, lk_buf *blob, int *found);
     lk_err (*save)(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms);
     lk_err (*del)(lk_store *s, const char *user);
     lk_err (*log)(lk_store *s, const lk_log_entry *e);
-    lk_err (*outbox_add)(lk_store *s, const char *user, const char *channel,
-                         const char *payload, int64_t now_ms, int64_t *id);
+    lk_err (*outbox_add)(lk_store *s, const char *user, const char *channel, const char *payload,
+                         int64_t now_ms, int64_t *id);
     lk_err (*outbox_due)(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
     lk_err (*outbox_sent)(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
     lk_err (*outbox_retry)(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);

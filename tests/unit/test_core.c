@@ -113,7 +113,7 @@ static void test_time(void)
     CHECK_INT(c.hour, 9);
     CHECK_INT(c.wday, 2); /* Tuesday */
     lk_civil_from_ms(INT64_C(1795485600000), 540, &c);
-    CHECK_INT(c.hour, 11); /* WIT */
+    CHECK_INT(c.hour, 11);                                                /* WIT */
     lk_civil_from_ms(INT64_C(1795485600000) - 10 * 3600 * 1000, 420, &c); /* Monday 23:00 */
     CHECK_INT(c.wday, 1);
     CHECK_INT(c.hour, 23);

@@ -208,17 +208,16 @@ static void test_commands(void)
  * data. */
 static void test_anywhere(void)
 {
-    static const char json[] =
-        "{\"loket\":1,\"name\":\"any\",\"start\":\"ask\","
-        "\"invalid\":{\"message\":\"?\"},"
-        "\"commands\":["
-        "{\"name\":\"menu\",\"words\":[\"menu denda\"],\"goto\":\"ask\"},"
-        "{\"name\":\"penalty\",\"words\":[\"denda\"],\"anywhere\":true,"
-        "\"say\":\"penalty\"}],"
-        "\"states\":{\"ask\":{\"say\":\"how many?\","
-        "\"input\":{\"var\":\"n\",\"type\":\"text\"},\"next\":\"ask\"},"
-        "\"words\":{\"say\":\"w\",\"data_words\":[\"denda\"],"
-        "\"input\":{\"var\":\"w\",\"type\":\"text\"},\"next\":\"ask\"}}}";
+    static const char json[] = "{\"loket\":1,\"name\":\"any\",\"start\":\"ask\","
+                               "\"invalid\":{\"message\":\"?\"},"
+                               "\"commands\":["
+                               "{\"name\":\"menu\",\"words\":[\"menu denda\"],\"goto\":\"ask\"},"
+                               "{\"name\":\"penalty\",\"words\":[\"denda\"],\"anywhere\":true,"
+                               "\"say\":\"penalty\"}],"
+                               "\"states\":{\"ask\":{\"say\":\"how many?\","
+                               "\"input\":{\"var\":\"n\",\"type\":\"text\"},\"next\":\"ask\"},"
+                               "\"words\":{\"say\":\"w\",\"data_words\":[\"denda\"],"
+                               "\"input\":{\"var\":\"w\",\"type\":\"text\"},\"next\":\"ask\"}}}";
     lk_flow *saved = flow;
     lk_session *s;
 
@@ -226,7 +225,7 @@ static void test_anywhere(void)
     s = lk_session_new(flow);
     CHECK_STR(say(s, "berapa DENDA rawat inap?"), "penalty");
     CHECK_STR(say(s, "denda"), "penalty");
-    CHECK_STR(say(s, "menu denda"), "how many?"); /* the whole-message match wins */
+    CHECK_STR(say(s, "menu denda"), "how many?");      /* the whole-message match wins */
     CHECK_STR(say(s, "dendanya berapa"), "how many?"); /* not the whole word: input */
     CHECK_STR(var(s, "n"), "dendanya berapa");
     lk_session_free(s);
@@ -251,10 +250,10 @@ static void test_back(void)
     CHECK_STR(state(s), "main");
 
     /* the history holds 4 states (session.history): the oldest drop */
-    say(s, "2");     /* main pushed */
-    say(s, "5");     /* months */
-    say(s, "2");     /* members */
-    say(s, "2");     /* kelas -> total -> pay */
+    say(s, "2"); /* main pushed */
+    say(s, "5"); /* months */
+    say(s, "2"); /* members */
+    say(s, "2"); /* kelas -> total -> pay */
     CHECK_STR(state(s), "pay");
     CHECK_STR(say(s, "tidak"), MAIN_MENU); /* pay pushed, main dropped */
     CHECK_STR(say(s, "kembali"), "Sudah membayar? (ya/tidak)");
@@ -320,12 +319,56 @@ static void test_expiry(void)
 }
 
 static const char *const SCRIPT[50] = {
-    "halo", "2", "sudah 7 bulan", "2", "0", "kembali", "2", "1", "ya", "hai",
-    "xx", "yy", "zz", "1", "3201234567890123", "1999-12-31", "3", "lagi", "lagi", "lagi",
-    "jawa tenga", "tidak", "jateng", "bandung", "kota semarang", "kembali", "jabar",
-    "bandung", "2", "menu", "3", "provinsi bali", "denpasar", "halo", "bantuan", "4",
-    "halo", "pandawa", "maluku", "ambon", "hai", "3", "malut", "tidore kepulauan", "x",
-    "2", "120", "20", "3", "tidak",
+    "halo",
+    "2",
+    "sudah 7 bulan",
+    "2",
+    "0",
+    "kembali",
+    "2",
+    "1",
+    "ya",
+    "hai",
+    "xx",
+    "yy",
+    "zz",
+    "1",
+    "3201234567890123",
+    "1999-12-31",
+    "3",
+    "lagi",
+    "lagi",
+    "lagi",
+    "jawa tenga",
+    "tidak",
+    "jateng",
+    "bandung",
+    "kota semarang",
+    "kembali",
+    "jabar",
+    "bandung",
+    "2",
+    "menu",
+    "3",
+    "provinsi bali",
+    "denpasar",
+    "halo",
+    "bantuan",
+    "4",
+    "halo",
+    "pandawa",
+    "maluku",
+    "ambon",
+    "hai",
+    "3",
+    "malut",
+    "tidore kepulauan",
+    "x",
+    "2",
+    "120",
+    "20",
+    "3",
+    "tidak",
 };
 
 static void test_determinism(void)
@@ -467,20 +510,43 @@ static void test_decode(void)
         const char *p;
         size_t n; /* 0: strlen */
     } garbage[] = {
-        {"", 0}, {"lk", 0}, {"lk1", 0}, {"lk2s4:main.", 0}, {"lk1s4:main", 0},
-        {"lk1s4:main.x", 0}, {"lk1s5:main.", 0}, {"lk1s99999999999:main.", 0},
-        {"lk1s:main.", 0}, {"lk1s4:maint;.", 0}, {"lk1s4:maint-;.", 0},
-        {"lk1s4:maint99999999999999999999;.", 0}, {"lk1s4:maint0;.", 0},
-        {"lk1s4:maini0;.", 0}, {"lk1s4:mainv1:ni5.", 0}, {"lk1s4:mainv1:nx5;.", 0},
-        {"lk1s4:mainv1:ns5:abc.", 0}, {"lk1s4:maincr2:32r2:33.", 0}, {"lk1s4:mainc.", 0},
-        {"lk1s4:mainr2:32.", 0}, {"lk1s4:maing0;.", 0}, {"lk1s4:mainh4:main.h4:main.", 0},
-        {"lk1s4:mainee.", 0}, {"LK1s4:main.", 0}, {"lk1s4:mainv1:ni5;t3;.", 0},
-        {"\x00\x01\x02", 3}, {"lk1s4:main.\x00", 12}, {"lk1s4:main\x00.", 12},
-        {"lk1s4:mainv1:ni5;;.", 0}, {"lk1s4:maint+5;.", 0}, {"lk1s8:provinceg2147483647;.", 0},
+        {"", 0},
+        {"lk", 0},
+        {"lk1", 0},
+        {"lk2s4:main.", 0},
+        {"lk1s4:main", 0},
+        {"lk1s4:main.x", 0},
+        {"lk1s5:main.", 0},
+        {"lk1s99999999999:main.", 0},
+        {"lk1s:main.", 0},
+        {"lk1s4:maint;.", 0},
+        {"lk1s4:maint-;.", 0},
+        {"lk1s4:maint99999999999999999999;.", 0},
+        {"lk1s4:maint0;.", 0},
+        {"lk1s4:maini0;.", 0},
+        {"lk1s4:mainv1:ni5.", 0},
+        {"lk1s4:mainv1:nx5;.", 0},
+        {"lk1s4:mainv1:ns5:abc.", 0},
+        {"lk1s4:maincr2:32r2:33.", 0},
+        {"lk1s4:mainc.", 0},
+        {"lk1s4:mainr2:32.", 0},
+        {"lk1s4:maing0;.", 0},
+        {"lk1s4:mainh4:main.h4:main.", 0},
+        {"lk1s4:mainee.", 0},
+        {"LK1s4:main.", 0},
+        {"lk1s4:mainv1:ni5;t3;.", 0},
+        {"\x00\x01\x02", 3},
+        {"lk1s4:main.\x00", 12},
+        {"lk1s4:main\x00.", 12},
+        {"lk1s4:mainv1:ni5;;.", 0},
+        {"lk1s4:maint+5;.", 0},
+        {"lk1s8:provinceg2147483647;.", 0},
     };
     static const char *const fine[] = {
-        "lk1s4:main.", "lk1s4:maint1;i2;eh4:idleh6:monthsv8:greetings0:v1:ni-5;.",
-        "lk1s8:provincet5;dr2:32r2:33g2;.", "lk1s8:provincecr2:51.",
+        "lk1s4:main.",
+        "lk1s4:maint1;i2;eh4:idleh6:monthsv8:greetings0:v1:ni-5;.",
+        "lk1s8:provincet5;dr2:32r2:33g2;.",
+        "lk1s8:provincecr2:51.",
     };
     lk_session *s = lk_session_new(flow);
     size_t i;
@@ -536,7 +602,8 @@ static void test_step_bound(void)
         " \"states\": {\n"
         "  \"a\": {\"say\": [\"{{ note }}\", \"a{{ note }}\"],\n"
         "         \"input\": {\"var\": \"x\", \"type\": \"number\"}, \"next\": \"b\"},\n"
-        "  \"b\": {\"set\": {\"x\": \"x + 1\"}, \"next\": [{\"if\": \"x < 1000\", \"goto\": \"b\"},\n"
+        "  \"b\": {\"set\": {\"x\": \"x + 1\"}, \"next\": [{\"if\": \"x < 1000\", \"goto\": "
+        "\"b\"},\n"
         "         {\"goto\": \"a\"}]},\n"
         "  \"never\": {\"set\": {\"note\": \"\\\"n\\\"\"}, \"next\": \"a\"}\n"
         " }}\n";

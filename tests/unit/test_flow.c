@@ -54,8 +54,8 @@ static void expect_error(const char *test, const char *src, size_t nerr, int lin
     if (nerr)
         CHECK_INT(lk_diag_errors(&diag), nerr);
     if (!found || (nerr && lk_diag_errors(&diag) != nerr)) {
-        fprintf(stderr, "  in %s: want %zu error(s), one at %d:%d %s: ...%s...; got:\n", test,
-                nerr, line, col, path ? path : "", want);
+        fprintf(stderr, "  in %s: want %zu error(s), one at %d:%d %s: ...%s...; got:\n", test, nerr,
+                line, col, path ? path : "", want);
         lk_diag_print(&diag, stderr);
     }
     lk_flow_free(f);
@@ -79,10 +79,10 @@ static void test_json_errors(void)
                  1, 2, 2, "name", "duplicate key 'name' (first at line 1, column 14)");
     expect_error("\\u0000", H "'states': {'a': {'say': 'x\\u0000y', 'end': true}}}", 1, 2, 27,
                  "states.a.say", "\\u0000 is not allowed");
-    expect_error("invalid UTF-8", H "'states': {'a': {'say': 'caf\xe9!', 'end': true}}}", 1, 2,
-                 29, NULL, "invalid UTF-8: byte 0xe9");
-    expect_error("control character", H "'states': {'a': {'say': 'x\ty', 'end': true}}}", 1, 2,
-                 27, "states.a.say", "raw control character 0x09");
+    expect_error("invalid UTF-8", H "'states': {'a': {'say': 'caf\xe9!', 'end': true}}}", 1, 2, 29,
+                 NULL, "invalid UTF-8: byte 0xe9");
+    expect_error("control character", H "'states': {'a': {'say': 'x\ty', 'end': true}}}", 1, 2, 27,
+                 "states.a.say", "raw control character 0x09");
     expect_error("lenient number",
                  "{'loket': 01, 'name': 't', 'start': 'a', 'states': {'a': {'end': true}}}", 1, 1,
                  11, "loket", "'01' is not a JSON number");
@@ -136,16 +136,17 @@ static void test_format_errors(void)
                  2, 44, "states.a.gotoo",
                  "unknown key 'gotoo' in state 'a' (expected one of: say, "
                  "set, menu, input, choice, end, next, invalid, data_words)");
-    expect_error("unknown top key", "{'loket': 1, 'nmae': 't', 'start': 'a',\n"
-                 "'states': {'a': {'end': true}}}", 0, 1, 14, "nmae",
-                 "unknown key 'nmae' in the flow (did you mean 'name'?");
+    expect_error("unknown top key",
+                 "{'loket': 1, 'nmae': 't', 'start': 'a',\n"
+                 "'states': {'a': {'end': true}}}",
+                 0, 1, 14, "nmae", "unknown key 'nmae' in the flow (did you mean 'name'?");
     expect_error("wrong type", H "'states': {'a': {'say': 'hi', 'end': 'yes'}}}", 1, 2, 38,
                  "states.a.end", "expected true or false, found a string");
-    expect_error("missing key", H "'states': {'a': {'menu': [{'goto': 'a'}], 'invalid': 'no'}}}",
-                 1, 2, 27, "states.a.menu[0]",
+    expect_error("missing key", H "'states': {'a': {'menu': [{'goto': 'a'}], 'invalid': 'no'}}}", 1,
+                 2, 27, "states.a.menu[0]",
                  "missing required key 'title' in option 1 of state 'a'");
-    expect_error("missing top key", "{'loket': 1, 'start': 'a', 'states': {'a': {'end': true}}}",
-                 1, 1, 1, NULL, "missing required key 'name' in the flow");
+    expect_error("missing top key", "{'loket': 1, 'start': 'a', 'states': {'a': {'end': true}}}", 1,
+                 1, 1, NULL, "missing required key 'name' in the flow");
     expect_error("undefined target", H "'states': {'a': {'next': 'bb'},\n 'b': {'end': true}}}", 1,
                  2, 26, "states.a.next", "no state named 'bb' (did you mean 'b'?)");
     expect_error("undefined start",
@@ -153,26 +154,27 @@ static void test_format_errors(void)
                  36, "start", "no state named 'z'");
     expect_error("menu and input",
                  H "'invalid': {'message': 'no'},\n'states': {'a': {'menu': [{'title': 'x', "
-                 "'goto': 'a'}],\n 'input': {'var': 'v', 'type': 'text'}}}}",
+                   "'goto': 'a'}],\n 'input': {'var': 'v', 'type': 'text'}}}}",
                  1, 3, 12, "states.a", "has more than one of menu, input, choice and end");
     expect_error("pass without next", H "'states': {'a': {'say': 'x'}}}", 1, 2, 12, "states.a",
                  "needs \"next\"");
     expect_error("input key of another type",
                  H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "
-                 "'text', 'lengths': [3]}, 'next': 'a'}}}",
+                   "'text', 'lengths': [3]}, 'next': 'a'}}}",
                  1, 3, 56, "states.a.input.lengths", "'lengths' is for inputs of type digits");
     expect_error("no invalid text",
                  H "'states': {'a': {'input': {'var': 'v', 'type': 'text'}, 'next': 'a'}}}", 1, 2,
                  12, "states.a", "has no \"invalid\" text");
     expect_error("yes/no needed",
                  H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "
-                 "'yesno'}, 'next': 'a'}}}",
+                   "'yesno'}, 'next': 'a'}}}",
                  1, 1, 1, "yes", "the flow needs \"yes\" and \"no\" words");
     expect_error("entry after unconditional",
                  H "'states': {'a': {'next': [{'goto': 'b'}, {'if': '1', 'goto': 'a'}]},\n"
-                 "'b': {'end': true}}}", 1, 2, 42, "states.a.next[1]", "this entry is never taken");
-    expect_error("reserved var", H "'states': {'a': {'set': {'input': 1}, 'end': true}}}", 1, 2,
-                 26, "states.a.set.input", "'input' is reserved");
+                   "'b': {'end': true}}}",
+                 1, 2, 42, "states.a.next[1]", "this entry is never taken");
+    expect_error("reserved var", H "'states': {'a': {'set': {'input': 1}, 'end': true}}}", 1, 2, 26,
+                 "states.a.set.input", "'input' is reserved");
     expect_error("bad duration",
                  H "'session': {'expire_after': '30 minutes'}, 'states': {'a': {'end': true}}}", 1,
                  2, 29, "session.expire_after", "is not a duration");
@@ -182,7 +184,7 @@ static void test_format_errors(void)
 static void test_keeps_going(void)
 {
     const char *src = H "'states': {'a': {'say': 'hi', 'nxt': 'b'},\n"
-                      " 'b': {'say': '{{ nope }}', 'next': 'zz'}}}";
+                        " 'b': {'say': '{{ nope }}', 'next': 'zz'}}}";
     lk_flow *f = NULL;
 
     CHECK_INT(load_q(src, &f), LK_EFLOW);
@@ -200,8 +202,9 @@ static void test_keeps_going(void)
 
 static void test_expr_errors(void)
 {
-    expect_error("template variable", H "'states': {'a': {'say': 'Halo {{ nama }}!', 'end': true}}}",
-                 1, 2, 34, "states.a.say", "unknown variable 'nama'");
+    expect_error("template variable",
+                 H "'states': {'a': {'say': 'Halo {{ nama }}!', 'end': true}}}", 1, 2, 34,
+                 "states.a.say", "unknown variable 'nama'");
     expect_error("bad expression", H "'states': {'a': {'set': {'x': '1 + * 2'}, 'end': true}}}", 1,
                  2, 36, "states.a.set.x",
                  "expected a value, found '*' (column 5 of the expression \"1 + * 2\")");
@@ -209,35 +212,38 @@ static void test_expr_errors(void)
     expect_error("bad expression after escapes",
                  H "'states': {'a': {'set': {'x': '\\'a\\' + * 2'}, 'end': true}}}", 1, 2, 40,
                  "states.a.set.x", "column 7 of the expression");
-    expect_error("unknown filter", H "'states': {'a': {'say': 'Hi {{ input | rupiah }}', 'end': "
-                 "true}}}", 1, 2, 40, "states.a.say",
+    expect_error("unknown filter",
+                 H "'states': {'a': {'say': 'Hi {{ input | rupiah }}', 'end': "
+                   "true}}}",
+                 1, 2, 40, "states.a.say",
                  "unknown filter 'rupiah' (filters: money, number, upper, lower)");
     expect_error("unclosed placeholder", H "'states': {'a': {'say': 'Hi {{ input', 'end': true}}}",
                  1, 2, 29, "states.a.say", "'{{' is not closed");
     expect_error("single =", H "'states': {'a': {'set': {'x': '1 = 1'}, 'end': true}}}", 1, 2, 34,
                  NULL, "compare with '=='");
-    expect_error("arity", H "'states': {'a': {'set': {'x': 'abs(1, 2)'}, 'end': true}}}", 1, 2,
-                 32, NULL, "abs() takes 1 argument, not 2");
-    expect_error("unknown function", H "'states': {'a': {'set': {'x': 'foo(1)'}, 'end': true}}}",
-                 1, 2, 32, NULL, "unknown function 'foo'");
+    expect_error("arity", H "'states': {'a': {'set': {'x': 'abs(1, 2)'}, 'end': true}}}", 1, 2, 32,
+                 NULL, "abs() takes 1 argument, not 2");
+    expect_error("unknown function", H "'states': {'a': {'set': {'x': 'foo(1)'}, 'end': true}}}", 1,
+                 2, 32, NULL, "unknown function 'foo'");
     expect_error("minutes format",
-                 H "'states': {'a': {'set': {'x': 'minutes(\\'8.00\\')'}, 'end': true}}}", 1, 2,
-                 32, NULL, "minutes() takes a time written \"HH:MM\"");
+                 H "'states': {'a': {'set': {'x': 'minutes(\\'8.00\\')'}, 'end': true}}}", 1, 2, 32,
+                 NULL, "minutes() takes a time written \"HH:MM\"");
     expect_error("unknown setting",
                  H "'settings': {'fee': {'1': 5}},\n'states': {'a': {'set': {'x': "
-                 "'settings.fees[1]'}, 'end': true}}}", 1, 3, 41, NULL,
-                 "no setting 'fees' in settings");
+                   "'settings.fees[1]'}, 'end': true}}}",
+                 1, 3, 41, NULL, "no setting 'fees' in settings");
     expect_error("table without index",
                  H "'settings': {'fee': {'1': 5}},\n'states': {'a': {'set': {'x': "
-                 "'settings.fee'}, 'end': true}}}", 1, 3, 32, NULL,
-                 "look a value up with settings.fee[key]");
+                   "'settings.fee'}, 'end': true}}}",
+                 1, 3, 32, NULL, "look a value up with settings.fee[key]");
     expect_error("table of objects",
                  H "'settings': {'fee': {'1': {'a': 1}}},\n'states': {'a': {'set': {'x': "
-                 "'settings.fee[1]'}, 'end': true}}}", 1, 2, 27, "settings.fee.1",
-                 "values must be strings or integers");
-    expect_error("regex", H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': "
-                 "'v', 'type': 'regex', 'pattern': '([a-z'}, 'next': 'a'}}}", 1, 3, 68,
-                 "states.a.input.pattern", "the pattern does not compile");
+                   "'settings.fee[1]'}, 'end': true}}}",
+                 1, 2, 27, "settings.fee.1", "values must be strings or integers");
+    expect_error("regex",
+                 H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': "
+                   "'v', 'type': 'regex', 'pattern': '([a-z'}, 'next': 'a'}}}",
+                 1, 3, 68, "states.a.input.pattern", "the pattern does not compile");
 }
 
 /* Precedence: || < && < == != < < <= > >= < + - < * / % < unary. */
@@ -284,23 +290,24 @@ static void test_expr_shapes(void)
           e->args[1]->v.type == LK_VT_STR && e->args[2]->slot == LK_FN_LEN);
     lk_flow_free(f);
 
-    expect_error("builtin name", H "'functions': {'min': {'expr': '1'}},\n"
-                 "'states': {'a': {'end': true}}}", 1, 2, 15, "functions.min",
-                 "'min' is a builtin function");
+    expect_error("builtin name",
+                 H "'functions': {'min': {'expr': '1'}},\n"
+                   "'states': {'a': {'end': true}}}",
+                 1, 2, 15, "functions.min", "'min' is a builtin function");
 }
 
 static void test_loops(void)
 {
     expect_error("pass loop", H "'states': {'a': {'say': 'x', 'next': 'b'},\n 'b': {'next': 'a'}}}",
-                 1, 2, 38, "states.a.next",
-                 "these states loop forever: a -> b -> a");
+                 1, 2, 38, "states.a.next", "these states loop forever: a -> b -> a");
     expect_error("function cycle",
                  H "'functions': {\n 'f': {'expr': 'g(1)'},\n 'g': {'params': ['x'], 'expr': "
-                 "'f() + x'}},\n 'states': {'a': {'end': true}}}", 1, 3, 2, "functions.f",
-                 "function 'f' calls itself (f -> g -> f)");
-    expect_error("self call", H "'functions': {'f': {'params': ['n'], 'expr': 'f(n - 1)'}},\n"
-                 " 'states': {'a': {'end': true}}}", 1, 2, 15, "functions.f",
-                 "(f -> f)");
+                   "'f() + x'}},\n 'states': {'a': {'end': true}}}",
+                 1, 3, 2, "functions.f", "function 'f' calls itself (f -> g -> f)");
+    expect_error("self call",
+                 H "'functions': {'f': {'params': ['n'], 'expr': 'f(n - 1)'}},\n"
+                   " 'states': {'a': {'end': true}}}",
+                 1, 2, 15, "functions.f", "(f -> f)");
 }
 
 /* A conditional cycle of pass states is left to the engine's step bound. */
@@ -308,7 +315,8 @@ static void test_conditional_loop_loads(void)
 {
     lk_flow *f = NULL;
     CHECK_INT(load_q(H "'states': {'a': {'set': {'x': 1}, 'next': [{'if': 'x', 'goto': 'b'}, "
-                       "{'goto': 'c'}]},\n 'b': {'next': 'a'}, 'c': {'end': true}}}", &f),
+                       "{'goto': 'c'}]},\n 'b': {'next': 'a'}, 'c': {'end': true}}}",
+                     &f),
               LK_OK);
     lk_flow_free(f);
 }
@@ -321,8 +329,10 @@ static void test_includes(void)
     size_t i;
     int found = 0;
 
-    expect_error("missing include", H "'include': ['tests/unit/flows/nope.json'],\n 'states': "
-                 "{'a': {'end': true}}}", 1, 2, 13, "include[0]",
+    expect_error("missing include",
+                 H "'include': ['tests/unit/flows/nope.json'],\n 'states': "
+                   "{'a': {'end': true}}}",
+                 1, 2, 13, "include[0]",
                  "cannot read 'tests/unit/flows/nope.json': No such file or directory");
 
     lk_diag_clear(&diag);
@@ -596,9 +606,9 @@ static void test_good_flow(void)
     CHECK_INT(reg->rows[0].klass, 0);
     CHECK_STR(reg->rows[1].bare, "bandung");
     CHECK_INT(reg->rows[1].klass, 1);
-    CHECK_STR(reg->rows[2].bare, "bogor"); /* "Kab. Bogor" */
+    CHECK_STR(reg->rows[2].bare, "bogor");         /* "Kab. Bogor" */
     CHECK_STR(reg->rows[3].bare, "jakarta pusat"); /* longest prefix wins */
-    CHECK_STR(reg->rows[4].bare, "jakarta utara");  /* "Kota Adm." */
+    CHECK_STR(reg->rows[4].bare, "jakarta utara"); /* "Kota Adm." */
     CHECK_STR(reg->rows[4].name, "Kota Adm. Jakarta Utara");
 
     /* Choices. */
@@ -615,8 +625,8 @@ static void test_good_flow(void)
     CHECK_INT(s->choice.parent_var, var(f, "prov_id"));
     CHECK_INT(s->choice.page, 5);
     CHECK_STR(s->choice.more_word, "lagi");
-    CHECK(s->choice.elsewhere->nsegs == 4 && s->choice.elsewhere->segs[2].expr->slot ==
-                                                 LK_SLOT_MATCH_PARENT);
+    CHECK(s->choice.elsewhere->nsegs == 4 &&
+          s->choice.elsewhere->segs[2].expr->slot == LK_SLOT_MATCH_PARENT);
     s = &f->states[bye];
     CHECK_INT(s->kind, LK_S_END);
     CHECK(s->no_history);
@@ -630,8 +640,8 @@ static void test_good_flow(void)
 
 /* Loads src (which must load) and checks it; want is a substring of the
  * warning expected at line:col. */
-static void expect_warning(const char *test, const char *src, int line, int col,
-                           const char *path, const char *want)
+static void expect_warning(const char *test, const char *src, int line, int col, const char *path,
+                           const char *want)
 {
     lk_flow *f = NULL;
     size_t i, n;
@@ -665,61 +675,64 @@ static void test_check(void)
                    NULL, "state 'b' is never reached from the start 'a'");
     expect_warning("no way out",
                    H "'states': {'a': {'set': {'x': 1}, 'next': [{'if': 'x', 'goto': 'b'}]},\n"
-                   " 'b': {'next': [{'if': 'x', 'goto': 'a'}]}}}", 2, 12, NULL,
-                   "no way out of state 'a'");
+                     " 'b': {'next': [{'if': 'x', 'goto': 'a'}]}}}",
+                   2, 12, NULL, "no way out of state 'a'");
     expect_warning("all conditional",
                    H "'states': {'a': {'set': {'x': 1}, 'next': [{'if': 'x', 'goto': 'b'}]},\n"
-                   " 'b': {'end': true}}}", 2, 12, "states.a.next",
-                   "every entry of next has an \"if\"");
+                     " 'b': {'end': true}}}",
+                   2, 12, "states.a.next", "every entry of next has an \"if\"");
     expect_warning("unset variable",
                    H "'invalid': {'message': 'no'},\n"
-                   "'states': {'a': {'say': 'Hi {{ nama }}', 'next': 'b'},\n"
-                   " 'b': {'input': {'var': 'nama', 'type': 'text'}, 'next': 'c'},\n"
-                   " 'c': {'say': 'Bye {{ nama }}', 'end': true}}}", 3, 12, "states.a.say[0]",
+                     "'states': {'a': {'say': 'Hi {{ nama }}', 'next': 'b'},\n"
+                     " 'b': {'input': {'var': 'nama', 'type': 'text'}, 'next': 'c'},\n"
+                     " 'c': {'say': 'Bye {{ nama }}', 'end': true}}}",
+                   3, 12, "states.a.say[0]",
                    "state 'a' reads 'nama', but no path from the start sets it first");
     expect_warning("unset in a function",
                    H "'functions': {'f': {'expr': 'y + 1'}},\n"
-                   "'states': {'a': {'set': {'x': 'f()'}, 'next': 'b'},\n"
-                   " 'b': {'set': {'y': 1}, 'end': true}}}", 3, 12, "states.a.set.x",
-                   "reads 'y'");
+                     "'states': {'a': {'set': {'x': 'f()'}, 'next': 'b'},\n"
+                     " 'b': {'set': {'y': 1}, 'end': true}}}",
+                   3, 12, "states.a.set.x", "reads 'y'");
     expect_warning("word taken by command",
                    H "'commands': [{'name': 'menu', 'words': ['menu'], 'goto': 'a'}],\n"
-                   "'states': {'a': {'menu': [{'title': 'Menu', 'goto': 'a'}], 'invalid': 'x'}}}",
+                     "'states': {'a': {'menu': [{'title': 'Menu', 'goto': 'a'}], 'invalid': 'x'}}}",
                    3, 12, "states.a.menu[0]", "word 'menu' of option 1 is taken by command 'menu'");
     expect_warning("word taken by option",
                    H "'states': {'a': {'menu': [{'title': 'Satu', 'words': ['x'], 'goto': 'a'},\n"
-                   " {'title': 'Dua', 'words': ['X'], 'goto': 'a'}], 'invalid': 'x'}}}", 2, 12,
-                   "states.a.menu[1]", "word 'x' of option 2 is taken by option 1");
+                     " {'title': 'Dua', 'words': ['X'], 'goto': 'a'}], 'invalid': 'x'}}}",
+                   2, 12, "states.a.menu[1]", "word 'x' of option 2 is taken by option 1");
     expect_warning("word is a number",
                    H "'states': {'a': {'menu': [{'title': 'Satu', 'words': ['2'], 'goto': 'a'},\n"
-                   " {'title': 'Dua', 'goto': 'a'}], 'invalid': 'x'}}}", 2, 12,
-                   "states.a.menu[0]", "word '2' of option 1 is the number of option 2");
+                     " {'title': 'Dua', 'goto': 'a'}], 'invalid': 'x'}}}",
+                   2, 12, "states.a.menu[0]", "word '2' of option 1 is the number of option 2");
     expect_warning("same title",
                    H "'states': {'a': {'menu': [{'title': 'Satu', 'goto': 'a'},\n"
-                   " {'title': 'satu!', 'goto': 'a'}], 'invalid': 'x'}}}", 2, 12,
-                   "states.a.menu[1]", "options 1 and 2 have the same title");
+                     " {'title': 'satu!', 'goto': 'a'}], 'invalid': 'x'}}}",
+                   2, 12, "states.a.menu[1]", "options 1 and 2 have the same title");
     expect_warning("button title",
                    H "'states': {'a': {'menu': [{'title': 'Cek Status Kepesertaan', 'goto': 'a'}"
-                   "], 'invalid': 'x'}}}", 2, 12, "states.a.menu[0]",
+                     "], 'invalid': 'x'}}}",
+                   2, 12, "states.a.menu[0]",
                    "the title of option 1 has 22 characters; WhatsApp buttons show at most 20");
     expect_warning("list title",
                    H "'states': {'a': {'menu': [{'title': '1', 'goto': 'a'}, {'title': '2', "
-                   "'goto': 'a'}, {'title': '3', 'goto': 'a'}, {'title': "
-                   "'Pendaftaran Peserta Baru JKN', 'goto': 'a'}], 'invalid': 'x'}}}", 2, 12,
-                   "states.a.menu[3]",
+                     "'goto': 'a'}, {'title': '3', 'goto': 'a'}, {'title': "
+                     "'Pendaftaran Peserta Baru JKN', 'goto': 'a'}], 'invalid': 'x'}}}",
+                   2, 12, "states.a.menu[3]",
                    "the title of option 4 has 28 characters; WhatsApp list rows show at most 24");
     expect_warning("too many options",
                    H "'states': {'a': {'menu': [{'title': 'a', 'goto': 'a'}, {'title': 'b', "
-                   "'goto': 'a'}, {'title': 'c', 'goto': 'a'}, {'title': 'd', 'goto': 'a'}, "
-                   "{'title': 'e', 'goto': 'a'}, {'title': 'f', 'goto': 'a'}, {'title': 'g', "
-                   "'goto': 'a'}, {'title': 'h', 'goto': 'a'}, {'title': 'i', 'goto': 'a'}, "
-                   "{'title': 'j', 'goto': 'a'}, {'title': 'k', 'goto': 'a'}], 'invalid': 'x'}}}",
+                     "'goto': 'a'}, {'title': 'c', 'goto': 'a'}, {'title': 'd', 'goto': 'a'}, "
+                     "{'title': 'e', 'goto': 'a'}, {'title': 'f', 'goto': 'a'}, {'title': 'g', "
+                     "'goto': 'a'}, {'title': 'h', 'goto': 'a'}, {'title': 'i', 'goto': 'a'}, "
+                     "{'title': 'j', 'goto': 'a'}, {'title': 'k', 'goto': 'a'}], 'invalid': 'x'}}}",
                    2, 12, "states.a.menu",
                    "11 options: more than 10 options cannot be a WhatsApp list; shown as text");
     expect_warning("command word taken",
                    H "'commands': [{'name': 'menu', 'words': ['menu'], 'goto': 'a'},\n"
-                   " {'name': 'home', 'words': ['Menu'], 'goto': 'a'}],\n"
-                   "'states': {'a': {'end': true}}}", 0, 0, "commands[1].words",
+                     " {'name': 'home', 'words': ['Menu'], 'goto': 'a'}],\n"
+                     "'states': {'a': {'end': true}}}",
+                   0, 0, "commands[1].words",
                    "word 'menu' of command 'home' is taken by command 'menu'");
 }
 

@@ -18,17 +18,23 @@ static const char VALIDATORS[] =
     " \"yes\": [\"ya\", \"iya\", \"y\"], \"no\": [\"tidak\", \"tdk\", \"n\"],\n"
     " \"invalid\": {\"message\": \"Maaf.\"},\n"
     " \"states\": {\n"
-    "  \"nik\": {\"input\": {\"var\": \"nik\", \"type\": \"digits\", \"lengths\": [16, 13]}, \"next\": \"months\"},\n"
-    "  \"months\": {\"input\": {\"var\": \"n\", \"type\": \"number\", \"min\": 1, \"max\": 24}, \"next\": \"cost\"},\n"
-    "  \"cost\": {\"input\": {\"var\": \"cost\", \"type\": \"number\", \"min\": 0}, \"next\": \"birth\"},\n"
-    "  \"birth\": {\"input\": {\"var\": \"birth\", \"type\": \"date\", \"not_future\": true}, \"next\": \"any\"},\n"
+    "  \"nik\": {\"input\": {\"var\": \"nik\", \"type\": \"digits\", \"lengths\": [16, 13]}, "
+    "\"next\": \"months\"},\n"
+    "  \"months\": {\"input\": {\"var\": \"n\", \"type\": \"number\", \"min\": 1, \"max\": 24}, "
+    "\"next\": \"cost\"},\n"
+    "  \"cost\": {\"input\": {\"var\": \"cost\", \"type\": \"number\", \"min\": 0}, \"next\": "
+    "\"birth\"},\n"
+    "  \"birth\": {\"input\": {\"var\": \"birth\", \"type\": \"date\", \"not_future\": true}, "
+    "\"next\": \"any\"},\n"
     "  \"any\": {\"input\": {\"var\": \"d\", \"type\": \"date\"}, \"next\": \"plate\"},\n"
     "  \"plate\": {\"input\": {\"var\": \"plate\", \"type\": \"regex\",\n"
     "            \"pattern\": \"^[a-z]{1,2} ?[0-9]{1,4} ?[a-z]{0,3}$\"}, \"next\": \"ok\"},\n"
     "  \"ok\": {\"input\": {\"var\": \"ok\", \"type\": \"yesno\"}, \"next\": \"kelas\"},\n"
-    "  \"kelas\": {\"input\": {\"var\": \"kelas\", \"type\": \"words\", \"words\": [\"Satu\", \"dua\", \"tiga\"]},\n"
+    "  \"kelas\": {\"input\": {\"var\": \"kelas\", \"type\": \"words\", \"words\": [\"Satu\", "
+    "\"dua\", \"tiga\"]},\n"
     "             \"next\": \"note\"},\n"
-    "  \"note\": {\"input\": {\"var\": \"note\", \"type\": \"text\", \"max_len\": 10}, \"next\": \"done\"},\n"
+    "  \"note\": {\"input\": {\"var\": \"note\", \"type\": \"text\", \"max_len\": 10}, \"next\": "
+    "\"done\"},\n"
     "  \"keyed\": {\"menu\": [{\"key\": \"3\", \"title\": \"Tiga\"}, {\"title\": \"Satu\"},\n"
     "             {\"title\": \"Dua\"}], \"next\": \"done\"},\n"
     "  \"done\": {\"say\": \"ok\", \"end\": true}\n"
@@ -42,8 +48,8 @@ static lk_flow *load(const char *path, const char *text, size_t n)
 {
     lk_diag diag = {0};
     lk_flow *f = NULL;
-    lk_err err = text ? lk_flow_load_string(path, text, n, &f, &diag)
-                      : lk_flow_load(path, &f, &diag);
+    lk_err err =
+        text ? lk_flow_load_string(path, text, n, &f, &diag) : lk_flow_load(path, &f, &diag);
     if (err != LK_OK) {
         lk_diag_print(&diag, stderr);
         fprintf(stderr, "%s does not load: %s\n", path, lk_strerror(err));
@@ -83,7 +89,7 @@ static void test_menu(void)
     CHECK_INT(menu("X."), 3);
     CHECK_INT(menu("status"), 0);
     CHECK_INT(menu("STATUS!"), 0);
-    CHECK_INT(menu("Cek Tagihan"), 1);  /* the title */
+    CHECK_INT(menu("Cek Tagihan"), 1); /* the title */
     CHECK_INT(menu("cek  tagihan."), 1);
     CHECK_INT(menu("iuran"), 1);
     CHECK_INT(menu("pandawa"), 2);
@@ -112,8 +118,8 @@ static int input(const char *st, const char *raw, int64_t at)
 {
     char q[256];
     size_t qn = lk_text_norm(raw, strlen(raw), q, sizeof q);
-    return lk_match_input(val, &state(val, st)->input, raw, strlen(raw), q, qn, at, tmp,
-                          sizeof tmp, &got);
+    return lk_match_input(val, &state(val, st)->input, raw, strlen(raw), q, qn, at, tmp, sizeof tmp,
+                          &got);
 }
 
 static const char *got_str(void)
@@ -140,8 +146,9 @@ static void test_digits(void)
     CHECK_INT(input("nik", "32012345678901a3", now), -1);
     CHECK_INT(input("nik", "3201.2345.6789.0123", now), -1);
     CHECK_INT(input("nik", "", now), -1);
-    CHECK_INT(input("nik", "1234567890123456789012345678901234567890123456789012345678901234567890",
-                    now), -1);
+    CHECK_INT(
+        input("nik", "1234567890123456789012345678901234567890123456789012345678901234567890", now),
+        -1);
 }
 
 static void test_number(void)
@@ -153,7 +160,7 @@ static void test_number(void)
     CHECK_INT(got.i, 5);
     CHECK_INT(input("months", "12bulan", now), 0);
     CHECK_INT(got.i, 12);
-    CHECK_INT(input("months", "1", now), 0); /* min */
+    CHECK_INT(input("months", "1", now), 0);  /* min */
     CHECK_INT(input("months", "24", now), 0); /* max */
     CHECK_INT(got.i, 24);
     CHECK_INT(input("months", "0", now), -1);  /* min - 1 */
@@ -166,7 +173,7 @@ static void test_number(void)
     CHECK_INT(got.i, 20000000);
     CHECK_INT(input("cost", "biaya 1.500.000 rupiah", now), 0);
     CHECK_INT(got.i, 1500000);
-    CHECK_INT(input("cost", "2.5", now), -1);   /* not a thousands group */
+    CHECK_INT(input("cost", "2.5", now), -1); /* not a thousands group */
     CHECK_INT(input("cost", "20.00", now), -1);
     CHECK_INT(input("cost", "0", now), 0);
     CHECK_INT(input("cost", "-1", now), -1);
@@ -235,8 +242,11 @@ static void test_words_text(void)
     CHECK_STR(got_str(), "halo");
     CHECK_INT(input("note", "0123456789", now), 0);   /* 10 */
     CHECK_INT(input("note", "01234567890", now), -1); /* 11 */
-    CHECK_INT(input("note", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-                            "\xc3\xa9\xc3\xa9", now), 0); /* 10 code points, 20 bytes */
+    CHECK_INT(input("note",
+                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                    "\xc3\xa9\xc3\xa9",
+                    now),
+              0); /* 10 code points, 20 bytes */
     CHECK_INT(input("note", "", now), -1);
 }
 

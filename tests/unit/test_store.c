@@ -276,8 +276,14 @@ static void test_roundtrip(void)
 static void test_log(void)
 {
     lk_store *s = open_ok(dbpath("log.db"));
-    lk_log_entry e = {.user = "u1", .channel = "ws", .dir = LK_DIR_IN, .at_ms = 5,
-                      .state = NULL, .ext_id = "x1", .text = "halo kak", .text_len = 4};
+    lk_log_entry e = {.user = "u1",
+                      .channel = "ws",
+                      .dir = LK_DIR_IN,
+                      .at_ms = 5,
+                      .state = NULL,
+                      .ext_id = "x1",
+                      .text = "halo kak",
+                      .text_len = 4};
     char tv[64];
 
     CHECK_INT(lk_store_log(s, &e), LK_OK);
@@ -294,11 +300,15 @@ static void test_log(void)
     CHECK_INT(raw1(dbpath("log.db"), "SELECT count(*) FROM log", NULL, 0), 2);
     raw1(dbpath("log.db"), "SELECT text FROM log WHERE id = 1", tv, sizeof tv);
     CHECK_STR(tv, "halo"); /* text_len counts, not the NUL */
-    raw1(dbpath("log.db"), "SELECT dir || ',' || ifnull(state, 'null') || ',' || ext_id "
-         "FROM log WHERE id = 1", tv, sizeof tv);
+    raw1(dbpath("log.db"),
+         "SELECT dir || ',' || ifnull(state, 'null') || ',' || ext_id "
+         "FROM log WHERE id = 1",
+         tv, sizeof tv);
     CHECK_STR(tv, "in,null,x1");
-    raw1(dbpath("log.db"), "SELECT dir || ',' || state || ',' || ifnull(ext_id, 'null') "
-         "FROM log WHERE id = 2", tv, sizeof tv);
+    raw1(dbpath("log.db"),
+         "SELECT dir || ',' || state || ',' || ifnull(ext_id, 'null') "
+         "FROM log WHERE id = 2",
+         tv, sizeof tv);
     CHECK_STR(tv, "out,menu,null");
 }
 
@@ -351,8 +361,8 @@ static void test_seen(void)
 static void test_rollback(void)
 {
     lk_store *s = open_ok(dbpath("rb.db"));
-    lk_log_entry e = {.user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi",
-                      .text_len = 2};
+    lk_log_entry e = {
+        .user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi", .text_len = 2};
     int64_t n = -1;
 
     CHECK_INT(lk_store_save(s, "u", "old", 3, 1), LK_OK);
@@ -421,8 +431,8 @@ static void test_crash(void)
     pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        lk_log_entry e = {.user = "a", .channel = "chat", .dir = LK_DIR_IN, .text = "x",
-                          .text_len = 1};
+        lk_log_entry e = {
+            .user = "a", .channel = "chat", .dir = LK_DIR_IN, .text = "x", .text_len = 1};
         static unsigned char big[256 * 1024]; /* spills pages into the WAL */
         lk_store *c = NULL;
 
@@ -434,9 +444,8 @@ static void test_crash(void)
             _exit(3);
         /* ... and one cut off before its commit */
         memset(big, 'z', sizeof big);
-        if (lk_store_begin(c) || lk_store_save(c, "a", big, sizeof big, 3) ||
-            lk_store_log(c, &e) || lk_store_log(c, &e) ||
-            lk_store_outbox_add(c, "a", "ws", "{}", 3, NULL))
+        if (lk_store_begin(c) || lk_store_save(c, "a", big, sizeof big, 3) || lk_store_log(c, &e) ||
+            lk_store_log(c, &e) || lk_store_outbox_add(c, "a", "ws", "{}", 3, NULL))
             _exit(4);
         if (write(fds[1], "k", 1) != 1)
             _exit(5);
@@ -508,15 +517,17 @@ static void test_migrate(void)
     lk_store_close(s);
     CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 3);
     /* version 3 dropped the indexes nothing on the message path reads */
-    CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                      "AND name IN ('sessions_updated', 'log_user')",
+    CHECK_INT(raw1(p,
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                   "AND name IN ('sessions_updated', 'log_user')",
                    NULL, 0),
               0);
     CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
                    NULL, 0),
               1);
-    CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                      "AND name IN ('outbox_due', 'outbox_user')",
+    CHECK_INT(raw1(p,
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                   "AND name IN ('outbox_due', 'outbox_user')",
                    NULL, 0),
               2);
 
@@ -748,8 +759,8 @@ static void test_full(void)
     const char *p = dbpath("full.db");
     lk_store *s = open_ok(p);
     sqlite3 *db = lk_store_sqlite_db(s);
-    lk_log_entry e = {.user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi",
-                      .text_len = 2};
+    lk_log_entry e = {
+        .user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi", .text_len = 2};
     char sql[64];
     lk_err err;
 
@@ -757,8 +768,7 @@ static void test_full(void)
     CHECK_INT(lk_store_save(s, "u", "old", 3, 1), LK_OK);
     if (!db)
         goto out;
-    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
-             q1(db, "PRAGMA page_count", NULL, 0));
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", q1(db, "PRAGMA page_count", NULL, 0));
     q1(db, sql, NULL, 0);
 
     CHECK_INT(lk_store_begin(s), LK_OK);

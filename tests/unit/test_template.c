@@ -12,21 +12,27 @@
 
 static const char FLOW[] =
     "{\"loket\": 1, \"name\": \"tpl\", \"start\": \"init\",\n"
-    " \"settings\": {\"care_center\": \"165\", \"fee\": {\"1\": 150000, \"2\": 100000, \"3\": 35000},\n"
+    " \"settings\": {\"care_center\": \"165\", \"fee\": {\"1\": 150000, \"2\": 100000, \"3\": "
+    "35000},\n"
     "   \"arrears_cap_months\": 24, \"penalty_pct\": 5, \"penalty_cap_months\": 12,\n"
     "   \"penalty_cap\": 30000000, \"hours\": {\"open\": \"08:00\", \"close\": \"15:00\"},\n"
     "   \"zones\": [\"WIB\", \"WITA\", \"WIT\"]},\n"
     " \"functions\": {\n"
     "   \"arrears_total\": {\"params\": [\"m\", \"k\", \"n\"],\n"
     "                     \"expr\": \"m * settings.fee[k] * arrears_months(n)\"},\n"
-    "   \"arrears_months\": {\"params\": [\"n\"], \"expr\": \"min(n, settings.arrears_cap_months) + 1\"},\n"
+    "   \"arrears_months\": {\"params\": [\"n\"], \"expr\": \"min(n, settings.arrears_cap_months) "
+    "+ 1\"},\n"
     "   \"penalty\": {\"params\": [\"n\", \"cost\"], \"expr\":\n"
-    "     \"min(settings.penalty_pct * cost / 100 * min(n, settings.penalty_cap_months), settings.penalty_cap)\"},\n"
-    "   \"office_open\": {\"params\": [\"off\"], \"expr\": \"local_weekday(off) >= 1 and local_weekday(off) <= 5"
-    " and local_minutes(off) >= minutes(settings.hours.open) and local_minutes(off) < minutes(settings.hours.close)\"}\n"
+    "     \"min(settings.penalty_pct * cost / 100 * min(n, settings.penalty_cap_months), "
+    "settings.penalty_cap)\"},\n"
+    "   \"office_open\": {\"params\": [\"off\"], \"expr\": \"local_weekday(off) >= 1 and "
+    "local_weekday(off) <= 5"
+    " and local_minutes(off) >= minutes(settings.hours.open) and local_minutes(off) < "
+    "minutes(settings.hours.close)\"}\n"
     " },\n"
     " \"states\": {\n"
-    "   \"init\": {\"set\": {\"m\": 0, \"k\": 0, \"n\": 0, \"cost\": 0, \"amount\": 0, \"name\": \"\\\"\\\"\"},\n"
+    "   \"init\": {\"set\": {\"m\": 0, \"k\": 0, \"n\": 0, \"cost\": 0, \"amount\": 0, \"name\": "
+    "\"\\\"\\\"\"},\n"
     "            \"next\": \"t\"},\n"
     "   \"never\": {\"set\": {\"ghost\": \"\\\"boo\\\"\"}, \"next\": \"t\"},\n"
     "   \"t\": {\"say\": [\n"
@@ -34,23 +40,46 @@ static const char FLOW[] =
     "     \"{{ amount | number }}\",\n"
     "     \"{{ name | upper }}|{{ name | lower }}|{{ name }}\",\n"
     "     \"[{{ ghost }}][{{ ghost | money }}]\",\n"
-    "     \"Care Center {{ settings.care_center }}, fee {{ settings.fee[3] | money }}, {{ settings.zones[1] }}\",\n"
+    "     \"Care Center {{ settings.care_center }}, fee {{ settings.fee[3] | money }}, {{ "
+    "settings.zones[1] }}\",\n"
     "     \"{{ arrears_total(m, k, n) | money }}\",\n"
     "     \"{{ penalty(n, cost) | money }}\",\n"
-    "     \"{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 7 / 2 }} {{ 7 % 3 }} {{ 5 / 0 }} {{ 5 % 0 }} {{ -3 + 1 }} {{ 10 - 4 - 3 }}\",\n"
-    "     \"{{ 2 * 3 == 6 && 1 < 2 }} {{ 1 || 0 && 0 }} {{ !(1 == 1) }} {{ not 0 }} {{ 1 and 0 }} {{ 0 or 2 }}\",\n"
-    "     \"{{ \\\"10\\\" < \\\"9\\\" }} {{ 10 < 9 }} {{ \\\"abc\\\" == \\\"abc\\\" }} {{ \\\"12abc\\\" + 1 }} {{ n == \\\"5\\\" }}\",\n"
+    "     \"{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 7 / 2 }} {{ 7 % 3 }} {{ 5 / 0 }} {{ 5 % 0 }} {{ "
+    "-3 + 1 }} {{ 10 - 4 - 3 }}\",\n"
+    "     \"{{ 2 * 3 == 6 && 1 < 2 }} {{ 1 || 0 && 0 }} {{ !(1 == 1) }} {{ not 0 }} {{ 1 and 0 }} "
+    "{{ 0 or 2 }}\",\n"
+    "     \"{{ \\\"10\\\" < \\\"9\\\" }} {{ 10 < 9 }} {{ \\\"abc\\\" == \\\"abc\\\" }} {{ "
+    "\\\"12abc\\\" + 1 }} {{ n == \\\"5\\\" }}\",\n"
     "     \"{{ if(n > 3, \\\"rehab\\\", \\\"lunas\\\") }}\",\n"
     "     \"{{ contains(name, \\\"bandung\\\") }} {{ len(name) }}\",\n"
-    "     \"{{ min(4, 2, 9) }} {{ max(4, 2, 9) }} {{ abs(-4) }} {{ minutes(\\\"08:00\\\") }} {{ minutes(\\\"15:30\\\") }}\",\n"
-    "     \"{{ local_weekday(420) }} {{ local_minutes(420) }} {{ local_weekday(0) }} {{ local_minutes(540) }}\",\n"
+    "     \"{{ min(4, 2, 9) }} {{ max(4, 2, 9) }} {{ abs(-4) }} {{ minutes(\\\"08:00\\\") }} {{ "
+    "minutes(\\\"15:30\\\") }}\",\n"
+    "     \"{{ local_weekday(420) }} {{ local_minutes(420) }} {{ local_weekday(0) }} {{ "
+    "local_minutes(540) }}\",\n"
     "     \"{{ office_open(420) }}{{ office_open(480) }}{{ office_open(540) }}\",\n"
     "     \"*Total* _{{ amount | number }}_ {{amount}}\"\n"
     "   ], \"end\": true}\n"
     " }}\n";
 
-enum { T_MONEY, T_NUMBER, T_CASE, T_GHOST, T_SETTINGS, T_ARREARS, T_PENALTY, T_ARITH, T_LOGIC,
-       T_COMPARE, T_IF, T_TEXT, T_BUILTINS, T_CLOCK, T_OFFICE, T_MARKUP, T__COUNT };
+enum {
+    T_MONEY,
+    T_NUMBER,
+    T_CASE,
+    T_GHOST,
+    T_SETTINGS,
+    T_ARREARS,
+    T_PENALTY,
+    T_ARITH,
+    T_LOGIC,
+    T_COMPARE,
+    T_IF,
+    T_TEXT,
+    T_BUILTINS,
+    T_CLOCK,
+    T_OFFICE,
+    T_MARKUP,
+    T__COUNT
+};
 
 static lk_flow *flow;
 static lk_session *sess;

@@ -67,8 +67,7 @@ static int bench_engine(const lk_flow *flow, int users, long messages)
     return 0;
 }
 
-static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int users,
-                       long messages)
+static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int users, long messages)
 {
     char path[512], user[32], id[32];
     lk_store_opts so;
@@ -105,7 +104,8 @@ static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int u
         }
     }
     dt = now_s() - t0;
-    printf("store    %8ld msgs   %6.3f s  %10.0f msgs/s   (synchronous=%s, dedup+load+step+save+log)\n",
+    printf("store    %8ld msgs   %6.3f s  %10.0f msgs/s   (synchronous=%s, "
+           "dedup+load+step+save+log)\n",
            messages, dt, messages / dt, sync == LK_SYNC_FULL ? "FULL" : "NORMAL");
     lk_runtime_free(rt);
     lk_store_close(st);
