@@ -1,0 +1,157 @@
+/* Unit tests of src/runtime: one inbound message is one transaction. A
+ * duplicate id is acknowledged and not processed, bad input never touches a
+ * session, and a step that fails midway (the engine's step bound) leaves the
+ * stored session, the log and the outbox as they were. Real SQLite files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loket/runtime.h"
+#include "test.h"
+
+/* A flow whose "loop" choice runs pass states in a conditional cycle until
+ * the step bound stops it. */
+static const char FLOW[] =
+    "{\"loket\":1,\"name\":\"rt\",\"start\":\"ask\",\"invalid\":{\"message\":\"bad\"},"
+    "\"session\":{\"max_steps\":8},"
+    "\"states\":{"
+    "\"ask\":{\"say\":\"pick\",\"menu\":[{\"title\":\"count\",\"goto\":\"count\"},"
+    "{\"title\":\"loop\",\"set\":{\"x\":1},\"goto\":\"a\"}]},"
+    "\"count\":{\"set\":{\"n\":\"n + 1\"},\"say\":\"n={{n}}\",\"next\":\"ask\"},"
+    "\"a\":{\"next\":[{\"if\":\"x > 0\",\"goto\":\"b\"},{\"goto\":\"ask\"}]},"
+    "\"b\":{\"next\":[{\"if\":\"x > 0\",\"goto\":\"a\"},{\"goto\":\"ask\"}]}}}";
+
+static char dir[] = "/tmp/loket-rt-XXXXXX";
+static char dbpath[256];
+
+static int render(void *ctx, const char *user, const lk_reply *r, lk_buf *payload)
+{
+    (void)ctx;
+    lk_buf_printf(payload, "{\"to\":\"%s\",\"text\":\"%s\"}", user, r->text);
+    return 0;
+}
+
+static lk_err send(lk_runtime *rt, lk_out *out, const char *id, const char *text, int *dup)
+{
+    lk_inbound in = {0};
+    in.channel = "test";
+    in.user = "u1";
+    in.ext_id = id;
+    in.text = text;
+    in.len = strlen(text);
+    in.now_ms = 1795485600000LL;
+    in.render = render;
+    in.outbox_channel = "test";
+    return lk_runtime_handle(rt, &in, out, dup, NULL);
+}
+
+static void stored(lk_store *st, lk_buf *blob)
+{
+    int found = 0;
+    lk_buf_reset(blob);
+    CHECK_INT(lk_store_load(st, "u1", blob, &found), LK_OK);
+    CHECK(found);
+}
+
+int main(void)
+{
+    lk_flow *flow = NULL;
+    lk_store *st = NULL;
+    lk_store_opts so;
+    lk_diag diag = {0};
+    lk_runtime *rt;
+    lk_out *out = lk_out_new();
+    lk_buf before = {0}, after = {0};
+    int64_t depth = 0;
+    int dup = -1;
+    const char *why = NULL;
+
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(dbpath, sizeof dbpath, "%s/rt.db", dir);
+    CHECK_INT(lk_flow_load_string("rt.json", FLOW, strlen(FLOW), &flow, &diag), LK_OK);
+    lk_diag_print(&diag, stderr);
+    lk_store_opts_default(&so);
+    CHECK_INT(lk_store_open(dbpath, &so, &st, &diag), LK_OK);
+    if (!flow || !st)
+        return 1;
+    rt = lk_runtime_new(flow, st);
+
+    /* a message is handled, its reply logged and put in the outbox */
+    CHECK_INT(send(rt, out, "m1", "hi", &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_STR(lk_out_joined(out), "bad");
+    CHECK_INT(send(rt, out, "m2", "1", &dup), LK_OK);
+    CHECK_STR(lk_out_joined(out), "n=1\npick\n1. count\n2. loop");
+    CHECK_INT(lk_store_outbox_depth(st, &depth), LK_OK);
+    CHECK_INT(depth, 3);
+
+    /* the same id again: acknowledged, not processed */
+    CHECK_INT(send(rt, out, "m2", "1", &dup), LK_OK);
+    CHECK_INT(dup, 1);
+    CHECK_INT(lk_out_count(out), 0);
+    CHECK_INT(lk_store_outbox_depth(st, &depth), LK_OK);
+    CHECK_INT(depth, 3);
+
+    /* a step that fails midway leaves the stored session untouched */
+    stored(st, &before);
+    CHECK_INT(send(rt, out, "m3", "2", &dup), LK_ELIMIT);
+    CHECK_INT(lk_out_count(out), 0);
+    stored(st, &after);
+    CHECK(before.len == after.len && !memcmp(before.p, after.p, before.len));
+    CHECK_INT(lk_store_outbox_depth(st, &depth), LK_OK);
+    CHECK_INT(depth, 3);
+    /* ... and its id was not recorded, so a retry is processed again */
+    CHECK_INT(send(rt, out, "m3", "1", &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_STR(lk_out_joined(out), "n=2\npick\n1. count\n2. loop");
+
+    /* bad input is refused before it reaches the session */
+    stored(st, &before);
+    CHECK_INT(send(rt, out, "m4", "a\xff", &dup), LK_EINVAL);
+    {
+        lk_inbound in = {0};
+        char big[4200];
+        in.user = "u1";
+        in.text = "a\0b";
+        in.len = 3;
+        CHECK_INT(lk_inbound_check(&in, &why), LK_EINVAL);
+        CHECK(why && strstr(why, "NUL"));
+        memset(big, 'x', sizeof big);
+        in.text = big;
+        in.len = 4096;
+        CHECK_INT(lk_inbound_check(&in, &why), LK_OK);
+        in.len = 4097;
+        CHECK_INT(lk_inbound_check(&in, &why), LK_EINVAL);
+        CHECK(why && strstr(why, "4096"));
+        in.user = "";
+        in.len = 1;
+        CHECK_INT(lk_inbound_check(&in, &why), LK_EINVAL);
+    }
+    stored(st, &after);
+    CHECK(before.len == after.len && !memcmp(before.p, after.p, before.len));
+
+    /* the session survives closing and reopening the database */
+    lk_runtime_free(rt);
+    lk_store_close(st);
+    CHECK_INT(lk_store_open(dbpath, &so, &st, &diag), LK_OK);
+    rt = lk_runtime_new(flow, st);
+    CHECK_INT(send(rt, out, "m5", "1", &dup), LK_OK);
+    CHECK_STR(lk_out_joined(out), "n=3\npick\n1. count\n2. loop");
+
+    lk_runtime_free(rt);
+    lk_store_close(st);
+    lk_flow_free(flow);
+    lk_out_free(out);
+    lk_buf_free(&before);
+    lk_buf_free(&after);
+    lk_diag_clear(&diag);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return test_done("test_runtime");
+}
