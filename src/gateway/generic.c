@@ -1,0 +1,126 @@
+/* POST /v1/messages: a synchronous JSON channel for other systems.
+ *
+ *   request   {"from":"628123","text":"Hi Chika","id":"optional-dedup-id"}
+ *   200       {"replies":[{"text":"...","choices":[{"id":"1","title":"..."}]}]}
+ *   200       {"replies":[],"duplicate":true}           the id was seen before
+ *   400       {"error":"why"}   malformed JSON, missing fields, refused text
+ *   429       {"error":"..."}   the sender is over its rate
+ *
+ * Also the metrics and web console routes, which are as small. */
+#include "gw.h"
+
+#include <string.h>
+
+#include "gw_console_html.h"
+
+static cJSON *replies_json(const lk_out *out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int i, k, n = lk_out_count(out);
+
+    for (i = 0; arr && i < n; i++) {
+        cJSON *o = cJSON_CreateObject(), *chs;
+        lk_reply r;
+
+        if (!o)
+            break;
+        lk_out_get(out, i, &r);
+        cJSON_AddStringToObject(o, "text", r.text);
+        if (r.nchoices > 0 && (chs = cJSON_AddArrayToObject(o, "choices")))
+            for (k = 0; k < r.nchoices; k++) {
+                cJSON *c = cJSON_CreateObject();
+                if (!c)
+                    break;
+                cJSON_AddStringToObject(c, "id", r.choices[k].id);
+                cJSON_AddStringToObject(c, "title", r.choices[k].title);
+                cJSON_AddItemToArray(chs, c);
+            }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+int gw_route_generic(gw_req *r)
+{
+    char why[128];
+    const char *from, *text, *id, *reason = NULL;
+    cJSON *msg = gw_json_parse(r->body.p ? r->body.p : "", r->body.len, why, sizeof why), *res;
+    lk_inbound in = {0};
+    const cJSON *idj;
+    int nul;
+
+    if (!msg) {
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
+        return 0;
+    }
+    from = gw_json_str(msg, "from");
+    text = gw_json_str(msg, "text");
+    idj = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    id = gw_json_str(msg, "id");
+    if (!from || !text || (idj && !cJSON_IsNull(idj) && !id)) {
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST,
+                         "expected {\"from\": string, \"text\": string, \"id\": optional string}");
+        cJSON_Delete(msg);
+        return 0;
+    }
+    nul = gw_json_has_nul(r->body.p, r->body.len);
+    in.channel = "generic";
+    in.user = from;
+    in.ext_id = id;
+    in.text = nul ? "\0" : text;
+    in.len = nul ? 1 : strlen(text);
+    in.now_ms = gw_now_ms();
+    switch (gw_process(&in, &reason)) {
+    case GW_R_OK:
+        gw_metrics_out(GW_CH_GENERIC, lk_out_count(gw_srv->out));
+        res = cJSON_CreateObject();
+        if (res)
+            cJSON_AddItemToObject(res, "replies", replies_json(gw_srv->out));
+        gw_respond_json(r, 200, res);
+        cJSON_Delete(res);
+        break;
+    case GW_R_DUP:
+        GW_RESPOND_LIT(r, 200, "{\"replies\":[],\"duplicate\":true}");
+        break;
+    case GW_R_RATE:
+        GW_RESPOND_LIT(r, 429, "{\"error\":\"too many messages from this sender: slow down\"}");
+        break;
+    case GW_R_INVALID:
+        res = cJSON_CreateObject();
+        if (res)
+            cJSON_AddStringToObject(res, "error", reason ? reason : "the text was refused");
+        gw_respond_json(r, 400, res);
+        cJSON_Delete(res);
+        break;
+    case GW_R_INTERNAL:
+        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
+        break;
+    }
+    cJSON_Delete(msg);
+    return 0;
+}
+
+int gw_route_metrics(gw_req *r)
+{
+    int64_t active = -1, depth = -1;
+    lk_buf b = {0};
+
+    if (lk_store_active_sessions(gw_srv->store, gw_now_ms() - gw_srv->cfg.active_window_ms,
+                                 &active) != LK_OK ||
+        lk_store_outbox_depth(gw_srv->store, &depth) != LK_OK)
+        gw_log(GW_LOG_WARN, "metrics: store query failed", NULL);
+    gw_metrics_render(&b, active, depth);
+    if (b.oom)
+        gw_respond_error(r, 500, GW_E_INTERNAL, "out of memory");
+    else
+        gw_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+    lk_buf_free(&b);
+    return 0;
+}
+
+int gw_route_console(gw_req *r)
+{
+    gw_respond(r, 200, "text/html; charset=utf-8", (const char *)gw_console_html,
+               gw_console_html_len);
+    return 0;
+}

@@ -1,0 +1,283 @@
+/* The gateway's private interface, shared by the files of src/gateway:
+ *
+ *   server.c    the context, vhost, signals, the main loop, shutdown, reload
+ *   config.c    settings from defaults, a `key = value` file, the environment
+ *   http.c      HTTP routing, body collection with caps, the response writer
+ *   ws.c        the /chat websocket protocol
+ *   generic.c   POST /v1/messages
+ *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
+ *   twilio.c    the Twilio webhook (form body, signature, TwiML)
+ *   outbox.c    the sender thread (libcurl) and the maintenance thread
+ *   limits.c    connections per peer address and the per-sender token buckets
+ *   metrics.c   counters and the Prometheus text
+ *   log.c       structured log lines on stderr
+ *   util.c      JSON depth, HMAC, hex, base64, UTF-8 cuts, random ids
+ *   wsclient.c  the blocking client of `loket replay --url`
+ *   console.c   `loket console`
+ *
+ * Only the loop thread touches gw_server fields other than the ones marked
+ * otherwise; the sender and maintenance threads own their own lk_store. */
+#ifndef LOKET_GW_H
+#define LOKET_GW_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+
+#include "loket/core.h"
+#include "loket/engine.h"
+#include "loket/flow.h"
+#include "loket/gateway.h"
+#include "loket/runtime.h"
+#include "loket/store.h"
+
+#define GW_MAX_BODY (1024 * 1024)  /* HTTP request bodies */
+#define GW_MAX_WS_MSG (64 * 1024)  /* one websocket message, all fragments */
+#define GW_MAX_JSON_DEPTH 32
+#define GW_MAX_WS_QUEUE (1024 * 1024) /* bytes waiting to go to one websocket */
+#define GW_USER_MAX 128
+#define GW_CHAT_PROTOCOL "loket-chat"
+
+/* ---- config.c ------------------------------------------------------------ */
+typedef struct gw_config {
+    char *flow, *db, *host;
+    int port;
+    lk_sync sync;
+    int log_level;      /* GW_LOG_* */
+    int test_clock;     /* clients may set the clock of their conversations */
+    int64_t dedup_keep_ms;
+    double rate;        /* messages per second per sender (token refill) */
+    int burst;          /* bucket size */
+    int max_conns_per_peer;
+    int ws_ping_s, ws_idle_s;
+    int request_timeout_s;
+    int64_t retry_base_ms, retry_cap_ms;
+    int64_t checkpoint_ms, sender_poll_ms, prune_every_ms;
+    int64_t active_window_ms;
+    int send_timeout_s;
+    /* secrets and endpoints, from the environment only; never logged */
+    char *wa_verify_token, *wa_app_secret, *wa_token, *wa_api_url;
+    char *twilio_token, *public_url;
+} gw_config;
+
+void gw_config_defaults(gw_config *c);
+/* Applies a `key = value` file; errors (unknown key, bad value) go to diag
+ * as file:line: why. LK_EIO when the file cannot be read. */
+lk_err gw_config_file(gw_config *c, const char *path, lk_diag *diag);
+/* Applies LOKET_<KEY> variables for every file key, then reads the secrets. */
+lk_err gw_config_env(gw_config *c, lk_diag *diag);
+/* Sets one setting from text; src names where it came from for errors. */
+lk_err gw_config_set(gw_config *c, const char *key, const char *value, const char *src,
+                     lk_diag *diag);
+void gw_config_free(gw_config *c);
+
+/* ---- log.c --------------------------------------------------------------- */
+enum { GW_LOG_ERROR = 0, GW_LOG_WARN = 1, GW_LOG_INFO = 2, GW_LOG_DEBUG = 3 };
+
+void gw_log_init(int level);
+/* One logfmt line on stderr: time=... level=... msg="msg" then the key=value
+ * pairs of fmt. Values given through gw_log_str are quoted. Thread safe. */
+void gw_log(int level, const char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Appends key="value" (quoted, escaped, cut to 200 bytes) to b. */
+void gw_log_kv(lk_buf *b, const char *key, const char *value);
+/* Routes libwebsockets' own messages into gw_log. */
+void gw_log_lws(int level, const char *line);
+
+/* ---- util.c --------------------------------------------------------------- */
+/* 1 when the JSON text nests at most max levels of [ and { (strings are
+ * skipped), 0 when deeper. Does not validate anything else. */
+int gw_json_depth_ok(const char *s, size_t n, int max);
+/* Parses a JSON object from s[0..n). On failure returns NULL and writes a
+ * reason to why ("nested deeper than 32 levels", "malformed JSON at byte 12"). */
+cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen);
+/* 1 when the JSON text holds the escape \u0000: cJSON would cut the string
+ * there and hide the NUL from lk_inbound_check, so callers test for it. */
+int gw_json_has_nul(const char *s, size_t n);
+/* The string member name of obj, or NULL. */
+const char *gw_json_str(const cJSON *obj, const char *name);
+/* Prints item unformatted into b (appending); -1 on out of memory. */
+int gw_json_put(lk_buf *b, const cJSON *item);
+
+/* Constant-time comparison of two byte strings (length checked first). */
+int gw_ct_equal(const void *a, size_t an, const void *b, size_t bn);
+/* HMAC-SHA256 of data with key as lowercase hex into out (65 bytes). */
+int gw_hmac_sha256_hex(const char *key, const void *data, size_t n, char out[65]);
+/* HMAC-SHA1 of data with key, base64 into out (at least 29 bytes). */
+int gw_hmac_sha1_b64(const char *key, const void *data, size_t n, char *out, size_t outlen);
+/* Appends at most max code points of the valid UTF-8 s to b; when s is
+ * longer, the last one kept is an ellipsis. */
+void gw_utf8_cut(lk_buf *b, const char *s, size_t max);
+/* n random bytes as hex into out (2n + 1 bytes). */
+void gw_random_hex(char *out, size_t n);
+/* Wall clock (Unix ms) and a monotonic clock (microseconds). */
+int64_t gw_now_ms(void);
+int64_t gw_mono_us(void);
+/* Formats Unix ms as 2026-11-24T02:00:00.000Z. */
+void gw_iso_time(int64_t ms, char *out, size_t len);
+/* Appends s with & < > " ' escaped for XML. */
+void gw_xml_escape(lk_buf *b, const char *s);
+/* Decodes %XX and + in place; returns the new length. */
+size_t gw_url_decode(char *s, size_t n);
+
+/* ---- metrics.c ------------------------------------------------------------ */
+enum gw_channel { GW_CH_WS, GW_CH_GENERIC, GW_CH_WHATSAPP, GW_CH_TWILIO, GW_CH_N };
+enum gw_errkind {
+    GW_E_BAD_REQUEST, /* malformed or too deep JSON, missing fields, bad form */
+    GW_E_BAD_INPUT,   /* text refused by lk_inbound_check */
+    GW_E_TOO_LARGE,   /* body or websocket message over its cap */
+    GW_E_SIGNATURE,   /* webhook signature missing or wrong */
+    GW_E_RATE,        /* a sender over its rate */
+    GW_E_PEER_LIMIT,  /* a peer address over its connection cap */
+    GW_E_TIMEOUT,     /* an HTTP request over its deadline */
+    GW_E_INTERNAL,    /* store or engine failure */
+    GW_E_SEND,        /* an outbox send that failed and will be retried */
+    GW_E_N
+};
+
+void gw_metrics_in(enum gw_channel ch);
+void gw_metrics_out(enum gw_channel ch, int n);
+void gw_metrics_dup(enum gw_channel ch);
+void gw_metrics_error(enum gw_errkind k);
+void gw_metrics_step(int64_t us);
+/* Writes the Prometheus text of everything plus the two gauges. */
+void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
+enum gw_channel gw_channel_of(const char *name);
+
+/* ---- limits.c ------------------------------------------------------------- */
+typedef struct gw_limits gw_limits;
+
+gw_limits *gw_limits_new(int max_per_peer, double rate, int burst);
+void gw_limits_free(gw_limits *l);
+/* Called at accept with the peer address: 0 to accept (counted until
+ * gw_limits_release of the connection gw_limits_bind names next), -1 when
+ * the peer is at its cap. */
+int gw_limits_accept(gw_limits *l, const struct sockaddr *sa);
+/* Binds the connection just created (LWS_CALLBACK_WSI_CREATE) to the last
+ * accept; a no-op for connections that were not accepted (listener, pipe). */
+void gw_limits_bind(gw_limits *l, const void *conn);
+/* Stops counting a connection bound by gw_limits_bind; others are ignored. */
+void gw_limits_release(gw_limits *l, const void *conn);
+/* Takes a token from the bucket of (channel, user): 1 allowed, 0 over rate. */
+int gw_limits_take(gw_limits *l, const char *channel, const char *user, int64_t now_us);
+
+/* ---- server.c: the loop's shared state --------------------------------------- */
+typedef struct gw_sender gw_sender;
+typedef struct gw_maint gw_maint;
+
+typedef struct gw_server {
+    gw_config cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    lws_retry_bo_t retry;
+    lk_flow *flow;
+    lk_store *store; /* the loop thread's connection */
+    lk_runtime *rt;
+    lk_out *out;
+    gw_limits *limits;
+    gw_sender *sender;
+    gw_maint *maint;
+    uint64_t next_req;
+    int inflight;   /* HTTP requests received and not yet answered */
+    int stopping;   /* SIGTERM seen: refuse new work, drain */
+    char rid_prefix[9];
+} gw_server;
+
+extern gw_server *gw_srv; /* the one server of this process (loop thread only) */
+
+/* The result of gw_process. */
+typedef enum gw_result {
+    GW_R_OK = 0,
+    GW_R_DUP,      /* already processed: acknowledge, nothing happened */
+    GW_R_RATE,     /* over the sender's rate: not processed */
+    GW_R_INVALID,  /* refused by lk_inbound_check: why says what */
+    GW_R_INTERNAL, /* store or engine failure; the transaction rolled back */
+} gw_result;
+
+/* Runs one inbound message through lk_runtime_handle on the loop thread, with
+ * the rate limit, metrics and logging. On GW_R_OK the replies are in
+ * gw_srv->out until the next call. */
+gw_result gw_process(const lk_inbound *in, const char **why);
+/* Tells the sender thread that new outbox rows were committed. */
+void gw_wake_sender(void);
+
+/* ---- http.c ------------------------------------------------------------------ */
+typedef struct gw_req gw_req;
+
+enum gw_method { GW_GET, GW_POST, GW_OTHER };
+
+struct gw_req {
+    struct lws *wsi;
+    lws_sorted_usec_list_t deadline;
+    char rid[32];
+    int64_t t0_us;
+    enum gw_method method;
+    char path[128];
+    char host[256];
+    char ctype[128];
+    char hub_sig[128];    /* X-Hub-Signature-256 */
+    char twilio_sig[128]; /* X-Twilio-Signature */
+    int64_t clen;         /* Content-Length, -1 when absent */
+    lk_buf body;
+    int (*on_body)(gw_req *r); /* the route's handler, run when the body is in */
+    /* the response */
+    int status;
+    const char *resp_type;
+    lk_buf resp; /* LWS_PRE bytes of headroom, then the body */
+    int phase;   /* 0 nothing to write, 1 headers next, 2 body next, 3 done */
+    int close_after;
+    int counted; /* in gw_srv->inflight */
+};
+
+/* Queues the response of r (copying body) and asks for a writeable callback. */
+void gw_respond(gw_req *r, int status, const char *ctype, const char *body, size_t len);
+void gw_respond_json(gw_req *r, int status, const cJSON *obj);
+#define GW_RESPOND_LIT(r, status, lit) \
+    gw_respond((r), (status), "application/json", (lit), sizeof(lit) - 1)
+/* {"error": why} with the status; counts the error kind. */
+void gw_respond_error(gw_req *r, int status, enum gw_errkind kind, const char *why);
+/* Copies a URL argument (decoded) of the request into buf; NULL when absent.
+ * Only valid inside a GET handler (the headers are still there). */
+const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len);
+
+int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
+
+/* ---- ws.c ---------------------------------------------------------------------- */
+int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len);
+
+/* ---- the routes (generic.c, whatsapp.c, twilio.c, server.c) ---------------------- */
+int gw_route_generic(gw_req *r);
+int gw_route_wa_verify(gw_req *r);
+int gw_route_wa_post(gw_req *r);
+int gw_route_twilio(gw_req *r);
+int gw_route_metrics(gw_req *r);
+int gw_route_console(gw_req *r);
+
+/* Renders one reply as a Graph API message body (lk_render_fn). */
+int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
+
+/* ---- outbox.c ----------------------------------------------------------------------- */
+/* Starts the sender thread on its own store connection. */
+lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
+void gw_sender_wake(gw_sender *s);
+/* Stops the sender after its current request and joins it. NULL-safe. */
+void gw_sender_stop(gw_sender *s);
+/* Starts the thread that checkpoints the WAL and prunes dedup records. */
+lk_err gw_maint_start(const gw_config *cfg, gw_maint **out);
+void gw_maint_stop(gw_maint *m); /* NULL-safe */
+
+/* ---- wsclient.c, shared with console.c ------------------------------------------------- */
+/* Called for each reply frame of a step: its text and its choices (a cJSON
+ * array, or NULL). */
+typedef void (*gw_reply_fn)(void *ctx, const char *text, const cJSON *choices);
+/* Sends text and waits for the step's done frame, calling fn per reply. */
+lk_err gw_wsclient_exchange(lk_wsclient *c, const char *text, gw_reply_fn fn, void *ctx,
+                            char *err, size_t errlen);
+const char *gw_wsclient_user(const lk_wsclient *c);
+
+#endif

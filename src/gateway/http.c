@@ -1,0 +1,366 @@
+/* HTTP on the loop thread: the protocols[0] callback of the vhost. It routes
+ * each request, collects a POST body under its caps, runs the route's handler
+ * once the body is in, and writes the response in two writeable callbacks
+ * (headers, then the body). It also sees every accepted socket first, which
+ * is where the per-peer connection cap is applied.
+ *
+ * A request (gw_req) lives from LWS_CALLBACK_HTTP until its response is
+ * written or the connection closes; an absolute deadline (a sul timer armed
+ * once, never re-armed per chunk) answers 408 and closes when it passes. */
+#include "gw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct http_pss {
+    gw_req *req;
+};
+
+static int route_healthz(gw_req *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    gw_respond(r, 200, "application/json", ok, sizeof ok - 1);
+    return 0;
+}
+
+static const struct route {
+    enum gw_method method;
+    const char *path;
+    int (*fn)(gw_req *r);
+} routes[] = {
+    {GW_GET, "/healthz", route_healthz},
+    {GW_GET, "/", gw_route_console},
+    {GW_GET, "/index.html", gw_route_console},
+    {GW_GET, "/metrics", gw_route_metrics},
+    {GW_POST, "/v1/messages", gw_route_generic},
+    {GW_GET, "/webhook/whatsapp", gw_route_wa_verify},
+    {GW_POST, "/webhook/whatsapp", gw_route_wa_post},
+    {GW_POST, "/webhook/twilio", gw_route_twilio},
+};
+
+static const char *method_name(enum gw_method m)
+{
+    return m == GW_GET ? "GET" : m == GW_POST ? "POST" : "OTHER";
+}
+
+/* ---- responses ---------------------------------------------------------------- */
+
+void gw_respond(gw_req *r, int status, const char *ctype, const char *body, size_t len)
+{
+    static const char pad[LWS_PRE];
+
+    if (r->phase != 0)
+        return; /* answered already (e.g. the deadline passed first) */
+    r->status = status;
+    r->resp_type = ctype;
+    lk_buf_reset(&r->resp);
+    lk_buf_put(&r->resp, pad, LWS_PRE);
+    lk_buf_put(&r->resp, body, len);
+    if (r->resp.oom) {
+        r->close_after = 1;
+        lk_buf_reset(&r->resp);
+        lk_buf_put(&r->resp, pad, LWS_PRE);
+        lk_buf_puts(&r->resp, "{}");
+        r->status = 500;
+    }
+    r->phase = 1;
+    lws_callback_on_writable(r->wsi);
+}
+
+void gw_respond_json(gw_req *r, int status, const cJSON *obj)
+{
+    char *s = cJSON_PrintUnformatted(obj);
+    if (!s) {
+        static const char oom[] = "{\"error\":\"out of memory\"}";
+        gw_respond(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    gw_respond(r, status, "application/json", s, strlen(s));
+    cJSON_free(s);
+}
+
+void gw_respond_error(gw_req *r, int status, enum gw_errkind kind, const char *why)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    gw_metrics_error(kind);
+    if (o && cJSON_AddStringToObject(o, "error", why))
+        gw_respond_json(r, status, o);
+    else
+        gw_respond(r, status, "application/json", "{}", 2);
+    cJSON_Delete(o);
+}
+
+const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s=", name);
+    return lws_get_urlarg_by_name(r->wsi, key, buf, len);
+}
+
+/* ---- the request's life ---------------------------------------------------------- */
+
+static void req_log(gw_req *r)
+{
+    gw_log(GW_LOG_INFO, "request", "rid=%s method=%s path=\"%s\" status=%d ms=%.2f", r->rid,
+           method_name(r->method), r->path, r->status,
+           (double)(gw_mono_us() - r->t0_us) / 1000.0);
+}
+
+static void req_free(struct http_pss *pss)
+{
+    gw_req *r = pss->req;
+
+    if (!r)
+        return;
+    lws_sul_cancel(&r->deadline);
+    if (r->counted)
+        gw_srv->inflight--;
+    lk_buf_free(&r->body);
+    lk_buf_free(&r->resp);
+    free(r);
+    pss->req = NULL;
+}
+
+static void req_deadline(lws_sorted_usec_list_t *sul)
+{
+    gw_req *r = lws_container_of(sul, gw_req, deadline);
+
+    gw_log(GW_LOG_WARN, "request deadline passed", "rid=%s path=\"%s\"", r->rid, r->path);
+    if (r->phase == 0) {
+        r->close_after = 1;
+        gw_respond_error(r, 408, GW_E_TIMEOUT, "the request took too long");
+        /* if even the 408 cannot be written, hang up shortly */
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, 2);
+    } else {
+        gw_metrics_error(GW_E_TIMEOUT);
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
+static void copy_hdr(struct lws *wsi, enum lws_token_indexes t, char *dst, int len)
+{
+    if (lws_hdr_total_length(wsi, t) <= 0 || lws_hdr_copy(wsi, dst, len, t) < 0)
+        dst[0] = '\0';
+}
+
+static void copy_custom(struct lws *wsi, const char *name, char *dst, int len)
+{
+    if (lws_hdr_custom_length(wsi, name, (int)strlen(name)) <= 0 ||
+        lws_hdr_custom_copy(wsi, dst, len, name, (int)strlen(name)) < 0)
+        dst[0] = '\0';
+}
+
+static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
+{
+    char clen[32];
+    const struct route *rt = NULL;
+    int path_known = 0;
+    size_t i;
+    gw_req *r;
+
+    req_free(pss); /* a keep-alive connection's previous request, if any */
+    if (!(r = calloc(1, sizeof *r)))
+        return -1;
+    pss->req = r;
+    r->wsi = wsi;
+    r->t0_us = gw_mono_us();
+    r->clen = -1;
+    snprintf(r->rid, sizeof r->rid, "%s-%llu", gw_srv->rid_prefix,
+             (unsigned long long)++gw_srv->next_req);
+    r->counted = 1;
+    gw_srv->inflight++;
+    lws_sul_schedule(gw_srv->ctx, 0, &r->deadline, req_deadline,
+                     (lws_usec_t)gw_srv->cfg.request_timeout_s * LWS_US_PER_SEC);
+
+    r->method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)    ? GW_GET
+                : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? GW_POST
+                                                                : GW_OTHER;
+    snprintf(r->path, sizeof r->path, "%s", uri ? uri : "");
+    copy_hdr(wsi, WSI_TOKEN_HOST, r->host, sizeof r->host);
+    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->ctype, sizeof r->ctype);
+    copy_custom(wsi, "x-hub-signature-256:", r->hub_sig, sizeof r->hub_sig);
+    copy_custom(wsi, "x-twilio-signature:", r->twilio_sig, sizeof r->twilio_sig);
+    clen[0] = '\0';
+    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen, sizeof clen);
+    if (clen[0]) {
+        char *end;
+        long long v = strtoll(clen, &end, 10);
+        r->clen = (*end || v < 0) ? INT64_MAX : v;
+    }
+
+    if (gw_srv->stopping) {
+        r->close_after = 1;
+        GW_RESPOND_LIT(r, 503, "{\"error\":\"the server is shutting down\"}");
+        return 0;
+    }
+    for (i = 0; i < sizeof routes / sizeof *routes; i++) {
+        if (strcmp(routes[i].path, r->path))
+            continue;
+        path_known = 1;
+        if (routes[i].method == r->method)
+            rt = &routes[i];
+    }
+    if (!rt) {
+        if (r->method != GW_GET)
+            r->close_after = 1; /* a body, if any, is not read */
+        if (path_known)
+            gw_respond_error(r, 405, GW_E_BAD_REQUEST, "method not allowed");
+        else /* not an error of ours or the peer's worth counting (favicon.ico, scanners) */
+            GW_RESPOND_LIT(r, 404, "{\"error\":\"not found\"}");
+        return 0;
+    }
+    if (r->method == GW_GET)
+        return rt->fn(r);
+
+    /* POST: the body is capped from Content-Length before any of it is read */
+    if (r->clen < 0) {
+        r->close_after = 1;
+        gw_respond_error(r, 411, GW_E_BAD_REQUEST, "a Content-Length header is required");
+        return 0;
+    }
+    if (r->clen > GW_MAX_BODY) {
+        r->close_after = 1;
+        gw_respond_error(r, 413, GW_E_TOO_LARGE, "the body is larger than 1 MiB");
+        return 0;
+    }
+    r->on_body = rt->fn;
+    if (r->clen == 0)
+        return r->on_body(r);
+    return lk_buf_reserve(&r->body, (size_t)r->clen) < 0 ? -1 : 0;
+}
+
+static int req_body(gw_req *r, const void *in, size_t len)
+{
+    if (!r || r->phase != 0)
+        return 0; /* answered already: the rest is dropped */
+    if ((int64_t)(r->body.len + len) > r->clen) {
+        r->close_after = 1;
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST, "the body is longer than its Content-Length");
+        return 0;
+    }
+    lk_buf_put(&r->body, in, len);
+    return r->body.oom ? -1 : 0;
+}
+
+static int req_body_done(gw_req *r)
+{
+    if (!r || r->phase != 0 || !r->on_body)
+        return 0;
+    if ((int64_t)r->body.len != r->clen) {
+        r->close_after = 1;
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST, "the body is shorter than its Content-Length");
+        return 0;
+    }
+    return r->on_body(r);
+}
+
+/* Writes the next part of the response: headers, then the body. One lws_write
+ * per callback; spurious callbacks find nothing to do. */
+static int req_write(struct http_pss *pss, struct lws *wsi)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof hdr - 1;
+    gw_req *r = pss->req;
+    size_t blen;
+    int close_after;
+
+    if (!r)
+        return 0;
+    blen = r->resp.len - LWS_PRE;
+    switch (r->phase) {
+    case 1:
+        if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->resp_type, blen, &p,
+                                        end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                        (const unsigned char *)"no-store", 8, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                        (const unsigned char *)"nosniff", 7, &p, end) ||
+            (r->close_after &&
+             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                          (const unsigned char *)"close", 5, &p, end)) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        r->phase = 2;
+        lws_callback_on_writable(wsi);
+        return 0;
+    case 2:
+        if (lws_write(wsi, (unsigned char *)r->resp.p + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL) <
+            (int)blen)
+            return -1;
+        r->phase = 3;
+        req_log(r);
+        close_after = r->close_after;
+        req_free(pss);
+        if (close_after)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    default:
+        return 0;
+    }
+}
+
+static void req_closed(struct http_pss *pss)
+{
+    gw_req *r;
+
+    if (!pss) /* a connection closed before it sent a request (a browser's preconnect) */
+        return;
+    r = pss->req;
+    if (r && r->phase != 3) {
+        r->status = r->status ? r->status : 499; /* the peer left before the answer */
+        req_log(r);
+    }
+    req_free(pss);
+}
+
+static int accept_peer(void *user)
+{
+    struct lws_filter_network_conn_args *a = user;
+
+    if (gw_srv->stopping)
+        return -1;
+    if (gw_limits_accept(gw_srv->limits, (struct sockaddr *)&a->cli_addr) < 0) {
+        gw_metrics_error(GW_E_PEER_LIMIT);
+        return -1;
+    }
+    return 0;
+}
+
+int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    struct http_pss *pss = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return accept_peer(user);
+    case LWS_CALLBACK_WSI_CREATE:
+        gw_limits_bind(gw_srv->limits, wsi);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        gw_limits_release(gw_srv->limits, wsi);
+        break;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* websocket only: HTTP/2 (h2c) is off */
+        if (in && !strcmp((const char *)in, "websocket"))
+            return 0;
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "HTTP/2 is not served here: use HTTP/1.1");
+        return 1;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* a websocket without the loket-chat subprotocol */
+    case LWS_CALLBACK_HTTP:
+        return pss ? req_begin(pss, wsi, in) : -1;
+    case LWS_CALLBACK_HTTP_BODY:
+        return pss ? req_body(pss->req, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return pss ? req_body_done(pss->req) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return pss ? req_write(pss, wsi) : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        req_closed(pss);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}

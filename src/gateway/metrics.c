@@ -1,0 +1,106 @@
+/* Counters of the gateway and their Prometheus text (GET /metrics). The
+ * loop thread counts messages, errors and steps; the sender thread counts
+ * what it delivered; so every counter is an atomic. */
+#include "gw.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+static const char *const channel_names[GW_CH_N] = {"ws", "generic", "whatsapp", "twilio"};
+static const char *const error_names[GW_E_N] = {
+    "bad_request", "bad_input", "too_large", "signature", "rate_limited",
+    "peer_limit",  "timeout",   "internal",  "send",
+};
+/* Upper bounds of the step-duration histogram, seconds. */
+static const double bucket_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+#define NBUCKETS (sizeof bucket_s / sizeof *bucket_s)
+
+static atomic_ullong msg_in[GW_CH_N], msg_out[GW_CH_N], msg_dup[GW_CH_N];
+static atomic_ullong errors[GW_E_N];
+static atomic_ullong step_bucket[NBUCKETS + 1]; /* the last is +Inf */
+static atomic_ullong step_sum_us;
+
+enum gw_channel gw_channel_of(const char *name)
+{
+    int i;
+    for (i = 0; i < GW_CH_N; i++)
+        if (!strncmp(name, channel_names[i], strlen(channel_names[i])))
+            return (enum gw_channel)i;
+    return GW_CH_GENERIC;
+}
+
+void gw_metrics_in(enum gw_channel ch)
+{
+    atomic_fetch_add(&msg_in[ch], 1);
+}
+
+void gw_metrics_out(enum gw_channel ch, int n)
+{
+    if (n > 0)
+        atomic_fetch_add(&msg_out[ch], (unsigned long long)n);
+}
+
+void gw_metrics_dup(enum gw_channel ch)
+{
+    atomic_fetch_add(&msg_dup[ch], 1);
+}
+
+void gw_metrics_error(enum gw_errkind k)
+{
+    atomic_fetch_add(&errors[k], 1);
+}
+
+void gw_metrics_step(int64_t us)
+{
+    size_t i;
+    double s = (double)us / 1e6;
+
+    for (i = 0; i < NBUCKETS && s > bucket_s[i]; i++)
+        ;
+    atomic_fetch_add(&step_bucket[i], 1);
+    atomic_fetch_add(&step_sum_us, (unsigned long long)(us > 0 ? us : 0));
+}
+
+void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
+{
+    unsigned long long cum = 0;
+    size_t i;
+
+    lk_buf_puts(b, "# HELP loket_messages_in_total Inbound messages processed, by channel.\n"
+                   "# TYPE loket_messages_in_total counter\n");
+    for (i = 0; i < GW_CH_N; i++)
+        lk_buf_printf(b, "loket_messages_in_total{channel=\"%s\"} %llu\n", channel_names[i],
+                      atomic_load(&msg_in[i]));
+    lk_buf_puts(b, "# HELP loket_messages_out_total Replies delivered, by channel.\n"
+                   "# TYPE loket_messages_out_total counter\n");
+    for (i = 0; i < GW_CH_N; i++)
+        lk_buf_printf(b, "loket_messages_out_total{channel=\"%s\"} %llu\n", channel_names[i],
+                      atomic_load(&msg_out[i]));
+    lk_buf_puts(b, "# HELP loket_duplicates_total Inbound messages acknowledged as duplicates.\n"
+                   "# TYPE loket_duplicates_total counter\n");
+    for (i = 0; i < GW_CH_N; i++)
+        lk_buf_printf(b, "loket_duplicates_total{channel=\"%s\"} %llu\n", channel_names[i],
+                      atomic_load(&msg_dup[i]));
+    lk_buf_puts(b, "# HELP loket_errors_total Refused or failed requests and sends, by kind.\n"
+                   "# TYPE loket_errors_total counter\n");
+    for (i = 0; i < GW_E_N; i++)
+        lk_buf_printf(b, "loket_errors_total{kind=\"%s\"} %llu\n", error_names[i],
+                      atomic_load(&errors[i]));
+    lk_buf_puts(b, "# HELP loket_step_seconds Time to handle one message in its transaction.\n"
+                   "# TYPE loket_step_seconds histogram\n");
+    for (i = 0; i < NBUCKETS; i++) {
+        cum += atomic_load(&step_bucket[i]);
+        lk_buf_printf(b, "loket_step_seconds_bucket{le=\"%g\"} %llu\n", bucket_s[i], cum);
+    }
+    cum += atomic_load(&step_bucket[NBUCKETS]);
+    lk_buf_printf(b, "loket_step_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+    lk_buf_printf(b, "loket_step_seconds_sum %.6f\n", (double)atomic_load(&step_sum_us) / 1e6);
+    lk_buf_printf(b, "loket_step_seconds_count %llu\n", cum);
+    lk_buf_puts(b, "# HELP loket_active_sessions Sessions with a message in the active window.\n"
+                   "# TYPE loket_active_sessions gauge\n");
+    lk_buf_printf(b, "loket_active_sessions %lld\n", (long long)active_sessions);
+    lk_buf_puts(b, "# HELP loket_outbox_depth Replies waiting in the outbox.\n"
+                   "# TYPE loket_outbox_depth gauge\n");
+    lk_buf_printf(b, "loket_outbox_depth %lld\n", (long long)outbox_depth);
+}

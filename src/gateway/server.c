@@ -1,0 +1,382 @@
+/* `loket serve`: the libwebsockets context and vhost, signals, the main loop,
+ * the one place messages reach the runtime (gw_process), flow reloads and
+ * the orderly shutdown.
+ *
+ * Threads: the loop thread runs lws and every transaction of the message
+ * path on its own lk_store connection (automatic WAL checkpoints off); the
+ * sender and the maintenance threads (outbox.c) have their own connections.
+ * Signals are blocked in those threads, so SIGTERM, SIGINT and SIGHUP always
+ * interrupt the loop's poll().
+ *
+ * SIGTERM/SIGINT: new connections and requests are refused, requests in
+ * flight are answered (up to a few seconds), the context is destroyed
+ * (closing websockets), the sender finishes its current request, and the
+ * databases close. SIGHUP: the flow is loaded and checked again; a broken one
+ * is refused with its errors logged and the old one stays. */
+#include "gw.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+gw_server *gw_srv;
+
+static volatile sig_atomic_t got_stop, got_reload;
+static struct lws_context *volatile signal_ctx;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_reload = 1;
+    else
+        got_stop = 1;
+    /* The loop thread is the only one with these signals unblocked, so poll()
+     * returns with EINTR; a signal that lands between the flag check and
+     * poll() is covered by the wake-up pipe, which lws_cancel_service only
+     * write()s to. */
+    if (signal_ctx)
+        lws_cancel_service(signal_ctx);
+}
+
+static lws_sorted_usec_list_t drain_tick;
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* only makes lws_service return */
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", gw_http_callback, sizeof(void *), 0, 0, NULL, 0},
+    {GW_CHAT_PROTOCOL, gw_ws_callback, sizeof(void *), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- the message path ---------------------------------------------------------------- */
+
+/* A short stable hash of a user id for logs: phone numbers stay out of them. */
+static unsigned long user_tag(const char *u)
+{
+    unsigned long h = 5381;
+    for (; *u; u++)
+        h = h * 33 + (unsigned char)*u;
+    return h & 0xffffffffUL;
+}
+
+gw_result gw_process(const lk_inbound *in, const char **why)
+{
+    enum gw_channel ch = gw_channel_of(in->channel);
+    const char *state = NULL;
+    int64_t t0;
+    int dup = 0;
+    lk_err err;
+
+    *why = NULL;
+    if (!gw_limits_take(gw_srv->limits, in->channel, in->user, gw_mono_us())) {
+        gw_metrics_error(GW_E_RATE);
+        gw_log(GW_LOG_WARN, "message over the sender's rate: not processed",
+               "channel=%s user=%08lx", in->channel, user_tag(in->user));
+        return GW_R_RATE;
+    }
+    t0 = gw_mono_us();
+    err = lk_runtime_handle(gw_srv->rt, in, gw_srv->out, &dup, &state);
+    if (err == LK_OK && dup) {
+        gw_metrics_dup(ch);
+        gw_log(GW_LOG_INFO, "duplicate message acknowledged", "channel=%s user=%08lx",
+               in->channel, user_tag(in->user));
+        return GW_R_DUP;
+    }
+    if (err == LK_OK) {
+        int64_t us = gw_mono_us() - t0;
+        gw_metrics_step(us);
+        gw_metrics_in(ch);
+        gw_log(GW_LOG_DEBUG, "message", "channel=%s user=%08lx state=%s replies=%d ms=%.2f",
+               in->channel, user_tag(in->user), state ? state : "", lk_out_count(gw_srv->out),
+               (double)us / 1000.0);
+        return GW_R_OK;
+    }
+    if (err == LK_EINVAL) {
+        lk_inbound_check(in, why);
+        gw_metrics_error(GW_E_BAD_INPUT);
+        gw_log(GW_LOG_INFO, "message refused", "channel=%s user=%08lx why=\"%s\"", in->channel,
+               user_tag(in->user), *why ? *why : "");
+        return GW_R_INVALID;
+    }
+    gw_metrics_error(GW_E_INTERNAL);
+    gw_log(GW_LOG_ERROR, "message failed, rolled back", "channel=%s user=%08lx err=\"%s\" store=\"%s\"",
+           in->channel, user_tag(in->user), lk_strerror(err), lk_store_errmsg(gw_srv->store));
+    return GW_R_INTERNAL;
+}
+
+void gw_wake_sender(void)
+{
+    gw_sender_wake(gw_srv->sender);
+}
+
+/* ---- reload ------------------------------------------------------------------------------ */
+
+static void reload_flow(gw_server *s)
+{
+    lk_flow *flow = NULL, *old;
+    lk_diag diag = {0};
+    lk_err err = lk_flow_load(s->cfg.flow, &flow, &diag);
+    size_t i;
+
+    for (i = 0; i < diag.n; i++) {
+        const lk_diag_item *d = &diag.items[i];
+        gw_log(d->warning ? GW_LOG_WARN : GW_LOG_ERROR, d->msg,
+               "file=\"%s\" line=%d col=%d path=\"%s\"", d->file ? d->file : "", d->line, d->col,
+               d->path ? d->path : "");
+    }
+    lk_diag_clear(&diag);
+    if (err != LK_OK) {
+        gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow", "flow=\"%s\" err=\"%s\"",
+               s->cfg.flow, lk_strerror(err));
+        return;
+    }
+    /* Only this thread steps sessions, and between two callbacks nothing
+     * holds a pointer into the old flow (the reply buffers are reset first). */
+    old = s->flow;
+    lk_out_reset(s->out);
+    lk_runtime_set_flow(s->rt, flow);
+    s->flow = flow;
+    lk_flow_free(old);
+    gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
+           lk_flow_name(flow), lk_flow_state_count(flow));
+}
+
+/* ---- start and stop ---------------------------------------------------------------------------- */
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: loket serve [--flow FLOW] [--db PATH] [--host HOST] [--port PORT]\n"
+            "                   [--config FILE] [--test-clock]\n\n"
+            "Serves the web console (GET /), the websocket chat (/chat, subprotocol\n"
+            "loket-chat), POST /v1/messages, the WhatsApp Cloud API webhook\n"
+            "(/webhook/whatsapp), the Twilio webhook (/webhook/twilio), GET /healthz and\n"
+            "GET /metrics. Defaults: flows/chika.json, loket.db, 127.0.0.1, 8080.\n\n"
+            "--config FILE reads `key = value` lines; keys: flow db host port sync log\n"
+            "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
+            "  request_timeout retry_base retry_cap checkpoint_every sender_poll\n"
+            "  prune_every active_window send_timeout. Each key is also read from\n"
+            "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
+            "--test-clock lets websocket clients set the clock of their conversations\n"
+            "  (for `loket replay --url`); never on a production server.\n\n"
+            "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
+            "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
+            "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL.\n"
+            "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
+}
+
+/* Reads the settings: defaults, the file, the environment, then the flags. */
+static int configure(gw_config *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"flow", required_argument, NULL, 'f'},   {"db", required_argument, NULL, 'd'},
+        {"host", required_argument, NULL, 'H'},   {"port", required_argument, NULL, 'p'},
+        {"config", required_argument, NULL, 'c'}, {"test-clock", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *file = NULL;
+    lk_diag diag = {0};
+    int ch, rc = 0;
+
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "f:d:H:p:c:th", opts, NULL)) != -1) {
+        if (ch == 'c')
+            file = optarg;
+        else if (ch == 'h')
+            return usage(stdout), 1;
+        else if (ch == '?')
+            return usage(stderr), 2;
+    }
+    if (optind != argc)
+        return usage(stderr), 2;
+    gw_config_defaults(c);
+    if (file && gw_config_file(c, file, &diag) != LK_OK)
+        rc = 2;
+    if (gw_config_env(c, &diag) != LK_OK)
+        rc = 2;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "f:d:H:p:c:th", opts, NULL)) != -1) {
+        const char *key = ch == 'f' ? "flow" : ch == 'd' ? "db" : ch == 'H' ? "host"
+                        : ch == 'p' ? "port" : NULL;
+        if (key && gw_config_set(c, key, optarg, "command line", &diag) != LK_OK)
+            rc = 2;
+        if (ch == 't')
+            c->test_clock = 1;
+    }
+    lk_diag_print(&diag, stderr);
+    lk_diag_clear(&diag);
+    return rc;
+}
+
+static int open_parts(gw_server *s)
+{
+    lk_store_opts so;
+    lk_diag diag = {0};
+    lk_err err;
+
+    if ((err = lk_flow_load(s->cfg.flow, &s->flow, &diag)) != LK_OK) {
+        lk_diag_print(&diag, stderr);
+        if (!diag.n)
+            fprintf(stderr, "%s: %s\n", s->cfg.flow, lk_strerror(err));
+        lk_diag_clear(&diag);
+        return -1;
+    }
+    lk_diag_clear(&diag);
+    lk_store_opts_default(&so);
+    so.sync = s->cfg.sync;
+    so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
+    if ((err = lk_store_open(s->cfg.db, &so, &s->store, &diag)) != LK_OK) {
+        lk_diag_print(&diag, stderr);
+        if (!diag.n)
+            fprintf(stderr, "%s: %s\n", s->cfg.db, lk_strerror(err));
+        lk_diag_clear(&diag);
+        return -1;
+    }
+    if (!(s->rt = lk_runtime_new(s->flow, s->store)) || !(s->out = lk_out_new()) ||
+        !(s->limits = gw_limits_new(s->cfg.max_conns_per_peer, s->cfg.rate, s->cfg.burst))) {
+        fprintf(stderr, "loket serve: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void close_parts(gw_server *s)
+{
+    gw_sender_stop(s->sender);
+    gw_maint_stop(s->maint);
+    lk_runtime_free(s->rt);
+    lk_out_free(s->out);
+    lk_store_close(s->store);
+    lk_flow_free(s->flow);
+    gw_limits_free(s->limits);
+    gw_config_free(&s->cfg);
+}
+
+/* Starts the threads with the signals blocked, so that they inherit the mask
+ * and only the loop thread sees SIGTERM, SIGINT and SIGHUP. */
+static int start_threads(gw_server *s)
+{
+    sigset_t set, old;
+    int rc = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    if (gw_sender_start(&s->cfg, &s->sender) != LK_OK || gw_maint_start(&s->cfg, &s->maint) != LK_OK)
+        rc = -1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() must return */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static struct lws_context *create_context(gw_server *s)
+{
+    struct lws_context_creation_info info;
+
+    memset(&info, 0, sizeof info); /* 4.1.6 has no lws_context_info_defaults() */
+    s->retry.secs_since_valid_ping = (uint16_t)s->cfg.ws_ping_s;
+    s->retry.secs_since_valid_hangup = (uint16_t)s->cfg.ws_idle_s;
+    info.port = s->cfg.port;
+    info.iface = s->cfg.host;
+    info.protocols = protocols;
+    info.vhost_name = "loket";
+    info.timeout_secs = (unsigned int)s->cfg.request_timeout_s;
+    info.retry_and_idle_policy = &s->retry;
+    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (strchr(s->cfg.host, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* no extensions (permessage-deflate off), no mounts, no CGI, no TLS: a
+     * proxy in front terminates TLS; HTTP/2 is not negotiated without it and
+     * the h2c upgrade is refused in the HTTP callback */
+    return lws_create_context(&info);
+}
+
+/* Runs the loop until SIGTERM/SIGINT, then drains the requests in flight. */
+static void run(gw_server *s)
+{
+    int64_t deadline;
+
+    while (!got_stop) {
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+        if (got_reload) {
+            got_reload = 0;
+            reload_flow(s);
+        }
+    }
+    s->stopping = 1;
+    gw_log(GW_LOG_INFO, "stopping: finishing the requests in flight", "inflight=%d", s->inflight);
+    deadline = gw_mono_us() + 5 * 1000000;
+    while (s->inflight > 0 && gw_mono_us() < deadline) {
+        lws_sul_schedule(s->ctx, 0, &drain_tick, on_tick, 50 * LWS_US_PER_MS);
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+    }
+    lws_sul_cancel(&drain_tick);
+}
+
+int lk_serve_main(int argc, char **argv)
+{
+    static gw_server server;
+    gw_server *s = &server;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    gw_srv = s;
+    if ((rc = configure(&s->cfg, argc, argv)) != 0) {
+        gw_config_free(&s->cfg);
+        return rc == 1 ? 0 : 2;
+    }
+    gw_log_init(s->cfg.log_level);
+    lws_set_log_level(LLL_ERR | LLL_WARN, gw_log_lws);
+    gw_random_hex(s->rid_prefix, 4);
+    install_signals();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "loket serve: libcurl did not initialise\n");
+        return 1;
+    }
+    rc = 1;
+    if (open_parts(s) < 0 || start_threads(s) < 0)
+        goto done;
+    if (!(s->ctx = create_context(s))) {
+        gw_log(GW_LOG_ERROR, "cannot listen", "host=%s port=%d", s->cfg.host, s->cfg.port);
+        goto done;
+    }
+    signal_ctx = s->ctx;
+    s->vhost = lws_get_vhost_by_name(s->ctx, "loket");
+    gw_log(GW_LOG_INFO, "listening",
+           "host=%s port=%d flow=\"%s\" db=\"%s\" test_clock=%d whatsapp=%s twilio=%s", s->cfg.host,
+           s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow, s->cfg.db,
+           s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
+           s->cfg.twilio_token ? "on" : "off");
+    run(s);
+    signal_ctx = NULL;
+    lws_context_destroy(s->ctx);
+    s->ctx = NULL;
+    rc = 0;
+done:
+    close_parts(s);
+    curl_global_cleanup();
+    if (rc == 0)
+        gw_log(GW_LOG_INFO, "stopped", NULL);
+    gw_srv = NULL;
+    return rc;
+}

@@ -1,0 +1,375 @@
+/* The /chat websocket (subprotocol "loket-chat"): JSON text frames.
+ *
+ *   client -> server  {"type":"hello","user":"ID"}     resume ID (optional)
+ *                     {"type":"message","text":"..."} ("id" optional, dedup)
+ *                     {"type":"clock","now":"2026-11-24T09:00:00+07:00"} (--test-clock)
+ *   server -> client  {"type":"welcome","user":"ID"}
+ *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
+ *                     {"type":"done","replies":N}
+ *                     {"type":"clock","ok":true}
+ *                     {"type":"error","error":"..."}
+ *
+ * A connection is not a session: the per-connection data holds a pointer to
+ * a gw_conn, which holds the user id; the session lives in the store under
+ * that id, so a client that reconnects with hello resumes it. Messages are
+ * reassembled across fragments here, capped at GW_MAX_WS_MSG (close 1009). */
+#include "gw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct frame {
+    struct frame *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes */
+} frame;
+
+typedef struct gw_conn {
+    struct lws *wsi;
+    unsigned long id;   /* for the log */
+    int64_t t0_us;
+    unsigned long nmsg; /* frames received */
+    char user[GW_USER_MAX + 1];
+    int welcomed;
+    int has_clock;
+    int64_t clock_ms;
+    lk_buf rx;
+    int rx_binary;
+    frame *head, *tail;
+    size_t queued;
+    int closing; /* the queue overflowed: close after the writes in flight */
+} gw_conn;
+
+struct ws_pss {
+    gw_conn *conn;
+};
+
+/* ---- the outgoing queue ---------------------------------------------------------- */
+
+static void conn_queue(gw_conn *c, const cJSON *obj)
+{
+    char *s = cJSON_PrintUnformatted(obj);
+    size_t n;
+    frame *f;
+
+    if (!s || c->closing) {
+        cJSON_free(s);
+        return;
+    }
+    n = strlen(s);
+    if (c->queued + n > GW_MAX_WS_QUEUE || !(f = malloc(sizeof *f + LWS_PRE + n))) {
+        /* the client does not read its replies: let it go */
+        gw_log(GW_LOG_WARN, "websocket dropped: replies not read", "queued=%zu", c->queued);
+        c->closing = 1;
+        cJSON_free(s);
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    f->next = NULL;
+    f->len = n;
+    memcpy(f->data + LWS_PRE, s, n);
+    cJSON_free(s);
+    if (c->tail)
+        c->tail->next = f;
+    else
+        c->head = f;
+    c->tail = f;
+    c->queued += n;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void send_simple(gw_conn *c, const char *type, const char *key, const char *value)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "type", type) &&
+        (!key || cJSON_AddStringToObject(o, key, value)))
+        conn_queue(c, o);
+    cJSON_Delete(o);
+}
+
+static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
+{
+    gw_metrics_error(kind);
+    send_simple(c, "error", "error", why);
+}
+
+static void send_welcome(gw_conn *c)
+{
+    send_simple(c, "welcome", "user", c->user);
+    c->welcomed = 1;
+}
+
+static void send_done(gw_conn *c, int n, int dup)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "type", "done") &&
+        cJSON_AddNumberToObject(o, "replies", n) && (!dup || cJSON_AddTrueToObject(o, "duplicate")))
+        conn_queue(c, o);
+    cJSON_Delete(o);
+}
+
+static void send_replies(gw_conn *c, const lk_out *out)
+{
+    int i, k, n = lk_out_count(out);
+
+    for (i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject(), *arr;
+        lk_reply r;
+
+        lk_out_get(out, i, &r);
+        if (!o || !cJSON_AddStringToObject(o, "type", "reply") ||
+            !cJSON_AddStringToObject(o, "text", r.text)) {
+            cJSON_Delete(o);
+            continue;
+        }
+        if (r.nchoices > 0 && (arr = cJSON_AddArrayToObject(o, "choices"))) {
+            for (k = 0; k < r.nchoices; k++) {
+                cJSON *ch = cJSON_CreateObject();
+                if (!ch)
+                    break;
+                cJSON_AddStringToObject(ch, "id", r.choices[k].id);
+                cJSON_AddStringToObject(ch, "title", r.choices[k].title);
+                cJSON_AddItemToArray(arr, ch);
+            }
+        }
+        conn_queue(c, o);
+        cJSON_Delete(o);
+    }
+    gw_metrics_out(GW_CH_WS, n);
+    send_done(c, n, 0);
+}
+
+/* ---- the frames of the protocol ------------------------------------------------------- */
+
+static void new_user(gw_conn *c)
+{
+    char hex[33];
+    gw_random_hex(hex, 12);
+    snprintf(c->user, sizeof c->user, "web-%s", hex);
+}
+
+static void on_hello(gw_conn *c, const cJSON *msg)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(msg, "user");
+    size_t n;
+
+    if (u && !cJSON_IsNull(u)) {
+        if (!cJSON_IsString(u) || !(n = strlen(u->valuestring)) || n > GW_USER_MAX ||
+            !lk_utf8_valid(u->valuestring, n, NULL)) {
+            send_error(c, GW_E_BAD_REQUEST, "user must be 1 to 128 bytes of valid UTF-8");
+            return;
+        }
+        memcpy(c->user, u->valuestring, n + 1);
+    } else {
+        new_user(c);
+    }
+    send_welcome(c);
+}
+
+static void on_clock(gw_conn *c, const cJSON *msg)
+{
+    const cJSON *now = cJSON_GetObjectItemCaseSensitive(msg, "now");
+    int64_t ms;
+
+    if (!gw_srv->cfg.test_clock) {
+        send_error(c, GW_E_BAD_REQUEST, "setting the clock needs a server started with --test-clock");
+        return;
+    }
+    if (cJSON_IsString(now) && lk_time_parse_iso(now->valuestring, &ms) == 0) {
+        c->clock_ms = ms;
+    } else if (cJSON_IsNumber(now) && now->valuedouble >= 0 && now->valuedouble < 1e15) {
+        c->clock_ms = (int64_t)now->valuedouble;
+    } else {
+        send_error(c, GW_E_BAD_REQUEST, "now must be a time such as 2026-11-24T09:00:00+07:00");
+        return;
+    }
+    c->has_clock = 1;
+    {
+        cJSON *o = cJSON_CreateObject();
+        if (o && cJSON_AddStringToObject(o, "type", "clock") && cJSON_AddTrueToObject(o, "ok"))
+            conn_queue(c, o);
+        cJSON_Delete(o);
+    }
+}
+
+static void on_message(gw_conn *c, const cJSON *msg, int has_nul)
+{
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
+    lk_inbound in = {0};
+    const char *why = NULL;
+
+    if (!cJSON_IsString(text)) {
+        send_error(c, GW_E_BAD_REQUEST, "a message needs a text string");
+        return;
+    }
+    if (!c->user[0])
+        new_user(c);
+    if (!c->welcomed)
+        send_welcome(c);
+    in.channel = "ws";
+    in.user = c->user;
+    in.ext_id = gw_json_str(msg, "id");
+    in.text = has_nul ? "\0" : text->valuestring;
+    in.len = has_nul ? 1 : strlen(text->valuestring);
+    in.now_ms = c->has_clock ? c->clock_ms : gw_now_ms();
+    switch (gw_process(&in, &why)) {
+    case GW_R_OK:
+        send_replies(c, gw_srv->out);
+        break;
+    case GW_R_DUP:
+        send_done(c, 0, 1);
+        break;
+    case GW_R_RATE:
+        send_simple(c, "error", "error", "too many messages: slow down and try again");
+        break;
+    case GW_R_INVALID:
+        send_simple(c, "error", "error", why ? why : "the text was refused");
+        break;
+    case GW_R_INTERNAL:
+        send_simple(c, "error", "error", "internal error: the message was not processed");
+        break;
+    }
+}
+
+static void conn_message(gw_conn *c, const char *s, size_t n)
+{
+    char why[128];
+    const char *type;
+    cJSON *msg;
+
+    if (c->rx_binary) {
+        send_error(c, GW_E_BAD_REQUEST, "binary frames are not supported: send JSON text");
+        return;
+    }
+    if (!(msg = gw_json_parse(s, n, why, sizeof why))) {
+        send_error(c, GW_E_BAD_REQUEST, why);
+        return;
+    }
+    type = gw_json_str(msg, "type");
+    if (!type)
+        send_error(c, GW_E_BAD_REQUEST, "a frame needs a type: hello, message or clock");
+    else if (!strcmp(type, "message"))
+        on_message(c, msg, gw_json_has_nul(s, n));
+    else if (!strcmp(type, "hello"))
+        on_hello(c, msg);
+    else if (!strcmp(type, "clock"))
+        on_clock(c, msg);
+    else
+        send_error(c, GW_E_BAD_REQUEST, "unknown type: expected hello, message or clock");
+    cJSON_Delete(msg);
+}
+
+/* ---- the connection's life ---------------------------------------------------------------- */
+
+static gw_conn *conn_open(struct lws *wsi)
+{
+    static unsigned long next_id;
+    gw_conn *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->wsi = wsi;
+    c->id = ++next_id;
+    c->t0_us = gw_mono_us();
+    gw_log(GW_LOG_DEBUG, "websocket open", "conn=%s-ws%lu", gw_srv->rid_prefix, c->id);
+    return c;
+}
+
+static int conn_rx(struct lws *wsi, gw_conn *c, const void *in, size_t len)
+{
+    if (!c)
+        return -1;
+    if (c->rx.len == 0)
+        c->rx_binary = lws_frame_is_binary(wsi);
+    if (c->rx.len + len > GW_MAX_WS_MSG) {
+        static const char why[] = "message larger than 64 KiB";
+        gw_metrics_error(GW_E_TOO_LARGE);
+        gw_log(GW_LOG_WARN, "websocket closed: message too large", "bytes=%zu", c->rx.len + len);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+                         sizeof why - 1);
+        return -1;
+    }
+    lk_buf_put(&c->rx, in, len);
+    if (c->rx.oom)
+        return -1;
+    if (!lws_is_final_fragment(wsi))
+        return 0;
+    c->nmsg++;
+    conn_message(c, c->rx.p ? c->rx.p : "", c->rx.len);
+    lk_buf_reset(&c->rx);
+    if (c->rx.cap > 2 * 4096) { /* do not keep a 64 KiB buffer per idle client */
+        lk_buf_free(&c->rx);
+    }
+    return 0;
+}
+
+static int conn_tx(struct lws *wsi, gw_conn *c)
+{
+    frame *f;
+
+    if (!c)
+        return 0;
+    if (!(f = c->head))
+        return c->closing ? -1 : 0;
+    if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len)
+        return -1;
+    c->head = f->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->queued -= f->len;
+    free(f);
+    if (c->head || c->closing)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void conn_close(gw_conn *c)
+{
+    frame *f, *next;
+
+    if (!c)
+        return;
+    gw_log(GW_LOG_INFO, "websocket closed", "conn=%s-ws%lu path=\"/chat\" frames=%lu s=%.1f",
+           gw_srv->rid_prefix, c->id, c->nmsg, (double)(gw_mono_us() - c->t0_us) / 1e6);
+    for (f = c->head; f; f = next) {
+        next = f->next;
+        free(f);
+    }
+    lk_buf_free(&c->rx);
+    free(c);
+}
+
+static int filter(struct lws *wsi)
+{
+    char uri[64];
+
+    if (gw_srv->stopping)
+        return 1;
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/chat"))
+        return 1;
+    return 0;
+}
+
+int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    struct ws_pss *pss = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return filter(wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        return (pss->conn = conn_open(wsi)) ? 0 : -1;
+    case LWS_CALLBACK_RECEIVE:
+        return conn_rx(wsi, pss->conn, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return conn_tx(wsi, pss->conn);
+    case LWS_CALLBACK_CLOSED:
+        conn_close(pss->conn);
+        pss->conn = NULL;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}

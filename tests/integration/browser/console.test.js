@@ -1,0 +1,71 @@
+// The web console in a real browser (Debian's chromium through playwright-core), at a
+// phone's width: open the page, send "Hi Chika", tap the PANDAWA button, see the province
+// question, save a screenshot; the user id survives a reload (localStorage + hello) and
+// Reset gives a new one. Exit status 0 when everything held.
+"use strict";
+const { chromium } = require("playwright-core");
+
+const base = process.env.BASE_URL;
+const shot = process.env.SCREENSHOT;
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+(async () => {
+  const context = await chromium.launchPersistentContext(process.env.USER_DATA_DIR, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 375, height: 740 },
+    deviceScaleFactor: 2,
+  });
+  let failed = false;
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.setDefaultTimeout(15000);
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(base);
+    await page.waitForFunction(() => /^web-/.test(document.getElementById("user").textContent));
+    const user = await page.textContent("#user");
+
+    await page.fill("#text", "Hi Chika");
+    await page.press("#text", "Enter");
+    const pandawa = page.locator(".choices button", { hasText: "PANDAWA" }).last();
+    await pandawa.waitFor();
+    check(await page.locator(".bubble.bot", { hasText: "Chika" }).count() > 0, "no greeting from Chika");
+    await pandawa.click();
+    await page.locator(".bubble.bot", { hasText: "provinsi" }).waitFor();
+    check(await page.locator(".bubble.me", { hasText: "PANDAWA" }).count() === 1,
+          "the tapped choice is not shown as the user's bubble");
+    await page.waitForSelector(".typing", { state: "detached" });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(overflow <= 375, "the page is wider than 375px: " + overflow);
+    await page.screenshot({ path: shot });
+    console.log("screenshot: " + shot);
+
+    // Resume: a reload says hello with the stored id and carries on from the province.
+    check(await page.evaluate(() => localStorage.getItem("loket.user")) === user,
+          "the user id is not in localStorage");
+    await page.reload();
+    await page.waitForFunction((u) => document.getElementById("user").textContent === u, user);
+    await page.fill("#text", "Jawa Barat");
+    await page.press("#text", "Enter");
+    await page.locator(".bubble.bot", { hasText: /kabupaten|kota/i }).first().waitFor();
+
+    // Reset: a new user id.
+    await page.click("#reset");
+    await page.waitForFunction((u) => /^web-/.test(document.getElementById("user").textContent) &&
+                                      document.getElementById("user").textContent !== u, user);
+    check(errors.length === 0, "errors in the page: " + errors.join("; "));
+    console.log("ok");
+  } catch (e) {
+    failed = true;
+    console.error("FAIL: " + (e && e.stack ? e.stack : e));
+  } finally {
+    await context.close();
+  }
+  process.exit(failed ? 1 : 0);
+})();

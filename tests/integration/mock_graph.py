@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""A stand-in for the WhatsApp Cloud API (Graph API) for the integration tests.
+
+POST /{phone_number_id}/messages records the request (path, Authorization header, JSON
+body, the status answered) and answers {"messages":[{"id":"wamid.mock-N"}]}, or fails
+with a 500 while a failure count for that phone number id is above zero.
+
+Control endpoints (used by tests from other processes):
+  GET  /_control/health
+  POST /_control/fail      {"pnid": "...", "count": N, "status": 500}  (count -1: until reset)
+  GET  /_control/requests?pnid=...   every request recorded for that phone number id
+"""
+
+import argparse
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = {}  # pnid -> [records]
+        self.failing = {}   # pnid -> [count, status]
+        self.delay = {}     # pnid -> seconds to wait before answering
+        self.arrived = {}   # pnid -> requests received (counted before any delay)
+        self.next_id = 0
+
+
+def make_handler(state):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):
+            pass
+
+        def answer(self, status, obj):
+            data = json.dumps(obj).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def body(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(n) if n else b""
+
+        def do_GET(self):
+            u = urlparse(self.path)
+            if u.path == "/_control/health":
+                return self.answer(200, {"ok": True})
+            if u.path == "/_control/requests":
+                pnid = parse_qs(u.query).get("pnid", [""])[0]
+                with state.lock:
+                    return self.answer(200, list(state.requests.get(pnid, [])))
+            self.answer(404, {"error": "not found"})
+
+        def do_POST(self):
+            u = urlparse(self.path)
+            raw = self.body()
+            if u.path == "/_control/fail":
+                c = json.loads(raw)
+                with state.lock:
+                    state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500))]
+                return self.answer(200, {"ok": True})
+            parts = u.path.strip("/").split("/")
+            if len(parts) != 2 or parts[1] != "messages":
+                return self.answer(404, {"error": {"message": "unknown path"}})
+            pnid = parts[0]
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                payload = None
+            with state.lock:
+                state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
+                delay = state.delay.get(pnid, 0)
+            if delay:
+                time.sleep(delay)  # a request in flight, e.g. at a kill -9 of the server
+            with state.lock:
+                f = state.failing.get(pnid)
+                if f and f[0] != 0:
+                    if f[0] > 0:
+                        f[0] -= 1
+                    status, answer = f[1], {"error": {"message": "mock failure", "code": 131000}}
+                elif payload is None:
+                    status, answer = 400, {"error": {"message": "bad JSON"}}
+                else:
+                    state.next_id += 1
+                    status = 200
+                    answer = {"messaging_product": "whatsapp",
+                              "contacts": [{"input": payload.get("to"), "wa_id": payload.get("to")}],
+                              "messages": [{"id": "wamid.mock-%d" % state.next_id}]}
+                state.requests.setdefault(pnid, []).append({
+                    "path": u.path, "authorization": self.headers.get("Authorization"),
+                    "content_type": self.headers.get("Content-Type"),
+                    "payload": payload, "status": status})
+            try:
+                self.answer(status, answer)
+            except OSError:
+                pass  # the client is gone (killed while this request was in flight)
+
+    return Handler
+
+
+def serve(port, state=None):
+    """Starts the mock in a thread of this process; returns (server, state)."""
+    state = state or State()
+    srv = ThreadingHTTPServer(("127.0.0.1", port), make_handler(state))
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, state
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    args = ap.parse_args()
+    state = State()
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    srv.daemon_threads = True
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
