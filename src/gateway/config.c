@@ -91,8 +91,7 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 
 static int parse_bool(const char *s, int *out)
 {
-    if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
-        !strcasecmp(s, "on"))
+    if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
         *out = 1;
     else if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
              !strcasecmp(s, "off"))
@@ -114,13 +113,31 @@ static int set_str(char **dst, const char *v)
 
 /* The keys of the file, also read from LOKET_<KEY> (upper case). */
 static const char *const keys[] = {
-    "flow", "db", "host", "port", "sync", "log", "test_clock", "dedup_keep", "rate", "burst",
-    "max_conns_per_peer", "ws_ping", "ws_idle", "request_timeout", "retry_base", "retry_cap",
-    "checkpoint_every", "sender_poll", "prune_every", "active_window", "send_timeout", NULL,
+    "flow",
+    "db",
+    "host",
+    "port",
+    "sync",
+    "log",
+    "test_clock",
+    "dedup_keep",
+    "rate",
+    "burst",
+    "max_conns_per_peer",
+    "ws_ping",
+    "ws_idle",
+    "request_timeout",
+    "retry_base",
+    "retry_cap",
+    "checkpoint_every",
+    "sender_poll",
+    "prune_every",
+    "active_window",
+    "send_timeout",
+    NULL,
 };
 
-lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *src,
-                     lk_diag *diag)
+lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *src, lk_diag *diag)
 {
     int64_t ms;
     const char *why = NULL;
@@ -195,8 +212,8 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
                        : !strcmp(key, "active_window")    ? &c->active_window_ms
                                                           : NULL;
         if (!dst) {
-            lk_diag_add(diag, src, 0, 0, NULL, "unknown setting '%s' (known: see loket serve --help)",
-                        key);
+            lk_diag_add(diag, src, 0, 0, NULL,
+                        "unknown setting '%s' (known: see loket serve --help)", key);
             return LK_EINVAL;
         }
         if (parse_duration(v, &ms) || ms < 1)

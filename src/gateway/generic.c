@@ -79,9 +79,7 @@ int gw_route_generic(gw_req *r)
         gw_respond_json(r, 200, res);
         cJSON_Delete(res);
         break;
-    case GW_R_DUP:
-        GW_RESPOND_LIT(r, 200, "{\"replies\":[],\"duplicate\":true}");
-        break;
+    case GW_R_DUP: GW_RESPOND_LIT(r, 200, "{\"replies\":[],\"duplicate\":true}"); break;
     case GW_R_RATE:
         GW_RESPOND_LIT(r, 429, "{\"error\":\"too many messages from this sender: slow down\"}");
         break;

@@ -34,8 +34,8 @@
 #include "loket/runtime.h"
 #include "loket/store.h"
 
-#define GW_MAX_BODY (1024 * 1024)  /* HTTP request bodies */
-#define GW_MAX_WS_MSG (64 * 1024)  /* one websocket message, all fragments */
+#define GW_MAX_BODY (1024 * 1024) /* HTTP request bodies */
+#define GW_MAX_WS_MSG (64 * 1024) /* one websocket message, all fragments */
 #define GW_MAX_JSON_DEPTH 32
 #define GW_MAX_WS_QUEUE (1024 * 1024) /* bytes waiting to go to one websocket */
 #define GW_USER_MAX 128
@@ -46,11 +46,11 @@ typedef struct gw_config {
     char *flow, *db, *host;
     int port;
     lk_sync sync;
-    int log_level;      /* GW_LOG_* */
-    int test_clock;     /* clients may set the clock of their conversations */
+    int log_level;  /* GW_LOG_* */
+    int test_clock; /* clients may set the clock of their conversations */
     int64_t dedup_keep_ms;
-    double rate;        /* messages per second per sender (token refill) */
-    int burst;          /* bucket size */
+    double rate; /* messages per second per sender (token refill) */
+    int burst;   /* bucket size */
     int max_conns_per_peer;
     int ws_ping_s, ws_idle_s;
     int request_timeout_s;
@@ -80,8 +80,7 @@ enum { GW_LOG_ERROR = 0, GW_LOG_WARN = 1, GW_LOG_INFO = 2, GW_LOG_DEBUG = 3 };
 void gw_log_init(int level);
 /* One logfmt line on stderr: time=... level=... msg="msg" then the key=value
  * pairs of fmt. Values given through gw_log_str are quoted. Thread safe. */
-void gw_log(int level, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void gw_log(int level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Appends key="value" (quoted, escaped, cut to 200 bytes) to b. */
 void gw_log_kv(lk_buf *b, const char *key, const char *value);
 /* Routes libwebsockets' own messages into gw_log. */
@@ -181,8 +180,8 @@ typedef struct gw_server {
     gw_sender *sender;
     gw_maint *maint;
     uint64_t next_req;
-    int inflight;   /* HTTP requests received and not yet answered */
-    int stopping;   /* SIGTERM seen: refuse new work, drain */
+    int inflight; /* HTTP requests received and not yet answered */
+    int stopping; /* SIGTERM seen: refuse new work, drain */
     char rid_prefix[9];
 } gw_server;
 
@@ -235,7 +234,7 @@ struct gw_req {
 /* Queues the response of r (copying body) and asks for a writeable callback. */
 void gw_respond(gw_req *r, int status, const char *ctype, const char *body, size_t len);
 void gw_respond_json(gw_req *r, int status, const cJSON *obj);
-#define GW_RESPOND_LIT(r, status, lit) \
+#define GW_RESPOND_LIT(r, status, lit)                                                             \
     gw_respond((r), (status), "application/json", (lit), sizeof(lit) - 1)
 /* {"error": why} with the status; counts the error kind. */
 void gw_respond_error(gw_req *r, int status, enum gw_errkind kind, const char *why);
@@ -276,8 +275,8 @@ void gw_maint_stop(gw_maint *m); /* NULL-safe */
  * array, or NULL). */
 typedef void (*gw_reply_fn)(void *ctx, const char *text, const cJSON *choices);
 /* Sends text and waits for the step's done frame, calling fn per reply. */
-lk_err gw_wsclient_exchange(lk_wsclient *c, const char *text, gw_reply_fn fn, void *ctx,
-                            char *err, size_t errlen);
+lk_err gw_wsclient_exchange(lk_wsclient *c, const char *text, gw_reply_fn fn, void *ctx, char *err,
+                            size_t errlen);
 const char *gw_wsclient_user(const lk_wsclient *c);
 
 #endif

@@ -103,8 +103,7 @@ const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len)
 static void req_log(gw_req *r)
 {
     gw_log(GW_LOG_INFO, "request", "rid=%s method=%s path=\"%s\" status=%d ms=%.2f", r->rid,
-           method_name(r->method), r->path, r->status,
-           (double)(gw_mono_us() - r->t0_us) / 1000.0);
+           method_name(r->method), r->path, r->status, (double)(gw_mono_us() - r->t0_us) / 1000.0);
 }
 
 static void req_free(struct http_pss *pss)
@@ -277,8 +276,8 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
             lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                         (const unsigned char *)"nosniff", 7, &p, end) ||
             (r->close_after &&
-             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-                                          (const unsigned char *)"close", 5, &p, end)) ||
+             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                          5, &p, end)) ||
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         r->phase = 2;
@@ -295,8 +294,7 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
         if (close_after)
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -333,34 +331,23 @@ int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     struct http_pss *pss = user;
 
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return accept_peer(user);
-    case LWS_CALLBACK_WSI_CREATE:
-        gw_limits_bind(gw_srv->limits, wsi);
-        break;
-    case LWS_CALLBACK_WSI_DESTROY:
-        gw_limits_release(gw_srv->limits, wsi);
-        break;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return accept_peer(user);
+    case LWS_CALLBACK_WSI_CREATE: gw_limits_bind(gw_srv->limits, wsi); break;
+    case LWS_CALLBACK_WSI_DESTROY: gw_limits_release(gw_srv->limits, wsi); break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* websocket only: HTTP/2 (h2c) is off */
         if (in && !strcmp((const char *)in, "websocket"))
             return 0;
-        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "HTTP/2 is not served here: use HTTP/1.1");
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                               "HTTP/2 is not served here: use HTTP/1.1");
         return 1;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a websocket without the loket-chat subprotocol */
-    case LWS_CALLBACK_HTTP:
-        return pss ? req_begin(pss, wsi, in) : -1;
-    case LWS_CALLBACK_HTTP_BODY:
-        return pss ? req_body(pss->req, in, len) : -1;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return pss ? req_body_done(pss->req) : -1;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return pss ? req_write(pss, wsi) : 0;
-    case LWS_CALLBACK_CLOSED_HTTP:
-        req_closed(pss);
-        break;
-    default:
-        break;
+    case LWS_CALLBACK_HTTP: return pss ? req_begin(pss, wsi, in) : -1;
+    case LWS_CALLBACK_HTTP_BODY: return pss ? req_body(pss->req, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: return pss ? req_body_done(pss->req) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE: return pss ? req_write(pss, wsi) : 0;
+    case LWS_CALLBACK_CLOSED_HTTP: req_closed(pss); break;
+    default: break;
     }
     return 0;
 }

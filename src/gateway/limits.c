@@ -18,9 +18,9 @@
 
 typedef struct entry {
     struct entry *next;
-    int count;      /* peers: open connections */
-    char *peer;     /* conns: the peer key the connection is counted under */
-    double tokens;  /* buckets */
+    int count;     /* peers: open connections */
+    char *peer;    /* conns: the peer key the connection is counted under */
+    double tokens; /* buckets */
     int64_t last_us;
     char key[];
 } entry;
@@ -181,8 +181,8 @@ int gw_limits_accept(gw_limits *l, const struct sockaddr *sa)
     if (!e)
         return -1;
     if (e->count >= l->max_per_peer) {
-        gw_log(GW_LOG_WARN, "connection refused: too many from one peer", "peer=%s open=%d",
-               key, e->count);
+        gw_log(GW_LOG_WARN, "connection refused: too many from one peer", "peer=%s open=%d", key,
+               e->count);
         if (!e->count)
             del(&l->peers, find(&l->peers, key));
         return -1;

@@ -79,6 +79,8 @@ void gw_log_lws(int level, const char *line)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
         msg[--n] = '\0';
-    gw_log(level & LLL_ERR ? GW_LOG_ERROR : level & LLL_WARN ? GW_LOG_WARN : GW_LOG_DEBUG, msg,
-           "src=lws");
+    gw_log(level & LLL_ERR    ? GW_LOG_ERROR
+           : level & LLL_WARN ? GW_LOG_WARN
+                              : GW_LOG_DEBUG,
+           msg, "src=lws");
 }

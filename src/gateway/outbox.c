@@ -239,8 +239,9 @@ static void send_one(gw_sender *s, const lk_outbox_item *it)
     }
     next = backoff_ms(s, it->attempts);
     gw_metrics_error(GW_E_SEND);
-    gw_log(GW_LOG_WARN, "reply not sent, will retry", "outbox=%lld attempts=%d status=%ld retry_ms=%lld",
-           (long long)it->id, it->attempts + 1, status, (long long)next);
+    gw_log(GW_LOG_WARN, "reply not sent, will retry",
+           "outbox=%lld attempts=%d status=%ld retry_ms=%lld", (long long)it->id, it->attempts + 1,
+           status, (long long)next);
     if (lk_store_outbox_retry(s->store, it->id, gw_now_ms() + next, why) != LK_OK)
         gw_log(GW_LOG_ERROR, "outbox retry not recorded", "outbox=%lld why=\"%s\"",
                (long long)it->id, lk_store_errmsg(s->store));

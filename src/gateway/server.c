@@ -82,8 +82,8 @@ gw_result gw_process(const lk_inbound *in, const char **why)
     err = lk_runtime_handle(gw_srv->rt, in, gw_srv->out, &dup, &state);
     if (err == LK_OK && dup) {
         gw_metrics_dup(ch);
-        gw_log(GW_LOG_INFO, "duplicate message acknowledged", "channel=%s user=%08lx",
-               in->channel, user_tag(in->user));
+        gw_log(GW_LOG_INFO, "duplicate message acknowledged", "channel=%s user=%08lx", in->channel,
+               user_tag(in->user));
         return GW_R_DUP;
     }
     if (err == LK_OK) {
@@ -103,8 +103,9 @@ gw_result gw_process(const lk_inbound *in, const char **why)
         return GW_R_INVALID;
     }
     gw_metrics_error(GW_E_INTERNAL);
-    gw_log(GW_LOG_ERROR, "message failed, rolled back", "channel=%s user=%08lx err=\"%s\" store=\"%s\"",
-           in->channel, user_tag(in->user), lk_strerror(err), lk_store_errmsg(gw_srv->store));
+    gw_log(GW_LOG_ERROR, "message failed, rolled back",
+           "channel=%s user=%08lx err=\"%s\" store=\"%s\"", in->channel, user_tag(in->user),
+           lk_strerror(err), lk_store_errmsg(gw_srv->store));
     return GW_R_INTERNAL;
 }
 
@@ -130,8 +131,8 @@ static void reload_flow(gw_server *s)
     }
     lk_diag_clear(&diag);
     if (err != LK_OK) {
-        gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow", "flow=\"%s\" err=\"%s\"",
-               s->cfg.flow, lk_strerror(err));
+        gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
+               "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
         return;
     }
     /* Only this thread steps sessions, and between two callbacks nothing
@@ -145,28 +146,28 @@ static void reload_flow(gw_server *s)
            lk_flow_name(flow), lk_flow_state_count(flow));
 }
 
-/* ---- start and stop ---------------------------------------------------------------------------- */
+/* ---- start and stop ----------------------------------------------------------------------------
+ */
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: loket serve [--flow FLOW] [--db PATH] [--host HOST] [--port PORT]\n"
-            "                   [--config FILE] [--test-clock]\n\n"
-            "Serves the web console (GET /), the websocket chat (/chat, subprotocol\n"
-            "loket-chat), POST /v1/messages, the WhatsApp Cloud API webhook\n"
-            "(/webhook/whatsapp), the Twilio webhook (/webhook/twilio), GET /healthz and\n"
-            "GET /metrics. Defaults: flows/chika.json, loket.db, 127.0.0.1, 8080.\n\n"
-            "--config FILE reads `key = value` lines; keys: flow db host port sync log\n"
-            "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
-            "  request_timeout retry_base retry_cap checkpoint_every sender_poll\n"
-            "  prune_every active_window send_timeout. Each key is also read from\n"
-            "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
-            "--test-clock lets websocket clients set the clock of their conversations\n"
-            "  (for `loket replay --url`); never on a production server.\n\n"
-            "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
-            "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
-            "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL.\n"
-            "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
+    fprintf(fp, "usage: loket serve [--flow FLOW] [--db PATH] [--host HOST] [--port PORT]\n"
+                "                   [--config FILE] [--test-clock]\n\n"
+                "Serves the web console (GET /), the websocket chat (/chat, subprotocol\n"
+                "loket-chat), POST /v1/messages, the WhatsApp Cloud API webhook\n"
+                "(/webhook/whatsapp), the Twilio webhook (/webhook/twilio), GET /healthz and\n"
+                "GET /metrics. Defaults: flows/chika.json, loket.db, 127.0.0.1, 8080.\n\n"
+                "--config FILE reads `key = value` lines; keys: flow db host port sync log\n"
+                "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
+                "  request_timeout retry_base retry_cap checkpoint_every sender_poll\n"
+                "  prune_every active_window send_timeout. Each key is also read from\n"
+                "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
+                "--test-clock lets websocket clients set the clock of their conversations\n"
+                "  (for `loket replay --url`); never on a production server.\n\n"
+                "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
+                "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
+                "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL.\n"
+                "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
 }
 
 /* Reads the settings: defaults, the file, the environment, then the flags. */
@@ -199,8 +200,11 @@ static int configure(gw_config *c, int argc, char **argv)
         rc = 2;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "f:d:H:p:c:th", opts, NULL)) != -1) {
-        const char *key = ch == 'f' ? "flow" : ch == 'd' ? "db" : ch == 'H' ? "host"
-                        : ch == 'p' ? "port" : NULL;
+        const char *key = ch == 'f'   ? "flow"
+                          : ch == 'd' ? "db"
+                          : ch == 'H' ? "host"
+                          : ch == 'p' ? "port"
+                                      : NULL;
         if (key && gw_config_set(c, key, optarg, "command line", &diag) != LK_OK)
             rc = 2;
         if (ch == 't')
@@ -267,7 +271,8 @@ static int start_threads(gw_server *s)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    if (gw_sender_start(&s->cfg, &s->sender) != LK_OK || gw_maint_start(&s->cfg, &s->maint) != LK_OK)
+    if (gw_sender_start(&s->cfg, &s->sender) != LK_OK ||
+        gw_maint_start(&s->cfg, &s->maint) != LK_OK)
         rc = -1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;

@@ -120,8 +120,8 @@ int gw_route_twilio(gw_req *r)
     int n = 0;
 
     if (!token) {
-        gw_log(GW_LOG_ERROR, "twilio request refused: LOKET_TWILIO_AUTH_TOKEN is not set",
-               "rid=%s", r->rid);
+        gw_log(GW_LOG_ERROR, "twilio request refused: LOKET_TWILIO_AUTH_TOKEN is not set", "rid=%s",
+               r->rid);
         gw_respond_error(r, 503, GW_E_INTERNAL, "the Twilio channel is not configured");
         return 0;
     }

@@ -193,8 +193,8 @@ void gw_iso_time(int64_t ms, char *out, size_t len)
     lk_civil c;
 
     lk_civil_from_ms(ms, 0, &c);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day, c.hour,
-             c.min, c.sec, (int)(((ms % 1000) + 1000) % 1000));
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day, c.hour, c.min,
+             c.sec, (int)(((ms % 1000) + 1000) % 1000));
 }
 
 void gw_xml_escape(lk_buf *b, const char *s)
@@ -229,8 +229,7 @@ size_t gw_url_decode(char *s, size_t n)
     for (i = 0; i < n; i++) {
         if (s[i] == '+') {
             s[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-                   hexval(s[i + 2]) >= 0) {
+        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {

@@ -119,8 +119,7 @@ static void add_list(cJSON *inter, const lk_reply *r)
     if (!action)
         return;
     cJSON_AddStringToObject(action, "button", "Pilih");
-    if (!(sections = cJSON_AddArrayToObject(action, "sections")) ||
-        !(sec = cJSON_CreateObject()))
+    if (!(sections = cJSON_AddArrayToObject(action, "sections")) || !(sec = cJSON_CreateObject()))
         return;
     cJSON_AddItemToArray(sections, sec);
     if (!(rows = cJSON_AddArrayToObject(sec, "rows")))
@@ -271,10 +270,8 @@ static int wa_message(gw_req *r, const cJSON *m, const char *pnid, int nul)
         if (lk_out_count(gw_srv->out) > 0)
             gw_wake_sender();
         return 0;
-    case GW_R_INTERNAL:
-        return -1;
-    default: /* duplicates, rate-limited and refused texts are acknowledged */
-        return 0;
+    case GW_R_INTERNAL: return -1;
+    default: /* duplicates, rate-limited and refused texts are acknowledged */ return 0;
     }
 }
 

@@ -26,7 +26,7 @@ typedef struct frame {
 
 typedef struct gw_conn {
     struct lws *wsi;
-    unsigned long id;   /* for the log */
+    unsigned long id; /* for the log */
     int64_t t0_us;
     unsigned long nmsg; /* frames received */
     char user[GW_USER_MAX + 1];
@@ -172,7 +172,8 @@ static void on_clock(gw_conn *c, const cJSON *msg)
     int64_t ms;
 
     if (!gw_srv->cfg.test_clock) {
-        send_error(c, GW_E_BAD_REQUEST, "setting the clock needs a server started with --test-clock");
+        send_error(c, GW_E_BAD_REQUEST,
+                   "setting the clock needs a server started with --test-clock");
         return;
     }
     if (cJSON_IsString(now) && lk_time_parse_iso(now->valuestring, &ms) == 0) {
@@ -213,18 +214,12 @@ static void on_message(gw_conn *c, const cJSON *msg, int has_nul)
     in.len = has_nul ? 1 : strlen(text->valuestring);
     in.now_ms = c->has_clock ? c->clock_ms : gw_now_ms();
     switch (gw_process(&in, &why)) {
-    case GW_R_OK:
-        send_replies(c, gw_srv->out);
-        break;
-    case GW_R_DUP:
-        send_done(c, 0, 1);
-        break;
+    case GW_R_OK: send_replies(c, gw_srv->out); break;
+    case GW_R_DUP: send_done(c, 0, 1); break;
     case GW_R_RATE:
         send_simple(c, "error", "error", "too many messages: slow down and try again");
         break;
-    case GW_R_INVALID:
-        send_simple(c, "error", "error", why ? why : "the text was refused");
-        break;
+    case GW_R_INVALID: send_simple(c, "error", "error", why ? why : "the text was refused"); break;
     case GW_R_INTERNAL:
         send_simple(c, "error", "error", "internal error: the message was not processed");
         break;
@@ -356,20 +351,15 @@ int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
     struct ws_pss *pss = user;
 
     switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return filter(wsi);
-    case LWS_CALLBACK_ESTABLISHED:
-        return (pss->conn = conn_open(wsi)) ? 0 : -1;
-    case LWS_CALLBACK_RECEIVE:
-        return conn_rx(wsi, pss->conn, in, len);
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return conn_tx(wsi, pss->conn);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return filter(wsi);
+    case LWS_CALLBACK_ESTABLISHED: return (pss->conn = conn_open(wsi)) ? 0 : -1;
+    case LWS_CALLBACK_RECEIVE: return conn_rx(wsi, pss->conn, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE: return conn_tx(wsi, pss->conn);
     case LWS_CALLBACK_CLOSED:
         conn_close(pss->conn);
         pss->conn = NULL;
         break;
-    default:
-        break;
+    default: break;
     }
     return 0;
 }

@@ -21,9 +21,9 @@ struct lk_wsclient {
     struct lws *wsi;
     int connected, closed, failed;
     char why[256];
-    lk_buf rx;         /* the message being reassembled */
-    msg *head, *tail;  /* whole messages not read yet */
-    lk_buf tx;         /* LWS_PRE bytes, then one message to send */
+    lk_buf rx;        /* the message being reassembled */
+    msg *head, *tail; /* whole messages not read yet */
+    lk_buf tx;        /* LWS_PRE bytes, then one message to send */
     int tx_pending;
     char user[GW_USER_MAX + 1];
     lws_sorted_usec_list_t timer;
@@ -38,9 +38,7 @@ static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
     if (!c)
         return 0;
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        c->connected = 1;
-        break;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: c->connected = 1; break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         c->failed = 1;
         c->wsi = NULL;
@@ -78,8 +76,7 @@ static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (len >= 2) {
             const unsigned char *p = in;
             snprintf(c->why, sizeof c->why, "the server closed the connection (%d%s%.*s)",
-                     p[0] << 8 | p[1], len > 2 ? ": " : "", (int)(len - 2),
-                     (const char *)p + 2);
+                     p[0] << 8 | p[1], len > 2 ? ": " : "", (int)(len - 2), (const char *)p + 2);
         }
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
@@ -88,8 +85,7 @@ static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (!c->why[0])
             snprintf(c->why, sizeof c->why, "the server closed the connection");
         break;
-    default:
-        break;
+    default: break;
     }
     (void)user;
     return 0;
@@ -186,8 +182,8 @@ static void copy_err(const lk_wsclient *c, char *err, size_t errlen)
 }
 
 /* ws://host[:port][/path]; wss:// as well. */
-static int parse_url(const char *url, char *host, size_t hlen, int *port, char *path,
-                     size_t plen, int *tls)
+static int parse_url(const char *url, char *host, size_t hlen, int *port, char *path, size_t plen,
+                     int *tls)
 {
     const char *p, *slash, *colon;
     size_t n;
@@ -313,8 +309,8 @@ lk_err lk_wsclient_clock(lk_wsclient *c, int64_t now_ms)
         lk_civil t;
         char iso[40];
         lk_civil_from_ms(now_ms, 0, &t);
-        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", t.year, t.month, t.day,
-                 t.hour, t.min, t.sec);
+        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", t.year, t.month, t.day, t.hour,
+                 t.min, t.sec);
         if (!cJSON_AddStringToObject(o, "now", iso))
             goto done;
     } else if (!cJSON_AddNumberToObject(o, "now", (double)now_ms)) {
@@ -335,8 +331,8 @@ done:
     return err;
 }
 
-lk_err gw_wsclient_exchange(lk_wsclient *c, const char *text, gw_reply_fn fn, void *ctx,
-                            char *err, size_t errlen)
+lk_err gw_wsclient_exchange(lk_wsclient *c, const char *text, gw_reply_fn fn, void *ctx, char *err,
+                            size_t errlen)
 {
     cJSON *o = cJSON_CreateObject(), *a = NULL;
     int64_t deadline = gw_mono_us() + STEP_TIMEOUT_US;
@@ -383,8 +379,7 @@ static void join_reply(void *ctx, const char *text, const cJSON *choices)
     lk_buf_puts(b, text);
 }
 
-lk_err lk_wsclient_send(lk_wsclient *c, const char *text, lk_buf *replies, char *err,
-                        size_t errlen)
+lk_err lk_wsclient_send(lk_wsclient *c, const char *text, lk_buf *replies, char *err, size_t errlen)
 {
     lk_buf_reset(replies);
     return gw_wsclient_exchange(c, text, join_reply, replies, err, errlen);
