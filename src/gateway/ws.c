@@ -15,6 +15,9 @@
  * reassembled across fragments here, capped at GW_MAX_WS_MSG (close 1009). */
 #include "gw.h"
 
+/* Prepended to a websocket user id to make its session key. */
+#define WS_USER_PREFIX "ws:"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,9 +157,10 @@ static void on_hello(gw_conn *c, const cJSON *msg)
     size_t n;
 
     if (u && !cJSON_IsNull(u)) {
-        if (!cJSON_IsString(u) || !(n = strlen(u->valuestring)) || n > GW_USER_MAX ||
+        if (!cJSON_IsString(u) || !(n = strlen(u->valuestring)) ||
+            n > GW_USER_MAX - (sizeof WS_USER_PREFIX - 1) ||
             !lk_utf8_valid(u->valuestring, n, NULL)) {
-            send_error(c, GW_E_BAD_REQUEST, "user must be 1 to 128 bytes of valid UTF-8");
+            send_error(c, GW_E_BAD_REQUEST, "user must be 1 to 125 bytes of valid UTF-8");
             return;
         }
         memcpy(c->user, u->valuestring, n + 1);
@@ -198,6 +202,7 @@ static void on_message(gw_conn *c, const cJSON *msg, int has_nul)
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
     lk_inbound in = {0};
     const char *why = NULL;
+    char key[sizeof WS_USER_PREFIX + GW_USER_MAX];
 
     if (!cJSON_IsString(text)) {
         send_error(c, GW_E_BAD_REQUEST, "a message needs a text string");
@@ -207,8 +212,11 @@ static void on_message(gw_conn *c, const cJSON *msg, int has_nul)
         new_user(c);
     if (!c->welcomed)
         send_welcome(c);
+    /* Websocket sessions live apart from the webhook channels' (a phone
+     * number said in a hello must not open that number's WhatsApp session). */
+    snprintf(key, sizeof key, WS_USER_PREFIX "%s", c->user);
     in.channel = "ws";
-    in.user = c->user;
+    in.user = key;
     in.ext_id = gw_json_str(msg, "id");
     in.text = has_nul ? "\0" : text->valuestring;
     in.len = has_nul ? 1 : strlen(text->valuestring);
