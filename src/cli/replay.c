@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "loket/runtime.h"
@@ -38,7 +39,8 @@ typedef struct target {
         char *user;
         void *ws;
     } * clients;
-    int64_t clock_ms; /* last clock sent to the server, -1 none */
+    int no_clock; /* the server refused a clock frame (no --test-clock) */
+    int run;      /* transcripts run so far: part of remote user ids */
     /* coverage */
     unsigned char *state_seen, *edge_seen;
 } target;
@@ -126,22 +128,31 @@ static lk_wsclient *client_for(target *t, const char *url, const char *user, cha
 }
 #endif
 
+/* Sends to the server as a user of this run only ("replay-user.<pid>.<n>"), so
+ * transcripts never meet sessions of earlier runs. The clock is set whenever
+ * the server allows it; a transcript that needs it (need_clock) fails with
+ * LK_EPROTO where it does not. */
 static lk_err send_remote(target *t, const char *url, const char *user, const char *text,
-                          int64_t now_ms, int use_clock, lk_buf *reply, char *err, size_t errlen)
+                          int64_t now_ms, int need_clock, lk_buf *reply, char *err, size_t errlen)
 {
 #ifdef LOKET_HAVE_GATEWAY
-    lk_wsclient *c = client_for(t, url, user, err, errlen);
+    char id[200];
+    lk_wsclient *c;
     lk_err e;
 
-    if (!c)
+    snprintf(id, sizeof id, "%s.%ld.%d", user, (long)getpid(), t->run);
+    if (!(c = client_for(t, url, id, err, errlen)))
         return LK_EIO;
-    if (use_clock && (e = lk_wsclient_clock(c, now_ms)) != LK_OK) {
-        snprintf(err, errlen, "the server does not let clients set the clock (--test-clock)");
-        return e;
+    if ((need_clock || !t->no_clock) && (e = lk_wsclient_clock(c, now_ms)) != LK_OK) {
+        if (e != LK_EPROTO || need_clock) {
+            snprintf(err, errlen, "the server does not let clients set the clock (--test-clock)");
+            return e;
+        }
+        t->no_clock = 1;
     }
     return lk_wsclient_send(c, text, reply, err, errlen);
 #else
-    (void)t, (void)url, (void)user, (void)text, (void)now_ms, (void)use_clock, (void)reply;
+    (void)t, (void)url, (void)user, (void)text, (void)now_ms, (void)need_clock, (void)reply;
     snprintf(err, errlen, "this loket was built without the gateway: --url is not available");
     return LK_EINVAL;
 #endif
@@ -222,7 +233,7 @@ static int run_one(target *t, const replay_opts *o, const transcript *tr, FILE *
     int64_t now = LK_REPLAY_EPOCH_MS;
     lk_buf reply = {0};
     char err[256];
-    int i, ok = 1, use_clock = !o->url || tr->has_clock;
+    int i, ok = 1;
 
     for (i = 0; i < tr->n; i++) {
         const tr_line *l = &tr->lines[i];
@@ -232,8 +243,8 @@ static int run_one(target *t, const replay_opts *o, const transcript *tr, FILE *
         case TR_AT: now = l->ms; break;
         case TR_AFTER: now += l->ms; break;
         case TR_SEND: {
-            lk_err e = o->url ? send_remote(t, o->url, user, l->arg, now, use_clock, &reply, err,
-                                            sizeof err)
+            lk_err e = o->url ? send_remote(t, o->url, user, l->arg, now, tr->has_clock, &reply,
+                                            err, sizeof err)
                               : send_local(t, user, l->arg, now, &reply, err, sizeof err);
             if (e != LK_OK) {
                 if (o->url && tr->has_clock && e == LK_EPROTO) {
@@ -438,7 +449,6 @@ int cmd_replay(int argc, char **argv)
         replay_usage(stderr);
         return 2;
     }
-    t.clock_ms = -1;
     if (!o.url) {
         if (!(t.flow = cli_load_flow(o.flow_path)))
             return 1;
@@ -466,6 +476,7 @@ int cmd_replay(int argc, char **argv)
         int r = RESULT_FAIL;
 
         if (tr) {
+            t.run++;
             if (o.url || target_open_local(&t, &o) == 0)
                 r = run_one(&t, &o, tr, NULL);
             if (!o.url)

@@ -1,20 +1,17 @@
 #!/usr/bin/env python3
 """The golden transcripts of tests/transcripts/ give the same verdicts over the websocket
-as in process: `loket replay --url` runs every transcript against the shared server
-(started with --test-clock) and each must pass exactly when `loket replay` passes it in
-process. Once the flow and the transcripts agree, that means all of them pass over the wire.
+as in process: `loket replay --url` runs every transcript, as it is, against the shared
+server (started with --test-clock), and each must pass exactly when `loket replay` passes it
+in process. replay gives each transcript users of its own and sends the replay epoch as the
+clock, so the shared server's other sessions and its wall clock do not matter.
 
-Each transcript is run from a copy that starts with `@user <unique id>` and
-`@at 2026-11-24T09:00:00+07:00`: in process every file gets a fresh database and the
-replay epoch as its clock; on a shared server the unique user ids (its own @user lines get
-the same suffix) give the fresh sessions, and the explicit @at makes replay send the epoch
-as the conversation's clock instead of the server's wall clock."""
+Against a server without --test-clock, transcripts that set the clock (@at, @after) are
+reported as skipped, the others run, and the closing line counts the skipped ones."""
 
 import glob
 import os
 import re
 import subprocess
-import tempfile
 
 import lkt
 from lkt import check
@@ -39,23 +36,11 @@ p = subprocess.run([lkt.BIN, "replay"] + files, cwd=lkt.SRC, capture_output=True
                    timeout=200)
 local = verdicts(p.stdout, files)
 
-# Over the websocket, from rewritten copies.
-tmp = tempfile.mkdtemp(prefix="transcripts-", dir=lkt.RUN)
-tag = os.urandom(4).hex()
-copies = {}
-for i, f in enumerate(files):
-    rel = os.path.relpath(f, os.path.join(lkt.SRC, "tests", "transcripts"))
-    dst = os.path.join(tmp, rel.replace(os.sep, "__"))
-    with open(f) as src:
-        body = src.read()
-    body = re.sub(r"^@user\s+(\S+)", lambda m: "@user %s-%s" % (m.group(1), tag), body, flags=re.M)
-    with open(dst, "w") as out:
-        out.write("@user replay-%s-%d\n@at %s\n%s" % (tag, i, EPOCH, body))
-    copies[dst] = f
+# Over the websocket, from the same files.
 url = "ws://127.0.0.1:%d/chat" % srv.port
-p = subprocess.run([lkt.BIN, "replay", "--url", url] + list(copies), cwd=lkt.SRC,
+p = subprocess.run([lkt.BIN, "replay", "--url", url] + files, cwd=lkt.SRC,
                    capture_output=True, text=True, timeout=200)
-remote = {copies[k]: v for k, v in verdicts(p.stdout, list(copies)).items()}
+remote = verdicts(p.stdout, files)
 last = [l for l in p.stdout.splitlines() if l.strip()][-1] if p.stdout.strip() else ""
 print("over --url: %s" % last)
 
@@ -71,3 +56,25 @@ if npass != len(files):
           "not the gateway): %s" % (len(files) - npass, len(files),
                                     [os.path.relpath(f, lkt.SRC) for f in files if local[f] != "PASS"]))
 print("ok: %d/%d transcripts pass over the websocket, the same as in process" % (npass, len(files)))
+
+# A server without --test-clock: transcripts that set the clock are skipped, not failed.
+plain = lkt.Server("no-test-clock", test_clock=False).start()
+url = "ws://127.0.0.1:%d/chat" % plain.port
+p = subprocess.run([lkt.BIN, "replay", "--url", url] + files, cwd=lkt.SRC,
+                   capture_output=True, text=True, timeout=200)
+plain.stop()
+got = verdicts(p.stdout, files)
+clocked = []
+for f in files:
+    with open(f) as fh:
+        if re.search(r"^@(at|after)\s", fh.read(), re.M):
+            clocked.append(f)
+check(clocked, "no transcript sets the clock")
+check(all(got[f] == "SKIP" for f in clocked), "clock transcripts were not skipped: %r" %
+      [f for f in clocked if got[f] != "SKIP"])
+last = [l for l in p.stdout.splitlines() if l.strip()][-1] if p.stdout.strip() else ""
+nskip = sum(1 for v in got.values() if v == "SKIP")
+npass = sum(1 for v in got.values() if v == "PASS")
+check(last == "%d passed, %d failed, %d skipped" % (npass, len(files) - npass - nskip, nskip),
+      "summary line without --test-clock: %r" % last)
+print("ok: without --test-clock, %d skipped and %d passed" % (nskip, npass))
