@@ -2,12 +2,16 @@
 # Installs the Debian packages loket needs that are missing (only those).
 #   tools/setup.sh          what building and running need
 #   tools/setup.sh --test   also what the tests need (python3, node, chromium)
+# A tool already on the PATH counts as present, whichever package brought it
+# (Node.js from another source ships its own npm, which Debian's npm conflicts
+# with).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs=(gcc make cmake pkg-config libcjson-dev libsqlite3-dev libwebsockets-dev libssl-dev
-            libcurl4-openssl-dev)
-test_pkgs=(python3 nodejs npm chromium)
+# package[:command that stands for it]
+build_pkgs=(gcc:gcc make:make cmake:cmake pkg-config:pkg-config libcjson-dev libsqlite3-dev
+            libwebsockets-dev libssl-dev libcurl4-openssl-dev)
+test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
@@ -15,9 +19,14 @@ if [ "${1:-}" = "--test" ]; then
 fi
 
 missing=()
-for p in "${want[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing+=("$p")
+for entry in "${want[@]}"; do
+    pkg=${entry%%:*}
+    cmd=${entry#*:}
+    if [ "$cmd" != "$entry" ] && command -v "$cmd" >/dev/null 2>&1; then
+        continue
+    fi
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
     fi
 done
 
