@@ -95,6 +95,7 @@ typedef struct lk_outbox_item {
     char *payload; /* channel-specific, usually JSON */
     int attempts;
     int64_t next_at_ms;
+    int64_t created_ms; /* when the reply was committed */
 } lk_outbox_item;
 
 /* Adds a pending reply; *id (may be NULL) gets its row id. Rows of one user
@@ -112,6 +113,11 @@ void lk_outbox_items_free(lk_outbox_item *items, int n); /* NULL-safe */
  * is not a pending row (unknown, or already sent). */
 lk_err lk_store_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
 lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
+/* Gives up on a pending reply the channel refused for good (or that kept
+ * failing for too long): it leaves the queue unsent, with no remote id and
+ * error kept, so that the user's later replies can go. LK_EINVAL when id is
+ * not a pending row. */
+lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
 /* Number of pending (unsent) rows, due or not. */
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
 

@@ -28,6 +28,7 @@ void gw_config_defaults(gw_config *c)
     c->request_timeout_s = 10;
     c->retry_base_ms = 1000;
     c->retry_cap_ms = 5 * 60 * 1000;
+    c->retry_give_up_ms = 24 * 3600 * 1000;
     c->checkpoint_ms = 5000;
     c->sender_poll_ms = 1000;
     c->prune_every_ms = 3600 * 1000;
@@ -129,6 +130,7 @@ static const char *const keys[] = {
     "request_timeout",
     "retry_base",
     "retry_cap",
+    "retry_give_up",
     "checkpoint_every",
     "sender_poll",
     "prune_every",
@@ -206,6 +208,7 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
         int64_t *dst = !strcmp(key, "dedup_keep")         ? &c->dedup_keep_ms
                        : !strcmp(key, "retry_base")       ? &c->retry_base_ms
                        : !strcmp(key, "retry_cap")        ? &c->retry_cap_ms
+                       : !strcmp(key, "retry_give_up")    ? &c->retry_give_up_ms
                        : !strcmp(key, "checkpoint_every") ? &c->checkpoint_ms
                        : !strcmp(key, "sender_poll")      ? &c->sender_poll_ms
                        : !strcmp(key, "prune_every")      ? &c->prune_every_ms

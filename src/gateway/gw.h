@@ -55,6 +55,7 @@ typedef struct gw_config {
     int ws_ping_s, ws_idle_s;
     int request_timeout_s;
     int64_t retry_base_ms, retry_cap_ms;
+    int64_t retry_give_up_ms; /* a reply failing for longer than this is dropped */
     int64_t checkpoint_ms, sender_poll_ms, prune_every_ms;
     int64_t active_window_ms;
     int send_timeout_s;
@@ -134,6 +135,7 @@ enum gw_errkind {
     GW_E_TIMEOUT,     /* an HTTP request over its deadline */
     GW_E_INTERNAL,    /* store or engine failure */
     GW_E_SEND,        /* an outbox send that failed and will be retried */
+    GW_E_DROPPED,     /* an outbox reply given up: refused for good, or too old */
     GW_E_N
 };
 

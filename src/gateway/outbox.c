@@ -154,7 +154,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 }
 
 /* Posts one row. 0 and remote_id set when the API took it; -1 with why set
- * when it should be retried. */
+ * when it did not, and *status the HTTP status (0 when there was none). */
 static int post(gw_sender *s, const lk_outbox_item *it, char *remote_id, size_t rlen, char *why,
                 size_t wlen, long *status)
 {
@@ -234,6 +234,20 @@ static void send_one(gw_sender *s, const lk_outbox_item *it)
                (long long)it->id, it->attempts, status, (double)(gw_mono_us() - t0) / 1000.0);
         if (err != LK_OK) /* delivered but not marked: it goes again; log loudly */
             gw_log(GW_LOG_ERROR, "reply sent but not marked as sent", "outbox=%lld why=\"%s\"",
+                   (long long)it->id, lk_store_errmsg(s->store));
+        return;
+    }
+    /* A 4xx other than a timeout or a rate limit will fail the same way
+     * every time (a bad recipient, a closed conversation window): keeping it
+     * would hold back the user's later replies forever. So would a reply that
+     * has been failing for longer than retry_give_up. */
+    if ((status >= 400 && status < 500 && status != 408 && status != 425 && status != 429) ||
+        gw_now_ms() - it->created_ms > s->cfg->retry_give_up_ms) {
+        gw_metrics_error(GW_E_DROPPED);
+        gw_log(GW_LOG_WARN, "reply dropped", "outbox=%lld attempts=%d status=%ld why=\"%s\"",
+               (long long)it->id, it->attempts + 1, status, why);
+        if (lk_store_outbox_drop(s->store, it->id, why, gw_now_ms()) != LK_OK)
+            gw_log(GW_LOG_ERROR, "outbox drop not recorded", "outbox=%lld why=\"%s\"",
                    (long long)it->id, lk_store_errmsg(s->store));
         return;
     }

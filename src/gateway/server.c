@@ -151,23 +151,24 @@ static void reload_flow(gw_server *s)
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: loket serve [--flow FLOW] [--db PATH] [--host HOST] [--port PORT]\n"
-                "                   [--config FILE] [--test-clock]\n\n"
-                "Serves the web console (GET /), the websocket chat (/chat, subprotocol\n"
-                "loket-chat), POST /v1/messages, the WhatsApp Cloud API webhook\n"
-                "(/webhook/whatsapp), the Twilio webhook (/webhook/twilio), GET /healthz and\n"
-                "GET /metrics. Defaults: flows/chika.json, loket.db, 127.0.0.1, 8080.\n\n"
-                "--config FILE reads `key = value` lines; keys: flow db host port sync log\n"
-                "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
-                "  request_timeout retry_base retry_cap checkpoint_every sender_poll\n"
-                "  prune_every active_window send_timeout. Each key is also read from\n"
-                "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
-                "--test-clock lets websocket clients set the clock of their conversations\n"
-                "  (for `loket replay --url`); never on a production server.\n\n"
-                "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
-                "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
-                "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL.\n"
-                "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
+    fprintf(fp,
+            "usage: loket serve [--flow FLOW] [--db PATH] [--host HOST] [--port PORT]\n"
+            "                   [--config FILE] [--test-clock]\n\n"
+            "Serves the web console (GET /), the websocket chat (/chat, subprotocol\n"
+            "loket-chat), POST /v1/messages, the WhatsApp Cloud API webhook\n"
+            "(/webhook/whatsapp), the Twilio webhook (/webhook/twilio), GET /healthz and\n"
+            "GET /metrics. Defaults: flows/chika.json, loket.db, 127.0.0.1, 8080.\n\n"
+            "--config FILE reads `key = value` lines; keys: flow db host port sync log\n"
+            "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
+            "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
+            "  prune_every active_window send_timeout. Each key is also read from\n"
+            "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
+            "--test-clock lets websocket clients set the clock of their conversations\n"
+            "  (for `loket replay --url`); never on a production server.\n\n"
+            "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
+            "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
+            "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL.\n"
+            "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
 }
 
 /* Reads the settings: defaults, the file, the environment, then the flags. */

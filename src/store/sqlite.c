@@ -90,6 +90,7 @@ enum {
     ST_OB_DUE,
     ST_OB_SENT,
     ST_OB_RETRY,
+    ST_OB_DROP,
     ST_OB_DEPTH,
     ST_PRUNE_SEEN,
     ST_ACTIVE,
@@ -112,7 +113,8 @@ static const char *const stmt_sql[ST__N] = {
                   "VALUES (?1, ?2, ?3, ?4, 0, ?4)",
     /* A row is due only if it is its user's oldest pending row: a later
      * reply must not overtake an earlier one that is waiting for a retry. */
-    [ST_OB_DUE] = "SELECT o.id, o.user, o.channel, o.payload, o.attempts, o.next_at_ms "
+    [ST_OB_DUE] = "SELECT o.id, o.user, o.channel, o.payload, o.attempts, o.next_at_ms, "
+                  "o.created_ms "
                   "FROM outbox o "
                   "WHERE o.sent_ms IS NULL AND o.next_at_ms <= ?1 "
                   "AND o.id = (SELECT min(p.id) FROM outbox p "
@@ -122,6 +124,9 @@ static const char *const stmt_sql[ST__N] = {
                    "WHERE id = ?1 AND sent_ms IS NULL",
     [ST_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
                     "last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
+    /* a dropped reply leaves the queue like a sent one, without a remote id */
+    [ST_OB_DROP] = "UPDATE outbox SET sent_ms = ?2, remote_id = NULL, last_error = ?3 "
+                   "WHERE id = ?1 AND sent_ms IS NULL",
     [ST_OB_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_ms IS NULL",
     [ST_PRUNE_SEEN] = "DELETE FROM seen WHERE at_ms < ?1",
     [ST_ACTIVE] = "SELECT count(*) FROM sessions WHERE updated_ms >= ?1",
@@ -597,6 +602,7 @@ static lk_err sq_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item
         it->payload = dup_col(st, 3);
         it->attempts = sqlite3_column_int(st, 4);
         it->next_at_ms = (int64_t)sqlite3_column_int64(st, 5);
+        it->created_ms = (int64_t)sqlite3_column_int64(st, 6);
         if (!it->user || !it->channel || !it->payload) {
             oom = LK_ENOMEM;
             break;
@@ -677,6 +683,21 @@ static lk_err count(sq_store *q, sqlite3_stmt *st, int rc, int64_t *n, const cha
     return done(q, st, rc, op);
 }
 
+static lk_err sq_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = q->st[ST_OB_DROP];
+    int rc = SQLITE_OK;
+    lk_err err;
+
+    if ((err = usable(q, "outbox_drop")) != LK_OK)
+        return err;
+    bind_i64(st, 1, id, &rc);
+    bind_i64(st, 2, now_ms, &rc);
+    bind_text(st, 3, error, -1, &rc);
+    return update_pending(q, st, rc, id, "outbox_drop");
+}
+
 static lk_err sq_outbox_depth(lk_store *s, int64_t *n)
 {
     sq_store *q = (sq_store *)s;
@@ -736,6 +757,7 @@ static const struct lk_store_ops sq_ops = {
     .outbox_due = sq_outbox_due,
     .outbox_sent = sq_outbox_sent,
     .outbox_retry = sq_outbox_retry,
+    .outbox_drop = sq_outbox_drop,
     .outbox_depth = sq_outbox_depth,
     .prune_seen = sq_prune_seen,
     .active_sessions = sq_active_sessions,

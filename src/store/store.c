@@ -193,6 +193,11 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
     return s ? s->ops->outbox_retry(s, id, next_at_ms, error) : LK_EINVAL;
 }
 
+lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
+{
+    return s ? s->ops->outbox_drop(s, id, error, now_ms) : LK_EINVAL;
+}
+
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n)
 {
     if (!s || !n)

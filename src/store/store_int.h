@@ -26,6 +26,7 @@ struct lk_store_ops {
     lk_err (*outbox_due)(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
     lk_err (*outbox_sent)(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
     lk_err (*outbox_retry)(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
+    lk_err (*outbox_drop)(lk_store *s, int64_t id, const char *error, int64_t now_ms);
     lk_err (*outbox_depth)(lk_store *s, int64_t *n);
     lk_err (*prune_seen)(lk_store *s, int64_t before_ms, int64_t *n);
     lk_err (*active_sessions)(lk_store *s, int64_t since_ms, int64_t *n);

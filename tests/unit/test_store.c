@@ -615,6 +615,8 @@ static void test_outbox(void)
         CHECK_STR(it[0].payload, "{\"n\":1}");
         CHECK_INT(it[0].attempts, 0);
         CHECK_INT(it[0].next_at_ms, 10);
+        CHECK_INT(it[0].created_ms, 10);
+        CHECK_INT(it[2].created_ms, 13);
         CHECK_STR(it[2].channel, "twilio");
     }
     lk_outbox_items_free(it, n);
@@ -689,6 +691,28 @@ static void test_outbox(void)
     if (n == 35)
         CHECK_STR(it[34].user, "u34");
     lk_outbox_items_free(it, n);
+
+    /* a reply refused for good is dropped: the user's next reply can go */
+    CHECK_INT(lk_store_outbox_add(s, "d", "whatsapp", "{\"n\":6}", 2000, &a1), LK_OK);
+    CHECK_INT(lk_store_outbox_add(s, "d", "whatsapp", "{\"n\":7}", 2001, &a2), LK_OK);
+    CHECK_INT(lk_store_outbox_due(s, 3000, 100, &it, &n), LK_OK);
+    CHECK_INT(item_id(it, n, n - 1), a1);
+    lk_outbox_items_free(it, n);
+    CHECK_INT(lk_store_outbox_drop(s, a1, "HTTP 400: invalid recipient", 2500), LK_OK);
+    CHECK_INT(lk_store_outbox_drop(s, a1, "again", 2501), LK_EINVAL); /* not pending */
+    CHECK_INT(lk_store_outbox_sent(s, a1, "x", 2501), LK_EINVAL);
+    CHECK_INT(lk_store_outbox_due(s, 3000, 100, &it, &n), LK_OK);
+    CHECK_INT(item_id(it, n, n - 1), a2);
+    lk_outbox_items_free(it, n);
+    {
+        char q[200];
+        snprintf(q, sizeof q,
+                 "SELECT sent_ms || ',' || ifnull(remote_id, '-') || ',' || last_error "
+                 "FROM outbox WHERE id = %lld",
+                 (long long)a1);
+        raw1(p, q, tv, sizeof tv);
+    }
+    CHECK_STR(tv, "2500,-,HTTP 400: invalid recipient");
     lk_store_close(s);
 }
 
