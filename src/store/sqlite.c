@@ -70,8 +70,7 @@ static const char *const migrations[] = {
      * transaction writes to the WAL; nothing on the message path reads these
      * two, and the rare readers (the active-session gauge, a user's log) can
      * afford a scan. */
-    "DROP INDEX IF EXISTS sessions_updated;"
-    "DROP INDEX IF EXISTS log_user;",
+    "DROP INDEX IF EXISTS sessions_updated; DROP INDEX IF EXISTS log_user;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
