@@ -278,7 +278,10 @@ static int has_prompt(const lk_state *st)
     return st->nsay > 0 || st->kind == LK_S_MENU || st->kind == LK_S_CHOICE;
 }
 
-static lk_err command(run *r, const lk_command *c)
+/* Runs a global command. *as_input is set when the command has nothing to
+ * do here and the message is the state's input instead (`kembali` in a start
+ * state that asks nothing). */
+static lk_err command(run *r, const lk_command *c, int *as_input)
 {
     lk_session *s = r->s;
     int prev;
@@ -295,6 +298,10 @@ static lk_err command(run *r, const lk_command *c)
             ;
         if (prev >= 0)
             return enter(r, prev);
+        if (!has_prompt(&r->flow->states[s->state])) {
+            *as_input = 1;
+            return LK_OK;
+        }
         s->pending = LK_PEND_NONE; /* nowhere to go back to: ask again */
         prompt(r, &r->flow->states[s->state]);
         return LK_OK;
@@ -446,7 +453,8 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     const char *raw;
     size_t qn, rn;
     const lk_command *cmd;
-    lk_err err;
+    lk_err err = LK_OK;
+    int as_input;
     run r;
 
     if (lk_session_fit(s, flow) < 0 || s->nvars <= LK_SLOT_INPUT)
@@ -490,9 +498,10 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     /* 3, 4 and 5; the state that handles the message counts as visited */
     lk_out_state(out, s->state);
     cmd = find_command(flow, &flow->states[s->state], q, qn, raw, rn);
+    as_input = !cmd;
     if (cmd)
-        err = command(&r, cmd);
-    else
+        err = command(&r, cmd, &as_input);
+    if (as_input)
         err = handle(&r, &flow->states[s->state], raw, rn, q, qn);
 
     /* 6 */

@@ -60,8 +60,13 @@ const char *ld_type_name(const cJSON *n)
 {
     if (cJSON_IsString(n))
         return "a string";
-    if (cJSON_IsNumber(n))
-        return n->valuedouble == (double)(int64_t)n->valuedouble ? "an integer" : "a fraction";
+    if (cJSON_IsNumber(n)) {
+        double d = n->valuedouble;
+        /* range first: casting a double beyond int64 is undefined behaviour */
+        if (!(d >= -9.2e18 && d <= 9.2e18))
+            return "a number out of range";
+        return d == (double)(int64_t)d ? "an integer" : "a fraction";
+    }
     if (cJSON_IsBool(n))
         return cJSON_IsTrue(n) ? "true" : "false";
     if (cJSON_IsNull(n))
