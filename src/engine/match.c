@@ -126,10 +126,42 @@ static int check_digits(const lk_validator *v, const char *raw, size_t rn, char 
     return 0;
 }
 
+static int is_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A unit of v ("juta") at raw[*i], after optional spaces, as a whole word:
+ * 0 with *mult set and *i past it, or -1. */
+static int unit_at(const lk_validator *v, const char *raw, size_t rn, size_t *i, int64_t *mult)
+{
+    char w[32];
+    size_t j = *i, n = 0;
+    int k;
+
+    while (j < rn && raw[j] == ' ')
+        j++;
+    while (j < rn && n + 1 < sizeof w && is_letter(raw[j]))
+        w[n++] = (char)(raw[j++] | 0x20);
+    if (n == 0 || (j < rn && is_letter(raw[j])))
+        return -1;
+    w[n] = '\0';
+    for (k = 0; k < v->nunits; k++) {
+        if (strcmp(v->units[k], w) == 0) {
+            *mult = v->unit_mult[k];
+            *i = j;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* The message's one number: "sudah 5 bulan" -> 5. Dots between groups of
  * three digits are thousands separators ("Rp20.000.000"); any other second
  * run of digits makes the message ambiguous. A '-' right before the number,
- * at the start or after a space, makes it negative. */
+ * at the start or after a space, makes it negative; a 2 right after a letter
+ * is the informal doubling of a word ("kira2"). With the input's units,
+ * "20 juta" and "1,5 jt" multiply (a decimal part only before a unit). */
 static int check_number(const lk_validator *v, const char *raw, size_t rn, lk_value *out)
 {
     size_t i = 0;
@@ -137,7 +169,16 @@ static int check_number(const lk_validator *v, const char *raw, size_t rn, lk_va
     int64_t val = 0;
 
     while (i < rn) {
+        int64_t frac = 0, scale = 1, mult;
+        size_t j;
+
         if (!is_digit(raw[i])) {
+            i++;
+            continue;
+        }
+        /* "kira2", "orang2": a 2 right after a letter doubles the word */
+        if (raw[i] == '2' && i > 0 && is_letter(raw[i - 1]) &&
+            (i + 1 == rn || (!is_digit(raw[i + 1]) && !is_letter(raw[i + 1])))) {
             i++;
             continue;
         }
@@ -157,6 +198,27 @@ static int check_number(const lk_validator *v, const char *raw, size_t rn, lk_va
                 continue;
             }
             break;
+        }
+        if (v->nunits == 0)
+            continue;
+        /* a decimal part of one or two digits counts only before a unit */
+        j = i;
+        if (j + 1 < rn && (raw[j] == ',' || raw[j] == '.') && is_digit(raw[j + 1])) {
+            j++;
+            while (j < rn && is_digit(raw[j]) && scale < 100) {
+                frac = frac * 10 + (raw[j++] - '0');
+                scale *= 10;
+            }
+            if (j < rn && is_digit(raw[j]))
+                return -1;
+        }
+        if (unit_at(v, raw, rn, &j, &mult) == 0) {
+            if (val > INT64_MAX / mult)
+                return -1;
+            val = val * mult + frac * (mult / scale);
+            i = j;
+        } else if (scale > 1) {
+            return -1; /* "1,5" without a unit is no integer */
         }
     }
     if (!runs)

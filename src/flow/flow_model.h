@@ -222,6 +222,9 @@ typedef struct lk_validator {
     int has_re;
     int nwords;
     const char **words;
+    int nunits;                /* LK_V_NUMBER: words after a number that multiply it */
+    const char **units;        /* normalised: "juta" */
+    const int64_t *unit_mult;  /* 1000000 */
 } lk_validator;
 
 typedef struct lk_choice {

@@ -145,18 +145,49 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
     }
 }
 
+/* "units": {"juta": 1000000, "ribu": 1000}: words that may follow a number
+ * ("20 juta", "1,5 jt") and multiply it. */
+static void units(ld *l, lk_validator *v, const cJSON *obj)
+{
+    size_t mark = ld_push(l, "units");
+    int n = cJSON_GetArraySize(obj), k = 0;
+    const char **w = ld_alloc(l, ((size_t)n + 1) * sizeof *w);
+    int64_t *m = ld_alloc(l, ((size_t)n + 1) * sizeof *m);
+    const cJSON *c;
+
+    for (c = obj->child; c && w && m; c = c->next) {
+        size_t m2 = ld_push(l, c->string);
+        const char *nw = ld_norm(l, c->string);
+        int64_t mult;
+        if (!nw || !*nw || strchr(nw, ' ') || (nw[0] >= '0' && nw[0] <= '9'))
+            ld_err_key(l, c, "a unit is one word, such as \"juta\"");
+        else if (!cJSON_IsNumber(c) || ld_int_of(l, c, &mult) != 0 || mult < 2 ||
+                 mult > INT64_C(1000000000000))
+            ld_err(l, c, "a unit multiplies by an integer from 2 to 1000000000000");
+        else {
+            w[k] = nw;
+            m[k++] = mult;
+        }
+        ld_pop(l, m2);
+    }
+    v->units = w;
+    v->unit_mult = m;
+    v->nunits = k;
+    ld_pop(l, mark);
+}
+
 static void input(ld *l, lk_state *s, const cJSON *in)
 {
-    static const char *const keys[] = {"var", "type",       "max_len", "lengths", "min",
-                                       "max", "not_future", "pattern", "words",   NULL};
+    static const char *const keys[] = {"var",        "type",    "max_len", "lengths", "min", "max",
+                                       "not_future", "pattern", "words",   "units",   NULL};
     static const struct {
         const char *name;
         lk_vkind kind;
         const char *keys; /* its own keys, space separated */
     } types[] = {
-        {"text", LK_V_TEXT, " max_len "},     {"digits", LK_V_DIGITS, " lengths "},
-        {"number", LK_V_NUMBER, " min max "}, {"date", LK_V_DATE, " not_future "},
-        {"regex", LK_V_REGEX, " pattern "},   {"yesno", LK_V_YESNO, " "},
+        {"text", LK_V_TEXT, " max_len "},           {"digits", LK_V_DIGITS, " lengths "},
+        {"number", LK_V_NUMBER, " min max units "}, {"date", LK_V_DATE, " not_future "},
+        {"regex", LK_V_REGEX, " pattern "},         {"yesno", LK_V_YESNO, " "},
         {"words", LK_V_WORDS, " words "},
     };
     lk_validator *v = &s->input;
@@ -235,6 +266,8 @@ static void input(ld *l, lk_state *s, const cJSON *in)
         ld_int_of(l, c, &v->max);
     if (v->min > v->max)
         ld_err(l, in, "min (%lld) is larger than max (%lld)", (long long)v->min, (long long)v->max);
+    if ((c = ld_member(l, in, "units", LD_OBJ, 0, what)))
+        units(l, v, c);
     if ((c = ld_member(l, in, "not_future", LD_BOOL, 0, what)))
         v->not_future = cJSON_IsTrue(c);
     if (v->kind == LK_V_REGEX && (c = ld_member(l, in, "pattern", LD_STR, 1, what))) {

@@ -24,6 +24,8 @@ static const char VALIDATORS[] =
     "\"next\": \"cost\"},\n"
     "  \"cost\": {\"input\": {\"var\": \"cost\", \"type\": \"number\", \"min\": 0}, \"next\": "
     "\"birth\"},\n"
+    "  \"rupiah\": {\"input\": {\"var\": \"rp\", \"type\": \"number\", \"min\": 0, \"units\": "
+    "{\"ribu\": 1000, \"rb\": 1000, \"juta\": 1000000, \"jt\": 1000000}}, \"next\": \"birth\"},\n"
     "  \"birth\": {\"input\": {\"var\": \"birth\", \"type\": \"date\", \"not_future\": true}, "
     "\"next\": \"any\"},\n"
     "  \"any\": {\"input\": {\"var\": \"d\", \"type\": \"date\"}, \"next\": \"plate\"},\n"
@@ -166,8 +168,14 @@ static void test_number(void)
     CHECK_INT(input("months", "0", now), -1);  /* min - 1 */
     CHECK_INT(input("months", "25", now), -1); /* max + 1 */
     CHECK_INT(input("months", "-5", now), -1);
-    CHECK_INT(input("months", "5 atau 6", now), -1); /* two numbers */
-    CHECK_INT(input("months", "lima", now), -1);     /* none */
+    CHECK_INT(input("months", "5 atau 6", now), -1);     /* two numbers */
+    CHECK_INT(input("months", "kira2 5 bulan", now), 0); /* "kira2": a doubled word */
+    CHECK_INT(got.i, 5);
+    CHECK_INT(input("months", "kira22 bulan", now), 0); /* 22 is a number */
+    CHECK_INT(got.i, 22);
+    CHECK_INT(input("months", "2", now), 0);
+    CHECK_INT(got.i, 2);
+    CHECK_INT(input("months", "lima", now), -1); /* none */
     CHECK_INT(input("months", "", now), -1);
     CHECK_INT(input("cost", "Rp20.000.000", now), 0); /* thousands dots */
     CHECK_INT(got.i, 20000000);
@@ -179,6 +187,37 @@ static void test_number(void)
     CHECK_INT(input("cost", "-1", now), -1);
     CHECK_INT(input("cost", "999999999999999999", now), 0);
     CHECK_INT(input("cost", "9999999999999999999", now), -1); /* 19 digits */
+    /* without units, "20 juta" is 20: the flow must declare its units */
+    CHECK_INT(input("cost", "20 juta", now), 0);
+    CHECK_INT(got.i, 20);
+}
+
+static void test_number_units(void)
+{
+    CHECK_INT(input("rupiah", "20 juta", now), 0);
+    CHECK_INT(got.i, 20000000);
+    CHECK_INT(input("rupiah", "Rp 20jt", now), 0);
+    CHECK_INT(got.i, 20000000);
+    CHECK_INT(input("rupiah", "1,5 juta", now), 0);
+    CHECK_INT(got.i, 1500000);
+    CHECK_INT(input("rupiah", "1.5 JUTA", now), 0);
+    CHECK_INT(got.i, 1500000);
+    CHECK_INT(input("rupiah", "2,75 jt", now), 0);
+    CHECK_INT(got.i, 2750000);
+    CHECK_INT(input("rupiah", "500 ribu", now), 0);
+    CHECK_INT(got.i, 500000);
+    CHECK_INT(input("rupiah", "1.500 rb", now), 0); /* a thousands group, then the unit */
+    CHECK_INT(got.i, 1500000);
+    CHECK_INT(input("rupiah", "Rp20.000.000", now), 0);
+    CHECK_INT(got.i, 20000000);
+    CHECK_INT(input("rupiah", "20 jutaan", now), 0); /* not the unit: the number alone */
+    CHECK_INT(got.i, 20);
+    CHECK_INT(input("rupiah", "1,5", now), -1);                /* a fraction without a unit */
+    CHECK_INT(input("rupiah", "1,555 juta", now), -1);         /* three decimals: ambiguous */
+    CHECK_INT(input("rupiah", "20 juta 5", now), -1);          /* two numbers */
+    CHECK_INT(input("rupiah", "9999999999999 juta", now), -1); /* overflows int64 */
+    CHECK_INT(input("rupiah", "9223372036854 juta", now), 0);
+    CHECK_INT(got.i, INT64_C(9223372036854000000));
 }
 
 static void test_date(void)
@@ -543,6 +582,7 @@ int main(void)
     test_menu();
     test_digits();
     test_number();
+    test_number_units();
     test_date();
     test_regex();
     test_yesno();
