@@ -1,6 +1,7 @@
 /* Fuzz target: session decoding of arbitrary bytes (a damaged database must
  * not crash the server), then a step on whatever was decoded. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "loket/engine.h"
@@ -14,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!flow) {
         lk_diag diag = {0};
-        if (lk_flow_load(LOKET_SOURCE_DIR "/flows/chika.json", &flow, &diag) != LK_OK)
+        if (lk_flow_load(LOKET_SOURCE_DIR "/flows/chika.json", &flow, &diag) != LK_OK) {
+            lk_diag_print(&diag, stderr); /* the target is older than the flow? rebuild */
             abort();
+        }
         lk_diag_clear(&diag);
     }
     s = lk_session_new(flow);

@@ -2,6 +2,7 @@
  * is split at newlines into messages of one conversation; the runtime's
  * check is applied first, as every channel does. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!flow) {
         lk_diag diag = {0};
-        if (lk_flow_load(LOKET_SOURCE_DIR "/flows/chika.json", &flow, &diag) != LK_OK)
+        if (lk_flow_load(LOKET_SOURCE_DIR "/flows/chika.json", &flow, &diag) != LK_OK) {
+            lk_diag_print(&diag, stderr); /* the target is older than the flow? rebuild */
             abort();
+        }
         lk_diag_clear(&diag);
     }
     s = lk_session_new(flow);
