@@ -622,50 +622,43 @@ static lk_err sq_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item
     return LK_OK;
 }
 
-/* Runs an UPDATE of one pending outbox row; a row that is missing or no
- * longer pending is the caller's mistake (sent twice, a stale id). */
-static lk_err update_pending(sq_store *q, sqlite3_stmt *st, int rc, int64_t id, const char *op)
+/* Runs statement which (?1 the row id, ?2 a time, ?3 a text) on one pending
+ * outbox row; a row that is missing or no longer pending is the caller's
+ * mistake (sent twice, a stale id). */
+static lk_err update_pending(sq_store *q, int which, int64_t id, int64_t t, const char *text,
+                             const char *op)
 {
+    sqlite3_stmt *st = q->st[which];
+    int rc = SQLITE_OK;
     lk_err err;
 
+    if ((err = usable(q, op)) != LK_OK)
+        return err;
+    bind_i64(st, 1, id, &rc);
+    bind_i64(st, 2, t, &rc);
+    bind_text(st, 3, text, -1, &rc);
     rc = step(st, rc);
     if (rc == SQLITE_DONE && sqlite3_changes(q->db) == 0) {
         done(q, st, rc, op);
         lk_store_set_err(&q->base, "%s: no pending outbox row %lld", op, (long long)id);
         return LK_EINVAL;
     }
-    err = done(q, st, rc, op);
-    return err;
+    return done(q, st, rc, op);
 }
 
 static lk_err sq_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms)
 {
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_OB_SENT];
-    int rc = SQLITE_OK;
-    lk_err err;
-
-    if ((err = usable(q, "outbox_sent")) != LK_OK)
-        return err;
-    bind_i64(st, 1, id, &rc);
-    bind_i64(st, 2, now_ms, &rc);
-    bind_text(st, 3, remote_id, -1, &rc);
-    return update_pending(q, st, rc, id, "outbox_sent");
+    return update_pending((sq_store *)s, ST_OB_SENT, id, now_ms, remote_id, "outbox_sent");
 }
 
 static lk_err sq_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error)
 {
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_OB_RETRY];
-    int rc = SQLITE_OK;
-    lk_err err;
+    return update_pending((sq_store *)s, ST_OB_RETRY, id, next_at_ms, error, "outbox_retry");
+}
 
-    if ((err = usable(q, "outbox_retry")) != LK_OK)
-        return err;
-    bind_i64(st, 1, id, &rc);
-    bind_i64(st, 2, next_at_ms, &rc);
-    bind_text(st, 3, error, -1, &rc);
-    return update_pending(q, st, rc, id, "outbox_retry");
+static lk_err sq_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
+{
+    return update_pending((sq_store *)s, ST_OB_DROP, id, now_ms, error, "outbox_drop");
 }
 
 /* ---- housekeeping and metrics ---------------------------------------------------------- */
@@ -680,21 +673,6 @@ static lk_err count(sq_store *q, sqlite3_stmt *st, int rc, int64_t *n, const cha
     if (rc == SQLITE_ROW)
         *n = (int64_t)sqlite3_column_int64(st, 0);
     return done(q, st, rc, op);
-}
-
-static lk_err sq_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
-{
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_OB_DROP];
-    int rc = SQLITE_OK;
-    lk_err err;
-
-    if ((err = usable(q, "outbox_drop")) != LK_OK)
-        return err;
-    bind_i64(st, 1, id, &rc);
-    bind_i64(st, 2, now_ms, &rc);
-    bind_text(st, 3, error, -1, &rc);
-    return update_pending(q, st, rc, id, "outbox_drop");
 }
 
 static lk_err sq_outbox_depth(lk_store *s, int64_t *n)

@@ -6,27 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "loket/engine.h"
 #include "loket/runtime.h"
 
-static lk_flow *flow;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    const lk_flow *flow = fuzz_bundled_flow();
     lk_session *s;
     lk_out *out;
     lk_buf enc = {0};
     size_t start = 0, i;
     int64_t now = INT64_C(1795485600000);
 
-    if (!flow) {
-        lk_diag diag = {0};
-        if (lk_flow_load(LOKET_SOURCE_DIR "/flows/chika.json", &flow, &diag) != LK_OK) {
-            lk_diag_print(&diag, stderr); /* the target is older than the flow? rebuild */
-            abort();
-        }
-        lk_diag_clear(&diag);
-    }
     s = lk_session_new(flow);
     out = lk_out_new();
     for (i = 0; i <= size; i++) {
