@@ -180,6 +180,36 @@ static void test_format_errors(void)
                  2, 29, "session.expire_after", "is not a duration");
 }
 
+/* The keys that came with option keys, short titles, units and commands
+ * that fire anywhere: each refuses a wrong value at its place. */
+static void test_extension_errors(void)
+{
+    expect_error("key of two words",
+                 H "'invalid': {'message': 'no'},\n'states': {'a': {'menu': [{'title': 'x', "
+                   "'key': 'A B', 'goto': 'a'}]}}}",
+                 1, 3, 49, "states.a.menu[0].key", "a key is one word");
+    expect_error("empty short title",
+                 H "'invalid': {'message': 'no'},\n'states': {'a': {'menu': [{'title': 'x', "
+                   "'short': '', 'goto': 'a'}]}}}",
+                 1, 3, 51, "states.a.menu[0].short", "the short title is empty");
+    expect_error("unit multiplier",
+                 H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "
+                   "'number', 'units': {'juta': 1}}, 'next': 'a'}}}",
+                 1, 3, 76, "states.a.input.units.juta", "a unit multiplies by an integer");
+    expect_error("unit of two words",
+                 H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "
+                   "'number', 'units': {'se juta': 1000000}}, 'next': 'a'}}}",
+                 1, 3, 68, "states.a.input.units.se juta", "a unit is one word");
+    expect_error("units on text",
+                 H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "
+                   "'text', 'units': {'juta': 1000000}}, 'next': 'a'}}}",
+                 1, 3, 56, "states.a.input.units", "'units' is for inputs of type number");
+    expect_error("anywhere not a bool",
+                 H "'commands': [{'name': 'c', 'words': ['x'], 'anywhere': 'yes', 'say': 'y'}],\n"
+                   "'states': {'a': {'end': true}}}",
+                 1, 2, 56, "commands[0].anywhere", "expected true or false, found a string");
+}
+
 /* Several independent errors are all reported, each at its place. */
 static void test_keeps_going(void)
 {
@@ -763,6 +793,7 @@ int main(void)
     test_json_errors();
     test_limits();
     test_format_errors();
+    test_extension_errors();
     test_keeps_going();
     test_expr_errors();
     test_expr_shapes();
