@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 # package[:command that stands for it]
 build_pkgs=(gcc:gcc make:make cmake:cmake pkg-config:pkg-config libcjson-dev libsqlite3-dev
-            libwebsockets-dev libssl-dev libcurl4-openssl-dev)
+            libwebsockets-dev libssl-dev libcurl4-openssl-dev libedit-dev)
 test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium)
 
 want=("${build_pkgs[@]}")

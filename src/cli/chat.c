@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "loket/runtime.h"
+#include "loket/term.h"
 
 static void chat_usage(FILE *fp)
 {
@@ -36,9 +36,7 @@ int cmd_chat(int argc, char **argv)
     lk_store_opts so;
     lk_diag diag = {0};
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int c, rc = 1, tty = isatty(STDIN_FILENO);
+    int c, rc = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:d:u:h", opts, NULL)) != -1) {
@@ -65,7 +63,7 @@ int cmd_chat(int argc, char **argv)
         fprintf(stderr, "loket chat: out of memory\n");
         goto done;
     }
-    if (tty)
+    if (lk_term_interactive())
         printf("loket chat: flow %s, user %s, database %s. Ctrl-D leaves.\n", lk_flow_name(flow),
                user, db_path);
     for (;;) {
@@ -73,20 +71,15 @@ int cmd_chat(int argc, char **argv)
         lk_err err;
         int i;
 
-        if (tty) {
-            fputs("> ", stdout);
-            fflush(stdout);
-        }
-        if ((n = getline(&line, &cap, stdin)) < 0)
+        free(line);
+        if (!(line = lk_term_read("> ")))
             break;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
         if (!strcmp(line, "/quit"))
             break;
         in.channel = "chat";
         in.user = user;
         in.text = line;
-        in.len = (size_t)n;
+        in.len = strlen(line);
         in.now_ms = cli_now_ms();
         err = lk_runtime_handle(rt, &in, out, NULL, NULL);
         if (err != LK_OK) {
