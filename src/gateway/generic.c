@@ -43,32 +43,20 @@ static cJSON *replies_json(const lk_out *out)
 int gw_route_generic(gw_req *r)
 {
     char why[128];
-    const char *from, *text, *id, *reason = NULL;
-    cJSON *msg = gw_json_parse(r->body.p ? r->body.p : "", r->body.len, why, sizeof why), *res;
+    const char *reason = NULL;
+    gw_generic_msg msg;
     lk_inbound in = {0};
-    const cJSON *idj;
-    int nul;
+    cJSON *res;
 
-    if (!msg) {
+    if (gw_generic_parse(r->body.p ? r->body.p : "", r->body.len, &msg, why, sizeof why) < 0) {
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
         return 0;
     }
-    from = gw_json_str(msg, "from");
-    text = gw_json_str(msg, "text");
-    idj = cJSON_GetObjectItemCaseSensitive(msg, "id");
-    id = gw_json_str(msg, "id");
-    if (!from || !text || (idj && !cJSON_IsNull(idj) && !id)) {
-        gw_respond_error(r, 400, GW_E_BAD_REQUEST,
-                         "expected {\"from\": string, \"text\": string, \"id\": optional string}");
-        cJSON_Delete(msg);
-        return 0;
-    }
-    nul = gw_json_has_nul(r->body.p, r->body.len);
     in.channel = "generic";
-    in.user = from;
-    in.ext_id = id;
-    in.text = nul ? "\0" : text;
-    in.len = nul ? 1 : strlen(text);
+    in.user = msg.from;
+    in.ext_id = msg.id;
+    in.text = msg.text;
+    in.len = msg.len;
     in.now_ms = gw_now_ms();
     switch (gw_process(&in, &reason)) {
     case GW_R_OK:
@@ -94,7 +82,7 @@ int gw_route_generic(gw_req *r)
         GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
         break;
     }
-    cJSON_Delete(msg);
+    gw_generic_clear(&msg);
     return 0;
 }
 

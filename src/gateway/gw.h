@@ -11,7 +11,10 @@
  *   limits.c    connections per peer address and the per-sender token buckets
  *   metrics.c   counters and the Prometheus text
  *   log.c       structured log lines on stderr
- *   util.c      JSON depth, HMAC, hex, base64, UTF-8 cuts, random ids
+ *   util.c      HMAC, hex, base64, UTF-8 cuts, clocks, random ids, escapes
+ *   parse.c     the pure parsers of untrusted input (parse.h): JSON with a depth
+ *               cap, forms, the Twilio signed string, WhatsApp notifications,
+ *               generic messages, websocket frames; the fuzz targets call them
  *   wsclient.c  the blocking client of `loket replay --url`
  *   console.c   `loket console`
  *
@@ -34,11 +37,11 @@
 #include "loket/runtime.h"
 #include "loket/store.h"
 
-#define GW_MAX_BODY (1024 * 1024) /* HTTP request bodies */
-#define GW_MAX_WS_MSG (64 * 1024) /* one websocket message, all fragments */
-#define GW_MAX_JSON_DEPTH 32
+#include "parse.h"
+
+#define GW_MAX_BODY (1024 * 1024)     /* HTTP request bodies */
+#define GW_MAX_WS_MSG (64 * 1024)     /* one websocket message, all fragments */
 #define GW_MAX_WS_QUEUE (1024 * 1024) /* bytes waiting to go to one websocket */
-#define GW_USER_MAX 128
 #define GW_CHAT_PROTOCOL "loket-chat"
 
 /* ---- config.c ------------------------------------------------------------ */
@@ -87,27 +90,10 @@ void gw_log_kv(lk_buf *b, const char *key, const char *value);
 /* Routes libwebsockets' own messages into gw_log. */
 void gw_log_lws(int level, const char *line);
 
-/* ---- util.c --------------------------------------------------------------- */
-/* 1 when the JSON text nests at most max levels of [ and { (strings are
- * skipped), 0 when deeper. Does not validate anything else. */
-int gw_json_depth_ok(const char *s, size_t n, int max);
-/* Parses a JSON object from s[0..n). On failure returns NULL and writes a
- * reason to why ("nested deeper than 32 levels", "malformed JSON at byte 12"). */
-cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen);
-/* 1 when the JSON text holds the escape \u0000: cJSON would cut the string
- * there and hide the NUL from lk_inbound_check, so callers test for it. */
-int gw_json_has_nul(const char *s, size_t n);
-/* The string member name of obj, or NULL. */
-const char *gw_json_str(const cJSON *obj, const char *name);
+/* ---- util.c (its HMAC helpers are declared in parse.h) ------------------------ */
 /* Prints item unformatted into b (appending); -1 on out of memory. */
 int gw_json_put(lk_buf *b, const cJSON *item);
 
-/* Constant-time comparison of two byte strings (length checked first). */
-int gw_ct_equal(const void *a, size_t an, const void *b, size_t bn);
-/* HMAC-SHA256 of data with key as lowercase hex into out (65 bytes). */
-int gw_hmac_sha256_hex(const char *key, const void *data, size_t n, char out[65]);
-/* HMAC-SHA1 of data with key, base64 into out (at least 29 bytes). */
-int gw_hmac_sha1_b64(const char *key, const void *data, size_t n, char *out, size_t outlen);
 /* Appends at most max code points of the valid UTF-8 s to b; when s is
  * longer, the last one kept is an ellipsis. */
 void gw_utf8_cut(lk_buf *b, const char *s, size_t max);
@@ -120,8 +106,6 @@ int64_t gw_mono_us(void);
 void gw_iso_time(int64_t ms, char *out, size_t len);
 /* Appends s with & < > " ' escaped for XML. */
 void gw_xml_escape(lk_buf *b, const char *s);
-/* Decodes %XX and + in place; returns the new length. */
-size_t gw_url_decode(char *s, size_t n);
 
 /* ---- metrics.c ------------------------------------------------------------ */
 enum gw_channel { GW_CH_WS, GW_CH_GENERIC, GW_CH_WHATSAPP, GW_CH_TWILIO, GW_CH_N };

@@ -1,6 +1,6 @@
-/* Small helpers of the gateway: JSON depth and parsing with a reason, HMAC
- * signatures and constant-time comparison (OpenSSL), UTF-8 cuts for the
- * WhatsApp limits, clocks, random ids and text escapes. */
+/* Small helpers of the gateway: printing JSON, HMAC signatures and
+ * constant-time comparison (OpenSSL), UTF-8 cuts for the WhatsApp limits,
+ * clocks, random ids and text escapes. */
 #include "gw.h"
 
 #include <openssl/crypto.h>
@@ -11,85 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int gw_json_depth_ok(const char *s, size_t n, int max)
-{
-    size_t i;
-    int depth = 0, in_str = 0;
-
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max)
-                return 0;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return 1;
-}
-
-cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen)
-{
-    const char *end = NULL;
-    cJSON *j;
-
-    if (!gw_json_depth_ok(s, n, GW_MAX_JSON_DEPTH)) {
-        snprintf(why, whylen, "JSON nested deeper than %d levels", GW_MAX_JSON_DEPTH);
-        return NULL;
-    }
-    if (memchr(s, '\0', n)) {
-        snprintf(why, whylen, "malformed JSON: a NUL byte in the text");
-        return NULL;
-    }
-    j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-    if (!j) {
-        /* end points at the error (cJSON_GetErrorPtr is a global: racy with threads) */
-        size_t off = end && end >= s && end <= s + n ? (size_t)(end - s) : n;
-        snprintf(why, whylen, "malformed JSON at byte %zu", off);
-        return NULL;
-    }
-    while (end && end < s + n && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-        end++;
-    if (end && end < s + n) {
-        snprintf(why, whylen, "malformed JSON: text after the value at byte %zu",
-                 (size_t)(end - s));
-        cJSON_Delete(j);
-        return NULL;
-    }
-    if (!cJSON_IsObject(j)) {
-        snprintf(why, whylen, "expected a JSON object");
-        cJSON_Delete(j);
-        return NULL;
-    }
-    return j;
-}
-
-int gw_json_has_nul(const char *s, size_t n)
-{
-    size_t i;
-    for (i = 0; i + 5 < n; i++) {
-        if (s[i] != '\\')
-            continue;
-        if (s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
-            return 1;
-        i++; /* the escaped character */
-    }
-    return 0;
-}
-
-const char *gw_json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 int gw_json_put(lk_buf *b, const cJSON *item)
 {
@@ -209,33 +130,4 @@ void gw_xml_escape(lk_buf *b, const char *s)
         default: lk_buf_putc(b, *s); break;
         }
     }
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-size_t gw_url_decode(char *s, size_t n)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            s[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            s[o++] = s[i];
-        }
-    }
-    s[o] = '\0';
-    return o;
 }

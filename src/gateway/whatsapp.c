@@ -178,90 +178,25 @@ done:
 
 /* ---- notifications: POST /webhook/whatsapp ------------------------------------------------- */
 
-static int signature_ok(gw_req *r, const char *secret)
+/* The route's side of gw_wa_parse: what one notification item does. */
+typedef struct wa_ctx {
+    gw_req *r;
+    int failed; /* the store failed on a message: Meta should retry */
+} wa_ctx;
+
+/* Runs one message through the engine. -1 when the store failed. */
+static int wa_message(const gw_wa_event *ev)
 {
-    char want[65], got[65];
-    const char *h = r->hub_sig;
-    size_t i, n;
-
-    if (strncmp(h, "sha256=", 7))
-        return 0;
-    h += 7;
-    n = strlen(h);
-    if (n != 64)
-        return 0;
-    for (i = 0; i < n; i++)
-        got[i] = (char)tolower((unsigned char)h[i]);
-    got[n] = '\0';
-    if (gw_hmac_sha256_hex(secret, r->body.p ? r->body.p : "", r->body.len, want) < 0)
-        return 0;
-    return gw_ct_equal(got, 64, want, 64);
-}
-
-/* A phone number id goes into the Graph API URL: digits only. */
-static int pnid_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0, i;
-    if (n < 1 || n > 32)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* The input text of a message: the text, or the id of the button or list row
- * chosen (which is the choice id the engine expects). NULL: not supported. */
-static const char *message_text(const cJSON *m, const char *type)
-{
-    const cJSON *x;
-
-    if (!strcmp(type, "text"))
-        return gw_json_str(cJSON_GetObjectItemCaseSensitive(m, "text"), "body");
-    if (!strcmp(type, "interactive")) {
-        x = cJSON_GetObjectItemCaseSensitive(m, "interactive");
-        if ((x = cJSON_GetObjectItemCaseSensitive(x, "button_reply")) ||
-            (x = cJSON_GetObjectItemCaseSensitive(
-                 cJSON_GetObjectItemCaseSensitive(m, "interactive"), "list_reply")))
-            return gw_json_str(x, "id");
-        return NULL;
-    }
-    if (!strcmp(type, "button")) { /* a quick reply of a template */
-        x = cJSON_GetObjectItemCaseSensitive(m, "button");
-        return gw_json_str(x, "payload") ? gw_json_str(x, "payload") : gw_json_str(x, "text");
-    }
-    return NULL;
-}
-
-/* Processes one messages[] item. -1 when the store failed (Meta retries). */
-static int wa_message(gw_req *r, const cJSON *m, const char *pnid, int nul)
-{
-    const char *from = gw_json_str(m, "from"), *id = gw_json_str(m, "id");
-    const char *type = gw_json_str(m, "type"), *text, *why = NULL;
+    const char *why = NULL;
     char chan[48];
     lk_inbound in = {0};
 
-    if (!from || !id || !type || !pnid_ok(pnid)) {
-        gw_log(GW_LOG_WARN, "whatsapp message skipped: no from, id, type or phone_number_id",
-               "rid=%s", r->rid);
-        gw_metrics_error(GW_E_BAD_REQUEST);
-        return 0;
-    }
-    if (!(text = message_text(m, type))) {
-        lk_buf b = {0};
-        gw_log_kv(&b, "type", type);
-        gw_log_kv(&b, "wamid", id);
-        gw_log(GW_LOG_INFO, "whatsapp message skipped: type not handled", "rid=%s%s", r->rid,
-               lk_buf_str(&b));
-        lk_buf_free(&b);
-        return 0;
-    }
-    snprintf(chan, sizeof chan, "whatsapp:%s", pnid);
+    snprintf(chan, sizeof chan, "whatsapp:%s", ev->pnid);
     in.channel = "whatsapp";
-    in.user = from;
-    in.ext_id = id;
-    in.text = nul ? "\0" : text;
-    in.len = nul ? 1 : strlen(text);
+    in.user = ev->from;
+    in.ext_id = ev->id;
+    in.text = ev->text;
+    in.len = ev->len;
     in.now_ms = gw_now_ms();
     in.render = gw_wa_render;
     in.outbox_channel = chan;
@@ -275,32 +210,52 @@ static int wa_message(gw_req *r, const cJSON *m, const char *pnid, int nul)
     }
 }
 
-static void wa_status(gw_req *r, const cJSON *st)
+static void wa_status(gw_req *r, const gw_wa_event *ev)
 {
-    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(st, "errors");
-    const cJSON *e0 = cJSON_GetArrayItem(errs, 0);
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e0, "code");
-    const char *status = gw_json_str(st, "status"), *id = gw_json_str(st, "id");
     lk_buf b = {0};
 
-    gw_log_kv(&b, "wamid", id);
-    gw_log_kv(&b, "status", status);
-    if (cJSON_IsNumber(code))
-        lk_buf_printf(&b, " code=%d", code->valueint);
-    if (e0)
-        gw_log_kv(&b, "title", gw_json_str(e0, "title"));
-    gw_log(status && !strcmp(status, "failed") ? GW_LOG_WARN : GW_LOG_INFO, "whatsapp status",
-           "rid=%s%s", r->rid, lk_buf_str(&b));
+    gw_log_kv(&b, "wamid", ev->id);
+    gw_log_kv(&b, "status", ev->status);
+    if (ev->has_code)
+        lk_buf_printf(&b, " code=%d", ev->code);
+    if (ev->has_error)
+        gw_log_kv(&b, "title", ev->error_title);
+    gw_log(ev->status && !strcmp(ev->status, "failed") ? GW_LOG_WARN : GW_LOG_INFO,
+           "whatsapp status", "rid=%s%s", r->rid, lk_buf_str(&b));
     lk_buf_free(&b);
+}
+
+static void wa_event(void *ctx, const gw_wa_event *ev)
+{
+    wa_ctx *w = ctx;
+    lk_buf b = {0};
+
+    switch (ev->kind) {
+    case GW_WA_MESSAGE:
+        if (wa_message(ev) < 0)
+            w->failed = 1;
+        break;
+    case GW_WA_INVALID:
+        gw_log(GW_LOG_WARN, "whatsapp message skipped: no from, id, type or phone_number_id",
+               "rid=%s", w->r->rid);
+        gw_metrics_error(GW_E_BAD_REQUEST);
+        break;
+    case GW_WA_UNHANDLED:
+        gw_log_kv(&b, "type", ev->type);
+        gw_log_kv(&b, "wamid", ev->id);
+        gw_log(GW_LOG_INFO, "whatsapp message skipped: type not handled", "rid=%s%s", w->r->rid,
+               lk_buf_str(&b));
+        lk_buf_free(&b);
+        break;
+    case GW_WA_STATUS: wa_status(w->r, ev); break;
+    }
 }
 
 int gw_route_wa_post(gw_req *r)
 {
     const char *secret = gw_srv->cfg.wa_app_secret;
-    const cJSON *entry, *change, *item;
+    wa_ctx w = {r, 0};
     char why[128];
-    cJSON *root;
-    int failed = 0, nul;
 
     if (!secret) {
         gw_log(GW_LOG_ERROR, "whatsapp notification refused: LOKET_WA_APP_SECRET is not set",
@@ -308,37 +263,17 @@ int gw_route_wa_post(gw_req *r)
         gw_respond_error(r, 503, GW_E_INTERNAL, "the WhatsApp channel is not configured");
         return 0;
     }
-    if (!r->hub_sig[0] || !signature_ok(r, secret)) {
+    if (!r->hub_sig[0] || !gw_wa_signature_ok(r->hub_sig, secret, r->body.p, r->body.len)) {
         gw_log(GW_LOG_WARN, "whatsapp notification refused: bad signature", "rid=%s present=%d",
                r->rid, r->hub_sig[0] != 0);
         gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong X-Hub-Signature-256");
         return 0;
     }
-    if (!(root = gw_json_parse(r->body.p ? r->body.p : "", r->body.len, why, sizeof why))) {
+    if (gw_wa_parse(r->body.p ? r->body.p : "", r->body.len, wa_event, &w, why, sizeof why) < 0) {
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
         return 0;
     }
-    nul = gw_json_has_nul(r->body.p, r->body.len);
-    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(root, "entry"))
-    {
-        cJSON_ArrayForEach(change, cJSON_GetObjectItemCaseSensitive(entry, "changes"))
-        {
-            const cJSON *value = cJSON_GetObjectItemCaseSensitive(change, "value");
-            const char *pnid =
-                gw_json_str(cJSON_GetObjectItemCaseSensitive(value, "metadata"), "phone_number_id");
-            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(value, "messages"))
-            {
-                if (wa_message(r, item, pnid, nul) < 0)
-                    failed = 1;
-            }
-            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(value, "statuses"))
-            {
-                wa_status(r, item);
-            }
-        }
-    }
-    cJSON_Delete(root);
-    if (failed) /* Meta delivers again later; what did commit is deduplicated */
+    if (w.failed) /* Meta delivers again later; what did commit is deduplicated */
         GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: try again\"}");
     else
         GW_RESPOND_LIT(r, 200, "{\"ok\":true}");

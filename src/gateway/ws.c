@@ -12,11 +12,9 @@
  * A connection is not a session: the per-connection data holds a pointer to
  * a gw_conn, which holds the user id; the session lives in the store under
  * that id, so a client that reconnects with hello resumes it. Messages are
- * reassembled across fragments here, capped at GW_MAX_WS_MSG (close 1009). */
+ * reassembled across fragments here, capped at GW_MAX_WS_MSG (close 1009),
+ * then classified by gw_ws_parse (parse.c). */
 #include "gw.h"
-
-/* Prepended to a websocket user id to make its session key. */
-#define WS_USER_PREFIX "ws:"
 
 #include <stdlib.h>
 #include <string.h>
@@ -151,75 +149,45 @@ static void new_user(gw_conn *c)
     snprintf(c->user, sizeof c->user, "web-%s", hex);
 }
 
-static void on_hello(gw_conn *c, const cJSON *msg)
+static void on_hello(gw_conn *c, const gw_ws_frame *f)
 {
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(msg, "user");
-    size_t n;
-
-    if (u && !cJSON_IsNull(u)) {
-        if (!cJSON_IsString(u) || !(n = strlen(u->valuestring)) ||
-            n > GW_USER_MAX - (sizeof WS_USER_PREFIX - 1) ||
-            !lk_utf8_valid(u->valuestring, n, NULL)) {
-            send_error(c, GW_E_BAD_REQUEST, "user must be 1 to 125 bytes of valid UTF-8");
-            return;
-        }
-        memcpy(c->user, u->valuestring, n + 1);
-    } else {
+    if (f->user)
+        snprintf(c->user, sizeof c->user, "%s", f->user);
+    else
         new_user(c);
-    }
     send_welcome(c);
 }
 
-static void on_clock(gw_conn *c, const cJSON *msg)
+static void on_clock(gw_conn *c, const gw_ws_frame *f)
 {
-    const cJSON *now = cJSON_GetObjectItemCaseSensitive(msg, "now");
-    int64_t ms;
+    cJSON *o;
 
-    if (!gw_srv->cfg.test_clock) {
-        send_error(c, GW_E_BAD_REQUEST,
-                   "setting the clock needs a server started with --test-clock");
-        return;
-    }
-    if (cJSON_IsString(now) && lk_time_parse_iso(now->valuestring, &ms) == 0) {
-        c->clock_ms = ms;
-    } else if (cJSON_IsNumber(now) && now->valuedouble >= 0 && now->valuedouble < 1e15) {
-        c->clock_ms = (int64_t)now->valuedouble;
-    } else {
-        send_error(c, GW_E_BAD_REQUEST, "now must be a time such as 2026-11-24T09:00:00+07:00");
-        return;
-    }
+    c->clock_ms = f->now_ms;
     c->has_clock = 1;
-    {
-        cJSON *o = cJSON_CreateObject();
-        if (o && cJSON_AddStringToObject(o, "type", "clock") && cJSON_AddTrueToObject(o, "ok"))
-            conn_queue(c, o);
-        cJSON_Delete(o);
-    }
+    o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "type", "clock") && cJSON_AddTrueToObject(o, "ok"))
+        conn_queue(c, o);
+    cJSON_Delete(o);
 }
 
-static void on_message(gw_conn *c, const cJSON *msg, int has_nul)
+static void on_message(gw_conn *c, const gw_ws_frame *f)
 {
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
     lk_inbound in = {0};
     const char *why = NULL;
-    char key[sizeof WS_USER_PREFIX + GW_USER_MAX];
+    char key[sizeof GW_WS_USER_PREFIX + GW_USER_MAX];
 
-    if (!cJSON_IsString(text)) {
-        send_error(c, GW_E_BAD_REQUEST, "a message needs a text string");
-        return;
-    }
     if (!c->user[0])
         new_user(c);
     if (!c->welcomed)
         send_welcome(c);
     /* Websocket sessions live apart from the webhook channels' (a phone
      * number said in a hello must not open that number's WhatsApp session). */
-    snprintf(key, sizeof key, WS_USER_PREFIX "%s", c->user);
+    snprintf(key, sizeof key, GW_WS_USER_PREFIX "%s", c->user);
     in.channel = "ws";
     in.user = key;
-    in.ext_id = gw_json_str(msg, "id");
-    in.text = has_nul ? "\0" : text->valuestring;
-    in.len = has_nul ? 1 : strlen(text->valuestring);
+    in.ext_id = f->id;
+    in.text = f->text;
+    in.len = f->len;
     in.now_ms = c->has_clock ? c->clock_ms : gw_now_ms();
     switch (gw_process(&in, &why)) {
     case GW_R_OK: send_replies(c, gw_srv->out); break;
@@ -236,30 +204,16 @@ static void on_message(gw_conn *c, const cJSON *msg, int has_nul)
 
 static void conn_message(gw_conn *c, const char *s, size_t n)
 {
-    char why[128];
-    const char *type;
-    cJSON *msg;
+    gw_ws_frame f;
 
-    if (c->rx_binary) {
-        send_error(c, GW_E_BAD_REQUEST, "binary frames are not supported: send JSON text");
-        return;
+    gw_ws_parse(s, n, c->rx_binary, gw_srv->cfg.test_clock, &f);
+    switch (f.kind) {
+    case GW_WS_ERROR: send_error(c, GW_E_BAD_REQUEST, f.why); break;
+    case GW_WS_HELLO: on_hello(c, &f); break;
+    case GW_WS_MESSAGE: on_message(c, &f); break;
+    case GW_WS_CLOCK: on_clock(c, &f); break;
     }
-    if (!(msg = gw_json_parse(s, n, why, sizeof why))) {
-        send_error(c, GW_E_BAD_REQUEST, why);
-        return;
-    }
-    type = gw_json_str(msg, "type");
-    if (!type)
-        send_error(c, GW_E_BAD_REQUEST, "a frame needs a type: hello, message or clock");
-    else if (!strcmp(type, "message"))
-        on_message(c, msg, gw_json_has_nul(s, n));
-    else if (!strcmp(type, "hello"))
-        on_hello(c, msg);
-    else if (!strcmp(type, "clock"))
-        on_clock(c, msg);
-    else
-        send_error(c, GW_E_BAD_REQUEST, "unknown type: expected hello, message or clock");
-    cJSON_Delete(msg);
+    gw_ws_frame_clear(&f);
 }
 
 /* ---- the connection's life ---------------------------------------------------------------- */

@@ -1,0 +1,482 @@
+/* The gateway's parsers of untrusted input (parse.h): pure functions over
+ * the bytes a peer sent, called by the routes and by the fuzz targets. No
+ * libwebsockets, no logging, no clock, no server state here. */
+#include "parse.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+int gw_json_depth_ok(const char *s, size_t n, int max)
+{
+    size_t i;
+    int depth = 0, in_str = 0;
+
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return 0;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen)
+{
+    const char *end = NULL;
+    cJSON *j;
+
+    if (!gw_json_depth_ok(s, n, GW_MAX_JSON_DEPTH)) {
+        snprintf(why, whylen, "JSON nested deeper than %d levels", GW_MAX_JSON_DEPTH);
+        return NULL;
+    }
+    if (memchr(s, '\0', n)) {
+        snprintf(why, whylen, "malformed JSON: a NUL byte in the text");
+        return NULL;
+    }
+    j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+    if (!j) {
+        /* end points at the error (cJSON_GetErrorPtr is a global: racy with threads) */
+        size_t off = end && end >= s && end <= s + n ? (size_t)(end - s) : n;
+        snprintf(why, whylen, "malformed JSON at byte %zu", off);
+        return NULL;
+    }
+    while (end && end < s + n && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+        end++;
+    if (end && end < s + n) {
+        snprintf(why, whylen, "malformed JSON: text after the value at byte %zu",
+                 (size_t)(end - s));
+        cJSON_Delete(j);
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        snprintf(why, whylen, "expected a JSON object");
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+int gw_json_has_nul(const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i + 5 < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
+            return 1;
+        i++; /* the escaped character */
+    }
+    return 0;
+}
+
+const char *gw_json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t gw_url_decode(char *s, size_t n)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            s[o++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            s[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            s[o++] = s[i];
+        }
+    }
+    s[o] = '\0';
+    return o;
+}
+
+/* ---- forms ------------------------------------------------------------------------- */
+
+/* Splits s[0..n) (s[n] is a NUL; modified in place) into pairs. */
+static lk_err split_form(char *s, size_t n, gw_form_param *ps, int *np)
+{
+    char *p = s, *end = s + n;
+
+    *np = 0;
+    while (p < end) {
+        char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
+        size_t len = amp ? (size_t)(amp - p) : (size_t)(end - p);
+        if (len) {
+            if (*np >= GW_FORM_MAX_PARAMS)
+                return LK_EINVAL;
+            p[len] = '\0';
+            eq = strchr(p, '=');
+            if (eq)
+                *eq = '\0';
+            ps[*np].k = p;
+            ps[*np].v = eq ? eq + 1 : p + len;
+            gw_url_decode(ps[*np].k, strlen(ps[*np].k));
+            ps[*np].vlen = gw_url_decode(ps[*np].v, strlen(ps[*np].v));
+            (*np)++;
+        }
+        p += len + 1;
+    }
+    return LK_OK;
+}
+
+lk_err gw_form_parse(const char *body, size_t len, gw_form *f)
+{
+    lk_err err;
+
+    memset(f, 0, sizeof *f);
+    if (!(f->buf = malloc(len + 1)) || !(f->ps = calloc(GW_FORM_MAX_PARAMS, sizeof *f->ps))) {
+        err = LK_ENOMEM;
+        goto fail;
+    }
+    if (len)
+        memcpy(f->buf, body, len);
+    f->buf[len] = '\0';
+    err = memchr(f->buf, '\0', len) ? LK_EINVAL : split_form(f->buf, len, f->ps, &f->n);
+    if (err != LK_OK)
+        goto fail;
+    return LK_OK;
+fail:
+    gw_form_clear(f);
+    return err;
+}
+
+void gw_form_clear(gw_form *f)
+{
+    free(f->buf);
+    free(f->ps);
+    memset(f, 0, sizeof *f);
+}
+
+const gw_form_param *gw_form_find(const gw_form *f, const char *k)
+{
+    int i;
+    for (i = 0; i < f->n; i++)
+        if (!strcmp(f->ps[i].k, k))
+            return &f->ps[i];
+    return NULL;
+}
+
+const char *gw_form_get(const gw_form *f, const char *k)
+{
+    const gw_form_param *p = gw_form_find(f, k);
+    return p ? p->v : NULL;
+}
+
+/* ---- signatures ----------------------------------------------------------------------- */
+
+int gw_wa_signature_ok(const char *header, const char *secret, const char *body, size_t len)
+{
+    char want[65], got[65];
+    size_t i, n;
+
+    if (strncmp(header, "sha256=", 7))
+        return 0;
+    header += 7;
+    n = strlen(header);
+    if (n != 64)
+        return 0;
+    for (i = 0; i < n; i++)
+        got[i] = (char)tolower((unsigned char)header[i]);
+    got[n] = '\0';
+    if (gw_hmac_sha256_hex(secret, body ? body : "", len, want) < 0)
+        return 0;
+    return gw_ct_equal(got, 64, want, 64);
+}
+
+static int param_cmp(const void *a, const void *b)
+{
+    const gw_form_param *x = a, *y = b;
+    int c = strcmp(x->k, y->k);
+    return c ? c : strcmp(x->v, y->v);
+}
+
+int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
+                   gw_form *f)
+{
+    int i;
+
+    if (public_url)
+        lk_buf_puts(b, public_url);
+    else
+        lk_buf_printf(b, "http://%s", host);
+    lk_buf_puts(b, path);
+    if (f->n > 0)
+        qsort(f->ps, (size_t)f->n, sizeof *f->ps, param_cmp);
+    for (i = 0; i < f->n; i++) {
+        lk_buf_puts(b, f->ps[i].k);
+        lk_buf_puts(b, f->ps[i].v);
+    }
+    return b->oom ? -1 : 0;
+}
+
+int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
+                           const char *host, const char *path, gw_form *f)
+{
+    char sig[64];
+    lk_buf data = {0};
+    int ok;
+
+    ok = gw_twilio_base(&data, public_url, host, path, f) == 0 &&
+         gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
+         gw_ct_equal(sig, strlen(sig), header, strlen(header));
+    lk_buf_free(&data);
+    return ok;
+}
+
+/* ---- whatsapp ------------------------------------------------------------------------- */
+
+/* A phone number id goes into the Graph API URL: digits only. */
+static int pnid_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0, i;
+    if (n < 1 || n > 32)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* The input text of a message: the text, or the id of the button or list row
+ * chosen (which is the choice id the engine expects). NULL: not supported. */
+static const char *message_text(const cJSON *m, const char *type)
+{
+    const cJSON *x;
+
+    if (!strcmp(type, "text"))
+        return gw_json_str(cJSON_GetObjectItemCaseSensitive(m, "text"), "body");
+    if (!strcmp(type, "interactive")) {
+        x = cJSON_GetObjectItemCaseSensitive(m, "interactive");
+        if ((x = cJSON_GetObjectItemCaseSensitive(x, "button_reply")) ||
+            (x = cJSON_GetObjectItemCaseSensitive(
+                 cJSON_GetObjectItemCaseSensitive(m, "interactive"), "list_reply")))
+            return gw_json_str(x, "id");
+        return NULL;
+    }
+    if (!strcmp(type, "button")) { /* a quick reply of a template */
+        x = cJSON_GetObjectItemCaseSensitive(m, "button");
+        return gw_json_str(x, "payload") ? gw_json_str(x, "payload") : gw_json_str(x, "text");
+    }
+    return NULL;
+}
+
+static void wa_message(const cJSON *m, const char *pnid, int nul, gw_wa_fn fn, void *ctx)
+{
+    gw_wa_event ev = {0};
+
+    ev.pnid = pnid;
+    ev.from = gw_json_str(m, "from");
+    ev.id = gw_json_str(m, "id");
+    ev.type = gw_json_str(m, "type");
+    if (!ev.from || !ev.id || !ev.type || !pnid_ok(pnid)) {
+        ev.kind = GW_WA_INVALID;
+    } else if (!(ev.text = message_text(m, ev.type))) {
+        ev.kind = GW_WA_UNHANDLED;
+    } else {
+        ev.kind = GW_WA_MESSAGE;
+        if (nul)
+            ev.text = "\0";
+        ev.len = nul ? 1 : strlen(ev.text);
+    }
+    fn(ctx, &ev);
+}
+
+static void wa_status(const cJSON *st, const char *pnid, gw_wa_fn fn, void *ctx)
+{
+    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(st, "errors");
+    const cJSON *e0 = cJSON_GetArrayItem(errs, 0);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e0, "code");
+    gw_wa_event ev = {0};
+
+    ev.kind = GW_WA_STATUS;
+    ev.pnid = pnid;
+    ev.id = gw_json_str(st, "id");
+    ev.status = gw_json_str(st, "status");
+    ev.has_error = e0 != NULL;
+    ev.has_code = cJSON_IsNumber(code);
+    ev.code = ev.has_code ? code->valueint : 0;
+    ev.error_title = gw_json_str(e0, "title");
+    fn(ctx, &ev);
+}
+
+int gw_wa_parse(const char *body, size_t len, gw_wa_fn fn, void *ctx, char *why, size_t whylen)
+{
+    const cJSON *entry, *change, *item;
+    cJSON *root;
+    int nul;
+
+    if (!(root = gw_json_parse(body, len, why, whylen)))
+        return -1;
+    nul = gw_json_has_nul(body, len);
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(root, "entry"))
+    {
+        cJSON_ArrayForEach(change, cJSON_GetObjectItemCaseSensitive(entry, "changes"))
+        {
+            const cJSON *value = cJSON_GetObjectItemCaseSensitive(change, "value");
+            const char *pnid =
+                gw_json_str(cJSON_GetObjectItemCaseSensitive(value, "metadata"), "phone_number_id");
+            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(value, "messages"))
+            {
+                wa_message(item, pnid, nul, fn, ctx);
+            }
+            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(value, "statuses"))
+            {
+                wa_status(item, pnid, fn, ctx);
+            }
+        }
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* ---- generic -------------------------------------------------------------------------- */
+
+int gw_generic_parse(const char *body, size_t len, gw_generic_msg *m, char *why, size_t whylen)
+{
+    const cJSON *idj;
+    int nul;
+
+    memset(m, 0, sizeof *m);
+    if (!(m->root = gw_json_parse(body, len, why, whylen)))
+        return -1;
+    m->from = gw_json_str(m->root, "from");
+    m->text = gw_json_str(m->root, "text");
+    idj = cJSON_GetObjectItemCaseSensitive(m->root, "id");
+    m->id = gw_json_str(m->root, "id");
+    if (!m->from || !m->text || (idj && !cJSON_IsNull(idj) && !m->id)) {
+        snprintf(why, whylen, "%s",
+                 "expected {\"from\": string, \"text\": string, \"id\": optional string}");
+        gw_generic_clear(m);
+        return -1;
+    }
+    nul = gw_json_has_nul(body, len);
+    m->len = nul ? 1 : strlen(m->text);
+    if (nul)
+        m->text = "\0";
+    return 0;
+}
+
+void gw_generic_clear(gw_generic_msg *m)
+{
+    cJSON_Delete(m->root);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- ws ----------------------------------------------------------------------------------- */
+
+static void ws_error(gw_ws_frame *f, const char *why)
+{
+    f->kind = GW_WS_ERROR;
+    f->why = why;
+}
+
+static void ws_hello(gw_ws_frame *f)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(f->root, "user");
+    size_t n;
+
+    f->kind = GW_WS_HELLO;
+    if (!u || cJSON_IsNull(u))
+        return; /* a new user */
+    if (!cJSON_IsString(u) || !(n = strlen(u->valuestring)) ||
+        n > GW_USER_MAX - (sizeof GW_WS_USER_PREFIX - 1) ||
+        !lk_utf8_valid(u->valuestring, n, NULL)) {
+        ws_error(f, "user must be 1 to 125 bytes of valid UTF-8");
+        return;
+    }
+    f->user = u->valuestring;
+}
+
+static void ws_clock(gw_ws_frame *f, int test_clock)
+{
+    const cJSON *now = cJSON_GetObjectItemCaseSensitive(f->root, "now");
+    int64_t ms;
+
+    if (!test_clock) {
+        ws_error(f, "setting the clock needs a server started with --test-clock");
+        return;
+    }
+    if (cJSON_IsString(now) && lk_time_parse_iso(now->valuestring, &ms) == 0) {
+        f->now_ms = ms;
+    } else if (cJSON_IsNumber(now) && now->valuedouble >= 0 && now->valuedouble < 1e15) {
+        f->now_ms = (int64_t)now->valuedouble;
+    } else {
+        ws_error(f, "now must be a time such as 2026-11-24T09:00:00+07:00");
+        return;
+    }
+    f->kind = GW_WS_CLOCK;
+}
+
+static void ws_message(gw_ws_frame *f, int nul)
+{
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(f->root, "text");
+
+    if (!cJSON_IsString(text)) {
+        ws_error(f, "a message needs a text string");
+        return;
+    }
+    f->kind = GW_WS_MESSAGE;
+    f->id = gw_json_str(f->root, "id");
+    f->text = nul ? "\0" : text->valuestring;
+    f->len = nul ? 1 : strlen(text->valuestring);
+}
+
+void gw_ws_parse(const char *s, size_t n, int binary, int test_clock, gw_ws_frame *f)
+{
+    const char *type;
+
+    memset(f, 0, sizeof *f);
+    if (binary) {
+        ws_error(f, "binary frames are not supported: send JSON text");
+        return;
+    }
+    if (!(f->root = gw_json_parse(s, n, f->why_buf, sizeof f->why_buf))) {
+        ws_error(f, f->why_buf);
+        return;
+    }
+    type = gw_json_str(f->root, "type");
+    if (!type)
+        ws_error(f, "a frame needs a type: hello, message or clock");
+    else if (!strcmp(type, "message"))
+        ws_message(f, gw_json_has_nul(s, n));
+    else if (!strcmp(type, "hello"))
+        ws_hello(f);
+    else if (!strcmp(type, "clock"))
+        ws_clock(f, test_clock);
+    else
+        ws_error(f, "unknown type: expected hello, message or clock");
+}
+
+void gw_ws_frame_clear(gw_ws_frame *f)
+{
+    cJSON_Delete(f->root);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,167 @@
+/* The gateway's parsers of untrusted input, apart from libwebsockets, I/O and
+ * the server's state, so that the fuzz targets (tests/fuzz/fuzz_gw_*.c) can
+ * call exactly what the routes call:
+ *
+ *   JSON        depth check on the raw text, parse with a reason, \u0000
+ *   forms       application/x-www-form-urlencoded bodies (Twilio)
+ *   signatures  X-Hub-Signature-256 (WhatsApp) and X-Twilio-Signature, with the
+ *               string Twilio signs
+ *   whatsapp    Cloud API notifications: messages and statuses
+ *   generic     POST /v1/messages
+ *   ws          one /chat websocket frame: hello, message or clock
+ *
+ * Every function here is pure: bytes in, a result or a reason out (parse.c,
+ * and the HMAC helpers of util.c, which need only OpenSSL). Results that
+ * borrow from a cJSON tree say so; the tree is freed by the matching _clear
+ * function. */
+#ifndef LOKET_GW_PARSE_H
+#define LOKET_GW_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "loket/core.h"
+
+#define GW_MAX_JSON_DEPTH 32
+#define GW_FORM_MAX_PARAMS 256
+#define GW_USER_MAX 128
+/* Prepended to a websocket user id to make its session key. */
+#define GW_WS_USER_PREFIX "ws:"
+
+/* ---- JSON ------------------------------------------------------------------------ */
+/* 1 when the JSON text nests at most max levels of [ and { (strings are
+ * skipped), 0 when deeper. Does not validate anything else. */
+int gw_json_depth_ok(const char *s, size_t n, int max);
+/* Parses a JSON object from s[0..n). On failure returns NULL and writes a
+ * reason to why ("nested deeper than 32 levels", "malformed JSON at byte 12").
+ * The caller frees the tree with cJSON_Delete. */
+cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen);
+/* 1 when the JSON text holds the escape \u0000: cJSON would cut the string
+ * there and hide the NUL from lk_inbound_check, so callers test for it. */
+int gw_json_has_nul(const char *s, size_t n);
+/* The string member name of obj, or NULL. */
+const char *gw_json_str(const cJSON *obj, const char *name);
+/* Decodes %XX and + in place, then writes a NUL at s[result] (s needs n + 1
+ * bytes); returns the new length. */
+size_t gw_url_decode(char *s, size_t n);
+
+/* ---- forms ------------------------------------------------------------------------- */
+typedef struct gw_form_param {
+    char *k, *v; /* decoded, NUL-terminated, inside the form's buffer */
+    size_t vlen; /* a decoded %00 stays visible to lk_inbound_check */
+} gw_form_param;
+
+typedef struct gw_form {
+    char *buf;         /* owned: a decoded copy of the body */
+    gw_form_param *ps; /* owned */
+    int n;
+} gw_form; /* a zeroed gw_form is empty */
+
+/* Splits an application/x-www-form-urlencoded body into at most
+ * GW_FORM_MAX_PARAMS decoded pairs (empty pairs are skipped, a name without
+ * '=' has the empty value). LK_OK: f holds them (gw_form_clear); LK_EINVAL: a
+ * NUL byte in the body or too many pairs; LK_ENOMEM. f is empty on failure. */
+lk_err gw_form_parse(const char *body, size_t len, gw_form *f);
+void gw_form_clear(gw_form *f); /* frees what f owns; f is empty after */
+/* The first pair named k, or NULL. Borrowed from f. */
+const gw_form_param *gw_form_find(const gw_form *f, const char *k);
+const char *gw_form_get(const gw_form *f, const char *k); /* its value, or NULL */
+
+/* ---- signatures ----------------------------------------------------------------------- */
+/* Constant-time comparison of two byte strings (length checked first; two
+ * empty strings are not equal). util.c. */
+int gw_ct_equal(const void *a, size_t an, const void *b, size_t bn);
+/* HMAC-SHA256 of data with key as lowercase hex into out (65 bytes). util.c. */
+int gw_hmac_sha256_hex(const char *key, const void *data, size_t n, char out[65]);
+/* HMAC-SHA1 of data with key, base64 into out (at least 29 bytes). util.c. */
+int gw_hmac_sha1_b64(const char *key, const void *data, size_t n, char *out, size_t outlen);
+
+/* 1 when header (X-Hub-Signature-256) is "sha256=" and the 64 hex digits, in
+ * either case, of the HMAC-SHA256 of body keyed with secret; 0 otherwise. */
+int gw_wa_signature_ok(const char *header, const char *secret, const char *body, size_t len);
+/* Appends to b the string Twilio signs: public_url (when not NULL) or
+ * http://{host}, then path, then every parameter's name and value sorted by
+ * name (then value). Sorts f's pairs in place, so gw_form_find afterwards
+ * finds the first of duplicate names in that order. -1 on out of memory. */
+int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
+                   gw_form *f);
+/* 1 when header (X-Twilio-Signature) is the base64 HMAC-SHA1, keyed with
+ * token, of the gw_twilio_base string (which sorts f); 0 otherwise. */
+int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
+                           const char *host, const char *path, gw_form *f);
+
+/* ---- whatsapp ------------------------------------------------------------------------- */
+enum gw_wa_kind {
+    GW_WA_MESSAGE,   /* a message whose text the engine can take */
+    GW_WA_INVALID,   /* a message without from, id, type or a digits-only phone_number_id */
+    GW_WA_UNHANDLED, /* a message of a type not handled (image, location, ...): type, id */
+    GW_WA_STATUS,    /* a delivery status: id, status, code, title */
+};
+
+/* One item of a notification. Every pointer is borrowed from the parsed tree
+ * and valid during the callback only; any may be NULL unless said. */
+typedef struct gw_wa_event {
+    enum gw_wa_kind kind;
+    const char *pnid;        /* phone_number_id (GW_WA_MESSAGE: 1 to 32 digits) */
+    const char *from, *id;   /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL */
+    const char *type;        /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL */
+    const char *text;        /* GW_WA_MESSAGE: the text, or the id of the reply chosen, */
+    size_t len;              /* and its length; "\0" (1) when the body holds \u0000 */
+    const char *status;      /* GW_WA_STATUS */
+    int has_error, has_code; /* GW_WA_STATUS: errors[0] is there; its code is a number */
+    int code;                /* errors[0].code */
+    const char *error_title; /* errors[0].title */
+} gw_wa_event;
+
+typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
+
+/* Parses a notification body and calls fn for every entry[].changes[] item:
+ * first its value.messages[], then its value.statuses[], in order. 0 when
+ * the body parsed; -1 when it is not a JSON object (fn was not called) with a
+ * reason in why. */
+int gw_wa_parse(const char *body, size_t len, gw_wa_fn fn, void *ctx, char *why, size_t whylen);
+
+/* ---- generic -------------------------------------------------------------------------- */
+typedef struct gw_generic_msg {
+    cJSON *root;      /* owned: gw_generic_clear */
+    const char *from; /* borrowed from root, not NULL */
+    const char *text; /* borrowed from root; "\0" when the body holds \u0000 */
+    size_t len;
+    const char *id; /* borrowed from root; NULL when absent or null */
+} gw_generic_msg;
+
+/* Parses {"from": string, "text": string, "id": optional string}. 0 with m
+ * filled; -1 with a reason in why and m empty. */
+int gw_generic_parse(const char *body, size_t len, gw_generic_msg *m, char *why, size_t whylen);
+void gw_generic_clear(gw_generic_msg *m);
+
+/* ---- ws ----------------------------------------------------------------------------------- */
+enum gw_ws_kind {
+    GW_WS_ERROR,   /* answer {"type":"error","error":why} */
+    GW_WS_HELLO,   /* user: the id asked for, or NULL for a new one */
+    GW_WS_MESSAGE, /* text, len, id */
+    GW_WS_CLOCK,   /* now_ms */
+};
+
+/* Not to be copied: why may point into why_buf. */
+typedef struct gw_ws_frame {
+    enum gw_ws_kind kind;
+    const char *why;  /* GW_WS_ERROR: static text or why_buf */
+    const char *user; /* GW_WS_HELLO: 1 to 125 bytes of valid UTF-8, or NULL */
+    const char *text; /* GW_WS_MESSAGE: "\0" (len 1) when the frame holds \u0000 */
+    size_t len;
+    const char *id; /* GW_WS_MESSAGE: the dedup id, or NULL */
+    int64_t now_ms; /* GW_WS_CLOCK */
+    cJSON *root;    /* owned: what user, text and id borrow from */
+    char why_buf[128];
+} gw_ws_frame;
+
+/* Classifies one reassembled websocket message. binary: it came in binary
+ * frames; test_clock: the server lets clients set their clock. Always fills
+ * f (gw_ws_frame_clear frees it); f->kind says what it is. */
+void gw_ws_parse(const char *s, size_t n, int binary, int test_clock, gw_ws_frame *f);
+void gw_ws_frame_clear(gw_ws_frame *f);
+
+#endif
