@@ -5,11 +5,12 @@
  * the next line. */
 #include "gw.h"
 
+#include "loket/term.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void usage(FILE *fp)
 {
@@ -26,7 +27,7 @@ static void print_reply(void *ctx, const char *text, const cJSON *choices)
     (void)choices; /* the numbered options are part of the text */
     do {
         nl = strchr(p, '\n');
-        printf("  chika | %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+        printf("  bot | %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
         p = nl ? nl + 1 : NULL;
     } while (p);
     printf("\n");
@@ -39,9 +40,9 @@ int lk_console_main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *url = "ws://127.0.0.1:8080/chat", *user = NULL;
-    char line[8192], err[256];
+    char *line = NULL, err[256];
     lk_wsclient *c = NULL;
-    int ch, tty = isatty(0), rc = 0;
+    int ch, tty = lk_term_interactive(), rc = 0;
 
     optind = 1;
     while ((ch = getopt_long(argc, argv, "u:U:h", opts, NULL)) != -1) {
@@ -62,17 +63,10 @@ int lk_console_main(int argc, char **argv)
     }
     printf("connected to %s as %s (/quit to leave)\n\n", url, gw_wsclient_user(c));
     for (;;) {
-        size_t n;
-        if (tty) {
-            printf("> ");
-            fflush(stdout);
-        }
-        if (!fgets(line, sizeof line, stdin))
+        free(line);
+        if (!(line = lk_term_read("> ")))
             break;
-        n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (!n)
+        if (!*line)
             continue;
         if (!strcmp(line, "/quit") || !strcmp(line, "/exit"))
             break;
@@ -91,6 +85,7 @@ int lk_console_main(int argc, char **argv)
         }
         fflush(stdout);
     }
+    free(line);
     lk_wsclient_close(c);
     return rc;
 }
