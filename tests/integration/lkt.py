@@ -502,6 +502,15 @@ def wa_post(port, notification, secret=WA_SECRET, signature=True):
     return http(port, "POST", "/webhook/whatsapp", body, headers)
 
 
+def wa_hi_then_pandawa(port, pnid, user):
+    """A user's first two WhatsApp messages: "Hi Chika", then tapping PANDAWA in the list.
+    Both must be acknowledged with 200."""
+    st, _, _ = wa_post(port, wa_notification(pnid, [wa_text(user, "Hi Chika")]))
+    check(st == 200, "first message answered %d" % st)
+    st, _, _ = wa_post(port, wa_notification(pnid, [wa_list_reply(user, "6", "PANDAWA")]))
+    check(st == 200, "second message answered %d" % st)
+
+
 def twilio_post(port, params, token=TWILIO_TOKEN, url=None, signature=True):
     """A Twilio webhook request, signed as Twilio does: base64 HMAC-SHA1 of the URL
     followed by the sorted parameters' names and values."""

@@ -22,10 +22,7 @@ def dropped():
 
 before = dropped()
 mock.fail(pnid, 1, status=400)
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "Hi Chika")]))
-check(st == 200, "first message answered %d" % st)
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_list_reply(user, "6", "PANDAWA")]))
-check(st == 200, "second message answered %d" % st)
+lkt.wa_hi_then_pandawa(srv.port, pnid, user)
 
 lkt.wait_for(lambda: len(mock.delivered(pnid)) >= 1, timeout=30, what="the second reply")
 reqs = mock.requests(pnid)

@@ -11,10 +11,7 @@ pnid = lkt.unique_pnid()
 user = "626%09d" % int(pnid[-9:])
 mock.fail(pnid, 3)
 
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "Hi Chika")]))
-check(st == 200, "first message answered %d" % st)
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_list_reply(user, "6", "PANDAWA")]))
-check(st == 200, "second message answered %d" % st)
+lkt.wa_hi_then_pandawa(srv.port, pnid, user)
 
 lkt.wait_for(lambda: len(mock.delivered(pnid)) >= 2, timeout=30, what="both replies after the failures")
 reqs = mock.requests(pnid)
