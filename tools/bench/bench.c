@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,12 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
 }
 
 static int bench_engine(const lk_flow *flow, int users, long messages)
@@ -60,6 +67,19 @@ static int bench_engine(const lk_flow *flow, int users, long messages)
     dt = now_s() - t0;
     printf("engine   %8ld steps  %6.3f s  %10.0f steps/s  (%d users, no store)\n", messages, dt,
            messages / dt, users);
+    {
+        /* what the sessions hold after the walk: variables, history, buffers */
+        lk_buf enc = {0};
+        size_t bytes = 0;
+        for (u = 0; u < users; u++) {
+            lk_buf_reset(&enc);
+            lk_session_encode(s[u], flow, &enc);
+            bytes += enc.len;
+        }
+        printf("memory   %8ld KiB max RSS, %zu bytes per stored session on average\n",
+               max_rss_kib(), bytes / (size_t)users);
+        lk_buf_free(&enc);
+    }
     for (u = 0; u < users; u++)
         lk_session_free(s[u]);
     free(s);
