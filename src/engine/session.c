@@ -257,15 +257,34 @@ const char *lk_session_var(const lk_session *s, const lk_flow *flow, const char 
 
 /* ---- encoding ---- */
 
+/* tag, then the decimal digits of v (a '-' first when negative), then end.
+ * Written by hand: every message encodes its session, and printf's format
+ * parsing cost more than the rest of the encoding. */
+static void put_num(lk_buf *b, char tag, int64_t v, char end)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+
+    *--p = end;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *--p = tag;
+    lk_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 static void put_str(lk_buf *b, char tag, const char *p, size_t n)
 {
-    lk_buf_printf(b, "%c%zu:", tag, n);
+    put_num(b, tag, (int64_t)n, ':');
     lk_buf_put(b, p, n);
 }
 
 static void put_int(lk_buf *b, char tag, int64_t v)
 {
-    lk_buf_printf(b, "%c%lld;", tag, (long long)v);
+    put_num(b, tag, v, ';');
 }
 
 lk_err lk_session_encode(const lk_session *s, const lk_flow *flow, lk_buf *out)
