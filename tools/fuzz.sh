@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
-CC=clang tools/build.sh build-fuzz -DLOKET_FUZZ=ON -DLOKET_SANITIZE=ON
+CC=clang tools/build.sh build-fuzz -DLOKET_FUZZ=ON -DLOKET_SANITIZE=ON -DLOKET_GATEWAY=ON
 for t in build-fuzz/tests/fuzz/fuzz_*; do
     name=$(basename "$t")
     corpus=tests/fuzz/corpus/${name#fuzz_}
