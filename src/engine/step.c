@@ -288,6 +288,9 @@ static lk_err command(run *r, const lk_command *c, int *as_input)
 
     switch (c->action) {
     case LK_CMD_GOTO:
+        /* `kembali` after `menu` returns to the question that was left */
+        if (!r->flow->states[s->state].no_history)
+            lk_hist_push(s, r->flow, s->state);
         reply(r, c->say);
         lk_out_edge(r->out, c->edge);
         return enter(r, c->target);

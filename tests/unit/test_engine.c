@@ -262,6 +262,12 @@ static void test_back(void)
     CHECK_STR(say(s, "kembali"), "Berapa bulan menunggak?");
     CHECK_STR(say(s, "kembali"), "Berapa bulan menunggak?");
     CHECK_STR(state(s), "months");
+
+    /* a command that leaves a question keeps it: back returns to it */
+    say(s, "menu");
+    CHECK_STR(state(s), "main");
+    CHECK_STR(say(s, "kembali"), "Berapa bulan menunggak?");
+    CHECK_STR(state(s), "months");
     lk_session_free(s);
 }
 
