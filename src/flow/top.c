@@ -120,13 +120,45 @@ void ld_commands(ld *l)
     }
 }
 
+/* obj.key as a template, or NULL when absent. */
+static lk_template *text_member(ld *l, const cJSON *obj, const char *key, int required,
+                                const char *what)
+{
+    const cJSON *v = ld_member(l, obj, key, LD_STR, required, what);
+    lk_template *t = NULL;
+
+    if (v) {
+        size_t mark = ld_push(l, key);
+        t = ld_template(l, v);
+        ld_pop(l, mark);
+    }
+    return t;
+}
+
+/* obj.key into *out when it is an integer in [lo, hi]; *out is left as it
+ * is when the key is absent. */
+static void int_member(ld *l, const cJSON *obj, const char *key, const char *what, int lo, int hi,
+                       int *out)
+{
+    const cJSON *v = ld_member(l, obj, key, LD_INT, 0, what);
+    int64_t n;
+
+    if (v) {
+        size_t mark = ld_push(l, key);
+        if (ld_int_of(l, v, &n) != 0 || n < lo || n > hi)
+            ld_err(l, v, "%s is between %d and %d", key, lo, hi);
+        else
+            *out = (int)n;
+        ld_pop(l, mark);
+    }
+}
+
 void ld_settings_blocks(ld *l)
 {
     static const char *const skeys[] = {"expire_after", "expired", "history", "max_steps", NULL};
     static const char *const ikeys[] = {"message", "limit", "escape", NULL};
     const cJSON *root = l->files[0].root, *ses, *inv, *v;
     lk_flow *f = l->f;
-    int64_t n;
     size_t mark;
 
     f->invalid_limit = 3;
@@ -136,58 +168,22 @@ void ld_settings_blocks(ld *l)
         mark = ld_push(l, "session");
         ld_check_keys(l, ses, "session", skeys);
         if ((v = ld_member(l, ses, "expire_after", LD_STR, 0, "session"))) {
-            ld_push(l, "expire_after");
+            size_t m2 = ld_push(l, "expire_after");
             if (lk_duration_parse(v->valuestring, &f->expire_ms) != 0)
                 ld_err(l, v, "'%s' is not a duration (90s, 30m, 2h, 1d)", v->valuestring);
-            ld_pop(l, mark);
-            ld_push(l, "session");
+            ld_pop(l, m2);
         }
-        if ((v = ld_member(l, ses, "expired", LD_STR, 0, "session"))) {
-            ld_push(l, "expired");
-            f->expired = ld_template(l, v);
-            ld_pop(l, mark);
-            ld_push(l, "session");
-        }
-        if ((v = ld_member(l, ses, "history", LD_INT, 0, "session"))) {
-            ld_push(l, "history");
-            if (ld_int_of(l, v, &n) != 0 || n < 1 || n > 1000)
-                ld_err(l, v, "history is between 1 and 1000");
-            else
-                f->history = (int)n;
-            ld_pop(l, mark);
-            ld_push(l, "session");
-        }
-        if ((v = ld_member(l, ses, "max_steps", LD_INT, 0, "session"))) {
-            ld_push(l, "max_steps");
-            if (ld_int_of(l, v, &n) != 0 || n < 1 || n > 10000)
-                ld_err(l, v, "max_steps is between 1 and 10000");
-            else
-                f->max_steps = (int)n;
-        }
+        f->expired = text_member(l, ses, "expired", 0, "session");
+        int_member(l, ses, "history", "session", 1, 1000, &f->history);
+        int_member(l, ses, "max_steps", "session", 1, 10000, &f->max_steps);
         ld_pop(l, mark);
     }
     if ((inv = ld_member(l, root, "invalid", LD_OBJ, 0, "the flow"))) {
         mark = ld_push(l, "invalid");
         ld_check_keys(l, inv, "invalid", ikeys);
-        if ((v = ld_member(l, inv, "message", LD_STR, 1, "invalid"))) {
-            ld_push(l, "message");
-            f->invalid = ld_template(l, v);
-            ld_pop(l, mark);
-            ld_push(l, "invalid");
-        }
-        if ((v = ld_member(l, inv, "escape", LD_STR, 0, "invalid"))) {
-            ld_push(l, "escape");
-            f->escape = ld_template(l, v);
-            ld_pop(l, mark);
-            ld_push(l, "invalid");
-        }
-        if ((v = ld_member(l, inv, "limit", LD_INT, 0, "invalid"))) {
-            ld_push(l, "limit");
-            if (ld_int_of(l, v, &n) != 0 || n < 1 || n > 100)
-                ld_err(l, v, "limit is between 1 and 100");
-            else
-                f->invalid_limit = (int)n;
-        }
+        f->invalid = text_member(l, inv, "message", 1, "invalid");
+        f->escape = text_member(l, inv, "escape", 0, "invalid");
+        int_member(l, inv, "limit", "invalid", 1, 100, &f->invalid_limit);
         ld_pop(l, mark);
     }
     if ((v = ld_member(l, root, "yes", LD_ARR, 0, "the flow"))) {
