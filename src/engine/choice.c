@@ -296,6 +296,41 @@ static lk_cres result(const lk_dataset *d, const cset *c, lk_cmatch *m)
     return m->res = LK_C_DISAMBIG;
 }
 
+/* The parents, among the offered rows [first, first + count), of the rows
+ * of ch->children named exactly (or by alias) in q. One parent: LK_C_CHILD
+ * with m->row the parent and m->cand[0] the first such child. Several: they
+ * are left in parents for the caller to ask which. */
+static lk_cres child_of(const lk_flow *flow, const lk_choice *ch, const char *q, size_t qn,
+                        int first, int count, cset *parents, lk_cmatch *m)
+{
+    const lk_dataset *cd = &flow->datasets[ch->children];
+    char buf[LK_NORM_MAX];
+    query y;
+    int i, child = -1;
+
+    y.cn = clean(cd, q, qn, buf, sizeof buf);
+    y.c = buf;
+    if (y.cn == 0)
+        return LK_C_INVALID;
+    y.rest = unprefix(cd, y.c, y.cn, &y.cls, &y.rn);
+    for (i = 0; i < cd->nrows; i++) {
+        const lk_row *r = &cd->rows[i];
+        if (r->parent < first || r->parent >= first + count)
+            continue;
+        if (!row_exact(r, &y) && !row_alias(r, &y))
+            continue;
+        if (child < 0)
+            child = i;
+        cset_add(parents, r->parent);
+    }
+    if (parents->n != 1 || parents->overflow)
+        return LK_C_INVALID;
+    m->row = parents->rows[0];
+    m->cand[0] = child;
+    m->n = 1;
+    return m->res = LK_C_CHILD;
+}
+
 lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choice *ch,
                         const char *q, size_t qn, lk_cmatch *m)
 {
@@ -375,6 +410,12 @@ lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choic
             }
         }
     }
+
+    /* a city named where its province is asked: offer the province */
+    if (ch->children >= 0 && child_of(flow, ch, q, qn, first, count, &c, m) == LK_C_CHILD)
+        return m->res;
+    if (c.n)
+        return result(d, &c, m);
 
     if (d->fuzzy <= 0 || x.cn < 3)
         return m->res = LK_C_INVALID;

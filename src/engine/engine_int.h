@@ -121,6 +121,7 @@ typedef enum lk_cres {
     LK_C_DISAMBIG,  /* several rows fit: cand[0..n) */
     LK_C_ELSEWHERE, /* row exists under another parent */
     LK_C_DECLINED,  /* "tidak" to a confirmation */
+    LK_C_CHILD,     /* a row of the children data set (cand[0]) under row: ask */
 } lk_cres;
 
 typedef struct lk_cmatch {

@@ -401,6 +401,14 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
         if ((err = set_match(r, d, m.row)) != LK_OK)
             return err;
         return invalid(r, st, ch->elsewhere);
+    case LK_C_CHILD: /* "bandung" for the province: confirm Jawa Barat */
+        if ((err = set_match(r, &r->flow->datasets[ch->children], m.cand[0])) != LK_OK)
+            return err;
+        s->pending = LK_PEND_CONFIRM;
+        s->cand[0] = m.row;
+        s->ncand = 1;
+        reply(r, ch->child);
+        return LK_OK;
     case LK_C_DECLINED: /* a fair answer, not an invalid one: not counted */
         reply(r, st->invalid ? st->invalid : r->flow->invalid);
         return LK_OK;

@@ -222,9 +222,9 @@ typedef struct lk_validator {
     int has_re;
     int nwords;
     const char **words;
-    int nunits;                /* LK_V_NUMBER: words after a number that multiply it */
-    const char **units;        /* normalised: "juta" */
-    const int64_t *unit_mult;  /* 1000000 */
+    int nunits;               /* LK_V_NUMBER: words after a number that multiply it */
+    const char **units;       /* normalised: "juta" */
+    const int64_t *unit_mult; /* 1000000 */
 } lk_validator;
 
 typedef struct lk_choice {
@@ -238,6 +238,8 @@ typedef struct lk_choice {
     lk_template *ambiguous; /* several rows share the name; the numbered list follows */
     lk_template *elsewhere; /* the name belongs to another parent: {{match}} {{match_parent}} */
     lk_template *more;      /* after a page that is not the last */
+    int children;           /* data set whose rows have this one's rows as parents, or -1 */
+    lk_template *child;     /* a row of children was named: {{match}} in {{match_parent}}? */
     const char *more_word;  /* normalised word that shows the next page ("lagi") */
 } lk_choice;
 

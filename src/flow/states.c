@@ -309,9 +309,10 @@ static int choice_of_var(ld *l, const char *name, int *ds)
 
 static void choice(ld *l, lk_state *s, const cJSON *ch)
 {
-    static const char *const keys[] = {"dataset",   "var",       "parent", "page",      "confirm",
-                                       "ambiguous", "elsewhere", "more",   "more_word", NULL};
-    static const char *const texts[] = {"confirm", "ambiguous", "elsewhere", "more"};
+    static const char *const keys[] = {"dataset",   "var",       "parent",    "page",
+                                       "confirm",   "ambiguous", "elsewhere", "more",
+                                       "more_word", "children",  "child",     NULL};
+    static const char *const texts[] = {"confirm", "ambiguous", "elsewhere", "more", "child"};
     lk_choice *c = &s->choice;
     const lk_dataset *ds = NULL;
     const cJSON *v;
@@ -320,7 +321,7 @@ static void choice(ld *l, lk_state *s, const cJSON *ch)
     int k;
 
     snprintf(what, sizeof what, "the choice of state '%s'", s->name);
-    c->dataset = c->var = c->id_slot = c->parent_var = -1;
+    c->dataset = c->var = c->id_slot = c->parent_var = c->children = -1;
     c->page = 10;
     ld_check_keys(l, ch, what, keys);
     if ((v = ld_member(l, ch, "dataset", LD_STR, 1, what))) {
@@ -371,8 +372,18 @@ static void choice(ld *l, lk_state *s, const cJSON *ch)
             c->page = (int)n;
         ld_pop(l, mark);
     }
-    for (k = 0; k < 4; k++) {
-        lk_template **t[] = {&c->confirm, &c->ambiguous, &c->elsewhere, &c->more};
+    if ((v = ld_member(l, ch, "children", LD_STR, 0, what)) && ds) {
+        size_t mark = ld_push(l, "children");
+        if ((c->children = ld_dataset(l, v->valuestring)) < 0)
+            ld_err(l, v, "no data set named '%s'", v->valuestring);
+        else if (l->f->datasets[c->children].parent != c->dataset)
+            ld_err(l, v, "the rows of '%s' do not have parents in '%s'", v->valuestring, ds->name);
+        ld_pop(l, mark);
+        if (c->children >= 0 && !ld_member(l, ch, "child", LD_STR, 1, what))
+            c->children = -1;
+    }
+    for (k = 0; k < 5; k++) {
+        lk_template **t[] = {&c->confirm, &c->ambiguous, &c->elsewhere, &c->more, &c->child};
         if ((v = ld_member(l, ch, texts[k], LD_STR, 0, what))) {
             size_t mark = ld_push(l, texts[k]);
             *t[k] = ld_template(l, v);

@@ -415,6 +415,18 @@ static void test_dataset_errors(void)
                     "2, column 3)"));
 }
 
+/* "children" must name the data set whose rows have the choice's rows as parents. */
+static void test_children_error(void)
+{
+    lk_flow *f = NULL;
+
+    lk_diag_clear(&diag);
+    CHECK_INT(lk_flow_load("tests/unit/flows/bad-children.json", &f, &diag), LK_EFLOW);
+    CHECK_INT(lk_diag_errors(&diag), 1);
+    CHECK(has_error("tests/unit/flows/bad-children.json", 10, 68,
+                    "the rows of 'provinces' do not have parents in 'regencies'"));
+}
+
 /* ---- a good flow and its model ------------------------------------------------------------ */
 
 static int var(const lk_flow *f, const char *name)
@@ -801,6 +813,7 @@ int main(void)
     test_conditional_loop_loads();
     test_includes();
     test_dataset_errors();
+    test_children_error();
     test_good_flow();
     test_check();
     test_choice_page();

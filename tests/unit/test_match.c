@@ -550,6 +550,28 @@ static void test_regency(void)
     CHECK_STR(var("kab"), "Kota Surakarta");
 }
 
+/* A regency named at the province question offers its province. */
+static void test_child(void)
+{
+    const lk_state *st = state(mini, "province");
+    const lk_dataset *pd = &mini->datasets[st->choice.dataset];
+    lk_cmatch m;
+
+    to_province();
+    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "solo", 4, &m), LK_C_CHILD);
+    CHECK_STR(pd->rows[m.row].name, "Jawa Tengah");
+    CHECK_STR(mini->datasets[st->choice.children].rows[m.cand[0]].name, "Kota Surakarta");
+    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "kota denpasar", 13, &m), LK_C_CHILD);
+    CHECK_STR(pd->rows[m.row].name, "Bali");
+    /* a province's own name still wins, and a typo of a regency is no child */
+    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "jabar", 5, &m), LK_C_CHOSEN);
+    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "denpasr", 7, &m), LK_C_INVALID);
+    /* the whole step: ask, then yes chooses the province */
+    CHECK_STR(say("bekasi"), "Kota Bekasi ada di Jawa Barat?");
+    say("ya");
+    CHECK_STR(var("prov"), "Jawa Barat");
+}
+
 static void test_direct(void)
 {
     const lk_state *st = state(mini, "kabkota");
@@ -592,6 +614,7 @@ int main(void)
     test_paging();
     test_regency();
     test_direct();
+    test_child();
 
     lk_session_free(sess);
     lk_out_free(out);
