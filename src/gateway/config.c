@@ -46,6 +46,7 @@ void gw_config_free(gw_config *c)
     free(c->wa_token);
     free(c->wa_api_url);
     free(c->twilio_token);
+    free(c->generic_token);
     free(c->public_url);
     memset(c, 0, sizeof *c);
 }
@@ -311,6 +312,7 @@ lk_err gw_config_env(gw_config *c, lk_diag *diag)
         env_dup(&c->wa_token, "LOKET_WA_TOKEN", NULL) ||
         env_dup(&c->wa_api_url, "LOKET_WA_API_URL", "https://graph.facebook.com/v20.0") ||
         env_dup(&c->twilio_token, "LOKET_TWILIO_AUTH_TOKEN", NULL) ||
+        env_dup(&c->generic_token, "LOKET_GENERIC_TOKEN", NULL) ||
         env_dup(&c->public_url, "LOKET_PUBLIC_URL", NULL))
         return LK_ENOMEM;
     /* a trailing slash would double in {url}/{id}/messages */

@@ -4,6 +4,8 @@
  *   200       {"replies":[{"text":"...","choices":[{"id":"1","title":"..."}]}]}
  *   200       {"replies":[],"duplicate":true}           the id was seen before
  *   400       {"error":"why"}   malformed JSON, missing fields, refused text
+ *   401       {"error":"..."}   LOKET_GENERIC_TOKEN is set and the request's
+ *                               "Authorization: Bearer TOKEN" is missing or wrong
  *   429       {"error":"..."}   the sender is over its rate
  *
  * Also the metrics and web console routes, which are as small. */
@@ -48,6 +50,14 @@ int gw_route_generic(gw_req *r)
     lk_inbound in = {0};
     cJSON *res;
 
+    if (gw_srv->cfg.generic_token) {
+        const char *tok = gw_srv->cfg.generic_token;
+        if (strncmp(r->auth, "Bearer ", 7) != 0 ||
+            !gw_ct_equal(r->auth + 7, strlen(r->auth + 7), tok, strlen(tok))) {
+            gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong Authorization bearer token");
+            return 0;
+        }
+    }
     if (gw_generic_parse(r->body.p ? r->body.p : "", r->body.len, &msg, why, sizeof why) < 0) {
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
         return 0;

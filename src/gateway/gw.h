@@ -65,6 +65,7 @@ typedef struct gw_config {
     /* secrets and endpoints, from the environment only; never logged */
     char *wa_verify_token, *wa_app_secret, *wa_token, *wa_api_url;
     char *twilio_token, *public_url;
+    char *generic_token; /* LOKET_GENERIC_TOKEN: the bearer /v1/messages wants, if set */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -205,6 +206,7 @@ struct gw_req {
     char ctype[128];
     char hub_sig[128];    /* X-Hub-Signature-256 */
     char twilio_sig[128]; /* X-Twilio-Signature */
+    char auth[256];       /* Authorization */
     int64_t clen;         /* Content-Length, -1 when absent */
     lk_buf body;
     int (*on_body)(gw_req *r); /* the route's handler, run when the body is in */

@@ -180,6 +180,7 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->ctype, sizeof r->ctype);
     copy_custom(wsi, "x-hub-signature-256:", r->hub_sig, sizeof r->hub_sig);
     copy_custom(wsi, "x-twilio-signature:", r->twilio_sig, sizeof r->twilio_sig);
+    copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
     clen[0] = '\0';
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen, sizeof clen);
     if (clen[0]) {

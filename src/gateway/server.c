@@ -167,7 +167,9 @@ static void usage(FILE *fp)
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
             "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
-            "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL.\n"
+            "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL,\n"
+            "LOKET_GENERIC_TOKEN (then POST /v1/messages wants \"Authorization: Bearer\n"
+            "TOKEN\").\n"
             "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
 }
 
@@ -369,10 +371,11 @@ int lk_serve_main(int argc, char **argv)
     signal_ctx = s->ctx;
     s->vhost = lws_get_vhost_by_name(s->ctx, "loket");
     gw_log(GW_LOG_INFO, "listening",
-           "host=%s port=%d flow=\"%s\" db=\"%s\" test_clock=%d whatsapp=%s twilio=%s", s->cfg.host,
-           s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow, s->cfg.db,
-           s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
-           s->cfg.twilio_token ? "on" : "off");
+           "host=%s port=%d flow=\"%s\" db=\"%s\" test_clock=%d whatsapp=%s twilio=%s "
+           "generic_auth=%s",
+           s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
+           s->cfg.db, s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
+           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off");
     run(s);
     signal_ctx = NULL;
     lws_context_destroy(s->ctx);
