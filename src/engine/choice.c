@@ -298,15 +298,16 @@ static lk_cres result(const lk_dataset *d, const cset *c, lk_cmatch *m)
 
 /* The parents, among the offered rows [first, first + count), of the rows
  * of ch->children named exactly (or by alias) in q. One parent: LK_C_CHILD
- * with m->row the parent and m->cand[0] the first such child. Several: they
- * are left in parents for the caller to ask which. */
+ * with m->row the parent, m->cand[0] the first such child and m->n the
+ * number of them (Kota and Kabupaten Bandung: 2). Several parents: they are
+ * left in parents for the caller to ask which. */
 static lk_cres child_of(const lk_flow *flow, const lk_choice *ch, const char *q, size_t qn,
                         int first, int count, cset *parents, lk_cmatch *m)
 {
     const lk_dataset *cd = &flow->datasets[ch->children];
     char buf[LK_NORM_MAX];
     query y;
-    int i, child = -1;
+    int i, child = -1, nchildren = 0;
 
     y.cn = clean(cd, q, qn, buf, sizeof buf);
     y.c = buf;
@@ -321,13 +322,14 @@ static lk_cres child_of(const lk_flow *flow, const lk_choice *ch, const char *q,
             continue;
         if (child < 0)
             child = i;
+        nchildren++;
         cset_add(parents, r->parent);
     }
     if (parents->n != 1 || parents->overflow)
         return LK_C_INVALID;
     m->row = parents->rows[0];
     m->cand[0] = child;
-    m->n = 1;
+    m->n = nchildren;
     return m->res = LK_C_CHILD;
 }
 

@@ -42,6 +42,8 @@ struct lk_session {
     int ncand;
     int cand[LK_MAX_CAND]; /* row indexes in the state's data set */
     int page;              /* page of the choice list shown last */
+    int child;             /* with a LK_C_CHILD confirmation: the row named, in the
+                              choice's children data set; else -1 */
 
     int nvars, capvars;
     lk_var *vars;
@@ -121,7 +123,7 @@ typedef enum lk_cres {
     LK_C_DISAMBIG,  /* several rows fit: cand[0..n) */
     LK_C_ELSEWHERE, /* row exists under another parent */
     LK_C_DECLINED,  /* "tidak" to a confirmation */
-    LK_C_CHILD,     /* a row of the children data set (cand[0]) under row: ask */
+    LK_C_CHILD,     /* n rows of the children data set (the first: cand[0]) under row: ask */
 } lk_cres;
 
 typedef struct lk_cmatch {

@@ -100,6 +100,7 @@ void lk_session_reset(lk_session *s, const lk_flow *flow)
     s->pending = LK_PEND_NONE;
     s->ncand = 0;
     s->page = 0;
+    s->child = -1;
     for (i = 0; i < s->nvars; i++)
         s->vars[i].type = LK_VT_NULL;
 }
@@ -315,6 +316,12 @@ lk_err lk_session_encode(const lk_session *s, const lk_flow *flow, lk_buf *out)
             const char *id = s->cand[i] >= 0 && s->cand[i] < d->nrows ? d->rows[s->cand[i]].id : "";
             put_str(out, 'r', id, strlen(id));
         }
+        if (s->pending == LK_PEND_CONFIRM && s->child >= 0 &&
+            flow->states[cur].choice.children >= 0) {
+            const lk_dataset *cd = &flow->datasets[flow->states[cur].choice.children];
+            if (s->child < cd->nrows)
+                put_str(out, 'k', cd->rows[s->child].id, strlen(cd->rows[s->child].id));
+        }
     }
     if (s->page)
         put_int(out, 'g', s->page);
@@ -486,6 +493,12 @@ lk_err lk_session_decode(lk_session *s, const lk_flow *flow, const void *data, s
         }
         if (!nrows || (pend == LK_PEND_CONFIRM && nrows != 1))
             goto bad;
+        if (pend == LK_PEND_CONFIRM && rd_tag(&r, 'k')) { /* the row named, for later */
+            if (rd_str(&r, &p, &len) < 0)
+                goto bad;
+            if (d && cs->choice.children >= 0)
+                s->child = row_find(&flow->datasets[cs->choice.children], p, len);
+        }
         if (rows_ok) { /* a row the data set lost: forget the question */
             s->pending = pend;
             s->ncand = nrows;

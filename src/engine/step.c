@@ -22,8 +22,12 @@ typedef struct run {
     lk_session *s;
     lk_out *out;
     lk_ctx ctx;
-    int steps; /* states entered for this message */
+    int steps;           /* states entered for this message */
+    int pre_ds, pre_row; /* a row already named for the next choice of data set pre_ds */
 } run;
+
+static void valid(run *r, const lk_state *st);
+static lk_err choose(run *r, const lk_choice *ch, const lk_dataset *d, int row);
 
 static void reply(run *r, const lk_template *t)
 {
@@ -166,12 +170,30 @@ static lk_err enter(run *r, int target)
         r->s->ncand = 0;
         r->s->page = 0;
         r->s->invalid = 0;
+        r->s->child = -1;
         /* match and match_parent belong to the question that was asked */
         lk_var_clear(r->s, LK_SLOT_MATCH);
         lk_var_clear(r->s, LK_SLOT_MATCH_PARENT);
         lk_out_state(r->out, target);
         if ((err = assign(r, st->set, st->nset)) != LK_OK)
             return err;
+        /* the city named at the province question answers the city question */
+        if (st->kind == LK_S_CHOICE && r->pre_row >= 0 && st->choice.dataset == r->pre_ds) {
+            int row = r->pre_row, first, count;
+            r->pre_row = -1;
+            lk_choice_rows(flow, r->s, &st->choice, &first, &count);
+            if (row >= first && row < first + count) {
+                valid(r, st);
+                if ((err = choose(r, &st->choice, &flow->datasets[st->choice.dataset], row)) !=
+                    LK_OK)
+                    return err;
+                if ((e = next_edge(r, st))) {
+                    lk_out_edge(r->out, e->id);
+                    target = e->target;
+                    continue;
+                }
+            }
+        }
         prompt(r, st);
         if (st->kind == LK_S_END) {
             end_session(r->s);
@@ -363,11 +385,18 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
     size_t mark;
     int i;
 
+    int child = s->pending == LK_PEND_CONFIRM ? s->child : -1;
+
     lk_match_choice(r->flow, s, ch, q, qn, &m);
     s->pending = LK_PEND_NONE;
     s->ncand = 0;
+    s->child = -1;
     switch (m.res) {
     case LK_C_CHOSEN:
+        if (child >= 0 && ch->children >= 0) { /* "ya" to "Surabaya is in Jawa Timur?" */
+            r->pre_ds = ch->children;
+            r->pre_row = child;
+        }
         valid(r, st);
         if ((err = choose(r, ch, d, m.row)) != LK_OK)
             return err;
@@ -407,6 +436,7 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
         s->pending = LK_PEND_CONFIRM;
         s->cand[0] = m.row;
         s->ncand = 1;
+        s->child = m.n == 1 ? m.cand[0] : -1; /* one city is carried over, two are asked */
         reply(r, ch->child);
         return LK_OK;
     case LK_C_DECLINED: /* a fair answer, not an invalid one: not counted */
@@ -477,6 +507,7 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     r.ctx.s = s;
     r.ctx.now_ms = now_ms;
     r.steps = 0;
+    r.pre_ds = r.pre_row = -1;
 
     /* 1 (a session at an end state is ended even if it was saved without
      * saying so) */

@@ -566,10 +566,28 @@ static void test_child(void)
     /* a province's own name still wins, and a typo of a regency is no child */
     CHECK_INT(lk_match_choice(mini, sess, &st->choice, "jabar", 5, &m), LK_C_CHOSEN);
     CHECK_INT(lk_match_choice(mini, sess, &st->choice, "denpasr", 7, &m), LK_C_INVALID);
-    /* the whole step: ask, then yes chooses the province */
+    /* the whole step: ask, then yes chooses the province; two cities of that
+     * name (Kota and Kabupaten Bekasi) leave the city question to be asked */
     CHECK_STR(say("bekasi"), "Kota Bekasi ada di Jawa Barat?");
     say("ya");
     CHECK_STR(var("prov"), "Jawa Barat");
+    CHECK_STR(lk_session_state(sess, mini), "kabkota");
+
+    /* one city: yes takes the province and the city, also when the session
+     * was stored between the question and the answer */
+    to_province();
+    CHECK_STR(say("solo"), "Kota Surakarta ada di Jawa Tengah?");
+    {
+        lk_buf enc = {0};
+        CHECK_INT(lk_session_encode(sess, mini, &enc), LK_OK);
+        CHECK(strstr(lk_buf_str(&enc), "k5:33.72") != NULL);
+        CHECK_INT(lk_session_decode(sess, mini, enc.p, enc.len), LK_OK);
+        lk_buf_free(&enc);
+    }
+    say("ya");
+    CHECK_STR(var("prov"), "Jawa Tengah");
+    CHECK_STR(var("kab"), "Kota Surakarta");
+    CHECK(strcmp(lk_session_state(sess, mini), "kabkota") != 0);
 }
 
 static void test_direct(void)
