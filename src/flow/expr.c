@@ -43,7 +43,14 @@ typedef struct xp {
     int64_t ival;
     char *sval; /* T_STR, decoded, in the arena */
     int failed;
+    int depth; /* unary operators and parentheses open around the token */
+    int nodes; /* nodes made for this expression */
 } xp;
+
+/* Bounds on one expression, so that neither parsing here nor evaluating in
+ * the engine recurses without limit ("((((((...", "!!!!!!...", "1+1+...+1"). */
+#define EXPR_MAX_DEPTH 64
+#define EXPR_MAX_NODES 256
 
 static const struct {
     const char *name;
@@ -290,8 +297,14 @@ static void next(xp *x)
 
 static lk_expr *mk(xp *x, lk_op op, int nargs)
 {
-    lk_expr *e = ld_alloc(x->l, sizeof *e);
-    if (!e)
+    lk_expr *e;
+
+    if (++x->nodes > EXPR_MAX_NODES) {
+        if (!x->failed)
+            xerr(x, x->tpos, "the expression is too long (at most %d parts)", EXPR_MAX_NODES);
+        return NULL;
+    }
+    if (!(e = ld_alloc(x->l, sizeof *e)))
         return NULL;
     e->op = op;
     e->nargs = nargs;
@@ -603,10 +616,19 @@ static lk_expr *parse_unary(xp *x)
     lk_expr *e, *a;
     lk_op op;
 
+    if (x->depth >= EXPR_MAX_DEPTH) {
+        if (!x->failed)
+            xerr(x, x->tpos, "the expression is nested too deeply (at most %d levels)",
+                 EXPR_MAX_DEPTH);
+        return NULL;
+    }
     if (x->t == T_NOT || (x->t == T_OP && x->op == LK_X_SUB)) {
         op = x->t == T_NOT ? LK_X_NOT : LK_X_NEG;
         next(x);
-        if (!(a = parse_unary(x)))
+        x->depth++;
+        a = parse_unary(x);
+        x->depth--;
+        if (!a)
             return NULL;
         if (op == LK_X_NEG && a->op == LK_X_CONST && a->v.type == LK_VT_INT) {
             a->v.i = -a->v.i;
@@ -663,7 +685,14 @@ static lk_expr *parse_level(xp *x, int level)
 
 static lk_expr *parse_expr(xp *x)
 {
-    return x->failed ? NULL : parse_level(x, 0);
+    lk_expr *e;
+
+    if (x->failed)
+        return NULL;
+    x->depth++; /* parentheses, arguments and indexes parse an expression again */
+    e = parse_level(x, 0);
+    x->depth--;
+    return e;
 }
 
 lk_expr *ld_expr(ld *l, const cJSON *node, const char *s, size_t start, int in_template,

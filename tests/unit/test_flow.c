@@ -230,6 +230,42 @@ static void test_keeps_going(void)
 
 /* ---- expressions and templates ------------------------------------------------------- */
 
+/* Expressions are bounded, so neither the parser nor the engine's evaluation
+ * can recurse without limit. */
+static void test_expr_bounds(void)
+{
+    char src[2048];
+    int i, n;
+
+    n = snprintf(src, sizeof src, "%s", H "'states': {'a': {'set': {'x': '");
+    for (i = 0; i < 70; i++)
+        src[n++] = '!';
+    n += snprintf(src + n, sizeof src - (size_t)n, "1'}, 'end': true}}}");
+    expect_error("nested too deeply", src, 1, 2, 95, "states.a.set.x",
+                 "the expression is nested too deeply (at most 64 levels)");
+
+    n = snprintf(src, sizeof src, "%s", H "'states': {'a': {'set': {'x': '1");
+    for (i = 0; i < 200; i++)
+        n += snprintf(src + n, sizeof src - (size_t)n, "+1");
+    n += snprintf(src + n, sizeof src - (size_t)n, "'}, 'end': true}}}");
+    expect_error("too long", src, 1, 2, 289, "states.a.set.x",
+                 "the expression is too long (at most 256 parts)");
+
+    /* 63 levels of parentheses inside one another still load */
+    n = snprintf(src, sizeof src, "%s", H "'states': {'a': {'set': {'x': '");
+    for (i = 0; i < 62; i++)
+        src[n++] = '(';
+    src[n++] = '1';
+    for (i = 0; i < 62; i++)
+        src[n++] = ')';
+    n += snprintf(src + n, sizeof src - (size_t)n, "'}, 'end': true}}}");
+    {
+        lk_flow *f = NULL;
+        CHECK_INT(load_q(src, &f), LK_OK);
+        lk_flow_free(f);
+    }
+}
+
 static void test_expr_errors(void)
 {
     expect_error("template variable",
@@ -808,6 +844,7 @@ int main(void)
     test_extension_errors();
     test_keeps_going();
     test_expr_errors();
+    test_expr_bounds();
     test_expr_shapes();
     test_loops();
     test_conditional_loop_loads();
