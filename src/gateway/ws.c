@@ -3,7 +3,7 @@
  *   client -> server  {"type":"hello","user":"ID"}     resume ID (optional)
  *                     {"type":"message","text":"..."} ("id" optional, dedup)
  *                     {"type":"clock","now":"2026-11-24T09:00:00+07:00"} (--test-clock)
- *   server -> client  {"type":"welcome","user":"ID"}
+ *   server -> client  {"type":"welcome","user":"ID","flow":"NAME"}
  *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
  *                     {"type":"done","replies":N}
  *                     {"type":"clock","ok":true}
@@ -94,9 +94,15 @@ static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
     send_simple(c, "error", "error", why);
 }
 
+/* The flow's name lets a console show who it talks to without knowing the flow. */
 static void send_welcome(gw_conn *c)
 {
-    send_simple(c, "welcome", "user", c->user);
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
+        cJSON_AddStringToObject(o, "user", c->user) &&
+        cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt))))
+        conn_queue(c, o);
+    cJSON_Delete(o);
     c->welcomed = 1;
 }
 

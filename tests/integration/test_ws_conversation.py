@@ -14,6 +14,7 @@ check(ws.protocol == "loket-chat", "the server did not select the loket-chat sub
 ws.send_json({"type": "message", "text": "Hi Chika"})
 welcome = ws.recv_json()
 check(welcome["type"] == "welcome" and welcome["user"].startswith("web-"), "no welcome: %r" % welcome)
+check(welcome.get("flow") == "chika", "the welcome does not name the flow: %r" % welcome)
 user = welcome["user"]
 replies, done = ws.collect()
 check(done == {"type": "done", "replies": len(replies)}, "bad done frame %r" % done)

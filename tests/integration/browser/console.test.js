@@ -36,6 +36,8 @@ function check(cond, msg) {
     const pandawa = page.locator(".choices button", { hasText: "PANDAWA" }).last();
     await pandawa.waitFor();
     check(await page.locator(".bubble.bot", { hasText: "Chika" }).count() > 0, "no greeting from Chika");
+    // the header names the bot after the flow the server runs
+    check((await page.textContent("#bot")) === "Chika", "the header does not name the flow's bot");
     await pandawa.click();
     await page.locator(".bubble.bot", { hasText: "provinsi" }).waitFor();
     check(await page.locator(".bubble.me", { hasText: "PANDAWA" }).count() === 1,
