@@ -18,25 +18,15 @@
 static cJSON *replies_json(const lk_out *out)
 {
     cJSON *arr = cJSON_CreateArray();
-    int i, k, n = lk_out_count(out);
+    int i, n = lk_out_count(out);
 
     for (i = 0; arr && i < n; i++) {
-        cJSON *o = cJSON_CreateObject(), *chs;
+        cJSON *o;
         lk_reply r;
 
-        if (!o)
-            break;
         lk_out_get(out, i, &r);
-        cJSON_AddStringToObject(o, "text", r.text);
-        if (r.nchoices > 0 && (chs = cJSON_AddArrayToObject(o, "choices")))
-            for (k = 0; k < r.nchoices; k++) {
-                cJSON *c = cJSON_CreateObject();
-                if (!c)
-                    break;
-                cJSON_AddStringToObject(c, "id", r.choices[k].id);
-                cJSON_AddStringToObject(c, "title", r.choices[k].title);
-                cJSON_AddItemToArray(chs, c);
-            }
+        if (!(o = gw_reply_json(&r, NULL)))
+            break;
         cJSON_AddItemToArray(arr, o);
     }
     return arr;

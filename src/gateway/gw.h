@@ -94,6 +94,9 @@ void gw_log_lws(int level, const char *line);
 /* ---- util.c (its HMAC helpers are declared in parse.h) ------------------------ */
 /* Prints item unformatted into b (appending); -1 on out of memory. */
 int gw_json_put(lk_buf *b, const cJSON *item);
+/* One bot reply as JSON: {"type":type (when not NULL),"text":...,"choices":[{"id","title"}]}
+ * (choices only for a menu or list). The caller owns it; NULL on out of memory. */
+cJSON *gw_reply_json(const lk_reply *r, const char *type);
 
 /* Appends at most max code points of the valid UTF-8 s to b; when s is
  * longer, the last one kept is an ellipsis. */

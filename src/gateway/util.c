@@ -22,6 +22,29 @@ int gw_json_put(lk_buf *b, const cJSON *item)
     return b->oom ? -1 : 0;
 }
 
+cJSON *gw_reply_json(const lk_reply *r, const char *type)
+{
+    cJSON *o = cJSON_CreateObject(), *arr;
+    int k;
+
+    if (!o || (type && !cJSON_AddStringToObject(o, "type", type)) ||
+        !cJSON_AddStringToObject(o, "text", r->text)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    if (r->nchoices > 0 && (arr = cJSON_AddArrayToObject(o, "choices"))) {
+        for (k = 0; k < r->nchoices; k++) {
+            cJSON *ch = cJSON_CreateObject();
+            if (!ch)
+                break;
+            cJSON_AddStringToObject(ch, "id", r->choices[k].id);
+            cJSON_AddStringToObject(ch, "title", r->choices[k].title);
+            cJSON_AddItemToArray(arr, ch);
+        }
+    }
+    return o;
+}
+
 int gw_ct_equal(const void *a, size_t an, const void *b, size_t bn)
 {
     if (an != bn || an == 0)

@@ -117,28 +117,15 @@ static void send_done(gw_conn *c, int n, int dup)
 
 static void send_replies(gw_conn *c, const lk_out *out)
 {
-    int i, k, n = lk_out_count(out);
+    int i, n = lk_out_count(out);
 
     for (i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject(), *arr;
+        cJSON *o;
         lk_reply r;
 
         lk_out_get(out, i, &r);
-        if (!o || !cJSON_AddStringToObject(o, "type", "reply") ||
-            !cJSON_AddStringToObject(o, "text", r.text)) {
-            cJSON_Delete(o);
+        if (!(o = gw_reply_json(&r, "reply")))
             continue;
-        }
-        if (r.nchoices > 0 && (arr = cJSON_AddArrayToObject(o, "choices"))) {
-            for (k = 0; k < r.nchoices; k++) {
-                cJSON *ch = cJSON_CreateObject();
-                if (!ch)
-                    break;
-                cJSON_AddStringToObject(ch, "id", r.choices[k].id);
-                cJSON_AddStringToObject(ch, "title", r.choices[k].title);
-                cJSON_AddItemToArray(arr, ch);
-            }
-        }
         conn_queue(c, o);
         cJSON_Delete(o);
     }
