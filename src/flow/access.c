@@ -159,3 +159,23 @@ int ld_check_keys(ld *l, const cJSON *obj, const char *what, const char *const *
     }
     return bad;
 }
+
+void ld_int_member(ld *l, const cJSON *obj, const char *key, const char *what, int lo, int hi,
+                   int *out, const char *why)
+{
+    const cJSON *v = ld_member(l, obj, key, LD_INT, 0, what);
+    int64_t n;
+
+    if (v) {
+        size_t mark = ld_push(l, key);
+        if (ld_int_of(l, v, &n) != 0 || n < lo || n > hi) {
+            if (why)
+                ld_err(l, v, "%s", why);
+            else
+                ld_err(l, v, "%s is between %d and %d", key, lo, hi);
+        } else {
+            *out = (int)n;
+        }
+        ld_pop(l, mark);
+    }
+}

@@ -66,18 +66,11 @@ static const char *id_text(ld *l, const cJSON *v)
 static void options(ld *l, lk_dataset *ds, const cJSON *def)
 {
     const cJSON *v, *c, *w;
-    int64_t n;
     int k;
 
     ds->fuzzy = 2;
-    if ((v = ld_member(l, def, "fuzzy", LD_INT, 0, "a data set"))) {
-        size_t mark = ld_push(l, "fuzzy");
-        if (ld_int_of(l, v, &n) != 0 || n < 0 || n > 5)
-            ld_err(l, v, "fuzzy is an edit distance between 0 and 5");
-        else
-            ds->fuzzy = (int)n;
-        ld_pop(l, mark);
-    }
+    ld_int_member(l, def, "fuzzy", "a data set", 0, 5, &ds->fuzzy,
+                  "fuzzy is an edit distance between 0 and 5");
     if ((v = ld_member(l, def, "strip", LD_ARR, 0, "a data set"))) {
         size_t mark = ld_push(l, "strip");
         ds->strip = ld_alloc(l, ((size_t)cJSON_GetArraySize(v) + 1) * sizeof *ds->strip);

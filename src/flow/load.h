@@ -111,6 +111,11 @@ int ld_check_keys(ld *l, const cJSON *obj, const char *what, const char *const *
 const cJSON *ld_member(ld *l, const cJSON *obj, const char *key, int types, int required,
                        const char *what);
 int ld_is(const ld *l, const cJSON *n, int types);
+/* obj.key into *out when it is an integer in [lo, hi]; *out is left as it is
+ * when the key is absent. Out of range: the error is why, or "KEY is between
+ * LO and HI" when why is NULL. */
+void ld_int_member(ld *l, const cJSON *obj, const char *key, const char *what, int lo, int hi,
+                   int *out, const char *why);
 void ld_want(ld *l, const cJSON *n, int types); /* reports "expected ..., found ..." */
 
 /* ---- load.c ---- */

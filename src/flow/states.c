@@ -237,14 +237,7 @@ static void input(ld *l, lk_state *s, const cJSON *in)
                    types[t].name);
         ld_pop(l, mark);
     }
-    if ((c = ld_member(l, in, "max_len", LD_INT, 0, what))) {
-        size_t mark = ld_push(l, "max_len");
-        if (ld_int_of(l, c, &n) != 0 || n < 1 || n > 100000)
-            ld_err(l, c, "max_len is between 1 and 100000");
-        else
-            v->max_len = (int)n;
-        ld_pop(l, mark);
-    }
+    ld_int_member(l, in, "max_len", what, 1, 100000, &v->max_len, NULL);
     if ((c = ld_member(l, in, "lengths", LD_ARR, 0, what))) {
         const cJSON *e;
         size_t mark = ld_push(l, "lengths");
@@ -317,7 +310,6 @@ static void choice(ld *l, lk_state *s, const cJSON *ch)
     const lk_dataset *ds = NULL;
     const cJSON *v;
     char name[256], what[300];
-    int64_t n;
     int k;
 
     snprintf(what, sizeof what, "the choice of state '%s'", s->name);
@@ -364,14 +356,7 @@ static void choice(ld *l, lk_state *s, const cJSON *ch)
         }
         ld_pop(l, mark);
     }
-    if ((v = ld_member(l, ch, "page", LD_INT, 0, what))) {
-        size_t mark = ld_push(l, "page");
-        if (ld_int_of(l, v, &n) != 0 || n < 1 || n > 100)
-            ld_err(l, v, "page is between 1 and 100 rows");
-        else
-            c->page = (int)n;
-        ld_pop(l, mark);
-    }
+    ld_int_member(l, ch, "page", what, 1, 100, &c->page, "page is between 1 and 100 rows");
     if ((v = ld_member(l, ch, "children", LD_STR, 0, what)) && ds) {
         size_t mark = ld_push(l, "children");
         if ((c->children = ld_dataset(l, v->valuestring)) < 0)

@@ -135,24 +135,6 @@ static lk_template *text_member(ld *l, const cJSON *obj, const char *key, int re
     return t;
 }
 
-/* obj.key into *out when it is an integer in [lo, hi]; *out is left as it
- * is when the key is absent. */
-static void int_member(ld *l, const cJSON *obj, const char *key, const char *what, int lo, int hi,
-                       int *out)
-{
-    const cJSON *v = ld_member(l, obj, key, LD_INT, 0, what);
-    int64_t n;
-
-    if (v) {
-        size_t mark = ld_push(l, key);
-        if (ld_int_of(l, v, &n) != 0 || n < lo || n > hi)
-            ld_err(l, v, "%s is between %d and %d", key, lo, hi);
-        else
-            *out = (int)n;
-        ld_pop(l, mark);
-    }
-}
-
 void ld_settings_blocks(ld *l)
 {
     static const char *const skeys[] = {"expire_after", "expired", "history", "max_steps", NULL};
@@ -174,8 +156,8 @@ void ld_settings_blocks(ld *l)
             ld_pop(l, m2);
         }
         f->expired = text_member(l, ses, "expired", 0, "session");
-        int_member(l, ses, "history", "session", 1, 1000, &f->history);
-        int_member(l, ses, "max_steps", "session", 1, 10000, &f->max_steps);
+        ld_int_member(l, ses, "history", "session", 1, 1000, &f->history, NULL);
+        ld_int_member(l, ses, "max_steps", "session", 1, 10000, &f->max_steps, NULL);
         ld_pop(l, mark);
     }
     if ((inv = ld_member(l, root, "invalid", LD_OBJ, 0, "the flow"))) {
@@ -183,7 +165,7 @@ void ld_settings_blocks(ld *l)
         ld_check_keys(l, inv, "invalid", ikeys);
         f->invalid = text_member(l, inv, "message", 1, "invalid");
         f->escape = text_member(l, inv, "escape", 0, "invalid");
-        int_member(l, inv, "limit", "invalid", 1, 100, &f->invalid_limit);
+        ld_int_member(l, inv, "limit", "invalid", 1, 100, &f->invalid_limit, NULL);
         ld_pop(l, mark);
     }
     if ((v = ld_member(l, root, "yes", LD_ARR, 0, "the flow"))) {
