@@ -37,8 +37,7 @@ static void remove_tmp(const char *tmp)
 
 /* Refuses a dest that exists, is the source, or has a journal of an old
  * database beside it (SQLite would apply that journal to the copy). */
-static lk_err check_dest(const char *path, const struct stat *src, const char *dest,
-                         lk_diag *diag)
+static lk_err check_dest(const char *path, const struct stat *src, const char *dest, lk_diag *diag)
 {
     char side[PATH_MAX + 16];
     struct stat st;
@@ -192,8 +191,8 @@ lk_err lk_store_backup(const char *path, const char *dest, int64_t *pages, int *
     }
     remove_tmp(tmp); /* a leftover of a crashed run with our pid */
     made = 1;
-    rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(tmp, &dst,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         lk_diag_add(diag, dest, 0, 0, NULL, "backup: cannot create the copy: %s",
                     dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));

@@ -21,7 +21,8 @@ lk_err lk_store_ping(lk_store *s)
      * open connection would otherwise go on answering from a deleted file. */
     file = sqlite3_db_filename(db, "main");
     if (sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
-        lk_store_set_err(s, "the database file %s was deleted, moved or replaced after it was opened",
+        lk_store_set_err(s,
+                         "the database file %s was deleted, moved or replaced after it was opened",
                          file && *file ? file : "(memory)");
         return LK_ESTORE;
     }
