@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,7 +27,7 @@ const char *lk_version_git(void)
 const char *lk_default_flow(void)
 {
     static char path[PATH_MAX];
-    char exe[PATH_MAX];
+    char exe[PATH_MAX], rel[PATH_MAX];
     ssize_t n;
     char *slash;
 
@@ -40,9 +41,9 @@ const char *lk_default_flow(void)
         slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            if ((size_t)snprintf(path, sizeof path, "%s/" LOKET_REL_DATADIR "/flows/chika.json",
-                                 exe) < sizeof path &&
-                access(path, R_OK) == 0)
+            if ((size_t)snprintf(rel, sizeof rel, "%s/" LOKET_REL_DATADIR "/flows/chika.json",
+                                 exe) < sizeof rel &&
+                realpath(rel, path) && access(path, R_OK) == 0)
                 return path;
         }
     }
