@@ -16,7 +16,7 @@ int gw_route_healthz(gw_req *r)
         db = lk_store_errmsg(gw_srv->store);
         ok = 0;
     }
-    if (!gw_sender_alive(gw_srv->sender, gw_now_ms())) {
+    if (!gw_sender_alive(gw_srv->sender)) {
         sender = "the sender thread is not running or stopped turning";
         ok = 0;
     }

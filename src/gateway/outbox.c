@@ -120,7 +120,7 @@ struct gw_sender {
     lk_store *store;
     CURL *curl;
     uint64_t prng; /* jitter only; xorshift seeded from the OS */
-    _Atomic int64_t beat_ms; /* the loop's last turn, for gw_sender_alive */
+    _Atomic int64_t beat_us; /* the loop's last turn (monotonic), for gw_sender_alive */
     _Atomic int exited;
 };
 
@@ -271,7 +271,7 @@ static void *sender_main(void *arg)
         lk_outbox_item *items = NULL;
         int i, n = 0;
 
-        s->beat_ms = gw_now_ms();
+        s->beat_us = gw_mono_us();
         if (sleeper_stopped(&s->sl))
             break;
         if (lk_store_outbox_due(s->store, gw_now_ms(), BATCH, &items, &n) != LK_OK) {
@@ -280,7 +280,7 @@ static void *sender_main(void *arg)
         }
         for (i = 0; i < n && !sleeper_stopped(&s->sl); i++) {
             send_one(s, &items[i]);
-            s->beat_ms = gw_now_ms();
+            s->beat_us = gw_mono_us();
         }
         lk_outbox_items_free(items, n);
         if (n == 0 && sleeper_wait(&s->sl, s->cfg->sender_poll_ms))
@@ -290,7 +290,7 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-int gw_sender_alive(gw_sender *s, int64_t now_ms)
+int gw_sender_alive(gw_sender *s)
 {
     /* A turn waits at most sender_poll, a send at most send_timeout, and the
      * outbox query at most the store's busy timeout (5 s). */
@@ -299,7 +299,7 @@ int gw_sender_alive(gw_sender *s, int64_t now_ms)
     if (!s || s->exited)
         return 0;
     limit = 2 * (s->cfg->sender_poll_ms + (int64_t)s->cfg->send_timeout_s * 1000) + 10000;
-    return now_ms - s->beat_ms <= limit;
+    return gw_mono_us() - s->beat_us <= limit * 1000;
 }
 
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
@@ -311,7 +311,7 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
     if (!s)
         return LK_ENOMEM;
     s->cfg = cfg;
-    s->beat_ms = gw_now_ms();
+    s->beat_us = gw_mono_us();
     gw_random_hex(seed, 8);
     s->prng = strtoull(seed, NULL, 16) | 1;
     if (sleeper_init(&s->sl)) {
