@@ -120,7 +120,8 @@ struct gw_sender {
     lk_store *store;
     CURL *curl;
     uint64_t prng; /* jitter only; xorshift seeded from the OS */
-    _Atomic int64_t beat_us; /* the loop's last turn (monotonic), for gw_sender_alive */
+    /* the loop's last turn (monotonic) and its end, for gw_sender_alive */
+    _Atomic int64_t beat_us;
     _Atomic int exited;
 };
 
