@@ -41,6 +41,20 @@ def install(build, prefix):
     check(r.returncode == 0, "cmake --install failed:\n" + r.stdout + r.stderr)
 
 
+def check_destdir(build, tmp):
+    """A packager's install: DESTDIR staging with the prefix /usr. The unit names the final
+    paths, not the staging directory."""
+    stage = os.path.join(tmp, "stage")
+    env = dict(os.environ, DESTDIR=stage)
+    r = run(["cmake", "--install", build, "--prefix", "/usr"], env=env)
+    check(r.returncode == 0, "DESTDIR install failed:\n" + r.stdout + r.stderr)
+    for rel in ("usr/bin/loket", "usr/share/loket/flows/chika.json", "usr/etc/loket/loket.conf"):
+        check(os.path.isfile(os.path.join(stage, rel)), "DESTDIR install lacks " + rel)
+    u = unit_settings(os.path.join(stage, "usr/lib/systemd/system/loket.service"))
+    check(u.get("ExecStart") == ["/usr/bin/loket serve --config /usr/etc/loket/loket.conf"],
+          "DESTDIR unit: ExecStart is %r" % u.get("ExecStart"))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -166,6 +180,7 @@ def main():
             work = os.path.join(tmp, "work")
             os.mkdir(work)
             check_binary(prefix, work, src)
+            check_destdir(build, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")
