@@ -30,7 +30,7 @@ stop = threading.Event()
 
 
 def load(worker):
-    for i in range(3000):  # bounded
+    for i in range(20000):  # bounded; stopped once the backup is checked
         if stop.is_set():
             return
         ext = "bk-%d-%d" % (worker, i)
