@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds loket twice (a normal build and one with AddressSanitizer and
-# UndefinedBehaviorSanitizer) and runs every test in both: unit tests, golden
-# transcripts, integration tests against a real server, and the browser test.
+# Builds loket four times, warnings as errors: a normal build (gcc), one with
+# AddressSanitizer and UndefinedBehaviorSanitizer, a Release build (gcc -O3,
+# what packagers build) and a clang build; and runs every test in each: unit
+# tests, golden transcripts, fuzz corpora, the install tree, integration tests
+# against a real server, and the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
@@ -11,10 +13,16 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 tools/build.sh build
 tools/build.sh build-asan -DLOKET_SANITIZE=ON
+tools/build.sh build-release -DCMAKE_BUILD_TYPE=Release
+CC=clang tools/build.sh build-clang
 
 status=0
 echo "== tests, sanitizer build (build-asan)"
 (cd build-asan && ctest --output-on-failure -j2 --timeout 300) || status=1
 echo "== tests, normal build (build)"
 (cd build && ctest --output-on-failure -j2 --timeout 300) || status=1
+echo "== tests, Release build (build-release)"
+(cd build-release && ctest --output-on-failure -j2 --timeout 300) || status=1
+echo "== tests, clang build (build-clang)"
+(cd build-clang && ctest --output-on-failure -j2 --timeout 300) || status=1
 exit $status

@@ -115,4 +115,12 @@ int lk_date_parse(const char *s, size_t n, int *y, int *m, int *d);
 /* Parses a duration: 90, 31m, 1h, 2d, 30s (bare numbers are seconds). -1 bad. */
 int lk_duration_parse(const char *s, int64_t *ms);
 
+/* ---- this build (install.c) ----------------------------------------------- */
+const char *lk_version(void);     /* the project version, "0.1.0" */
+const char *lk_version_git(void); /* `git describe` of the source at build time; "" if unknown */
+/* The bundled flow: <bin>/../share/loket/flows/chika.json for an installed
+ * binary when that file exists, else flows/chika.json (a build tree). Reads
+ * /proc/self/exe once; call it from the main thread. Never NULL; static. */
+const char *lk_default_flow(void);
+
 #endif

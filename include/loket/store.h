@@ -131,4 +131,24 @@ lk_err lk_store_checkpoint(lk_store *s);
 /* The last error text of the store, for logs; never NULL. */
 const char *lk_store_errmsg(const lk_store *s);
 
+/* ---- operations: health and backups (health.c, backup.c) ------------------ */
+
+/* Whether the database answers, for health checks (never the message path):
+ * a read on the store's own connection, and for a file, that the file it
+ * opened is still the one at its path (not deleted, moved or replaced, which
+ * would leave the store writing to a file nobody reads). LK_OK; LK_ESTORE
+ * with lk_store_errmsg saying what is wrong. Outside a transaction. */
+lk_err lk_store_ping(lk_store *s);
+
+/* Copies the database at path into a new file dest: a consistent snapshot of
+ * every transaction committed before the copy began, taken while other
+ * connections (a running server) keep reading and writing. The copy is
+ * written beside dest, checked (PRAGMA quick_check), synced and renamed into
+ * place, so dest is either the whole copy or absent. dest must not exist.
+ * *pages (may be NULL) gets the copy's size in pages, *page_size its page
+ * size. LK_EINVAL (dest exists, is the source, no database at path), LK_EIO
+ * (dest's directory), LK_ESTORE; diag says why. */
+lk_err lk_store_backup(const char *path, const char *dest, int64_t *pages, int *page_size,
+                       lk_diag *diag);
+
 #endif

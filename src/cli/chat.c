@@ -28,7 +28,7 @@ int cmd_chat(int argc, char **argv)
                                          {"user", required_argument, NULL, 'u'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *flow_path = LK_DEFAULT_FLOW, *db_path = LK_DEFAULT_DB, *user = "terminal";
+    const char *flow_path = lk_default_flow(), *db_path = LK_DEFAULT_DB, *user = "terminal";
     lk_flow *flow = NULL;
     lk_store *store = NULL;
     lk_runtime *rt = NULL;

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "loket/core.h"
+#include "loket/store.h"
 #ifdef LOKET_HAVE_GATEWAY
 #include "loket/gateway.h"
 #endif
@@ -21,6 +22,7 @@ static const struct command {
     {"chat", cmd_chat, "talk to a flow in this terminal (sessions kept in a database)"},
     {"replay", cmd_replay, "run conversation transcripts against a flow or a server"},
     {"check", cmd_check, "load a flow and report every problem found"},
+    {"backup", cmd_backup, "copy the database consistently, also while a server runs"},
 };
 
 static void usage(FILE *fp)
@@ -29,7 +31,17 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: loket COMMAND [OPTIONS]\n\ncommands:\n");
     for (i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fprintf(fp, "\n`loket COMMAND --help` tells more about each.\n");
+    fprintf(fp, "\n`loket COMMAND --help` tells more about each; `loket --version` says\n"
+                "which build this is and the database schema it writes.\n");
+}
+
+static int version(void)
+{
+    const char *git = lk_version_git();
+
+    printf("loket %s%s%s%s, database schema %d\n", lk_version(), *git ? " (git " : "", git,
+           *git ? ")" : "", lk_store_schema_version());
+    return 0;
 }
 
 lk_flow *cli_load_flow(const char *path)
@@ -61,6 +73,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+        return version();
     for (i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -427,7 +427,7 @@ int cmd_replay(int argc, char **argv)
                                          {"coverage", no_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    replay_opts o = {LK_DEFAULT_FLOW, NULL, NULL, NULL, 0};
+    replay_opts o = {lk_default_flow(), NULL, NULL, NULL, 0};
     target t = {0};
     char **files = NULL;
     int c, i, nfiles = 0, passed = 0, failed = 0, skipped = 0, rc = 1;

@@ -379,7 +379,7 @@ static int func_cycle(ld *l, int fn, char *color, int *stack, int depth)
     if (color[fn] == 1) {
         char msg[512];
         size_t len = 0, mark;
-        int k = depth - 1;
+        int k = depth > 0 ? depth - 1 : 0; /* fn is on the stack, so depth > 0 */
         while (k > 0 && stack[k] != fn)
             k--;
         for (; k < depth && len < sizeof msg - 1; k++)
@@ -407,9 +407,11 @@ static void functions(ld *l)
     lk_flow *f = l->f;
     char *color;
     int *stack, i, k;
+    size_t nf;
 
-    if (!l->nfuncs)
+    if (l->nfuncs <= 0)
         return;
+    nf = (size_t)l->nfuncs;
     f->funcs = ld_alloc(l, (size_t)l->nfuncs * sizeof *f->funcs);
     if (!f->funcs)
         return;
@@ -469,8 +471,8 @@ static void functions(ld *l)
         }
         ld_pop(l, mark);
     }
-    color = calloc((size_t)l->nfuncs, 1);
-    stack = calloc((size_t)l->nfuncs + 1, sizeof *stack);
+    color = calloc(nf, 1);
+    stack = calloc(nf + 1, sizeof *stack);
     if (color && stack) {
         for (i = 0; i < l->nfuncs; i++)
             func_cycle(l, i, color, stack, 0);

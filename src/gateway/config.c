@@ -13,7 +13,7 @@
 void gw_config_defaults(gw_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->flow = strdup("flows/chika.json");
+    c->flow = strdup(lk_default_flow());
     c->db = strdup("loket.db");
     c->host = strdup("127.0.0.1");
     c->port = 8080;

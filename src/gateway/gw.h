@@ -10,6 +10,7 @@
  *   outbox.c    the sender thread (libcurl) and the maintenance thread
  *   limits.c    connections per peer address and the per-sender token buckets
  *   metrics.c   counters and the Prometheus text
+ *   health.c    GET /healthz: the database and the sender thread, the version
  *   log.c       structured log lines on stderr
  *   util.c      HMAC, hex, base64, UTF-8 cuts, clocks, random ids, escapes
  *   parse.c     the pure parsers of untrusted input (parse.h): JSON with a depth
@@ -247,6 +248,7 @@ int gw_route_wa_post(gw_req *r);
 int gw_route_twilio(gw_req *r);
 int gw_route_metrics(gw_req *r);
 int gw_route_console(gw_req *r);
+int gw_route_healthz(gw_req *r); /* health.c */
 
 /* Renders one reply as a Graph API message body (lk_render_fn). */
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
@@ -255,6 +257,8 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
 /* Starts the sender thread on its own store connection. */
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
 void gw_sender_wake(gw_sender *s);
+/* 1 while the sender thread runs and has turned its loop recently enough. */
+int gw_sender_alive(gw_sender *s);
 /* Stops the sender after its current request and joins it. NULL-safe. */
 void gw_sender_stop(gw_sender *s);
 /* Starts the thread that checkpoints the WAL and prunes dedup records. */

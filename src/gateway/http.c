@@ -16,19 +16,12 @@ struct http_pss {
     gw_req *req;
 };
 
-static int route_healthz(gw_req *r)
-{
-    static const char ok[] = "{\"status\":\"ok\"}";
-    gw_respond(r, 200, "application/json", ok, sizeof ok - 1);
-    return 0;
-}
-
 static const struct route {
     enum gw_method method;
     const char *path;
     int (*fn)(gw_req *r);
 } routes[] = {
-    {GW_GET, "/healthz", route_healthz},
+    {GW_GET, "/healthz", gw_route_healthz},
     {GW_GET, "/", gw_route_console},
     {GW_GET, "/index.html", gw_route_console},
     {GW_GET, "/metrics", gw_route_metrics},

@@ -120,6 +120,9 @@ struct gw_sender {
     lk_store *store;
     CURL *curl;
     uint64_t prng; /* jitter only; xorshift seeded from the OS */
+    /* the loop's last turn (monotonic) and its end, for gw_sender_alive */
+    _Atomic int64_t beat_us;
+    _Atomic int exited;
 };
 
 static uint64_t next_rand(gw_sender *s)
@@ -269,19 +272,35 @@ static void *sender_main(void *arg)
         lk_outbox_item *items = NULL;
         int i, n = 0;
 
+        s->beat_us = gw_mono_us();
         if (sleeper_stopped(&s->sl))
             break;
         if (lk_store_outbox_due(s->store, gw_now_ms(), BATCH, &items, &n) != LK_OK) {
             gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
             n = 0;
         }
-        for (i = 0; i < n && !sleeper_stopped(&s->sl); i++)
+        for (i = 0; i < n && !sleeper_stopped(&s->sl); i++) {
             send_one(s, &items[i]);
+            s->beat_us = gw_mono_us();
+        }
         lk_outbox_items_free(items, n);
         if (n == 0 && sleeper_wait(&s->sl, s->cfg->sender_poll_ms))
             break;
     }
+    s->exited = 1;
     return NULL;
+}
+
+int gw_sender_alive(gw_sender *s)
+{
+    /* A turn waits at most sender_poll, a send at most send_timeout, and the
+     * outbox query at most the store's busy timeout (5 s). */
+    int64_t limit;
+
+    if (!s || s->exited)
+        return 0;
+    limit = 2 * (s->cfg->sender_poll_ms + (int64_t)s->cfg->send_timeout_s * 1000) + 10000;
+    return gw_mono_us() - s->beat_us <= limit * 1000;
 }
 
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
@@ -293,6 +312,7 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
     if (!s)
         return LK_ENOMEM;
     s->cfg = cfg;
+    s->beat_us = gw_mono_us();
     gw_random_hex(seed, 8);
     s->prng = strtoull(seed, NULL, 16) | 1;
     if (sleeper_init(&s->sl)) {

@@ -372,10 +372,11 @@ int lk_serve_main(int argc, char **argv)
     s->vhost = lws_get_vhost_by_name(s->ctx, "loket");
     gw_log(GW_LOG_INFO, "listening",
            "host=%s port=%d flow=\"%s\" db=\"%s\" test_clock=%d whatsapp=%s twilio=%s "
-           "generic_auth=%s",
+           "generic_auth=%s version=%s git=%s schema=%d",
            s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
            s->cfg.db, s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
-           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off");
+           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off", lk_version(),
+           *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
     run(s);
     signal_ctx = NULL;
     lws_context_destroy(s->ctx);
