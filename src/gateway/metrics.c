@@ -8,9 +8,8 @@
 
 static const char *const channel_names[GW_CH_N] = {"ws", "generic", "whatsapp", "twilio"};
 static const char *const error_names[GW_E_N] = {
-    "bad_request", "bad_input", "too_large", "signature", "rate_limited",
-    "peer_limit",  "timeout",   "internal",  "send",      "dropped",
-    "stale",
+    "bad_request", "bad_input", "too_large", "signature", "rate_limited", "peer_limit",
+    "timeout",     "internal",  "send",      "dropped",   "stale",
 };
 /* Upper bounds of the step-duration histogram, seconds. */
 static const double bucket_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -172,8 +172,8 @@ static void finish(gw_sender *s, const lk_outbox_item *it, enum gw_send_verdict 
     lk_buf b = {0};
 
     if (v == GW_SEND_SENT) {
-        lk_err err = lk_store_outbox_sent(s->store, it->id, remote && *remote ? remote : NULL,
-                                          gw_now_ms());
+        lk_err err =
+            lk_store_outbox_sent(s->store, it->id, remote && *remote ? remote : NULL, gw_now_ms());
         gw_metrics_out(GW_CH_WHATSAPP, 1);
         gw_log(remote && *remote ? GW_LOG_INFO : GW_LOG_WARN,
                remote && *remote ? "reply sent" : "reply sent: the API answered without an id",
@@ -272,8 +272,8 @@ static int in_flight(const gw_sender *s, const lk_outbox_item *it)
 
     for (i = 0; i < s->nslots; i++) {
         const lk_outbox_item *o = s->slots[i].it;
-        if (o && (o->id == it->id || (!strcmp(o->user, it->user) &&
-                                      !strcmp(o->channel, it->channel))))
+        if (o &&
+            (o->id == it->id || (!strcmp(o->user, it->user) && !strcmp(o->channel, it->channel))))
             return 1;
     }
     return 0;
@@ -338,8 +338,8 @@ static int reap(gw_sender *s)
                      a.message);
         } else {
             memset(&a, 0, sizeof a);
-            snprintf(why, sizeof why, "%s", sl->err[0] ? sl->err
-                                                        : curl_easy_strerror(m->data.result));
+            snprintf(why, sizeof why, "%s",
+                     sl->err[0] ? sl->err : curl_easy_strerror(m->data.result));
         }
         finish(s, sl->it, v, status, a.id, why, sl->t0_us);
         slot_clear(sl);
@@ -378,10 +378,10 @@ static void *sender_main(void *arg)
             query = 1;
             continue;
         }
-        curl_multi_poll(s->multi, NULL, 0,
-                        s->busy ? 100 : (int)(s->cfg->sender_poll_ms < 1000 ? s->cfg->sender_poll_ms
-                                                                           : 1000),
-                        NULL);
+        curl_multi_poll(
+            s->multi, NULL, 0,
+            s->busy ? 100 : (int)(s->cfg->sender_poll_ms < 1000 ? s->cfg->sender_poll_ms : 1000),
+            NULL);
     }
     return NULL;
 }

@@ -277,8 +277,7 @@ static void batch_free(wa_batch *b)
 static void batch_abandon(gw_req *r)
 {
     wa_batch *b = r->route_ctx;
-    gw_log(GW_LOG_WARN, "whatsapp notification abandoned: the connection closed", "rid=%s",
-           r->rid);
+    gw_log(GW_LOG_WARN, "whatsapp notification abandoned: the connection closed", "rid=%s", r->rid);
     batch_free(b);
 }
 
