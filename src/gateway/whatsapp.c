@@ -321,6 +321,8 @@ int gw_route_wa_post(gw_req *r)
     wa_batch *b;
     char why[128];
 
+    if (r->route_ctx) /* being handled already: the body's completion came twice */
+        return 0;
     if (!secret) {
         gw_log(GW_LOG_ERROR, "whatsapp notification refused: LOKET_WA_APP_SECRET is not set",
                "rid=%s", r->rid);
