@@ -542,9 +542,9 @@ class MockClient:
     def __init__(self, port):
         self.port = port
 
-    def fail(self, pnid, count, status=500):
+    def fail(self, pnid, count, status=500, code=131000):
         st, _ = http_json(self.port, "POST", "/_control/fail",
-                          {"pnid": pnid, "count": count, "status": status})
+                          {"pnid": pnid, "count": count, "status": status, "code": code})
         check(st == 200, "mock control answered %d" % st)
 
     def requests(self, pnid):

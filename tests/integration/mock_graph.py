@@ -7,7 +7,8 @@ with a 500 while a failure count for that phone number id is above zero.
 
 Control endpoints (used by tests from other processes):
   GET  /_control/health
-  POST /_control/fail      {"pnid": "...", "count": N, "status": 500}  (count -1: until reset)
+  POST /_control/fail      {"pnid": "...", "count": N, "status": 500, "code": 131000}
+                           (count -1: until reset; code: the Graph API error code answered)
   POST /_control/hang      {"pnid": "...", "on": true}   hold every request of that phone number
                            id unanswered until "on": false (a Graph API that hangs)
   POST /_control/noid      {"pnid": "...", "on": true}   answer 200 without messages[0].id
@@ -85,7 +86,8 @@ def make_handler(state):
             if u.path == "/_control/fail":
                 c = json.loads(raw)
                 with state.lock:
-                    state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500))]
+                    state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500)),
+                                                int(c.get("code", 131000))]
                 return self.answer(200, {"ok": True})
             if u.path in ("/_control/hang", "/_control/noid"):
                 c = json.loads(raw)
@@ -129,7 +131,12 @@ def make_handler(state):
                 if f and f[0] != 0:
                     if f[0] > 0:
                         f[0] -= 1
-                    status, answer = f[1], {"error": {"message": "mock failure", "code": 131000}}
+                    status = f[1]
+                    answer = {"error": {"message": "mock failure", "type": "OAuthException",
+                                        "code": f[2] if len(f) > 2 else 131000,
+                                        "error_data": {"messaging_product": "whatsapp",
+                                                       "details": "mock failure"},
+                                        "fbtrace_id": "AmockTrace"}}
                 elif payload is None:
                     status, answer = 400, {"error": {"message": "bad JSON"}}
                 elif pnid in state.noid:
