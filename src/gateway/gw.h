@@ -139,6 +139,7 @@ void gw_metrics_out(enum gw_channel ch, int n);
 void gw_metrics_dup(enum gw_channel ch);
 void gw_metrics_error(enum gw_errkind k);
 void gw_metrics_step(int64_t us);
+void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);

@@ -258,7 +258,7 @@ static int slot_start(gw_sender *s, send_slot *sl, char *why, size_t wlen)
         goto done;
     }
     sl->t0_us = gw_mono_us();
-    s->busy++;
+    gw_metrics_sender_inflight(++s->busy);
     rc = 0;
 done:
     lk_buf_free(&auth);
@@ -343,7 +343,7 @@ static int reap(gw_sender *s)
         }
         finish(s, sl->it, v, status, a.id, why, sl->t0_us);
         slot_clear(sl);
-        s->busy--;
+        gw_metrics_sender_inflight(--s->busy);
         done++;
     }
     return done;

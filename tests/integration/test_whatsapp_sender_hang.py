@@ -43,6 +43,8 @@ lkt.wait_for(lambda: len(mock.delivered(pnid)) == 2 * len(users), timeout=60,
              what="the other users' replies while one request hangs")
 check(state.arrived.get(hung_pnid, 0) == 1 and not mock.requests(hung_pnid),
       "the hung request did not stay in flight")
+lkt.wait_for(lambda: lkt.metrics(srv.port).get("loket_sender_inflight") == 1,
+             what="/metrics showing the hung request in flight")
 got = {}
 for r in mock.delivered(pnid):
     got.setdefault(r["payload"]["to"], []).append(r["payload"])
