@@ -34,6 +34,8 @@ void gw_config_defaults(gw_config *c)
     c->prune_every_ms = 3600 * 1000;
     c->active_window_ms = 30 * 60 * 1000;
     c->send_timeout_s = 10;
+    c->send_inflight = 64;
+    c->batch_per_turn = 32;
 }
 
 void gw_config_free(gw_config *c)
@@ -137,6 +139,8 @@ static const char *const keys[] = {
     "prune_every",
     "active_window",
     "send_timeout",
+    "send_inflight",
+    "batch_per_turn",
     NULL,
 };
 
@@ -193,6 +197,12 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "max_conns_per_peer")) {
         if (parse_int(v, 1, 1000000, &c->max_conns_per_peer))
             why = "a number of connections, 1 or more";
+    } else if (!strcmp(key, "send_inflight")) {
+        if (parse_int(v, 1, 1000, &c->send_inflight))
+            why = "a number of requests in flight, 1 to 1000";
+    } else if (!strcmp(key, "batch_per_turn")) {
+        if (parse_int(v, 1, 100000, &c->batch_per_turn))
+            why = "a number of messages, 1 or more";
     } else if (!strcmp(key, "ws_ping") || !strcmp(key, "ws_idle") ||
                !strcmp(key, "request_timeout") || !strcmp(key, "send_timeout")) {
         if (parse_duration(v, &ms) || ms < 1000 || ms > 65535 * 1000)

@@ -50,6 +50,7 @@ int gw_route_generic(gw_req *r)
     }
     if (gw_generic_parse(r->body.p ? r->body.p : "", r->body.len, &msg, why, sizeof why) < 0) {
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
+        gw_mem_after_body(r->body.len);
         return 0;
     }
     in.channel = "generic";
@@ -83,6 +84,7 @@ int gw_route_generic(gw_req *r)
         break;
     }
     gw_generic_clear(&msg);
+    gw_mem_after_body(r->body.len);
     return 0;
 }
 

@@ -67,6 +67,8 @@ typedef struct gw_config {
     char *wa_verify_token, *wa_app_secret, *wa_token, *wa_api_url;
     char *twilio_token, *public_url;
     char *generic_token; /* LOKET_GENERIC_TOKEN: the bearer /v1/messages wants, if set */
+    int send_inflight;   /* Graph API requests in flight at most (one per user) */
+    int batch_per_turn;  /* messages of one webhook body handled per loop turn */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -111,6 +113,10 @@ int64_t gw_mono_us(void);
 void gw_iso_time(int64_t ms, char *out, size_t len);
 /* Appends s with & < > " ' escaped for XML. */
 void gw_xml_escape(lk_buf *b, const char *s);
+/* Called by a route once it freed everything a request body of len bytes
+ * made (its parsed tree): after a big body, hands the freed heap back to the
+ * system, so that memory stays flat after big bodies (mem.c). */
+void gw_mem_after_body(size_t len);
 
 /* ---- metrics.c ------------------------------------------------------------ */
 enum gw_channel { GW_CH_WS, GW_CH_GENERIC, GW_CH_WHATSAPP, GW_CH_TWILIO, GW_CH_N };
@@ -125,6 +131,7 @@ enum gw_errkind {
     GW_E_INTERNAL,    /* store or engine failure */
     GW_E_SEND,        /* an outbox send that failed and will be retried */
     GW_E_DROPPED,     /* an outbox reply given up: refused for good, or too old */
+    GW_E_STALE,       /* a webhook message older than the dedup window (a replay) */
     GW_E_N
 };
 
@@ -133,6 +140,7 @@ void gw_metrics_out(enum gw_channel ch, int n);
 void gw_metrics_dup(enum gw_channel ch);
 void gw_metrics_error(enum gw_errkind k);
 void gw_metrics_step(int64_t us);
+void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);
@@ -214,6 +222,10 @@ struct gw_req {
     int64_t clen;         /* Content-Length, -1 when absent */
     lk_buf body;
     int (*on_body)(gw_req *r); /* the route's handler, run when the body is in */
+    /* a route that answers in a later loop turn keeps its state here; when the
+     * request is freed before (the peer left), route_free(r) frees it */
+    void *route_ctx;
+    void (*route_free)(gw_req *r);
     /* the response */
     int status;
     const char *resp_type;

@@ -106,6 +106,8 @@ static void req_free(struct http_pss *pss)
     if (!r)
         return;
     lws_sul_cancel(&r->deadline);
+    if (r->route_free)
+        r->route_free(r);
     if (r->counted)
         gw_srv->inflight--;
     lk_buf_free(&r->body);

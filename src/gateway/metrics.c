@@ -8,8 +8,8 @@
 
 static const char *const channel_names[GW_CH_N] = {"ws", "generic", "whatsapp", "twilio"};
 static const char *const error_names[GW_E_N] = {
-    "bad_request", "bad_input", "too_large", "signature", "rate_limited",
-    "peer_limit",  "timeout",   "internal",  "send",      "dropped",
+    "bad_request", "bad_input", "too_large", "signature", "rate_limited", "peer_limit",
+    "timeout",     "internal",  "send",      "dropped",   "stale",
 };
 /* Upper bounds of the step-duration histogram, seconds. */
 static const double bucket_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -20,6 +20,7 @@ static atomic_ullong msg_in[GW_CH_N], msg_out[GW_CH_N], msg_dup[GW_CH_N];
 static atomic_ullong errors[GW_E_N];
 static atomic_ullong step_bucket[NBUCKETS + 1]; /* the last is +Inf */
 static atomic_ullong step_sum_us;
+static atomic_int sender_inflight;
 
 enum gw_channel gw_channel_of(const char *name)
 {
@@ -49,6 +50,11 @@ void gw_metrics_dup(enum gw_channel ch)
 void gw_metrics_error(enum gw_errkind k)
 {
     atomic_fetch_add(&errors[k], 1);
+}
+
+void gw_metrics_sender_inflight(int n)
+{
+    atomic_store(&sender_inflight, n);
 }
 
 void gw_metrics_step(int64_t us)
@@ -103,4 +109,7 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
     lk_buf_puts(b, "# HELP loket_outbox_depth Replies waiting in the outbox.\n"
                    "# TYPE loket_outbox_depth gauge\n");
     lk_buf_printf(b, "loket_outbox_depth %lld\n", (long long)outbox_depth);
+    lk_buf_puts(b, "# HELP loket_sender_inflight Graph API requests in flight.\n"
+                   "# TYPE loket_sender_inflight gauge\n");
+    lk_buf_printf(b, "loket_sender_inflight %d\n", atomic_load(&sender_inflight));
 }

@@ -1,13 +1,19 @@
 /* The two background threads of `loket serve`, each on its own lk_store
  * connection so that neither ever blocks the loop's transactions for long:
  *
- * The sender posts due outbox rows to the WhatsApp Cloud API with libcurl. A
- * row is marked sent only on a 2xx answer carrying messages[0].id; anything
- * else is retried with exponential backoff and jitter. lk_store_outbox_due
- * hands out at most the oldest pending row per user, so one user's replies
- * leave in order even while one of them is being retried. The loop wakes the
- * sender after each commit that added rows; a timer wakes it too, for retries
- * coming due. On stop it finishes the request in flight and exits.
+ * The sender posts due outbox rows to the WhatsApp Cloud API with libcurl's
+ * multi interface: up to send_inflight requests at once, each bounded by
+ * send_timeout, so that a Graph API that hangs on one request holds up only
+ * that user. A row is marked sent on any 2xx answer (its messages[0].id kept
+ * when there is one: a 2xx without it was still taken, and sending it again
+ * would deliver it twice); gw_graph_answer_parse (graph.c) says which other
+ * answers are retried with exponential backoff and jitter and which are
+ * dropped. lk_store_outbox_due hands out at most the oldest pending row per
+ * user and a user with a request in flight gets no other, so one user's
+ * replies leave strictly in order, even while one of them is being retried.
+ * The loop wakes the sender after each commit that added rows; a timer wakes
+ * it too, for retries coming due. On stop no new request starts; the ones in
+ * flight finish (each within send_timeout) and the thread exits.
  *
  * The maintenance thread runs the WAL checkpoints (the loop's connection has
  * automatic checkpoints off, keeping them off the message path) and prunes
@@ -15,11 +21,11 @@
 #include "gw.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define BATCH 16
 #define MAX_ANSWER (64 * 1024)
 
 /* A thread that sleeps until woken, stopped or a timeout. */
@@ -86,15 +92,6 @@ static void sleeper_signal(sleeper *s, int stop)
     pthread_mutex_unlock(&s->mu);
 }
 
-static int sleeper_stopped(sleeper *s)
-{
-    int stop;
-    pthread_mutex_lock(&s->mu);
-    stop = s->stop;
-    pthread_mutex_unlock(&s->mu);
-    return stop;
-}
-
 static lk_err open_store(const gw_config *cfg, lk_store **out)
 {
     lk_store_opts so;
@@ -113,12 +110,25 @@ static lk_err open_store(const gw_config *cfg, lk_store **out)
 
 /* ---- the sender ------------------------------------------------------------------------ */
 
+/* One request in flight: its row (owned, a one-element lk_outbox_items
+ * array) and what libcurl needs until the answer is in. */
+typedef struct send_slot {
+    CURL *easy;
+    lk_outbox_item *it; /* NULL: the slot is free */
+    struct curl_slist *hdrs;
+    lk_buf url, answer;
+    int64_t t0_us;
+    char err[CURL_ERROR_SIZE];
+} send_slot;
+
 struct gw_sender {
     pthread_t th;
-    sleeper sl;
     const gw_config *cfg;
     lk_store *store;
-    CURL *curl;
+    CURLM *multi;
+    send_slot *slots;
+    int nslots, busy;
+    atomic_int stop, woken;
     uint64_t prng; /* jitter only; xorshift seeded from the OS */
     /* the loop's last turn (monotonic) and its end, for gw_sender_alive */
     _Atomic int64_t beat_us;
@@ -156,20 +166,67 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* Posts one row. 0 and remote_id set when the API took it; -1 with why set
- * when it did not, and *status the HTTP status (0 when there was none). */
-static int post(gw_sender *s, const lk_outbox_item *it, char *remote_id, size_t rlen, char *why,
-                size_t wlen, long *status)
+/* Records the outcome of one row: sent, retried later with backoff, or
+ * dropped (refused for good, or failing for longer than retry_give_up). */
+static void finish(gw_sender *s, const lk_outbox_item *it, enum gw_send_verdict v, long status,
+                   const char *remote, const char *why, int64_t t0_us)
 {
+    int64_t next;
+    lk_buf b = {0};
+
+    if (v == GW_SEND_SENT) {
+        lk_err err =
+            lk_store_outbox_sent(s->store, it->id, remote && *remote ? remote : NULL, gw_now_ms());
+        gw_metrics_out(GW_CH_WHATSAPP, 1);
+        gw_log(remote && *remote ? GW_LOG_INFO : GW_LOG_WARN,
+               remote && *remote ? "reply sent" : "reply sent: the API answered without an id",
+               "outbox=%lld attempts=%d status=%ld ms=%.1f", (long long)it->id, it->attempts,
+               status, (double)(gw_mono_us() - t0_us) / 1000.0);
+        if (err != LK_OK) /* delivered but not marked: it goes again; log loudly */
+            gw_log(GW_LOG_ERROR, "reply sent but not marked as sent", "outbox=%lld why=\"%s\"",
+                   (long long)it->id, lk_store_errmsg(s->store));
+        return;
+    }
+    gw_log_kv(&b, "why", why);
+    if (v == GW_SEND_DROP || gw_now_ms() - it->created_ms > s->cfg->retry_give_up_ms) {
+        gw_metrics_error(GW_E_DROPPED);
+        gw_log(GW_LOG_WARN, "reply dropped", "outbox=%lld attempts=%d status=%ld%s",
+               (long long)it->id, it->attempts + 1, status, lk_buf_str(&b));
+        if (lk_store_outbox_drop(s->store, it->id, why, gw_now_ms()) != LK_OK)
+            gw_log(GW_LOG_ERROR, "outbox drop not recorded", "outbox=%lld why=\"%s\"",
+                   (long long)it->id, lk_store_errmsg(s->store));
+    } else {
+        next = backoff_ms(s, it->attempts);
+        gw_metrics_error(GW_E_SEND);
+        gw_log(GW_LOG_WARN, "reply not sent, will retry",
+               "outbox=%lld attempts=%d status=%ld retry_ms=%lld%s", (long long)it->id,
+               it->attempts + 1, status, (long long)next, lk_buf_str(&b));
+        if (lk_store_outbox_retry(s->store, it->id, gw_now_ms() + next, why) != LK_OK)
+            gw_log(GW_LOG_ERROR, "outbox retry not recorded", "outbox=%lld why=\"%s\"",
+                   (long long)it->id, lk_store_errmsg(s->store));
+    }
+    lk_buf_free(&b);
+}
+
+static void slot_clear(send_slot *sl)
+{
+    curl_slist_free_all(sl->hdrs);
+    sl->hdrs = NULL;
+    lk_buf_free(&sl->url);
+    lk_buf_free(&sl->answer);
+    lk_outbox_items_free(sl->it, 1);
+    sl->it = NULL;
+}
+
+/* Starts the request of sl->it. -1 with why set when it cannot be made (the
+ * row is then retried like a failed request). */
+static int slot_start(gw_sender *s, send_slot *sl, char *why, size_t wlen)
+{
+    const lk_outbox_item *it = sl->it;
     const char *pnid = strchr(it->channel, ':');
-    struct curl_slist *hdrs = NULL;
-    lk_buf url = {0}, auth = {0}, answer = {0};
-    cJSON *j = NULL;
-    const char *id;
-    CURLcode cc;
+    lk_buf auth = {0};
     int rc = -1;
 
-    *status = 0;
     if (strncmp(it->channel, "whatsapp:", 9) || !pnid[1]) {
         snprintf(why, wlen, "unknown outbox channel '%s'", it->channel);
         return -1;
@@ -178,114 +235,157 @@ static int post(gw_sender *s, const lk_outbox_item *it, char *remote_id, size_t 
         snprintf(why, wlen, "LOKET_WA_TOKEN is not set");
         return -1;
     }
-    lk_buf_printf(&url, "%s/%s/messages", s->cfg->wa_api_url, pnid + 1);
+    lk_buf_printf(&sl->url, "%s/%s/messages", s->cfg->wa_api_url, pnid + 1);
     lk_buf_printf(&auth, "Authorization: Bearer %s", s->cfg->wa_token);
-    if (url.oom || auth.oom || !(hdrs = curl_slist_append(NULL, lk_buf_str(&auth))) ||
-        !curl_slist_append(hdrs, "Content-Type: application/json")) {
+    if (sl->url.oom || auth.oom || !(sl->hdrs = curl_slist_append(NULL, lk_buf_str(&auth))) ||
+        !curl_slist_append(sl->hdrs, "Content-Type: application/json")) {
         snprintf(why, wlen, "out of memory");
         goto done;
     }
-    curl_easy_reset(s->curl);
-    curl_easy_setopt(s->curl, CURLOPT_URL, lk_buf_str(&url));
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, it->payload);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(it->payload));
-    curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, (long)s->cfg->send_timeout_s);
-    curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &answer);
-    if ((cc = curl_easy_perform(s->curl)) != CURLE_OK) {
-        snprintf(why, wlen, "%s", curl_easy_strerror(cc));
+    curl_easy_reset(sl->easy);
+    sl->err[0] = '\0';
+    curl_easy_setopt(sl->easy, CURLOPT_URL, lk_buf_str(&sl->url));
+    curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, sl->hdrs);
+    curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, it->payload);
+    curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(it->payload));
+    curl_easy_setopt(sl->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(sl->easy, CURLOPT_TIMEOUT, (long)s->cfg->send_timeout_s);
+    curl_easy_setopt(sl->easy, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(sl->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(sl->easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, &sl->answer);
+    curl_easy_setopt(sl->easy, CURLOPT_ERRORBUFFER, sl->err);
+    curl_easy_setopt(sl->easy, CURLOPT_PRIVATE, sl);
+    if (curl_multi_add_handle(s->multi, sl->easy) != CURLM_OK) {
+        snprintf(why, wlen, "libcurl refused the request");
         goto done;
     }
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
-    j = cJSON_ParseWithLength(answer.p ? answer.p : "", answer.len);
-    if (*status < 200 || *status > 299) {
-        const char *m = gw_json_str(cJSON_GetObjectItemCaseSensitive(j, "error"), "message");
-        snprintf(why, wlen, "HTTP %ld%s%.200s", *status, m ? ": " : "", m ? m : "");
-        goto done;
-    }
-    id = gw_json_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "messages"), 0), "id");
-    if (!id || !*id) {
-        snprintf(why, wlen, "HTTP %ld without messages[0].id", *status);
-        goto done;
-    }
-    snprintf(remote_id, rlen, "%s", id);
+    sl->t0_us = gw_mono_us();
+    gw_metrics_sender_inflight(++s->busy);
     rc = 0;
 done:
-    cJSON_Delete(j);
-    curl_slist_free_all(hdrs);
-    lk_buf_free(&url);
     lk_buf_free(&auth);
-    lk_buf_free(&answer);
     return rc;
 }
 
-static void send_one(gw_sender *s, const lk_outbox_item *it)
+/* 1 when a request of it's user (on its channel) is in flight, or of it. */
+static int in_flight(const gw_sender *s, const lk_outbox_item *it)
 {
-    char remote[256], why[256];
-    int64_t t0 = gw_mono_us(), next;
-    long status;
-    lk_err err;
+    int i;
 
-    if (post(s, it, remote, sizeof remote, why, sizeof why, &status) == 0) {
-        err = lk_store_outbox_sent(s->store, it->id, remote, gw_now_ms());
-        gw_metrics_out(GW_CH_WHATSAPP, 1);
-        gw_log(GW_LOG_INFO, "reply sent", "outbox=%lld attempts=%d status=%ld ms=%.1f",
-               (long long)it->id, it->attempts, status, (double)(gw_mono_us() - t0) / 1000.0);
-        if (err != LK_OK) /* delivered but not marked: it goes again; log loudly */
-            gw_log(GW_LOG_ERROR, "reply sent but not marked as sent", "outbox=%lld why=\"%s\"",
-                   (long long)it->id, lk_store_errmsg(s->store));
-        return;
+    for (i = 0; i < s->nslots; i++) {
+        const lk_outbox_item *o = s->slots[i].it;
+        if (o &&
+            (o->id == it->id || (!strcmp(o->user, it->user) && !strcmp(o->channel, it->channel))))
+            return 1;
     }
-    /* A 4xx other than a timeout or a rate limit will fail the same way
-     * every time (a bad recipient, a closed conversation window): keeping it
-     * would hold back the user's later replies forever. So would a reply that
-     * has been failing for longer than retry_give_up. */
-    if ((status >= 400 && status < 500 && status != 408 && status != 425 && status != 429) ||
-        gw_now_ms() - it->created_ms > s->cfg->retry_give_up_ms) {
-        gw_metrics_error(GW_E_DROPPED);
-        gw_log(GW_LOG_WARN, "reply dropped", "outbox=%lld attempts=%d status=%ld why=\"%s\"",
-               (long long)it->id, it->attempts + 1, status, why);
-        if (lk_store_outbox_drop(s->store, it->id, why, gw_now_ms()) != LK_OK)
-            gw_log(GW_LOG_ERROR, "outbox drop not recorded", "outbox=%lld why=\"%s\"",
-                   (long long)it->id, lk_store_errmsg(s->store));
-        return;
-    }
-    next = backoff_ms(s, it->attempts);
-    gw_metrics_error(GW_E_SEND);
-    gw_log(GW_LOG_WARN, "reply not sent, will retry",
-           "outbox=%lld attempts=%d status=%ld retry_ms=%lld", (long long)it->id, it->attempts + 1,
-           status, (long long)next);
-    if (lk_store_outbox_retry(s->store, it->id, gw_now_ms() + next, why) != LK_OK)
-        gw_log(GW_LOG_ERROR, "outbox retry not recorded", "outbox=%lld why=\"%s\"",
-               (long long)it->id, lk_store_errmsg(s->store));
+    return 0;
 }
 
+/* Starts requests for the due rows whose users have none in flight, while
+ * slots are free. lk_store_outbox_due gives the oldest pending row per user,
+ * which for a user in flight is the row in flight: asking for as many rows as
+ * there are slots always finds every free slot's row, if there is one. */
+static void fill(gw_sender *s)
+{
+    lk_outbox_item *items = NULL;
+    int i, k = 0, n = 0;
+    char why[256];
+
+    if (lk_store_outbox_due(s->store, gw_now_ms(), s->nslots, &items, &n) != LK_OK) {
+        gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
+        return;
+    }
+    for (i = 0; i < n && s->busy < s->nslots; i++) {
+        send_slot *sl;
+        if (in_flight(s, &items[i]))
+            continue;
+        while (s->slots[k].it)
+            k++;
+        sl = &s->slots[k];
+        if (!(sl->it = malloc(sizeof *sl->it)))
+            break;
+        *sl->it = items[i]; /* the slot owns the row's strings now */
+        memset(&items[i], 0, sizeof items[i]);
+        if (slot_start(s, sl, why, sizeof why) < 0) {
+            finish(s, sl->it, GW_SEND_RETRY, 0, NULL, why, gw_mono_us());
+            slot_clear(sl);
+        }
+    }
+    lk_outbox_items_free(items, n);
+}
+
+/* Handles every request that completed; returns how many did. */
+static int reap(gw_sender *s)
+{
+    CURLMsg *m;
+    int left, done = 0;
+
+    while ((m = curl_multi_info_read(s->multi, &left))) {
+        send_slot *sl = NULL;
+        enum gw_send_verdict v = GW_SEND_RETRY;
+        gw_graph_answer a;
+        long status = 0;
+        char why[320];
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+        curl_multi_remove_handle(s->multi, m->easy_handle);
+        if (!sl || !sl->it)
+            continue;
+        if (m->data.result == CURLE_OK) {
+            curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+            v = gw_graph_answer_parse(status, sl->answer.p, sl->answer.len, &a);
+            snprintf(why, sizeof why, "HTTP %ld%s%.200s", status, a.message[0] ? ": " : "",
+                     a.message);
+        } else {
+            memset(&a, 0, sizeof a);
+            snprintf(why, sizeof why, "%s",
+                     sl->err[0] ? sl->err : curl_easy_strerror(m->data.result));
+        }
+        finish(s, sl->it, v, status, a.id, why, sl->t0_us);
+        slot_clear(sl);
+        gw_metrics_sender_inflight(--s->busy);
+        done++;
+    }
+    return done;
+}
+
+/* The sender's loop: ask the store for due rows when woken, when a request
+ * completed (the user's next row may go) and every sender_poll (retries
+ * coming due); then let libcurl run every request in flight, each bounded by
+ * send_timeout. On stop, no new request starts and the ones in flight finish. */
 static void *sender_main(void *arg)
 {
     gw_sender *s = arg;
+    int64_t last_query = 0;
+    int query = 1;
 
     for (;;) {
-        lk_outbox_item *items = NULL;
-        int i, n = 0;
+        int running = 0, stop = atomic_load(&s->stop);
 
         s->beat_us = gw_mono_us();
-        if (sleeper_stopped(&s->sl))
+        if (stop && s->busy == 0)
             break;
-        if (lk_store_outbox_due(s->store, gw_now_ms(), BATCH, &items, &n) != LK_OK) {
-            gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
-            n = 0;
+        if (atomic_exchange(&s->woken, 0))
+            query = 1;
+        if ((gw_mono_us() - last_query) / 1000 >= s->cfg->sender_poll_ms)
+            query = 1;
+        if (!stop && query && s->busy < s->nslots) {
+            fill(s);
+            last_query = gw_mono_us();
         }
-        for (i = 0; i < n && !sleeper_stopped(&s->sl); i++) {
-            send_one(s, &items[i]);
-            s->beat_us = gw_mono_us();
+        query = 0;
+        curl_multi_perform(s->multi, &running);
+        if (reap(s) > 0) {
+            query = 1;
+            continue;
         }
-        lk_outbox_items_free(items, n);
-        if (n == 0 && sleeper_wait(&s->sl, s->cfg->sender_poll_ms))
-            break;
+        curl_multi_poll(
+            s->multi, NULL, 0,
+            s->busy ? 100 : (int)(s->cfg->sender_poll_ms < 1000 ? s->cfg->sender_poll_ms : 1000),
+            NULL);
     }
     s->exited = 1;
     return NULL;
@@ -303,10 +403,30 @@ int gw_sender_alive(gw_sender *s)
     return gw_mono_us() - s->beat_us <= limit * 1000;
 }
 
+static void sender_free(gw_sender *s)
+{
+    int i;
+
+    for (i = 0; s->slots && i < s->nslots; i++) {
+        if (s->slots[i].easy) {
+            if (s->slots[i].it)
+                curl_multi_remove_handle(s->multi, s->slots[i].easy);
+            curl_easy_cleanup(s->slots[i].easy);
+        }
+        slot_clear(&s->slots[i]);
+    }
+    free(s->slots);
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
+    lk_store_close(s->store);
+    free(s);
+}
+
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
 {
     gw_sender *s = calloc(1, sizeof *s);
     char seed[17];
+    int i;
 
     *out = NULL;
     if (!s)
@@ -315,17 +435,20 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
     s->beat_us = gw_mono_us();
     gw_random_hex(seed, 8);
     s->prng = strtoull(seed, NULL, 16) | 1;
-    if (sleeper_init(&s->sl)) {
-        free(s);
+    s->nslots = cfg->send_inflight > 0 ? cfg->send_inflight : 1;
+    if (!(s->slots = calloc((size_t)s->nslots, sizeof *s->slots)) ||
+        !(s->multi = curl_multi_init())) {
+        sender_free(s);
         return LK_ENOMEM;
     }
-    if (open_store(cfg, &s->store) != LK_OK || !(s->curl = curl_easy_init()) ||
-        pthread_create(&s->th, NULL, sender_main, s)) {
-        if (s->curl)
-            curl_easy_cleanup(s->curl);
-        lk_store_close(s->store);
-        sleeper_destroy(&s->sl);
-        free(s);
+    for (i = 0; i < s->nslots; i++)
+        if (!(s->slots[i].easy = curl_easy_init())) {
+            sender_free(s);
+            return LK_ENOMEM;
+        }
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->nslots);
+    if (open_store(cfg, &s->store) != LK_OK || pthread_create(&s->th, NULL, sender_main, s)) {
+        sender_free(s);
         return LK_EIO;
     }
     *out = s;
@@ -334,20 +457,20 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
 
 void gw_sender_wake(gw_sender *s)
 {
-    if (s)
-        sleeper_signal(&s->sl, 0);
+    if (!s)
+        return;
+    atomic_store(&s->woken, 1);
+    curl_multi_wakeup(s->multi); /* the one multi call safe from another thread */
 }
 
 void gw_sender_stop(gw_sender *s)
 {
     if (!s)
         return;
-    sleeper_signal(&s->sl, 1);
+    atomic_store(&s->stop, 1);
+    curl_multi_wakeup(s->multi);
     pthread_join(s->th, NULL);
-    curl_easy_cleanup(s->curl);
-    lk_store_close(s->store);
-    sleeper_destroy(&s->sl);
-    free(s);
+    sender_free(s);
 }
 
 /* ---- maintenance ------------------------------------------------------------------------- */

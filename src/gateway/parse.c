@@ -10,6 +10,8 @@
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
+static int hexval(char c);
+
 int gw_json_depth_ok(const char *s, size_t n, int max)
 {
     size_t i;
@@ -37,6 +39,7 @@ int gw_json_depth_ok(const char *s, size_t n, int max)
 cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen)
 {
     const char *end = NULL;
+    size_t i;
     cJSON *j;
 
     if (!gw_json_depth_ok(s, n, GW_MAX_JSON_DEPTH)) {
@@ -45,6 +48,12 @@ cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen)
     }
     if (memchr(s, '\0', n)) {
         snprintf(why, whylen, "malformed JSON: a NUL byte in the text");
+        return NULL;
+    }
+    for (i = 0; i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'); i++)
+        ;
+    if (i < n && s[i] == '[') { /* not worth a tree (a 1 MiB array is 40 MB of nodes) */
+        snprintf(why, whylen, "expected a JSON object");
         return NULL;
     }
     j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
@@ -81,6 +90,112 @@ int gw_json_has_nul(const char *s, size_t n)
         i++; /* the escaped character */
     }
     return 0;
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+    int i, h;
+
+    *v = 0;
+    for (i = 0; i < 4; i++) {
+        if ((h = hexval(p[i])) < 0)
+            return -1;
+        *v = *v * 16 + (unsigned)h;
+    }
+    return 0;
+}
+
+/* What the escape at s[i] ("\\u" and four hex digits, i + 6 <= n) needs: 0xFF
+ * for \u0000, 0xFE for a lone surrogate, 0 for nothing; *skip gets the bytes it
+ * spans (12 for a surrogate pair). */
+static int escape_mark(const char *s, size_t i, size_t n, size_t *skip)
+{
+    unsigned v, lo;
+
+    *skip = 6;
+    if (hex4(s + i + 2, &v) < 0)
+        return 0; /* malformed: cJSON says so */
+    if (v == 0)
+        return 0xFF;
+    if (v >= 0xDC00 && v <= 0xDFFF)
+        return 0xFE;
+    if (v < 0xD800 || v > 0xDBFF)
+        return 0;
+    if (i + 12 <= n && s[i + 6] == '\\' && s[i + 7] == 'u' && hex4(s + i + 8, &lo) == 0 &&
+        lo >= 0xDC00 && lo <= 0xDFFF) {
+        *skip = 12;
+        return 0;
+    }
+    return 0xFE;
+}
+
+/* One pass over the strings of s; with out NULL it only says whether a copy is
+ * needed, otherwise it marks out (a copy of s) in place. */
+static int mark_pass(const char *s, size_t n, char *out)
+{
+    size_t i, skip = 6;
+    int in_str = 0, need = 0, m;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xFF) {
+            need = 1;
+            if (out)
+                out[i] = (char)0xFE;
+        } else if (!in_str) {
+            in_str = c == '"';
+        } else if (c == '"') {
+            in_str = 0;
+        } else if (c == '\\') {
+            if (i + 6 <= n && s[i + 1] == 'u' && (m = escape_mark(s, i, n, &skip))) {
+                need = 1;
+                if (out)
+                    memset(out + i, m, 6);
+                i += 5;
+            } else if (i + 6 <= n && s[i + 1] == 'u') {
+                i += skip - 1;
+            } else {
+                i++; /* the escaped character */
+            }
+        }
+    }
+    return need;
+}
+
+int gw_json_mark(const char *s, size_t n, char **out)
+{
+    *out = NULL;
+    if (!mark_pass(s, n, NULL))
+        return 0;
+    if (!(*out = malloc(n ? n : 1)))
+        return -1;
+    memcpy(*out, s, n);
+    mark_pass(s, n, *out);
+    return 1;
+}
+
+size_t gw_json_text_len(const char **s)
+{
+    if (strchr(*s, (char)0xFF)) {
+        *s = "\0";
+        return 1;
+    }
+    return strlen(*s);
+}
+
+/* gw_json_parse of the gw_json_mark copy of s, when one is needed. */
+static cJSON *parse_marked(const char *s, size_t n, char *why, size_t whylen)
+{
+    char *copy = NULL;
+    cJSON *j;
+
+    if (gw_json_mark(s, n, &copy) < 0) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    j = gw_json_parse(copy ? copy : s, n, why, whylen);
+    free(copy);
+    return j;
 }
 
 const char *gw_json_str(const cJSON *obj, const char *name)
@@ -288,72 +403,156 @@ static const char *message_text(const cJSON *m, const char *type)
     return NULL;
 }
 
-static void wa_message(const cJSON *m, const char *pnid, int nul, gw_wa_fn fn, void *ctx)
+/* A message's timestamp: Unix seconds as a string of digits (or a number).
+ * -1 when absent or not a time. */
+static int64_t message_ts_ms(const cJSON *m)
 {
-    gw_wa_event ev = {0};
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "timestamp");
+    int64_t v = 0;
+    const char *p;
 
-    ev.pnid = pnid;
-    ev.from = gw_json_str(m, "from");
-    ev.id = gw_json_str(m, "id");
-    ev.type = gw_json_str(m, "type");
-    if (!ev.from || !ev.id || !ev.type || !pnid_ok(pnid)) {
-        ev.kind = GW_WA_INVALID;
-    } else if (!(ev.text = message_text(m, ev.type))) {
-        ev.kind = GW_WA_UNHANDLED;
-    } else {
-        ev.kind = GW_WA_MESSAGE;
-        if (nul)
-            ev.text = "\0";
-        ev.len = nul ? 1 : strlen(ev.text);
+    if (cJSON_IsNumber(t))
+        return t->valuedouble >= 0 && t->valuedouble < 1e11 ? (int64_t)t->valuedouble * 1000 : -1;
+    if (!cJSON_IsString(t) || !*(p = t->valuestring))
+        return -1;
+    for (; *p; p++) {
+        if (!isdigit((unsigned char)*p) || v > 100000000000LL)
+            return -1;
+        v = v * 10 + (*p - '0');
     }
-    fn(ctx, &ev);
+    return v * 1000;
 }
 
-static void wa_status(const cJSON *st, const char *pnid, gw_wa_fn fn, void *ctx)
+static void wa_message(const gw_wa_iter *it, const cJSON *m, const char *pnid, gw_wa_event *ev)
+{
+    ev->pnid = pnid;
+    ev->from = gw_json_str(m, "from");
+    ev->id = gw_json_str(m, "id");
+    ev->type = gw_json_str(m, "type");
+    ev->ts_ms = message_ts_ms(m);
+    if (!ev->from || !*ev->from || !ev->id || !*ev->id || !ev->type || ev->ts_ms < 0 ||
+        !pnid_ok(pnid)) {
+        ev->kind = GW_WA_INVALID;
+    } else if (it->max_age_ms > 0 && ev->ts_ms < it->now_ms - it->max_age_ms) {
+        ev->kind = GW_WA_STALE;
+    } else if (!(ev->text = message_text(m, ev->type))) {
+        ev->kind = GW_WA_UNHANDLED;
+    } else {
+        ev->kind = GW_WA_MESSAGE;
+        ev->len = gw_json_text_len(&ev->text);
+    }
+}
+
+static void wa_status(const cJSON *st, const char *pnid, gw_wa_event *ev)
 {
     const cJSON *errs = cJSON_GetObjectItemCaseSensitive(st, "errors");
     const cJSON *e0 = cJSON_GetArrayItem(errs, 0);
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(e0, "code");
-    gw_wa_event ev = {0};
 
-    ev.kind = GW_WA_STATUS;
-    ev.pnid = pnid;
-    ev.id = gw_json_str(st, "id");
-    ev.status = gw_json_str(st, "status");
-    ev.has_error = e0 != NULL;
-    ev.has_code = cJSON_IsNumber(code);
-    ev.code = ev.has_code ? code->valueint : 0;
-    ev.error_title = gw_json_str(e0, "title");
-    fn(ctx, &ev);
+    ev->kind = GW_WA_STATUS;
+    ev->pnid = pnid;
+    ev->id = gw_json_str(st, "id");
+    ev->status = gw_json_str(st, "status");
+    ev->has_error = e0 != NULL;
+    ev->has_code = cJSON_IsNumber(code);
+    ev->code = ev->has_code ? code->valueint : 0;
+    ev->error_title = gw_json_str(e0, "title");
+}
+
+/* The first element of the array obj[name], or NULL. */
+static const cJSON *first_of(const cJSON *obj, const char *name)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsArray(a) ? a->child : NULL;
+}
+
+static const cJSON *change_value(const cJSON *change)
+{
+    return cJSON_GetObjectItemCaseSensitive(change, "value");
+}
+
+/* Moves on to the first change of the entry at it->entry or after it. */
+static void first_change(gw_wa_iter *it)
+{
+    it->change = NULL;
+    while (it->entry && !(it->change = first_of(it->entry, "changes")))
+        it->entry = it->entry->next;
+    it->phase = 0;
+    it->item = it->change ? first_of(change_value(it->change), "messages") : NULL;
+}
+
+/* Moves on to the next list of items: the change's statuses, then the next
+ * change's messages. */
+static void next_list(gw_wa_iter *it)
+{
+    if (it->phase == 0) {
+        it->phase = 1;
+        it->item = first_of(change_value(it->change), "statuses");
+        return;
+    }
+    if (it->change->next) {
+        it->change = it->change->next;
+        it->phase = 0;
+        it->item = first_of(change_value(it->change), "messages");
+        return;
+    }
+    it->entry = it->entry->next;
+    first_change(it);
+}
+
+int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms, gw_wa_iter *it,
+               char *why, size_t whylen)
+{
+    memset(it, 0, sizeof *it);
+    if (!(it->root = parse_marked(body, len, why, whylen)))
+        return -1;
+    it->now_ms = now_ms;
+    it->max_age_ms = max_age_ms;
+    it->entry = first_of(it->root, "entry");
+    first_change(it);
+    return 0;
+}
+
+int gw_wa_next(gw_wa_iter *it, gw_wa_event *ev)
+{
+    const cJSON *item;
+    const char *pnid;
+
+    while (!it->item) {
+        if (!it->change)
+            return 0;
+        next_list(it);
+    }
+    item = it->item;
+    it->item = item->next;
+    pnid = gw_json_str(cJSON_GetObjectItemCaseSensitive(change_value(it->change), "metadata"),
+                       "phone_number_id");
+    memset(ev, 0, sizeof *ev);
+    if (it->phase == 0)
+        wa_message(it, item, pnid, ev);
+    else
+        wa_status(item, pnid, ev);
+    return 1;
+}
+
+void gw_wa_close(gw_wa_iter *it)
+{
+    if (!it)
+        return;
+    cJSON_Delete(it->root);
+    memset(it, 0, sizeof *it);
 }
 
 int gw_wa_parse(const char *body, size_t len, gw_wa_fn fn, void *ctx, char *why, size_t whylen)
 {
-    const cJSON *entry, *change, *item;
-    cJSON *root;
-    int nul;
+    gw_wa_iter it;
+    gw_wa_event ev;
 
-    if (!(root = gw_json_parse(body, len, why, whylen)))
+    if (gw_wa_open(body, len, 0, 0, &it, why, whylen) < 0)
         return -1;
-    nul = gw_json_has_nul(body, len);
-    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(root, "entry"))
-    {
-        cJSON_ArrayForEach(change, cJSON_GetObjectItemCaseSensitive(entry, "changes"))
-        {
-            const cJSON *value = cJSON_GetObjectItemCaseSensitive(change, "value");
-            const char *pnid =
-                gw_json_str(cJSON_GetObjectItemCaseSensitive(value, "metadata"), "phone_number_id");
-            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(value, "messages"))
-            {
-                wa_message(item, pnid, nul, fn, ctx);
-            }
-            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(value, "statuses"))
-            {
-                wa_status(item, pnid, fn, ctx);
-            }
-        }
-    }
-    cJSON_Delete(root);
+    while (gw_wa_next(&it, &ev))
+        fn(ctx, &ev);
+    gw_wa_close(&it);
     return 0;
 }
 
@@ -362,10 +561,9 @@ int gw_wa_parse(const char *body, size_t len, gw_wa_fn fn, void *ctx, char *why,
 int gw_generic_parse(const char *body, size_t len, gw_generic_msg *m, char *why, size_t whylen)
 {
     const cJSON *idj;
-    int nul;
 
     memset(m, 0, sizeof *m);
-    if (!(m->root = gw_json_parse(body, len, why, whylen)))
+    if (!(m->root = parse_marked(body, len, why, whylen)))
         return -1;
     m->from = gw_json_str(m->root, "from");
     m->text = gw_json_str(m->root, "text");
@@ -377,10 +575,13 @@ int gw_generic_parse(const char *body, size_t len, gw_generic_msg *m, char *why,
         gw_generic_clear(m);
         return -1;
     }
-    nul = gw_json_has_nul(body, len);
-    m->len = nul ? 1 : strlen(m->text);
-    if (nul)
-        m->text = "\0";
+    if (m->id && !*m->id) {
+        snprintf(why, whylen, "%s",
+                 "id must not be empty: leave it out, or give a unique id for deduplication");
+        gw_generic_clear(m);
+        return -1;
+    }
+    m->len = gw_json_text_len(&m->text);
     return 0;
 }
 

@@ -98,6 +98,7 @@ enum gw_wa_kind {
     GW_WA_INVALID,   /* a message without from, id, type or a digits-only phone_number_id */
     GW_WA_UNHANDLED, /* a message of a type not handled (image, location, ...): type, id */
     GW_WA_STATUS,    /* a delivery status: id, status, code, title */
+    GW_WA_STALE,     /* a message older than the iterator's max_age_ms (a replay): from, id */
 };
 
 /* One item of a notification. Every pointer is borrowed from the parsed tree
@@ -108,7 +109,8 @@ typedef struct gw_wa_event {
     const char *from, *id;   /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL */
     const char *type;        /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL */
     const char *text;        /* GW_WA_MESSAGE: the text, or the id of the reply chosen, */
-    size_t len;              /* and its length; "\0" (1) when the body holds \u0000 */
+    size_t len;              /* and its length; "\0" (1) when that text holds \u0000 */
+    int64_t ts_ms;           /* GW_WA_MESSAGE, GW_WA_STALE: its timestamp, Unix ms */
     const char *status;      /* GW_WA_STATUS */
     int has_error, has_code; /* GW_WA_STATUS: errors[0] is there; its code is a number */
     int code;                /* errors[0].code */
@@ -117,10 +119,36 @@ typedef struct gw_wa_event {
 
 typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
 
-/* Parses a notification body and calls fn for every entry[].changes[] item:
- * first its value.messages[], then its value.statuses[], in order. 0 when
- * the body parsed; -1 when it is not a JSON object (fn was not called) with a
- * reason in why. */
+/* Walks a notification one item at a time, so that a big body can be
+ * handled over several turns of the loop. Every entry[].changes[] item comes
+ * in order: first its value.messages[], then its value.statuses[].
+ *
+ * A message is GW_WA_INVALID without a non-empty from, id and type, without
+ * a timestamp (Unix seconds, a string of digits as Meta sends it, or a
+ * number) or with a phone_number_id that is not 1 to 32 digits. With
+ * max_age_ms > 0, a message whose timestamp is more than max_age_ms before
+ * now_ms is GW_WA_STALE. A \u0000 or a lone surrogate (\ud800 without its
+ * pair) refuses only the message whose text holds it: the text of a NUL is
+ * "\0" (len 1) and a lone surrogate makes it invalid UTF-8, both of which
+ * lk_inbound_check refuses; anywhere else (a contact's name) it is ignored. */
+typedef struct gw_wa_iter {
+    cJSON *root; /* owned: gw_wa_close */
+    const cJSON *entry, *change, *item;
+    int phase; /* 0: the change's messages, 1: its statuses */
+    int64_t now_ms, max_age_ms;
+} gw_wa_iter;
+
+/* 0 with it ready (gw_wa_close frees it); -1 when the body is not a JSON
+ * object, with a reason in why and nothing to close. */
+int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms, gw_wa_iter *it,
+               char *why, size_t whylen);
+/* 1 with the next item in ev (borrowed from it until gw_wa_close); 0 at the end. */
+int gw_wa_next(gw_wa_iter *it, gw_wa_event *ev);
+void gw_wa_close(gw_wa_iter *it); /* NULL-safe; it is empty after */
+
+/* Calls fn for every item of a notification (gw_wa_open without an age
+ * limit). 0 when the body parsed; -1 when it is not a JSON object (fn was not
+ * called) with a reason in why. */
 int gw_wa_parse(const char *body, size_t len, gw_wa_fn fn, void *ctx, char *why, size_t whylen);
 
 /* ---- generic -------------------------------------------------------------------------- */
@@ -132,10 +160,49 @@ typedef struct gw_generic_msg {
     const char *id; /* borrowed from root; NULL when absent or null */
 } gw_generic_msg;
 
-/* Parses {"from": string, "text": string, "id": optional string}. 0 with m
- * filled; -1 with a reason in why and m empty. */
+/* Parses {"from": string, "text": string, "id": optional string}. An id
+ * that is given must not be empty (an empty one cannot deduplicate: the
+ * message is refused rather than processed twice). A \u0000 or a lone
+ * surrogate counts only in text (NUL: "\0", len 1; a lone surrogate: invalid
+ * UTF-8, refused by lk_inbound_check) and in from. 0 with m filled; -1 with a
+ * reason in why and m empty. */
 int gw_generic_parse(const char *body, size_t len, gw_generic_msg *m, char *why, size_t whylen);
 void gw_generic_clear(gw_generic_msg *m);
+
+/* ---- JSON text a cJSON tree would hide ------------------------------------------------ */
+/* cJSON cuts a string at \u0000 and refuses a whole document for one lone
+ * surrogate. When s[0..n) holds either (or a raw 0xFF byte), *out gets a
+ * malloc'ed copy of the same length in which each \u0000 escape became six
+ * 0xFF bytes and each lone surrogate escape six 0xFE bytes (a raw 0xFF
+ * becomes 0xFE): both parse, and neither is valid UTF-8, so the strings
+ * that held them stay recognisable (gw_json_text_len). Returns 1 with *out
+ * set (the caller frees it), 0 when nothing needed it (*out NULL), -1 on out
+ * of memory. */
+int gw_json_mark(const char *s, size_t n, char **out);
+/* The length of a string parsed from a gw_json_mark copy: 1 and *s = "\0"
+ * when it held \u0000, else strlen. */
+size_t gw_json_text_len(const char **s);
+
+/* ---- the Graph API's answer to a send -------------------------------------------------- */
+enum gw_send_verdict {
+    GW_SEND_SENT,  /* any 2xx: the API took the message (its id, if any, is kept) */
+    GW_SEND_RETRY, /* no answer, 408, 425, 429, any status not 2xx or 4xx, Meta's
+                      throughput and temporary errors */
+    GW_SEND_DROP,  /* any other 4xx: it would fail the same way again */
+};
+
+typedef struct gw_graph_answer {
+    char id[128];       /* messages[0].id, "" when absent */
+    char message[256];  /* error.message, "" when absent */
+    long code, subcode; /* error.code, error.error_subcode; 0 when absent */
+} gw_graph_answer;
+
+/* Classifies the answer of POST /{phone_number_id}/messages: status is the
+ * HTTP status (0 when the request got none), body[0..len) the answer. Always
+ * fills a. Throughput errors (130429, 131056, 131048, 80007, 4) and
+ * temporary ones (1, 2) are retried whatever the status. graph.c. */
+enum gw_send_verdict gw_graph_answer_parse(long status, const char *body, size_t len,
+                                           gw_graph_answer *a);
 
 /* ---- ws ----------------------------------------------------------------------------------- */
 enum gw_ws_kind {

@@ -69,6 +69,10 @@ int gw_route_twilio(gw_req *r)
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, "From and Body are required");
         goto done;
     }
+    if (sid && !*sid) { /* an empty id cannot deduplicate: refused, not processed twice */
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST, "MessageSid must not be empty");
+        goto done;
+    }
     in.channel = "twilio";
     in.user = from;
     in.ext_id = sid;

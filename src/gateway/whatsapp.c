@@ -178,14 +178,21 @@ done:
 
 /* ---- notifications: POST /webhook/whatsapp ------------------------------------------------- */
 
-/* The route's side of gw_wa_parse: what one notification item does. */
-typedef struct wa_ctx {
+/* One notification being handled. A body of many messages is taken
+ * batch_per_turn messages per turn of the loop, continued by a timer, so
+ * that other connections are served between the turns; the answer goes once
+ * the last message committed. The request owns the batch (route_ctx): when
+ * the connection goes first, http.c calls batch_abandon. */
+typedef struct wa_batch {
     gw_req *r;
+    gw_wa_iter it;
+    lws_sorted_usec_list_t more;
     int failed; /* the store failed on a message: Meta should retry */
-} wa_ctx;
+    int wake;   /* replies were committed this turn */
+} wa_batch;
 
 /* Runs one message through the engine. -1 when the store failed. */
-static int wa_message(const gw_wa_event *ev)
+static int wa_message(wa_batch *b, const gw_wa_event *ev)
 {
     const char *why = NULL;
     char chan[48];
@@ -203,7 +210,7 @@ static int wa_message(const gw_wa_event *ev)
     switch (gw_process(&in, &why)) {
     case GW_R_OK:
         if (lk_out_count(gw_srv->out) > 0)
-            gw_wake_sender();
+            b->wake = 1;
         return 0;
     case GW_R_INTERNAL: return -1;
     default: /* duplicates, rate-limited and refused texts are acknowledged */ return 0;
@@ -225,38 +232,97 @@ static void wa_status(gw_req *r, const gw_wa_event *ev)
     lk_buf_free(&b);
 }
 
-static void wa_event(void *ctx, const gw_wa_event *ev)
+static void wa_event(wa_batch *w, const gw_wa_event *ev)
 {
-    wa_ctx *w = ctx;
     lk_buf b = {0};
 
     switch (ev->kind) {
     case GW_WA_MESSAGE:
-        if (wa_message(ev) < 0)
+        if (wa_message(w, ev) < 0)
             w->failed = 1;
         break;
     case GW_WA_INVALID:
-        gw_log(GW_LOG_WARN, "whatsapp message skipped: no from, id, type or phone_number_id",
+        gw_log(GW_LOG_WARN,
+               "whatsapp message skipped: no from, id, type, timestamp or phone_number_id",
                "rid=%s", w->r->rid);
         gw_metrics_error(GW_E_BAD_REQUEST);
+        break;
+    case GW_WA_STALE: /* a captured body sent again after its ids left the dedup table */
+        gw_log_kv(&b, "wamid", ev->id);
+        gw_log(GW_LOG_WARN, "whatsapp message refused: older than the dedup window (a replay?)",
+               "rid=%s age_s=%lld%s", w->r->rid, (long long)((gw_now_ms() - ev->ts_ms) / 1000),
+               lk_buf_str(&b));
+        gw_metrics_error(GW_E_STALE);
         break;
     case GW_WA_UNHANDLED:
         gw_log_kv(&b, "type", ev->type);
         gw_log_kv(&b, "wamid", ev->id);
         gw_log(GW_LOG_INFO, "whatsapp message skipped: type not handled", "rid=%s%s", w->r->rid,
                lk_buf_str(&b));
-        lk_buf_free(&b);
         break;
     case GW_WA_STATUS: wa_status(w->r, ev); break;
     }
+    lk_buf_free(&b);
+}
+
+static void batch_free(wa_batch *b)
+{
+    lws_sul_cancel(&b->more);
+    gw_wa_close(&b->it);
+    b->r->route_ctx = NULL;
+    b->r->route_free = NULL;
+    free(b);
+}
+
+static void batch_abandon(gw_req *r)
+{
+    wa_batch *b = r->route_ctx;
+    gw_log(GW_LOG_WARN, "whatsapp notification abandoned: the connection closed", "rid=%s", r->rid);
+    batch_free(b);
+}
+
+static void batch_more(lws_sorted_usec_list_t *sul);
+
+/* Handles up to batch_per_turn items; answers after the last one. */
+static void batch_turn(wa_batch *b)
+{
+    gw_wa_event ev;
+    gw_req *r = b->r;
+    int i, more = 0;
+
+    for (i = 0; i < gw_srv->cfg.batch_per_turn; i++) {
+        if (!(more = gw_wa_next(&b->it, &ev)))
+            break;
+        wa_event(b, &ev);
+    }
+    if (b->wake)
+        gw_wake_sender();
+    b->wake = 0;
+    if (more) { /* the rest after the loop has looked at every other connection */
+        lws_sul_schedule(gw_srv->ctx, 0, &b->more, batch_more, 1);
+        return;
+    }
+    if (b->failed) /* Meta delivers again later; what did commit is deduplicated */
+        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: try again\"}");
+    else
+        GW_RESPOND_LIT(r, 200, "{\"ok\":true}");
+    batch_free(b);
+    gw_mem_after_body(r->body.len);
+}
+
+static void batch_more(lws_sorted_usec_list_t *sul)
+{
+    batch_turn(lws_container_of(sul, wa_batch, more));
 }
 
 int gw_route_wa_post(gw_req *r)
 {
     const char *secret = gw_srv->cfg.wa_app_secret;
-    wa_ctx w = {r, 0};
+    wa_batch *b;
     char why[128];
 
+    if (r->route_ctx) /* being handled already: the body's completion came twice */
+        return 0;
     if (!secret) {
         gw_log(GW_LOG_ERROR, "whatsapp notification refused: LOKET_WA_APP_SECRET is not set",
                "rid=%s", r->rid);
@@ -269,13 +335,24 @@ int gw_route_wa_post(gw_req *r)
         gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong X-Hub-Signature-256");
         return 0;
     }
-    if (gw_wa_parse(r->body.p ? r->body.p : "", r->body.len, wa_event, &w, why, sizeof why) < 0) {
-        gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
+    if (!(b = calloc(1, sizeof *b))) {
+        gw_respond_error(r, 500, GW_E_INTERNAL, "out of memory");
         return 0;
     }
-    if (w.failed) /* Meta delivers again later; what did commit is deduplicated */
-        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: try again\"}");
-    else
-        GW_RESPOND_LIT(r, 200, "{\"ok\":true}");
+    /* a replayed message older than the dedup window would not be seen as a
+     * duplicate any more: refuse it (a minute of slack for clock skew) */
+    if (gw_wa_open(r->body.p ? r->body.p : "", r->body.len, gw_now_ms(),
+                   gw_srv->cfg.dedup_keep_ms > 120000 ? gw_srv->cfg.dedup_keep_ms - 60000
+                                                      : gw_srv->cfg.dedup_keep_ms,
+                   &b->it, why, sizeof why) < 0) {
+        free(b);
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
+        gw_mem_after_body(r->body.len);
+        return 0;
+    }
+    b->r = r;
+    r->route_ctx = b;
+    r->route_free = batch_abandon;
+    batch_turn(b);
     return 0;
 }

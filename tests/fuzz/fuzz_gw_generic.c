@@ -19,8 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (m.len != strlen(m.text) && !(m.len == 1 && m.text[0] == '\0'))
         abort();
-    if (m.id && strlen(m.id) == SIZE_MAX)
-        abort();
+    if (m.id && !*m.id)
+        abort(); /* an empty id cannot deduplicate: refused */
+    if (strchr(m.text, (char)0xFF))
+        abort(); /* a NUL mark left in the text (gw_json_mark) */
     gw_generic_clear(&m);
     return 0;
 }

@@ -39,6 +39,8 @@ static void on_event(void *ctx, const gw_wa_event *ev)
                 abort();
         if (ev->len != strlen(ev->text) && !(ev->len == 1 && ev->text[0] == '\0'))
             abort();
+        if (!*ev->id || !*ev->from || ev->ts_ms < 0 || strchr(ev->text, (char)0xFF))
+            abort(); /* empty ids, no timestamp, a NUL mark left in the text */
         break;
     case GW_WA_UNHANDLED:
         if (!ev->type || !ev->from || !ev->id)

@@ -542,9 +542,9 @@ class MockClient:
     def __init__(self, port):
         self.port = port
 
-    def fail(self, pnid, count, status=500):
+    def fail(self, pnid, count, status=500, code=131000):
         st, _ = http_json(self.port, "POST", "/_control/fail",
-                          {"pnid": pnid, "count": count, "status": status})
+                          {"pnid": pnid, "count": count, "status": status, "code": code})
         check(st == 200, "mock control answered %d" % st)
 
     def requests(self, pnid):
@@ -554,6 +554,29 @@ class MockClient:
 
     def delivered(self, pnid):
         return [r for r in self.requests(pnid) if 200 <= r["status"] < 300]
+
+    def hang(self, pnid, on=True):
+        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on})
+        check(st == 200, "mock control answered %d" % st)
+
+    def noid(self, pnid, on=True):
+        st, _ = http_json(self.port, "POST", "/_control/noid", {"pnid": pnid, "on": on})
+        check(st == 200, "mock control answered %d" % st)
+
+
+def rss_kb(pid):
+    """VmRSS of a process, in kB, from /proc/PID/status."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    fail("no VmRSS for pid %d" % pid)
+
+
+def outbox_rows_to(srv, user):
+    """Outbox rows whose Graph API payload goes to user (committed before the webhook's 200)."""
+    return srv.db_query("SELECT count(*) FROM outbox WHERE payload LIKE ?",
+                        ('%%"to":"%s"%%' % user,))[0][0]
 
 
 def start_mock_process(log_dir):

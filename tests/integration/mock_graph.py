@@ -7,8 +7,14 @@ with a 500 while a failure count for that phone number id is above zero.
 
 Control endpoints (used by tests from other processes):
   GET  /_control/health
-  POST /_control/fail      {"pnid": "...", "count": N, "status": 500}  (count -1: until reset)
+  POST /_control/fail      {"pnid": "...", "count": N, "status": 500, "code": 131000}
+                           (count -1: until reset; code: the Graph API error code answered)
+  POST /_control/hang      {"pnid": "...", "on": true}   hold every request of that phone number
+                           id unanswered until "on": false (a Graph API that hangs)
+  POST /_control/noid      {"pnid": "...", "on": true}   answer 200 without messages[0].id
   GET  /_control/requests?pnid=...   every request recorded for that phone number id
+  GET  /_control/inflight  {"max_total": N, "max_per_user": N}: the most requests seen in
+                           flight at once, overall and for one recipient ("to")
 """
 
 import argparse
@@ -27,6 +33,18 @@ class State:
         self.delay = {}     # pnid -> seconds to wait before answering
         self.arrived = {}   # pnid -> requests received (counted before any delay)
         self.next_id = 0
+        self.hang = {}      # pnid -> threading.Event, set when the hang is over
+        self.noid = set()   # pnids answered 200 without a message id
+        self.inflight = {}  # recipient -> requests in flight now
+        self.inflight_total = 0
+        self.max_total = 0
+        self.max_per_user = 0
+
+    def release(self, pnid):
+        with self.lock:
+            ev = self.hang.pop(pnid, None)
+        if ev:
+            ev.set()
 
 
 def make_handler(state):
@@ -52,6 +70,10 @@ def make_handler(state):
             u = urlparse(self.path)
             if u.path == "/_control/health":
                 return self.answer(200, {"ok": True})
+            if u.path == "/_control/inflight":
+                with state.lock:
+                    return self.answer(200, {"max_total": state.max_total,
+                                             "max_per_user": state.max_per_user})
             if u.path == "/_control/requests":
                 pnid = parse_qs(u.query).get("pnid", [""])[0]
                 with state.lock:
@@ -64,7 +86,19 @@ def make_handler(state):
             if u.path == "/_control/fail":
                 c = json.loads(raw)
                 with state.lock:
-                    state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500))]
+                    state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500)),
+                                                int(c.get("code", 131000))]
+                return self.answer(200, {"ok": True})
+            if u.path in ("/_control/hang", "/_control/noid"):
+                c = json.loads(raw)
+                if u.path == "/_control/noid":
+                    with state.lock:
+                        (state.noid.add if c["on"] else state.noid.discard)(c["pnid"])
+                elif c["on"]:
+                    with state.lock:
+                        state.hang.setdefault(c["pnid"], threading.Event())
+                else:
+                    state.release(c["pnid"])
                 return self.answer(200, {"ok": True})
             parts = u.path.strip("/").split("/")
             if len(parts) != 2 or parts[1] != "messages":
@@ -74,19 +108,39 @@ def make_handler(state):
                 payload = json.loads(raw)
             except ValueError:
                 payload = None
+            to = payload.get("to") if isinstance(payload, dict) else None
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
                 delay = state.delay.get(pnid, 0)
-            if delay:
-                time.sleep(delay)  # a request in flight, e.g. at a kill -9 of the server
+                hang = state.hang.get(pnid)
+                state.inflight[to] = state.inflight.get(to, 0) + 1
+                state.inflight_total += 1
+                state.max_total = max(state.max_total, state.inflight_total)
+                state.max_per_user = max(state.max_per_user, state.inflight[to])
+            try:
+                if delay:
+                    time.sleep(delay)  # a request in flight, e.g. at a kill -9 of the server
+                if hang:
+                    hang.wait(120)  # a Graph API that hangs, until released
+            finally:
+                with state.lock:
+                    state.inflight[to] -= 1
+                    state.inflight_total -= 1
             with state.lock:
                 f = state.failing.get(pnid)
                 if f and f[0] != 0:
                     if f[0] > 0:
                         f[0] -= 1
-                    status, answer = f[1], {"error": {"message": "mock failure", "code": 131000}}
+                    status = f[1]
+                    answer = {"error": {"message": "mock failure", "type": "OAuthException",
+                                        "code": f[2] if len(f) > 2 else 131000,
+                                        "error_data": {"messaging_product": "whatsapp",
+                                                       "details": "mock failure"},
+                                        "fbtrace_id": "AmockTrace"}}
                 elif payload is None:
                     status, answer = 400, {"error": {"message": "bad JSON"}}
+                elif pnid in state.noid:
+                    status, answer = 200, {"messaging_product": "whatsapp"}
                 else:
                     state.next_id += 1
                     status = 200
