@@ -167,17 +167,15 @@ static void on_message(gw_conn *c, const gw_ws_frame *f)
 {
     lk_inbound in = {0};
     const char *why = NULL;
-    char key[sizeof GW_WS_USER_PREFIX + GW_USER_MAX];
 
     if (!c->user[0])
         new_user(c);
     if (!c->welcomed)
         send_welcome(c);
-    /* Websocket sessions live apart from the webhook channels' (a phone
-     * number said in a hello must not open that number's WhatsApp session). */
-    snprintf(key, sizeof key, GW_WS_USER_PREFIX "%s", c->user);
+    /* The session is the store's ("ws", id): a phone number said in a hello
+     * never reaches that number's WhatsApp session. */
     in.channel = "ws";
-    in.user = key;
+    in.user = c->user;
     in.ext_id = f->id;
     in.text = f->text;
     in.len = f->len;

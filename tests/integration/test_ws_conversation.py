@@ -37,11 +37,11 @@ t = text_of(replies).lower()
 check("kabupaten" in t or "kota" in t, "the resumed session did not continue at the province: %r" % t)
 
 # Websocket sessions are kept apart from the webhook channels': a phone number said in a
-# hello reaches the session "ws:<number>", never the WhatsApp session of that number.
-check(srv.db_query("SELECT count(*) FROM sessions WHERE user = ?", ("ws:" + user,))[0][0] == 1,
-      "the websocket session is not stored under ws:<id>")
-check(srv.db_query("SELECT count(*) FROM sessions WHERE user = ?", (user,))[0][0] == 0,
-      "the websocket session is stored under the bare id")
+# hello reaches the session ("ws", number), never the WhatsApp session of that number.
+check(srv.db_query("SELECT count(*) FROM sessions WHERE channel = 'ws' AND user = ?",
+                   (user,))[0][0] == 1, "the websocket session is not stored under (ws, id)")
+check(srv.db_query("SELECT count(*) FROM sessions WHERE channel != 'ws' AND user = ?",
+                   (user,))[0][0] == 0, "the websocket session is stored under another channel")
 
 # Protocol errors answer with an error frame and keep the connection.
 for bad, want in [("not json", "malformed"), ("[1,2]", "object"), ('{"x":1}', "type"),
