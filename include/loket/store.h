@@ -35,9 +35,17 @@ typedef struct lk_store_opts {
     int wal_autocheckpoint; /* pages; 0 turns automatic checkpoints off (run
                                lk_store_checkpoint off the message path) */
     int busy_timeout_ms;
+    /* 1: this store is the one server of its database file. Before anything
+     * else, open takes an exclusive lock held until lk_store_close, on a
+     * lock file beside the database (PATH.lock, 0600, holding the pid).
+     * When another process holds it, open fails with LK_ESTORE and diag
+     * names that pid. Stores without it (loket chat, replay, the server's
+     * other threads) neither take nor heed the lock. */
+    int server_lock;
 } lk_store_opts;
 
-void lk_store_opts_default(lk_store_opts *o); /* FULL, 1000 pages, 5000 ms */
+/* FULL, 1000 pages, 5000 ms, no server lock */
+void lk_store_opts_default(lk_store_opts *o);
 
 /* Opens (creating and migrating as needed) the database at path; ":memory:"
  * gives a private in-memory database. A new file is created 0600 (its -wal
@@ -147,13 +155,6 @@ lk_err lk_store_checkpoint(lk_store *s);
 lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 /* The size of the write-ahead log file in bytes (0 without one). */
 lk_err lk_store_wal_size(lk_store *s, int64_t *bytes);
-
-/* Makes s the one server of its database file: an exclusive lock held until
- * lk_store_close, on a lock file beside the database (PATH.lock, 0600).
- * LK_ESTORE when another process holds it (diag says which pid), LK_EIO when
- * the lock file cannot be made. Other readers and writers (loket chat,
- * replay) do not take it and are not stopped by it. LK_OK for ":memory:". */
-lk_err lk_store_lock(lk_store *s, lk_diag *diag);
 
 /* A secret of this database, kept in it under name: when it has none yet,
  * the n bytes of fresh are stored first (one value wins when two processes

@@ -285,6 +285,11 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
         free(q);
         return LK_ENOMEM;
     }
+    /* The lock comes first: a second server must not even migrate the
+     * schema under the first. */
+    if (!mem && opts->server_lock && (err = sq_lock(path, &q->lock_fd, diag)) != LK_OK)
+        goto fail;
+    err = LK_ESTORE;
     if (!mem)
         sq_create_private(path);
     rc = sqlite3_open_v2(path, &q->db, flags, NULL);
@@ -680,6 +685,5 @@ static const struct lk_store_ops sq_ops = {
     .checkpoint = sq_checkpoint,
     .checkpoint_truncate = sq_checkpoint_truncate,
     .wal_size = sq_wal_size,
-    .lock = sq_lock,
     .secret = sq_secret,
 };

@@ -113,14 +113,15 @@ lk_err sq_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
 lk_err sq_checkpoint(lk_store *s);
 lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err sq_wal_size(lk_store *s, int64_t *bytes);
-lk_err sq_lock(lk_store *s, lk_diag *diag);
 lk_err sq_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 
 /* Creates path 0600 when it does not exist yet, so that SQLite, which gives
  * the -wal and -shm files the mode of the database, never makes any of them
  * readable by others. */
 void sq_create_private(const char *path);
-/* Gives up the server lock (lk_store_lock); -1 is a no-op. */
-void sq_unlock(int fd);
+/* Takes the server lock of the database at path (lk_store_opts.server_lock):
+ * *fd gets the open lock file, held until sq_unlock. */
+lk_err sq_lock(const char *path, int *fd, lk_diag *diag);
+void sq_unlock(int fd); /* -1 is a no-op */
 
 #endif

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static lk_err lock_file(const char *path, int *out, lk_diag *diag);
-
 /* ---- housekeeping and metrics ---------------------------------------------------------- */
 
 static lk_err count(sq_store *q, sqlite3_stmt *st, int rc, int64_t *n, const char *op)
@@ -114,15 +112,6 @@ lk_err sq_wal_size(lk_store *s, int64_t *bytes)
     return LK_OK;
 }
 
-lk_err sq_lock(lk_store *s, lk_diag *diag)
-{
-    sq_store *q = (sq_store *)s;
-
-    if (!*q->path || q->lock_fd >= 0)
-        return LK_OK;
-    return lock_file(q->path, &q->lock_fd, diag);
-}
-
 /* Not on the message path: the statements are prepared here. */
 lk_err sq_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out)
 {
@@ -184,7 +173,7 @@ void sq_create_private(const char *path)
  * The lock file is never removed (removing it would let a second server
  * lock a new file while the first holds the old one); it holds the pid of
  * its server, for the message a second one prints. */
-static lk_err lock_file(const char *path, int *out, lk_diag *diag)
+lk_err sq_lock(const char *path, int *out, lk_diag *diag)
 {
     char lpath[4096], pid[32] = "";
     int fd, n;

@@ -34,6 +34,7 @@ void lk_store_opts_default(lk_store_opts *o)
     o->sync = LK_SYNC_FULL;
     o->wal_autocheckpoint = 1000;
     o->busy_timeout_ms = 5000;
+    o->server_lock = 0;
 }
 
 int lk_store_schema_version(void)
@@ -243,11 +244,6 @@ lk_err lk_store_wal_size(lk_store *s, int64_t *bytes)
         return einval(s, "wal_size: no store or result");
     *bytes = 0;
     return s->ops->wal_size(s, bytes);
-}
-
-lk_err lk_store_lock(lk_store *s, lk_diag *diag)
-{
-    return s ? s->ops->lock(s, diag) : LK_EINVAL;
 }
 
 lk_err lk_store_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out)

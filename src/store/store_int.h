@@ -35,7 +35,6 @@ struct lk_store_ops {
     lk_err (*checkpoint)(lk_store *s);
     lk_err (*checkpoint_truncate)(lk_store *s, int wait_ms, int *done);
     lk_err (*wal_size)(lk_store *s, int64_t *bytes);
-    lk_err (*lock)(lk_store *s, lk_diag *diag);
     lk_err (*secret)(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 };
 

@@ -16,6 +16,8 @@ welcome = ws.recv_json()
 check(welcome["type"] == "welcome" and welcome["user"].startswith("web-"), "no welcome: %r" % welcome)
 check(welcome.get("flow") == "chika", "the welcome does not name the flow: %r" % welcome)
 user = welcome["user"]
+check(len(welcome.get("token", "")) == 64, "the welcome gives no resume token: %r" % welcome)
+lkt.TOKENS[user] = welcome["token"]
 replies, done = ws.collect()
 check(done == {"type": "done", "replies": len(replies)}, "bad done frame %r" % done)
 menu = replies[-1]
@@ -29,7 +31,8 @@ check(done["type"] == "done" and done["replies"] == len(replies) >= 1, "bad step
 check("provinsi" in text_of(replies).lower(), "6 did not ask for the province: %r" % text_of(replies))
 ws.close()
 
-# Resume from a second connection: the session is in the store, not in the connection.
+# Resume from a second connection with the token: the session is in the store, not in
+# the connection.
 ws2 = lkt.WS(srv.port)
 check(ws2.hello(user) == user, "hello did not resume the same user id")
 replies, done = ws2.step("Jawa Barat")

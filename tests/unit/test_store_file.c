@@ -132,34 +132,45 @@ static void test_modes(void)
     umask(old);
 }
 
-/* One server per database file: a second lock fails with a message naming
- * the holder, and works once the first store is closed. */
+static lk_err open_server(const char *path, lk_store **s, lk_diag *diag)
+{
+    lk_store_opts o;
+
+    lk_store_opts_default(&o);
+    o.server_lock = 1;
+    return lk_store_open(path, &o, s, diag);
+}
+
+/* One server per database file: a second one fails to open, with a message
+ * naming the holder, and works once the first store is closed. */
 static void test_lock(void)
 {
     const char *p = path_of("lock.db");
     char lock[600], want[64];
-    lk_store *a = open_ok(p), *b = open_ok(p), *m = open_ok(":memory:");
+    lk_store *a = NULL, *b = (lk_store *)1, *m = NULL, *chat;
     lk_diag diag = {0};
 
-    CHECK_INT(lk_store_lock(a, &diag), LK_OK);
+    CHECK_INT(open_server(p, &a, &diag), LK_OK);
     CHECK_INT(diag.n, 0);
-    CHECK_INT(lk_store_lock(a, &diag), LK_OK); /* held already */
     snprintf(lock, sizeof lock, "%s.lock", p);
     CHECK_INT(mode_of(lock), 0600);
-    CHECK_INT(lk_store_lock(b, &diag), LK_ESTORE);
+    CHECK_INT(open_server(p, &b, &diag), LK_ESTORE);
+    CHECK(b == NULL);
     snprintf(want, sizeof want, "(pid %ld)", (long)getpid());
     CHECK(diag_has(&diag, "another loket serve"));
     CHECK(diag_has(&diag, want));
     lk_diag_clear(&diag);
     /* the lock stops servers, not other users of the file */
-    save(b, "chat", "u", "b", 1);
+    chat = open_ok(p);
+    save(chat, "chat", "u", "b", 1);
     CHECK_STR(load(a, "chat", "u"), "b");
-    CHECK_INT(lk_store_lock(m, &diag), LK_OK);
+    lk_store_close(chat);
+    CHECK_INT(open_server(":memory:", &m, &diag), LK_OK);
+    lk_store_close(m);
     lk_store_close(a);
-    CHECK_INT(lk_store_lock(b, &diag), LK_OK);
+    CHECK_INT(open_server(p, &b, &diag), LK_OK);
     CHECK_INT(diag.n, 0);
     lk_store_close(b);
-    lk_store_close(m);
 }
 
 static volatile int writer_stop;
