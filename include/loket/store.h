@@ -42,9 +42,15 @@ typedef struct lk_store_opts {
      * names that pid. Stores without it (loket chat, replay, the server's
      * other threads) neither take nor heed the lock. */
     int server_lock;
+    /* Bytes; 0 for none. With automatic checkpoints off, a commit of this
+     * connection that leaves the write-ahead log over this size checkpoints
+     * and truncates it before the commit returns (waiting for readers up to
+     * the busy timeout): the hard bound on the log for when a background
+     * checkpoint cannot catch a writer that never pauses. */
+    int64_t wal_limit;
 } lk_store_opts;
 
-/* FULL, 1000 pages, 5000 ms, no server lock */
+/* FULL, 1000 pages, 5000 ms, no server lock, no WAL limit */
 void lk_store_opts_default(lk_store_opts *o);
 
 /* Opens (creating and migrating as needed) the database at path; ":memory:"

@@ -351,9 +351,11 @@ static void prune(gw_maint *m)
 }
 
 /* How often the maintenance thread looks at the size of the WAL, and how long
- * a TRUNCATE checkpoint waits for the writer of the moment. */
+ * a TRUNCATE checkpoint waits for the writer of the moment. Short: while it
+ * waits it holds SQLite's checkpoint lock, which keeps the loop's own bound
+ * (lk_store_opts.wal_limit, at twice wal_max) from checkpointing. */
 #define WAL_POLL_MS 200
-#define TRUNCATE_WAIT_MS 2000
+#define TRUNCATE_WAIT_MS 100
 
 /* The WAL is copied into the database by a PASSIVE checkpoint every
  * checkpoint_every, which never waits for anyone. Under a writer that never
@@ -361,7 +363,9 @@ static void prune(gw_maint *m)
  * and grows for as long as the load lasts. So its size is looked at every
  * WAL_POLL_MS, and once it passes wal_max a TRUNCATE checkpoint waits for
  * the writer's commit, holds new writers back while it copies the rest, and
- * cuts the file to zero bytes. The loop waits for it as for any writer. */
+ * cuts the file to zero bytes. The loop waits for it as for any writer.
+ * Should the loop keep the lock every time (it holds it for most of a busy
+ * second), the loop's connection checkpoints by itself at twice wal_max. */
 static void checkpoint(gw_maint *m, int64_t *last_us, int64_t *warned_us)
 {
     int64_t wal = 0, now = gw_mono_us();
@@ -401,7 +405,7 @@ static void *maint_main(void *arg)
         }
     }
     /* a clean stop leaves no log behind (the loop has stopped writing) */
-    if (lk_store_checkpoint_truncate(m->store, TRUNCATE_WAIT_MS, &done) != LK_OK || !done)
+    if (lk_store_checkpoint_truncate(m->store, 1000, &done) != LK_OK || !done)
         lk_store_checkpoint(m->store);
     return NULL;
 }

@@ -238,6 +238,7 @@ static int open_parts(gw_server *s)
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
     so.server_lock = 1;        /* one server per database file: the outbox is sent once */
+    so.wal_limit = 2 * s->cfg.wal_max; /* when the maintenance thread cannot catch up */
     if ((err = lk_store_open(s->cfg.db, &so, &s->store, &diag)) != LK_OK) {
         lk_diag_print(&diag, stderr);
         if (!diag.n)

@@ -250,6 +250,21 @@ out:
     return err;
 }
 
+/* Called by SQLite after each commit of this connection with the frames
+ * now in the log (automatic checkpoints use the same hook, so it is only
+ * set when they are off). Past the limit the committing thread checkpoints
+ * at once: it has just released the write lock and is the one writer that
+ * would otherwise go on appending. Its result is not the commit's: a
+ * checkpoint that cannot finish now is tried again after the next commit. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    sq_store *q = arg;
+
+    if (frames >= q->wal_limit_frames)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static void sq_free(sq_store *q)
 {
     int i;
@@ -335,6 +350,16 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
     if (sqlite3_wal_autocheckpoint(q->db, opts->wal_autocheckpoint) != SQLITE_OK) {
         open_fail(q, path, diag, "cannot set wal_autocheckpoint");
         goto fail;
+    }
+    if (!mem && opts->wal_autocheckpoint == 0 && opts->wal_limit > 0) {
+        int64_t page = 4096;
+
+        if (query1(q->db, "PRAGMA page_size", &page, NULL, 0) != SQLITE_OK || page <= 0) {
+            open_fail(q, path, diag, "cannot read the page size");
+            goto fail;
+        }
+        q->wal_limit_frames = opts->wal_limit / (page + 24) + 1; /* a frame: header + page */
+        sqlite3_wal_hook(q->db, wal_hook, q);
     }
     /* A log that was reset after a checkpoint is cut back to this size
      * instead of keeping the size of its busiest minute on the disk. */

@@ -44,6 +44,7 @@ typedef struct sq_store {
     char *wal_path; /* PATH-wal, NULL in memory */
     int lock_fd;    /* the server lock (lk_store_lock), -1 when not held */
     int busy_ms;    /* the busy timeout of the options */
+    int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
 } sq_store;
 
 /* ---- helpers --------------------------------------------------------------- */

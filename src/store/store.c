@@ -35,6 +35,7 @@ void lk_store_opts_default(lk_store_opts *o)
     o->wal_autocheckpoint = 1000;
     o->busy_timeout_ms = 5000;
     o->server_lock = 0;
+    o->wal_limit = 0;
 }
 
 int lk_store_schema_version(void)
@@ -58,7 +59,7 @@ lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out
         opts = &def;
     }
     if (opts->sync < LK_SYNC_OFF || opts->sync > LK_SYNC_FULL || opts->wal_autocheckpoint < 0 ||
-        opts->busy_timeout_ms < 0) {
+        opts->busy_timeout_ms < 0 || opts->wal_limit < 0) {
         lk_diag_add(diag, path, 0, 0, NULL,
                     "store: bad options (sync %d, wal_autocheckpoint %d, busy_timeout_ms %d)",
                     (int)opts->sync, opts->wal_autocheckpoint, opts->busy_timeout_ms);

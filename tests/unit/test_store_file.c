@@ -265,6 +265,53 @@ static void test_truncate(void)
     lk_store_close(s);
 }
 
+/* With automatic checkpoints off and a WAL limit, the committing connection
+ * itself keeps the log near the limit; without the limit it only grows. */
+static void test_wal_limit(void)
+{
+    const char *p = path_of("limit.db");
+    lk_store_opts o;
+    lk_store *s = NULL, *plain;
+    lk_diag diag = {0};
+    char blob[8192];
+    int64_t bytes = 0, most = 0;
+    int i;
+
+    memset(blob, 'x', sizeof blob);
+    lk_store_opts_default(&o);
+    o.wal_autocheckpoint = 0;
+    o.wal_limit = 256 * 1024;
+    CHECK_INT(lk_store_open(p, &o, &s, &diag), LK_OK);
+    if (!s)
+        return;
+    for (i = 0; i < 400; i++) {
+        char user[32];
+        snprintf(user, sizeof user, "u%d", i);
+        CHECK_INT(lk_store_begin(s), LK_OK);
+        CHECK_INT(lk_store_save(s, "ws", user, blob, sizeof blob, i), LK_OK);
+        CHECK_INT(lk_store_commit(s), LK_OK);
+        CHECK_INT(lk_store_wal_size(s, &bytes), LK_OK);
+        most = bytes > most ? bytes : most;
+    }
+    /* one transaction writes a few pages: the log stays within one of the limit */
+    CHECK(most > 0 && most < o.wal_limit + 64 * 1024);
+    lk_store_close(s);
+
+    o.wal_limit = 0;
+    CHECK_INT(lk_store_open(p, &o, &plain, &diag), LK_OK);
+    for (i = 0; i < 400 && plain; i++) {
+        CHECK_INT(lk_store_begin(plain), LK_OK);
+        CHECK_INT(lk_store_save(plain, "ws", "same", blob, sizeof blob, i), LK_OK);
+        CHECK_INT(lk_store_commit(plain), LK_OK);
+    }
+    CHECK_INT(lk_store_wal_size(plain, &bytes), LK_OK);
+    CHECK(bytes > 4 * 256 * 1024); /* the same load, no limit */
+    lk_store_close(plain);
+    o.wal_limit = -1;
+    CHECK_INT(lk_store_open(p, &o, &s, &diag), LK_EINVAL);
+    lk_diag_clear(&diag);
+}
+
 static void test_secret(void)
 {
     const char *p = path_of("secret.db");
@@ -370,6 +417,7 @@ int main(void)
     test_modes();
     test_lock();
     test_truncate();
+    test_wal_limit();
     test_secret();
     test_migrate_keys();
     {
