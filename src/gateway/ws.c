@@ -36,8 +36,8 @@ typedef struct gw_conn {
     int64_t t0_us;
     unsigned long nmsg; /* frames received */
     char user[GW_USER_MAX + 1];
-    char peer[48];  /* the peer address, for the budget of new sessions */
-    int nsessions;  /* session ids this connection has taken */
+    char peer[48]; /* the peer address, for the budget of new sessions */
+    int nsessions; /* session ids this connection has taken */
     int welcomed;
     int has_clock;
     int64_t clock_ms;
@@ -110,8 +110,7 @@ static void send_welcome(gw_conn *c)
 
     gw_wsauth_token(gw_srv->wsauth, c->user, token);
     if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
-        cJSON_AddStringToObject(o, "user", c->user) &&
-        cJSON_AddStringToObject(o, "token", token) &&
+        cJSON_AddStringToObject(o, "user", c->user) && cJSON_AddStringToObject(o, "token", token) &&
         cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt))))
         conn_queue(c, o);
     cJSON_Delete(o);
@@ -153,18 +152,21 @@ static void send_replies(gw_conn *c, const lk_out *out)
  * the connection keeps the id it had. */
 static int take_id(gw_conn *c, const char *user, int fresh)
 {
+    static int64_t logged_us; /* a flood is one line per 10 s, not one per hello */
     char hex[33];
+    int64_t now = gw_mono_us();
 
     if (c->nsessions >= gw_srv->cfg.ws_sessions_per_conn) {
-        send_error(c, GW_E_RATE, "too many conversations on one connection: reconnect to start "
-                                 "another");
+        send_error(c, GW_E_RATE, "too many conversations on one connection: reconnect");
         return -1;
     }
-    if (fresh && !gw_wsauth_new_session(gw_srv->wsauth, c->peer, gw_mono_us())) {
-        gw_log(GW_LOG_WARN, "new websocket session refused: over the address's budget",
-               "peer=%s", c->peer);
-        send_error(c, GW_E_RATE, "too many new conversations from this address: try again in a "
-                                 "minute");
+    if (fresh && !gw_wsauth_new_session(gw_srv->wsauth, c->peer, now)) {
+        if (!logged_us || now - logged_us >= 10 * 1000000LL) {
+            gw_log(GW_LOG_WARN, "new websocket sessions refused: over the address's budget",
+                   "peer=%s ws_new_sessions=%d", c->peer, gw_srv->cfg.ws_new_sessions);
+            logged_us = now;
+        }
+        send_error(c, GW_E_RATE, "too many new conversations from this address: wait a minute");
         return -1;
     }
     c->nsessions++;
@@ -204,8 +206,8 @@ static void on_hello(gw_conn *c, const gw_ws_frame *f)
         return;
     } else if (rc) {
         /* someone else's session, or a token lost: a new one, never that */
-        gw_log(GW_LOG_INFO, "websocket hello without a valid token for an existing session: "
-                            "new session", "conn=%s-ws%lu", gw_srv->rid_prefix, c->id);
+        gw_log(GW_LOG_INFO, "websocket hello without a valid token for an existing session",
+               "conn=%s-ws%lu", gw_srv->rid_prefix, c->id);
         rc = take_id(c, NULL, 1);
     } else {
         rc = take_id(c, f->user, 1);

@@ -39,11 +39,11 @@ typedef struct sq_store {
     lk_store base; /* first: an lk_store * is an sq_store * */
     sqlite3 *db;
     sqlite3_stmt *st[ST__N];
-    int tx;         /* 1 from a successful begin until commit or rollback */
-    char *path;     /* the database file ("" in memory), for the lock */
-    char *wal_path; /* PATH-wal, NULL in memory */
-    int lock_fd;    /* the server lock (lk_store_lock), -1 when not held */
-    int busy_ms;    /* the busy timeout of the options */
+    int tx;                   /* 1 from a successful begin until commit or rollback */
+    char *path;               /* the database file ("" in memory), for the lock */
+    char *wal_path;           /* PATH-wal, NULL in memory */
+    int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
+    int busy_ms;              /* the busy timeout of the options */
     int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
 } sq_store;
 

@@ -168,8 +168,9 @@ void sq_create_private(const char *path)
 }
 
 /* An flock() on a file beside the database rather than on the database
- * itself: closing any descriptor of the database would drop SQLite's own
- * POSIX locks on it, and flock() and SQLite's fcntl() locks must not meet.
+ * itself: closing a descriptor of the database would drop SQLite's own POSIX
+ * locks on it, and where flock() is emulated with fcntl() locks the two
+ * would meet.
  * The lock file is never removed (removing it would let a second server
  * lock a new file while the first holds the old one); it holds the pid of
  * its server, for the message a second one prints. */
@@ -193,7 +194,7 @@ lk_err sq_lock(const char *path, int *out, lk_diag *diag)
         int e = errno;
 
         if ((n = (int)pread(fd, pid, sizeof pid - 1, 0)) > 0)
-            pid[strcspn(pid, "\n")] = '\0';
+            pid[strspn(pid, "0123456789")] = '\0'; /* the file is text we wrote */
         close(fd);
         if (e == EWOULDBLOCK)
             lk_diag_add(diag, path, 0, 0, NULL,
