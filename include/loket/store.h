@@ -155,9 +155,11 @@ lk_err lk_store_checkpoint(lk_store *s);
 /* Copies the whole write-ahead log into the database and truncates it to
  * zero bytes (a TRUNCATE checkpoint), for a background thread. It waits up to
  * wait_ms for the writer of the moment to commit and then holds new writers
- * back while it runs, so it catches a writer that never pauses. *done (may be
- * NULL) is 1 when the log was truncated, 0 when a reader or writer kept it
- * busy past wait_ms (not an error: try again later). */
+ * back while it runs (a PASSIVE checkpoint never finishes under a writer that
+ * does not pause). *done (may be NULL) is 1 when the log was truncated, 0
+ * when a reader or writer kept it busy past wait_ms (not an error: try again
+ * later; a writer that holds the lock nearly all the time may keep it out,
+ * and lk_store_opts.wal_limit is the bound then). */
 lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 /* The size of the write-ahead log file in bytes (0 without one). */
 lk_err lk_store_wal_size(lk_store *s, int64_t *bytes);

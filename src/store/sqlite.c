@@ -1,4 +1,4 @@
-/* The SQLite backend of the store (with sqlite_file.c, the only files of
+/* The SQLite backend of the store (with sqlite_maint.c, the only files of
  * loket that include sqlite3.h).
  *
  * Open sets up the connection (WAL, synchronous, checkpoints, busy timeout),
