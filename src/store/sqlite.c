@@ -120,8 +120,10 @@ static const char *const migrations[] = {
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* What a reset write-ahead log keeps on the disk (PRAGMA journal_size_limit). */
-#define WAL_KEEP_BYTES (4 * 1024 * 1024)
+/* What a reset write-ahead log keeps on the disk (PRAGMA journal_size_limit):
+ * more than the 1000 pages of the default automatic checkpoint, so that a
+ * log reset after one is not cut and grown again each time. */
+#define WAL_KEEP_BYTES (8 * 1024 * 1024)
 
 /* ---- statements prepared at open ----------------------------------------- */
 static const char *const stmt_sql[ST__N] = {
