@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- schema --------------------------------------------------------------
  * migrations[i] brings a database from user_version i to i + 1. Append new
@@ -252,18 +253,49 @@ out:
     return err;
 }
 
+/* How long the committing thread waits for readers to leave the log when it
+ * checkpoints past its limit: it is the message path's thread. */
+#define WAL_HOOK_WAIT_MS 200
+
 /* Called by SQLite after each commit of this connection with the frames
  * now in the log (automatic checkpoints use the same hook, so it is only
  * set when they are off). Past the limit the committing thread checkpoints
  * at once: it has just released the write lock and is the one writer that
- * would otherwise go on appending. Its result is not the commit's: a
- * checkpoint that cannot finish now is tried again after the next commit. */
+ * would otherwise go on appending. Its result is not the commit's. A try
+ * that fails at once (another connection was checkpointing) is made again
+ * after the next commit. One that waited in vain for a reader (a long read
+ * elsewhere keeps the log) is made again once the log has grown by an eighth
+ * of the limit, then by twice that, and so on: a stuck reader costs the
+ * message path a few short waits, not one per commit. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     sq_store *q = arg;
+    int64_t t0;
+    int rc;
 
-    if (frames >= q->wal_limit_frames)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (frames < q->wal_limit_frames)
+        q->wal_next_frames = q->wal_step_frames = 0; /* the log was reset meanwhile */
+    if (frames < q->wal_limit_frames || frames < q->wal_next_frames)
+        return SQLITE_OK;
+    t0 = mono_ms();
+    sqlite3_busy_timeout(db, WAL_HOOK_WAIT_MS);
+    rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(db, q->busy_ms);
+    if (rc == SQLITE_OK || mono_ms() - t0 < WAL_HOOK_WAIT_MS / 2) {
+        q->wal_next_frames = q->wal_step_frames = 0;
+    } else {
+        q->wal_step_frames =
+            q->wal_step_frames ? 2 * q->wal_step_frames : q->wal_limit_frames / 8 + 1;
+        q->wal_next_frames = frames + q->wal_step_frames;
+    }
     return SQLITE_OK;
 }
 

@@ -45,6 +45,8 @@ typedef struct sq_store {
     int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
     int busy_ms;              /* the busy timeout of the options */
     int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
+    int64_t wal_next_frames;  /* after a checkpoint that failed: the next try */
+    int64_t wal_step_frames;  /* ... and how far beyond the one after it */
 } sq_store;
 
 /* ---- helpers --------------------------------------------------------------- */

@@ -295,6 +295,40 @@ static void test_wal_limit(void)
     }
     /* one transaction writes a few pages: the log stays within one of the limit */
     CHECK(most > 0 && most < o.wal_limit + 64 * 1024);
+
+    /* a reader that never ends keeps the log from being reset: the commits
+     * go on without waiting at each one, and once it ends the next commit
+     * brings the log back under the limit */
+    {
+        sqlite3 *r = NULL;
+        sqlite3_stmt *st = NULL;
+        double t0;
+
+        CHECK_INT(sqlite3_open(p, &r), SQLITE_OK);
+        CHECK_INT(sqlite3_exec(r, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+        CHECK_INT(sqlite3_prepare_v2(r, "SELECT count(*) FROM sessions", -1, &st, NULL), SQLITE_OK);
+        CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+        t0 = now_s();
+        for (i = 0; i < 200; i++) {
+            CHECK_INT(lk_store_begin(s), LK_OK);
+            CHECK_INT(lk_store_save(s, "ws", "u0", blob, sizeof blob, 1000 + i), LK_OK);
+            CHECK_INT(lk_store_commit(s), LK_OK);
+        }
+        /* a wait of 200 ms per commit would be 40 s; a few doubling retries are ~1 s */
+        CHECK(now_s() - t0 < 8.0);
+        CHECK_INT(lk_store_wal_size(s, &bytes), LK_OK);
+        CHECK(bytes > 2 * o.wal_limit);
+        sqlite3_finalize(st);
+        sqlite3_exec(r, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(r);
+        for (i = 0; i < 200 && bytes > o.wal_limit + 64 * 1024; i++) {
+            CHECK_INT(lk_store_begin(s), LK_OK);
+            CHECK_INT(lk_store_save(s, "ws", "u1", blob, sizeof blob, 2000 + i), LK_OK);
+            CHECK_INT(lk_store_commit(s), LK_OK);
+            CHECK_INT(lk_store_wal_size(s, &bytes), LK_OK);
+        }
+        CHECK(bytes < o.wal_limit + 64 * 1024);
+    }
     lk_store_close(s);
 
     o.wal_limit = 0;
