@@ -52,7 +52,8 @@ gw_wsauth *gw_wsauth_open(const gw_config *cfg, lk_store *store)
         return a;
     }
     gw_random_hex(fresh, 32);
-    if (lk_store_secret(store, "ws-resume", fresh, 64, &got) != LK_OK || got.len >= sizeof a->key) {
+    if (lk_store_secret(store, "ws-resume", fresh, 64, &got) != LK_OK || got.len < 32 ||
+        got.len >= sizeof a->key || memchr(got.p, 0, got.len)) {
         gw_log(GW_LOG_ERROR, "cannot read the websocket secret from the database", "why=\"%s\"",
                lk_store_errmsg(store));
         goto fail;
