@@ -67,11 +67,12 @@ typedef struct gw_config {
     char *wa_verify_token, *wa_app_secret, *wa_token, *wa_api_url;
     char *twilio_token, *public_url;
     char *generic_token; /* LOKET_GENERIC_TOKEN: the bearer /v1/messages wants, if set */
-    int generic_open;    /* /v1/messages without a token on a non-loopback address */
-    int64_t wal_max;     /* bytes: the WAL is checkpointed and truncated past this */
-    int ws_sessions_per_conn;  /* session ids one websocket may take */
-    int ws_new_sessions;       /* new websocket sessions per peer address per minute */
-    char *ws_secret;           /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+
+    int generic_open;         /* /v1/messages without a token on a non-loopback address */
+    int64_t wal_max;          /* bytes: the WAL is checkpointed and truncated past this */
+    int ws_sessions_per_conn; /* session ids one websocket may take */
+    int ws_new_sessions;      /* new websocket sessions per peer address per minute */
+    char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);

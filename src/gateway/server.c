@@ -237,8 +237,10 @@ static int open_parts(gw_server *s)
     lk_store_opts_default(&so);
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
-    so.server_lock = 1;        /* one server per database file: the outbox is sent once */
-    so.wal_limit = 2 * s->cfg.wal_max; /* when the maintenance thread cannot catch up */
+    /* one server per database file, so the outbox is sent once; and a bound
+     * on the WAL for when the maintenance thread cannot catch the loop */
+    so.server_lock = 1;
+    so.wal_limit = 2 * s->cfg.wal_max;
     if ((err = lk_store_open(s->cfg.db, &so, &s->store, &diag)) != LK_OK) {
         lk_diag_print(&diag, stderr);
         if (!diag.n)
