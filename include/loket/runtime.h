@@ -25,6 +25,8 @@ typedef struct lk_runtime lk_runtime;
 typedef int (*lk_render_fn)(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
 
 typedef struct lk_inbound {
+    /* The session and the processed ids belong to (channel, user): the same
+     * sender id on two channels is two users. */
     const char *channel; /* "chat", "ws", "whatsapp", "generic", "twilio", "replay" */
     const char *user;    /* sender id, 1..128 bytes of valid UTF-8 */
     const char *ext_id;  /* external message id for dedup; NULL or "" for none */

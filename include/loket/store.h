@@ -35,12 +35,27 @@ typedef struct lk_store_opts {
     int wal_autocheckpoint; /* pages; 0 turns automatic checkpoints off (run
                                lk_store_checkpoint off the message path) */
     int busy_timeout_ms;
+    /* 1: this store is the one server of its database file. Before anything
+     * else, open takes an exclusive lock held until lk_store_close, on a
+     * lock file beside the database (PATH.lock, 0600, holding the pid).
+     * When another process holds it, open fails with LK_ESTORE and diag
+     * names that pid. Stores without it (loket chat, replay, the server's
+     * other threads) neither take nor heed the lock. */
+    int server_lock;
+    /* Bytes; 0 for none. With automatic checkpoints off, a commit of this
+     * connection that leaves the write-ahead log over this size checkpoints
+     * and truncates it before the commit returns (waiting for readers up to
+     * the busy timeout): the hard bound on the log for when a background
+     * checkpoint cannot catch a writer that never pauses. */
+    int64_t wal_limit;
 } lk_store_opts;
 
-void lk_store_opts_default(lk_store_opts *o); /* FULL, 1000 pages, 5000 ms */
+/* FULL, 1000 pages, 5000 ms, no server lock, no WAL limit */
+void lk_store_opts_default(lk_store_opts *o);
 
 /* Opens (creating and migrating as needed) the database at path; ":memory:"
- * gives a private in-memory database. On success *out owns the store
+ * gives a private in-memory database. A new file is created 0600 (its -wal
+ * and -shm files take the same mode). On success *out owns the store
  * (lk_store_close). On failure *out is NULL and diag (may be NULL) says why. */
 lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out, lk_diag *diag);
 void lk_store_close(lk_store *s); /* NULL-safe; rolls back an open transaction */
@@ -56,19 +71,29 @@ lk_err lk_store_begin(lk_store *s);
 lk_err lk_store_commit(lk_store *s);
 void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
 
-/* Records (channel, ext_id) as processed at now_ms. *dup is 1 when it was
- * already recorded (the caller then rolls back and acknowledges), 0 when it is
- * new. An empty or NULL ext_id is never a duplicate and is not recorded. */
-lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
-                     int *dup);
+/* Sessions and processed ids belong to a user of one channel: the key is
+ * (channel, user), both non-empty, so that the same phone number on the
+ * generic webhook and on WhatsApp are two users with two sessions. The pair
+ * is stored as readable text ("whatsapp", "628111"), which is also how an
+ * operator names a user. Sessions of databases older than schema 4 were
+ * given the channel of their user's last inbound message in the log
+ * ("legacy" when the log has none, a channel nothing reads). */
 
-/* Loads the session blob of user into blob (reset first). *found is 0 when
- * the user has no session yet (blob left empty). */
-lk_err lk_store_load(lk_store *s, const char *user, lk_buf *blob, int *found);
-/* Creates or replaces the session of user; blob may be NULL when n is 0 (an
- * empty session is still found by load). */
-lk_err lk_store_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms);
-lk_err lk_store_delete(lk_store *s, const char *user); /* LK_OK for a missing user too */
+/* Records ext_id of (channel, user) as processed at now_ms. *dup is 1 when it
+ * was already recorded (the caller then rolls back and acknowledges), 0 when
+ * it is new. An empty or NULL ext_id is never a duplicate and is not recorded. */
+lk_err lk_store_seen(lk_store *s, const char *channel, const char *user, const char *ext_id,
+                     int64_t now_ms, int *dup);
+
+/* Loads the session blob of (channel, user) into blob (reset first). *found
+ * is 0 when there is no session yet (blob left empty). */
+lk_err lk_store_load(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found);
+/* Creates or replaces the session of (channel, user); blob may be NULL when n
+ * is 0 (an empty session is still found by load). */
+lk_err lk_store_save(lk_store *s, const char *channel, const char *user, const void *blob, size_t n,
+                     int64_t now_ms);
+/* LK_OK for a missing session too. */
+lk_err lk_store_delete(lk_store *s, const char *channel, const char *user);
 
 typedef enum lk_dir { LK_DIR_IN = 0, LK_DIR_OUT = 1 } lk_dir;
 
@@ -127,6 +152,22 @@ lk_err lk_store_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
 lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
 /* Runs a passive WAL checkpoint (meant for a background thread). */
 lk_err lk_store_checkpoint(lk_store *s);
+/* Copies the whole write-ahead log into the database and truncates it to
+ * zero bytes (a TRUNCATE checkpoint), for a background thread. It waits up to
+ * wait_ms for the writer of the moment to commit and then holds new writers
+ * back while it runs (a PASSIVE checkpoint never finishes under a writer that
+ * does not pause). *done (may be NULL) is 1 when the log was truncated, 0
+ * when a reader or writer kept it busy past wait_ms (not an error: try again
+ * later; a writer that holds the lock nearly all the time may keep it out,
+ * and lk_store_opts.wal_limit is the bound then). */
+lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
+/* The size of the write-ahead log file in bytes (0 without one). */
+lk_err lk_store_wal_size(lk_store *s, int64_t *bytes);
+
+/* A secret of this database, kept in it under name: when it has none yet,
+ * the n bytes of fresh are stored first (one value wins when two processes
+ * race). out (reset first) gets the stored bytes. Outside a transaction. */
+lk_err lk_store_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 
 /* The last error text of the store, for logs; never NULL. */
 const char *lk_store_errmsg(const lk_store *s);

@@ -36,6 +36,9 @@ void gw_config_defaults(gw_config *c)
     c->send_timeout_s = 10;
     c->send_inflight = 64;
     c->batch_per_turn = 32;
+    c->wal_max = 16 * 1024 * 1024;
+    c->ws_sessions_per_conn = 8;
+    c->ws_new_sessions = 60;
 }
 
 void gw_config_free(gw_config *c)
@@ -50,6 +53,7 @@ void gw_config_free(gw_config *c)
     free(c->twilio_token);
     free(c->generic_token);
     free(c->public_url);
+    free(c->ws_secret);
     memset(c, 0, sizeof *c);
 }
 
@@ -105,6 +109,31 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
+/* 1048576, 512KB, 16MB, 1GB (powers of 1024; KiB, MiB, GiB as well). */
+static int parse_size(const char *s, int64_t *bytes)
+{
+    char *end;
+    double v;
+    int64_t unit = 1;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || errno || v < 0 || v > 1e12)
+        return -1;
+    while (*end == ' ')
+        end++;
+    if (!strcasecmp(end, "kb") || !strcasecmp(end, "kib") || !strcasecmp(end, "k"))
+        unit = 1024;
+    else if (!strcasecmp(end, "mb") || !strcasecmp(end, "mib") || !strcasecmp(end, "m"))
+        unit = 1024 * 1024;
+    else if (!strcasecmp(end, "gb") || !strcasecmp(end, "gib") || !strcasecmp(end, "g"))
+        unit = 1024 * 1024 * 1024;
+    else if (*end && strcasecmp(end, "b"))
+        return -1;
+    *bytes = (int64_t)(v * (double)unit);
+    return 0;
+}
+
 static int set_str(char **dst, const char *v)
 {
     char *p = strdup(v);
@@ -141,6 +170,10 @@ static const char *const keys[] = {
     "send_timeout",
     "send_inflight",
     "batch_per_turn",
+    "generic_open",
+    "wal_max",
+    "ws_sessions_per_conn",
+    "ws_new_sessions",
     NULL,
 };
 
@@ -184,6 +217,18 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "test_clock")) {
         if (parse_bool(v, &c->test_clock))
             why = "true or false";
+    } else if (!strcmp(key, "generic_open")) {
+        if (parse_bool(v, &c->generic_open))
+            why = "yes or no";
+    } else if (!strcmp(key, "wal_max")) {
+        if (parse_size(v, &c->wal_max) || c->wal_max < 1024 * 1024)
+            why = "a size of 1MB or more, such as 16MB";
+    } else if (!strcmp(key, "ws_sessions_per_conn")) {
+        if (parse_int(v, 1, 1000000, &c->ws_sessions_per_conn))
+            why = "a number of sessions, 1 or more";
+    } else if (!strcmp(key, "ws_new_sessions")) {
+        if (parse_int(v, 1, 1000000, &c->ws_new_sessions))
+            why = "new sessions per address per minute, 1 or more";
     } else if (!strcmp(key, "rate")) {
         char *end;
         double r = strtod(v, &end);
@@ -323,7 +368,8 @@ lk_err gw_config_env(gw_config *c, lk_diag *diag)
         env_dup(&c->wa_api_url, "LOKET_WA_API_URL", "https://graph.facebook.com/v20.0") ||
         env_dup(&c->twilio_token, "LOKET_TWILIO_AUTH_TOKEN", NULL) ||
         env_dup(&c->generic_token, "LOKET_GENERIC_TOKEN", NULL) ||
-        env_dup(&c->public_url, "LOKET_PUBLIC_URL", NULL))
+        env_dup(&c->public_url, "LOKET_PUBLIC_URL", NULL) ||
+        env_dup(&c->ws_secret, "LOKET_WS_SECRET", NULL))
         return LK_ENOMEM;
     /* a trailing slash would double in {url}/{id}/messages */
     while (c->wa_api_url && *c->wa_api_url && c->wa_api_url[strlen(c->wa_api_url) - 1] == '/')

@@ -8,12 +8,58 @@
  *                               "Authorization: Bearer TOKEN" is missing or wrong
  *   429       {"error":"..."}   the sender is over its rate
  *
+ * Without LOKET_GENERIC_TOKEN anyone who reaches the port can talk as any
+ * generic-channel sender id and read that sender's conversation, so the
+ * server starts without a token only on a loopback address, or when
+ * `generic_open = yes` says that is meant (it then warns at start).
+ *
  * Also the metrics and web console routes, which are as small. */
 #include "gw.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "gw_console_html.h"
+
+/* 1 for an address only this machine can reach: 127.0.0.0/8, ::1,
+ * ::ffff:127.x.x.x or "localhost". Anything else (0.0.0.0, a name, an
+ * interface) may be reachable from elsewhere. */
+static int is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (!strcmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return 0;
+}
+
+int gw_generic_check_listen(const gw_config *c)
+{
+    if (c->generic_token || is_loopback(c->host))
+        return 0;
+    if (c->generic_open) {
+        gw_log(GW_LOG_WARN,
+               "POST /v1/messages is open: anyone who reaches this address can talk as any "
+               "generic sender id and read its conversation (generic_open = yes)",
+               "host=%s", c->host);
+        return 0;
+    }
+    fprintf(stderr,
+            "loket serve: refusing to listen on %s with POST /v1/messages open to anyone: "
+            "whoever reaches it could talk as any generic sender id and read its "
+            "conversation.\n"
+            "  Set LOKET_GENERIC_TOKEN (clients then send \"Authorization: Bearer TOKEN\"),\n"
+            "  listen on a loopback address (--host 127.0.0.1, behind a proxy), or set\n"
+            "  generic_open = yes to accept it.\n",
+            c->host);
+    return -1;
+}
 
 static cJSON *replies_json(const lk_out *out)
 {

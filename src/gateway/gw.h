@@ -4,6 +4,7 @@
  *   config.c    settings from defaults, a `key = value` file, the environment
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
+ *   wsauth.c    websocket resume tokens and new sessions per address
  *   generic.c   POST /v1/messages
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
@@ -69,6 +70,12 @@ typedef struct gw_config {
     char *generic_token; /* LOKET_GENERIC_TOKEN: the bearer /v1/messages wants, if set */
     int send_inflight;   /* Graph API requests in flight at most (one per user) */
     int batch_per_turn;  /* messages of one webhook body handled per loop turn */
+
+    int generic_open;         /* /v1/messages without a token on a non-loopback address */
+    int64_t wal_max;          /* bytes: the WAL is checkpointed and truncated past this */
+    int ws_sessions_per_conn; /* session ids one websocket may take */
+    int ws_new_sessions;      /* new websocket sessions per peer address per minute */
+    char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -165,6 +172,7 @@ int gw_limits_take(gw_limits *l, const char *channel, const char *user, int64_t 
 /* ---- server.c: the loop's shared state --------------------------------------- */
 typedef struct gw_sender gw_sender;
 typedef struct gw_maint gw_maint;
+typedef struct gw_wsauth gw_wsauth;
 
 typedef struct gw_server {
     gw_config cfg;
@@ -176,6 +184,7 @@ typedef struct gw_server {
     lk_runtime *rt;
     lk_out *out;
     gw_limits *limits;
+    gw_wsauth *wsauth;
     gw_sender *sender;
     gw_maint *maint;
     uint64_t next_req;
@@ -249,12 +258,29 @@ const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len);
 int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
 
+/* ---- wsauth.c: resume tokens and new sessions per address ---------------------------- */
+
+/* Reads the secret (cfg->ws_secret, else the database's, made at first use).
+ * NULL on failure (logged). */
+gw_wsauth *gw_wsauth_open(const gw_config *cfg, lk_store *store);
+void gw_wsauth_free(gw_wsauth *a); /* NULL-safe */
+/* The resume token of websocket user id user: 64 hex characters and a NUL. */
+void gw_wsauth_token(const gw_wsauth *a, const char *user, char out[65]);
+/* 1 when token is the resume token of user, 0 otherwise (NULL included). */
+int gw_wsauth_check(const gw_wsauth *a, const char *user, const char *token);
+/* Takes one new session from the budget of a peer address: 1 allowed, 0 over. */
+int gw_wsauth_new_session(gw_wsauth *a, const char *peer, int64_t now_us);
+
 /* ---- ws.c ---------------------------------------------------------------------- */
 int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len);
 
 /* ---- the routes (generic.c, whatsapp.c, twilio.c, server.c) ---------------------- */
 int gw_route_generic(gw_req *r);
+/* At start: 0 when the generic webhook may listen as configured (a token, a
+ * loopback address, or generic_open, which is logged as a warning); -1 with
+ * the reason printed on stderr when the server must not start. */
+int gw_generic_check_listen(const gw_config *c);
 int gw_route_wa_verify(gw_req *r);
 int gw_route_wa_post(gw_req *r);
 int gw_route_twilio(gw_req *r);
@@ -285,5 +311,11 @@ typedef void (*gw_reply_fn)(void *ctx, const char *text, const cJSON *choices);
 lk_err gw_wsclient_exchange(lk_wsclient *c, const char *text, gw_reply_fn fn, void *ctx, char *err,
                             size_t errlen);
 const char *gw_wsclient_user(const lk_wsclient *c);
+/* lk_wsclient_open with the resume token of user (NULL: none; the server
+ * then gives a new id when user has a session). */
+lk_err gw_wsclient_open(const char *url, const char *user, const char *token, lk_wsclient **out,
+                        char *err, size_t errlen);
+/* The resume token the welcome gave for gw_wsclient_user ("" when none). */
+const char *gw_wsclient_token(const lk_wsclient *c);
 
 #endif

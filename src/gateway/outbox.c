@@ -16,8 +16,9 @@
  * flight finish (each within send_timeout) and the thread exits.
  *
  * The maintenance thread runs the WAL checkpoints (the loop's connection has
- * automatic checkpoints off, keeping them off the message path) and prunes
- * dedup records older than the dedup_keep setting. */
+ * automatic checkpoints off, keeping them off the message path), keeps the
+ * WAL under wal_max (see checkpoint() below) and prunes dedup records older
+ * than the dedup_keep setting. */
 #include "gw.h"
 
 #include <curl/curl.h>
@@ -492,22 +493,63 @@ static void prune(gw_maint *m)
         gw_log(GW_LOG_INFO, "dedup records pruned", "rows=%lld", (long long)n);
 }
 
+/* How often the maintenance thread looks at the size of the WAL, and how long
+ * a TRUNCATE checkpoint waits for the writer of the moment. Short: while it
+ * waits it holds SQLite's checkpoint lock, which keeps the loop's own bound
+ * (lk_store_opts.wal_limit, at twice wal_max) from checkpointing. */
+#define WAL_POLL_MS 200
+#define TRUNCATE_WAIT_MS 100
+
+/* The WAL is copied into the database by a PASSIVE checkpoint every
+ * checkpoint_every, which never waits for anyone. Under a writer that never
+ * pauses that is not enough: the log is never wholly copied, so never reset,
+ * and grows for as long as the load lasts. So its size is looked at every
+ * WAL_POLL_MS, and once it passes wal_max a TRUNCATE checkpoint waits for
+ * the writer's commit, holds new writers back while it copies the rest, and
+ * cuts the file to zero bytes. The loop waits for it as for any writer.
+ * Should the loop keep the lock every time (it holds it for most of a busy
+ * second), the loop's connection checkpoints by itself at twice wal_max. */
+static void checkpoint(gw_maint *m, int64_t *last_us, int64_t *warned_us)
+{
+    int64_t wal = 0, now = gw_mono_us();
+    int done = 0;
+
+    if (lk_store_wal_size(m->store, &wal) != LK_OK)
+        wal = 0;
+    if (wal >= m->cfg->wal_max) {
+        if (lk_store_checkpoint_truncate(m->store, TRUNCATE_WAIT_MS, &done) != LK_OK)
+            gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
+        else if (!done && now - *warned_us >= 60 * 1000000LL) {
+            gw_log(GW_LOG_WARN, "the write-ahead log is over wal_max and still in use: retrying",
+                   "bytes=%lld wal_max=%lld", (long long)wal, (long long)m->cfg->wal_max);
+            *warned_us = now;
+        }
+        *last_us = now;
+    } else if ((now - *last_us) / 1000 >= m->cfg->checkpoint_ms) {
+        if (lk_store_checkpoint(m->store) != LK_OK)
+            gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
+        *last_us = now;
+    }
+}
+
 static void *maint_main(void *arg)
 {
     gw_maint *m = arg;
-    int64_t last_prune = gw_mono_us();
+    int64_t last_prune = gw_mono_us(), last_ckpt = last_prune, warned = 0;
+    int64_t poll = m->cfg->checkpoint_ms < WAL_POLL_MS ? m->cfg->checkpoint_ms : WAL_POLL_MS;
+    int done = 0;
 
     prune(m);
-    while (!sleeper_wait(&m->sl, m->cfg->checkpoint_ms)) {
-        if (lk_store_checkpoint(m->store) != LK_OK)
-            gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
+    while (!sleeper_wait(&m->sl, poll)) {
+        checkpoint(m, &last_ckpt, &warned);
         if ((gw_mono_us() - last_prune) / 1000 >= m->cfg->prune_every_ms) {
             prune(m);
             last_prune = gw_mono_us();
         }
     }
-    /* a last checkpoint so that a clean stop leaves a short WAL */
-    lk_store_checkpoint(m->store);
+    /* a clean stop leaves no log behind (the loop has stopped writing) */
+    if (lk_store_checkpoint_truncate(m->store, 1000, &done) != LK_OK || !done)
+        lk_store_checkpoint(m->store);
     return NULL;
 }
 

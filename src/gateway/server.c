@@ -161,8 +161,8 @@ static void usage(FILE *fp)
             "--config FILE reads `key = value` lines; keys: flow db host port sync log\n"
             "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
             "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
-            "  prune_every active_window send_timeout send_inflight batch_per_turn.\n"
-            "  Each key is also read from\n"
+            "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
+            "  generic_open wal_max ws_sessions_per_conn ws_new_sessions. Each key is also read from\n"
             "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
@@ -170,7 +170,8 @@ static void usage(FILE *fp)
             "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
             "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL,\n"
             "LOKET_GENERIC_TOKEN (then POST /v1/messages wants \"Authorization: Bearer\n"
-            "TOKEN\").\n"
+            "TOKEN\"; without it, a non-loopback --host needs generic_open = yes),\n"
+            "LOKET_WS_SECRET (signs websocket resume tokens; default: kept in the db).\n"
             "SIGHUP reloads the flow; SIGTERM and SIGINT stop after the work in flight.\n");
 }
 
@@ -236,6 +237,10 @@ static int open_parts(gw_server *s)
     lk_store_opts_default(&so);
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
+    /* one server per database file, so the outbox is sent once; and a bound
+     * on the WAL for when the maintenance thread cannot catch the loop */
+    so.server_lock = 1;
+    so.wal_limit = 2 * s->cfg.wal_max;
     if ((err = lk_store_open(s->cfg.db, &so, &s->store, &diag)) != LK_OK) {
         lk_diag_print(&diag, stderr);
         if (!diag.n)
@@ -244,7 +249,8 @@ static int open_parts(gw_server *s)
         return -1;
     }
     if (!(s->rt = lk_runtime_new(s->flow, s->store)) || !(s->out = lk_out_new()) ||
-        !(s->limits = gw_limits_new(s->cfg.max_conns_per_peer, s->cfg.rate, s->cfg.burst))) {
+        !(s->limits = gw_limits_new(s->cfg.max_conns_per_peer, s->cfg.rate, s->cfg.burst)) ||
+        !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
         fprintf(stderr, "loket serve: out of memory\n");
         return -1;
     }
@@ -260,6 +266,7 @@ static void close_parts(gw_server *s)
     lk_store_close(s->store);
     lk_flow_free(s->flow);
     gw_limits_free(s->limits);
+    gw_wsauth_free(s->wsauth);
     gw_config_free(&s->cfg);
 }
 
@@ -363,7 +370,7 @@ int lk_serve_main(int argc, char **argv)
         return 1;
     }
     rc = 1;
-    if (open_parts(s) < 0 || start_threads(s) < 0)
+    if (gw_generic_check_listen(&s->cfg) < 0 || open_parts(s) < 0 || start_threads(s) < 0)
         goto done;
     if (!(s->ctx = create_context(s))) {
         gw_log(GW_LOG_ERROR, "cannot listen", "host=%s port=%d", s->cfg.host, s->cfg.port);

@@ -1,9 +1,9 @@
 /* The /chat websocket (subprotocol "loket-chat"): JSON text frames.
  *
- *   client -> server  {"type":"hello","user":"ID"}     resume ID (optional)
+ *   client -> server  {"type":"hello","user":"ID","token":"T"}  resume ID (optional)
  *                     {"type":"message","text":"..."} ("id" optional, dedup)
  *                     {"type":"clock","now":"2026-11-24T09:00:00+07:00"} (--test-clock)
- *   server -> client  {"type":"welcome","user":"ID","flow":"NAME"}
+ *   server -> client  {"type":"welcome","user":"ID","token":"T","flow":"NAME"}
  *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
  *                     {"type":"done","replies":N}
  *                     {"type":"clock","ok":true}
@@ -11,9 +11,14 @@
  *
  * A connection is not a session: the per-connection data holds a pointer to
  * a gw_conn, which holds the user id; the session lives in the store under
- * that id, so a client that reconnects with hello resumes it. Messages are
- * reassembled across fragments here, capped at GW_MAX_WS_MSG (close 1009),
- * then classified by gw_ws_parse (parse.c). */
+ * ("ws", id), so a client that reconnects with hello resumes it. Resuming an
+ * id that has a session takes the token the welcome gave with it
+ * (wsauth.c); without it the hello gets a new id, never that session. Each
+ * connection may take ws_sessions_per_conn ids, and each address
+ * ws_new_sessions new ones a minute, so a client cannot fill the database
+ * with sessions by changing its id. Messages are reassembled across
+ * fragments here, capped at GW_MAX_WS_MSG (close 1009), then classified by
+ * gw_ws_parse (parse.c). */
 #include "gw.h"
 
 #include <stdlib.h>
@@ -31,6 +36,8 @@ typedef struct gw_conn {
     int64_t t0_us;
     unsigned long nmsg; /* frames received */
     char user[GW_USER_MAX + 1];
+    char peer[48]; /* the peer address, for the budget of new sessions */
+    int nsessions; /* session ids this connection has taken */
     int welcomed;
     int has_clock;
     int64_t clock_ms;
@@ -94,12 +101,16 @@ static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
     send_simple(c, "error", "error", why);
 }
 
-/* The flow's name lets a console show who it talks to without knowing the flow. */
+/* The flow's name lets a console show who it talks to without knowing the
+ * flow; the token is what resumes this id from another connection. */
 static void send_welcome(gw_conn *c)
 {
     cJSON *o = cJSON_CreateObject();
+    char token[65];
+
+    gw_wsauth_token(gw_srv->wsauth, c->user, token);
     if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
-        cJSON_AddStringToObject(o, "user", c->user) &&
+        cJSON_AddStringToObject(o, "user", c->user) && cJSON_AddStringToObject(o, "token", token) &&
         cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt))))
         conn_queue(c, o);
     cJSON_Delete(o);
@@ -135,20 +146,74 @@ static void send_replies(gw_conn *c, const lk_out *out)
 
 /* ---- the frames of the protocol ------------------------------------------------------- */
 
-static void new_user(gw_conn *c)
+/* Gives the connection the session id user, or a new random one when user
+ * is NULL. fresh: the id has no session yet, so it is charged to the peer
+ * address. 0, or -1 when a cap refused it (an error frame says which) and
+ * the connection keeps the id it had. */
+static int take_id(gw_conn *c, const char *user, int fresh)
 {
+    static int64_t logged_us; /* a flood is one line per 10 s, not one per hello */
     char hex[33];
-    gw_random_hex(hex, 12);
-    snprintf(c->user, sizeof c->user, "web-%s", hex);
+    int64_t now = gw_mono_us();
+
+    if (c->nsessions >= gw_srv->cfg.ws_sessions_per_conn) {
+        send_error(c, GW_E_RATE, "too many conversations on one connection: reconnect");
+        return -1;
+    }
+    if (fresh && !gw_wsauth_new_session(gw_srv->wsauth, c->peer, now)) {
+        if (!logged_us || now - logged_us >= 10 * 1000000LL) {
+            gw_log(GW_LOG_WARN, "new websocket sessions refused: over the address's budget",
+                   "peer=%s ws_new_sessions=%d", c->peer, gw_srv->cfg.ws_new_sessions);
+            logged_us = now;
+        }
+        send_error(c, GW_E_RATE, "too many new conversations from this address: wait a minute");
+        return -1;
+    }
+    c->nsessions++;
+    if (user) {
+        snprintf(c->user, sizeof c->user, "%s", user);
+    } else {
+        gw_random_hex(hex, 12);
+        snprintf(c->user, sizeof c->user, "web-%s", hex);
+    }
+    return 0;
+}
+
+/* 1 when ("ws", user) has a session, 0 when not, -1 when the store failed. */
+static int has_session(const char *user)
+{
+    lk_buf b = {0};
+    int found = 0;
+    lk_err err = lk_store_load(gw_srv->store, "ws", user, &b, &found);
+
+    lk_buf_free(&b);
+    return err == LK_OK ? found : -1;
 }
 
 static void on_hello(gw_conn *c, const gw_ws_frame *f)
 {
-    if (f->user)
-        snprintf(c->user, sizeof c->user, "%s", f->user);
-    else
-        new_user(c);
-    send_welcome(c);
+    const char *token = gw_json_str(f->root, "token");
+    int rc;
+
+    if (f->user && !strcmp(f->user, c->user))
+        rc = 0; /* the id it has already */
+    else if (f->user && gw_wsauth_check(gw_srv->wsauth, f->user, token))
+        rc = take_id(c, f->user, 0);
+    else if (!f->user)
+        rc = take_id(c, NULL, 1);
+    else if ((rc = has_session(f->user)) < 0) {
+        send_error(c, GW_E_INTERNAL, "internal error: try again");
+        return;
+    } else if (rc) {
+        /* someone else's session, or a token lost: a new one, never that */
+        gw_log(GW_LOG_INFO, "websocket hello without a valid token for an existing session",
+               "conn=%s-ws%lu", gw_srv->rid_prefix, c->id);
+        rc = take_id(c, NULL, 1);
+    } else {
+        rc = take_id(c, f->user, 1);
+    }
+    if (rc == 0)
+        send_welcome(c);
 }
 
 static void on_clock(gw_conn *c, const gw_ws_frame *f)
@@ -167,17 +232,15 @@ static void on_message(gw_conn *c, const gw_ws_frame *f)
 {
     lk_inbound in = {0};
     const char *why = NULL;
-    char key[sizeof GW_WS_USER_PREFIX + GW_USER_MAX];
 
-    if (!c->user[0])
-        new_user(c);
+    if (!c->user[0] && take_id(c, NULL, 1) < 0)
+        return;
     if (!c->welcomed)
         send_welcome(c);
-    /* Websocket sessions live apart from the webhook channels' (a phone
-     * number said in a hello must not open that number's WhatsApp session). */
-    snprintf(key, sizeof key, GW_WS_USER_PREFIX "%s", c->user);
+    /* The session is the store's ("ws", id): a phone number said in a hello
+     * never reaches that number's WhatsApp session. */
     in.channel = "ws";
-    in.user = key;
+    in.user = c->user;
     in.ext_id = f->id;
     in.text = f->text;
     in.len = f->len;
@@ -220,6 +283,7 @@ static gw_conn *conn_open(struct lws *wsi)
         return NULL;
     c->wsi = wsi;
     c->id = ++next_id;
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     c->t0_us = gw_mono_us();
     gw_log(GW_LOG_DEBUG, "websocket open", "conn=%s-ws%lu", gw_srv->rid_prefix, c->id);
     return c;

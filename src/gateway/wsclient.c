@@ -26,6 +26,7 @@ struct lk_wsclient {
     lk_buf tx;        /* LWS_PRE bytes, then one message to send */
     int tx_pending;
     char user[GW_USER_MAX + 1];
+    char token[80]; /* the welcome's resume token for user ("" when none) */
     lws_sorted_usec_list_t timer;
 };
 
@@ -222,12 +223,18 @@ static int parse_url(const char *url, char *host, size_t hlen, int *port, char *
 lk_err lk_wsclient_open(const char *url, const char *user, lk_wsclient **out, char *err,
                         size_t errlen)
 {
+    return gw_wsclient_open(url, user, NULL, out, err, errlen);
+}
+
+lk_err gw_wsclient_open(const char *url, const char *user, const char *token, lk_wsclient **out,
+                        char *err, size_t errlen)
+{
     struct lws_context_creation_info info;
     struct lws_client_connect_info ci;
     char host[256], path[512];
     lk_wsclient *c;
     cJSON *hello = NULL, *w = NULL;
-    const char *type, *uid;
+    const char *type, *uid, *tok;
     int port, tls;
 
     *out = NULL;
@@ -267,7 +274,9 @@ lk_err lk_wsclient_open(const char *url, const char *user, lk_wsclient **out, ch
     if (pump(c, gw_mono_us() + CONNECT_TIMEOUT_US, is_connected) < 0)
         goto fail;
     if (!(hello = cJSON_CreateObject()) || !cJSON_AddStringToObject(hello, "type", "hello") ||
-        (user && !cJSON_AddStringToObject(hello, "user", user)) || send_json(c, hello) < 0)
+        (user && !cJSON_AddStringToObject(hello, "user", user)) ||
+        (user && token && !cJSON_AddStringToObject(hello, "token", token)) ||
+        send_json(c, hello) < 0)
         goto fail;
     if (!(w = next_json(c, gw_mono_us() + CONNECT_TIMEOUT_US)))
         goto fail;
@@ -280,6 +289,8 @@ lk_err lk_wsclient_open(const char *url, const char *user, lk_wsclient **out, ch
         goto fail;
     }
     snprintf(c->user, sizeof c->user, "%s", uid);
+    tok = gw_json_str(w, "token");
+    snprintf(c->token, sizeof c->token, "%s", tok && strlen(tok) < sizeof c->token ? tok : "");
     cJSON_Delete(hello);
     cJSON_Delete(w);
     *out = c;
@@ -295,6 +306,11 @@ fail:
 const char *gw_wsclient_user(const lk_wsclient *c)
 {
     return c->user;
+}
+
+const char *gw_wsclient_token(const lk_wsclient *c)
+{
+    return c->token;
 }
 
 lk_err lk_wsclient_clock(lk_wsclient *c, int64_t now_ms)

@@ -121,7 +121,8 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
         return err;
     if ((err = lk_store_begin(rt->store)) != LK_OK)
         return err;
-    if ((err = lk_store_seen(rt->store, in->channel, in->ext_id, in->now_ms, &seen)) != LK_OK)
+    if ((err = lk_store_seen(rt->store, in->channel, in->user, in->ext_id, in->now_ms, &seen)) !=
+        LK_OK)
         goto fail;
     if (seen) {
         lk_store_rollback(rt->store);
@@ -129,7 +130,7 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
             *dup = 1;
         return LK_OK;
     }
-    if ((err = lk_store_load(rt->store, in->user, &rt->blob, &found)) != LK_OK)
+    if ((err = lk_store_load(rt->store, in->channel, in->user, &rt->blob, &found)) != LK_OK)
         goto fail;
     if (!found || lk_session_decode(rt->session, rt->flow, rt->blob.p, rt->blob.len) != LK_OK)
         lk_session_reset(rt->session, rt->flow);
@@ -143,7 +144,8 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
         err = LK_ENOMEM;
         goto fail;
     }
-    if ((err = lk_store_save(rt->store, in->user, rt->blob.p, rt->blob.len, in->now_ms)) != LK_OK)
+    if ((err = lk_store_save(rt->store, in->channel, in->user, rt->blob.p, rt->blob.len,
+                             in->now_ms)) != LK_OK)
         goto fail;
     e = (lk_log_entry){in->user, in->channel, LK_DIR_IN, in->now_ms,
                        st,       in->ext_id,  in->text,  in->len};

@@ -1,5 +1,5 @@
-/* The SQLite backend of the store, and the only file of loket that includes
- * sqlite3.h.
+/* The SQLite backend of the store (with sqlite_maint.c, the only files of
+ * loket that include sqlite3.h).
  *
  * Open sets up the connection (WAL, synchronous, checkpoints, busy timeout),
  * brings the schema forward with the migrations below and prepares every
@@ -12,11 +12,11 @@
  * opens its own lk_store on the same file; WAL lets its reads run beside a
  * writer, and the busy timeout makes two writers wait for each other rather
  * than fail. */
-#include "store_int.h"
+#include "sqlite_int.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- schema --------------------------------------------------------------
  * migrations[i] brings a database from user_version i to i + 1. Append new
@@ -71,41 +71,72 @@ static const char *const migrations[] = {
      * two, and the rare readers (the active-session gauge, a user's log) can
      * afford a scan. */
     "DROP INDEX IF EXISTS sessions_updated; DROP INDEX IF EXISTS log_user;",
+
+    /* 4: sessions and processed ids belong to (channel, user), so that one
+     * phone number on two channels is two users; and a table of secrets.
+     * An old session gets the channel of its user's last inbound message
+     * in the log (the last channel that drove it); one without any is kept
+     * under "legacy", which no channel reads, rather than handed to a
+     * channel that may belong to someone else. Websocket ids lose the "ws:"
+     * prefix they had when the id alone was the key (log rows too, so that
+     * a user's log and session carry the same id). A processed id gets its
+     * user from the log row of the same message; one without a log row is
+     * dropped (the log and the id are written in one transaction, so only a
+     * hand-pruned log has them). */
+    "CREATE TABLE sessions_4("
+    "  channel TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  blob BLOB NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel, user));"
+    "WITH last(user, channel, id) AS ("
+    "  SELECT user, channel, max(id) FROM log WHERE dir = 'in' GROUP BY user),"
+    " keyed(channel, user, blob, updated_ms) AS ("
+    "  SELECT coalesce(last.channel,"
+    "                  CASE WHEN substr(s.user, 1, 3) = 'ws:' THEN 'ws' ELSE 'legacy' END),"
+    "         s.user, s.blob, s.updated_ms"
+    "  FROM sessions s LEFT JOIN last ON last.user = s.user)"
+    "INSERT INTO sessions_4(channel, user, blob, updated_ms)"
+    "  SELECT channel, CASE WHEN channel = 'ws' AND substr(user, 1, 3) = 'ws:'"
+    "                  THEN substr(user, 4) ELSE user END, blob, updated_ms FROM keyed;"
+    "DROP TABLE sessions;"
+    "ALTER TABLE sessions_4 RENAME TO sessions;"
+    "CREATE TABLE seen_4("
+    "  channel TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  ext_id TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel, user, ext_id)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO seen_4(channel, user, ext_id, at_ms)"
+    "  SELECT l.channel, CASE WHEN l.channel = 'ws' AND substr(l.user, 1, 3) = 'ws:'"
+    "                    THEN substr(l.user, 4) ELSE l.user END, l.ext_id, s.at_ms"
+    "  FROM log l JOIN seen s ON s.channel = l.channel AND s.ext_id = l.ext_id"
+    "  WHERE l.dir = 'in' AND l.ext_id IS NOT NULL;"
+    "DROP TABLE seen;"
+    "ALTER TABLE seen_4 RENAME TO seen;"
+    "CREATE INDEX seen_at ON seen(at_ms);"
+    "UPDATE log SET user = substr(user, 4) WHERE channel = 'ws' AND substr(user, 1, 3) = 'ws:';"
+    "CREATE TABLE secrets(name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* ---- statements prepared at open ----------------------------------------- */
-enum {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_SEEN,
-    ST_LOAD,
-    ST_SAVE,
-    ST_DELETE,
-    ST_LOG,
-    ST_OB_ADD,
-    ST_OB_DUE,
-    ST_OB_SENT,
-    ST_OB_RETRY,
-    ST_OB_DROP,
-    ST_OB_DEPTH,
-    ST_PRUNE_SEEN,
-    ST_ACTIVE,
-    ST__N
-};
+/* What a reset write-ahead log keeps on the disk (PRAGMA journal_size_limit):
+ * more than the 1000 pages of the default automatic checkpoint, so that a
+ * log reset after one is not cut and grown again each time. */
+#define WAL_KEEP_BYTES (8 * 1024 * 1024)
 
+/* ---- statements prepared at open ----------------------------------------- */
 static const char *const stmt_sql[ST__N] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_SEEN] = "INSERT OR IGNORE INTO seen(channel, ext_id, at_ms) VALUES (?1, ?2, ?3)",
-    [ST_LOAD] = "SELECT blob FROM sessions WHERE user = ?1",
-    [ST_SAVE] = "INSERT INTO sessions(user, blob, updated_ms) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT(user) DO UPDATE SET blob = excluded.blob, "
+    [ST_SEEN] = "INSERT OR IGNORE INTO seen(channel, user, ext_id, at_ms) VALUES (?1, ?2, ?3, ?4)",
+    [ST_LOAD] = "SELECT blob FROM sessions WHERE channel = ?1 AND user = ?2",
+    [ST_SAVE] = "INSERT INTO sessions(channel, user, blob, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT(channel, user) DO UPDATE SET blob = excluded.blob, "
                 "updated_ms = excluded.updated_ms",
-    [ST_DELETE] = "DELETE FROM sessions WHERE user = ?1",
+    [ST_DELETE] = "DELETE FROM sessions WHERE channel = ?1 AND user = ?2",
     [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_OB_ADD] = "INSERT INTO outbox(user, channel, payload, created_ms, attempts, next_at_ms) "
@@ -131,74 +162,7 @@ static const char *const stmt_sql[ST__N] = {
     [ST_ACTIVE] = "SELECT count(*) FROM sessions WHERE updated_ms >= ?1",
 };
 
-typedef struct sq_store {
-    lk_store base; /* first: an lk_store * is an sq_store * */
-    sqlite3 *db;
-    sqlite3_stmt *st[ST__N];
-    int tx; /* 1 from a successful begin until commit or rollback */
-} sq_store;
-
 static const struct lk_store_ops sq_ops;
-
-/* ---- helpers --------------------------------------------------------------- */
-
-/* Records SQLite's message for a failed call and maps the code. Must run
- * before the statement is reset, which may replace the message. */
-static lk_err fail(sq_store *q, const char *op, int rc)
-{
-    lk_store_set_err(&q->base, "%s: %s", op, sqlite3_errmsg(q->db));
-    return (rc & 0xff) == SQLITE_NOMEM ? LK_ENOMEM : LK_ESTORE;
-}
-
-/* Bind helpers that do nothing once an earlier bind failed, so a statement
- * binds all its parameters and checks once. Text and blobs are bound
- * SQLITE_STATIC: the caller's memory is used in place, and done() clears the
- * bindings before that memory can go away. */
-static void bind_text(sqlite3_stmt *st, int i, const char *z, int n, int *rc)
-{
-    if (*rc == SQLITE_OK)
-        *rc = z ? sqlite3_bind_text(st, i, z, n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-static void bind_i64(sqlite3_stmt *st, int i, int64_t v, int *rc)
-{
-    if (*rc == SQLITE_OK)
-        *rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
-}
-
-static int step(sqlite3_stmt *st, int rc)
-{
-    return rc == SQLITE_OK ? sqlite3_step(st) : rc;
-}
-
-/* Ends one use of a prepared statement. Resetting at once matters beyond
- * reuse: a SELECT left unreset keeps its read snapshot open, which would
- * hide other connections' commits and hold back WAL checkpoints. */
-static lk_err done(sq_store *q, sqlite3_stmt *st, int rc, const char *op)
-{
-    lk_err err = LK_OK;
-
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = fail(q, op, rc);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
-}
-
-/* SQLite rolls a transaction back by itself after some errors (SQLITE_FULL,
- * SQLITE_IOERR, SQLITE_NOMEM, ...). Without this check, the statements the
- * caller runs next would each commit on their own: half a message stored. */
-static lk_err usable(sq_store *q, const char *op)
-{
-    if (q->tx && sqlite3_get_autocommit(q->db)) {
-        lk_store_set_err(&q->base,
-                         "%s: the transaction was already rolled back after an error; "
-                         "call lk_store_rollback",
-                         op);
-        return LK_ESTORE;
-    }
-    return LK_OK;
-}
 
 /* ---- open, migrate, close ------------------------------------------------------ */
 
@@ -289,6 +253,52 @@ out:
     return err;
 }
 
+/* How long the committing thread waits for readers to leave the log when it
+ * checkpoints past its limit: it is the message path's thread. */
+#define WAL_HOOK_WAIT_MS 200
+
+/* Called by SQLite after each commit of this connection with the frames
+ * now in the log (automatic checkpoints use the same hook, so it is only
+ * set when they are off). Past the limit the committing thread checkpoints
+ * at once: it has just released the write lock and is the one writer that
+ * would otherwise go on appending. Its result is not the commit's. A try
+ * that fails at once (another connection was checkpointing) is made again
+ * after the next commit. One that waited in vain for a reader (a long read
+ * elsewhere keeps the log) is made again once the log has grown by an eighth
+ * of the limit, then by twice that, and so on: a stuck reader costs the
+ * message path a few short waits, not one per commit. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    sq_store *q = arg;
+    int64_t t0;
+    int rc;
+
+    if (frames < q->wal_limit_frames)
+        q->wal_next_frames = q->wal_step_frames = 0; /* the log was reset meanwhile */
+    if (frames < q->wal_limit_frames || frames < q->wal_next_frames)
+        return SQLITE_OK;
+    t0 = mono_ms();
+    sqlite3_busy_timeout(db, WAL_HOOK_WAIT_MS);
+    rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(db, q->busy_ms);
+    if (rc == SQLITE_OK || mono_ms() - t0 < WAL_HOOK_WAIT_MS / 2) {
+        q->wal_next_frames = q->wal_step_frames = 0;
+    } else {
+        q->wal_step_frames =
+            q->wal_step_frames ? 2 * q->wal_step_frames : q->wal_limit_frames / 8 + 1;
+        q->wal_next_frames = frames + q->wal_step_frames;
+    }
+    return SQLITE_OK;
+}
+
 static void sq_free(sq_store *q)
 {
     int i;
@@ -296,6 +306,9 @@ static void sq_free(sq_store *q)
     for (i = 0; i < ST__N; i++)
         sqlite3_finalize(q->st[i]);
     sqlite3_close_v2(q->db); /* NULL-safe */
+    sq_unlock(q->lock_fd);
+    free(q->path);
+    free(q->wal_path);
     free(q);
 }
 
@@ -315,6 +328,19 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
         return LK_ENOMEM;
     }
     q->base.ops = &sq_ops;
+    q->lock_fd = -1;
+    if (!(q->path = strdup(mem ? "" : path))) {
+        lk_diag_add(diag, path, 0, 0, NULL, "store: out of memory");
+        free(q);
+        return LK_ENOMEM;
+    }
+    /* The lock comes first: a second server must not even migrate the
+     * schema under the first. */
+    if (!mem && opts->server_lock && (err = sq_lock(path, &q->lock_fd, diag)) != LK_OK)
+        goto fail;
+    err = LK_ESTORE;
+    if (!mem)
+        sq_create_private(path);
     rc = sqlite3_open_v2(path, &q->db, flags, NULL);
     if (rc != SQLITE_OK) {
         if (q->db)
@@ -332,6 +358,7 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
         goto fail;
     }
     sqlite3_extended_result_codes(q->db, 1);
+    q->busy_ms = opts->busy_timeout_ms;
     sqlite3_busy_timeout(q->db, opts->busy_timeout_ms);
 
     /* The first statement is the first read of the file: a file that is
@@ -357,6 +384,35 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
     if (sqlite3_wal_autocheckpoint(q->db, opts->wal_autocheckpoint) != SQLITE_OK) {
         open_fail(q, path, diag, "cannot set wal_autocheckpoint");
         goto fail;
+    }
+    if (!mem && opts->wal_autocheckpoint == 0 && opts->wal_limit > 0) {
+        int64_t page = 4096;
+
+        if (query1(q->db, "PRAGMA page_size", &page, NULL, 0) != SQLITE_OK || page <= 0) {
+            open_fail(q, path, diag, "cannot read the page size");
+            goto fail;
+        }
+        q->wal_limit_frames = opts->wal_limit / (page + 24) + 1; /* a frame: header + page */
+        sqlite3_wal_hook(q->db, wal_hook, q);
+    }
+    /* A log that was reset after a checkpoint is cut back to this size
+     * instead of keeping the size of its busiest minute on the disk. */
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", WAL_KEEP_BYTES);
+    if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        open_fail(q, path, diag, "cannot set PRAGMA journal_size_limit");
+        goto fail;
+    }
+    if (!mem) {
+        const char *f = sqlite3_db_filename(q->db, "main");
+        size_t n = f ? strlen(f) : 0;
+
+        if (n && (q->wal_path = malloc(n + 5)))
+            snprintf(q->wal_path, n + 5, "%s-wal", f);
+        else if (n) {
+            lk_diag_add(diag, path, 0, 0, NULL, "store: out of memory");
+            err = LK_ENOMEM;
+            goto fail;
+        }
     }
     if ((err = migrate(q, path, diag)) != LK_OK)
         goto fail;
@@ -444,8 +500,8 @@ static lk_err sq_commit(lk_store *s)
 
 /* ---- the message path --------------------------------------------------------------- */
 
-static lk_err sq_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms,
-                      int *dup)
+static lk_err sq_seen(lk_store *s, const char *channel, const char *user, const char *ext_id,
+                      int64_t now_ms, int *dup)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = q->st[ST_SEEN];
@@ -455,15 +511,16 @@ static lk_err sq_seen(lk_store *s, const char *channel, const char *ext_id, int6
     if ((err = usable(q, "seen")) != LK_OK)
         return err;
     bind_text(st, 1, channel, -1, &rc);
-    bind_text(st, 2, ext_id, -1, &rc);
-    bind_i64(st, 3, now_ms, &rc);
+    bind_text(st, 2, user, -1, &rc);
+    bind_text(st, 3, ext_id, -1, &rc);
+    bind_i64(st, 4, now_ms, &rc);
     rc = step(st, rc);
     if (rc == SQLITE_DONE)
         *dup = sqlite3_changes(q->db) == 0; /* OR IGNORE skipped an existing row */
     return done(q, st, rc, "seen");
 }
 
-static lk_err sq_load(lk_store *s, const char *user, lk_buf *blob, int *found)
+static lk_err sq_load(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = q->st[ST_LOAD];
@@ -472,7 +529,8 @@ static lk_err sq_load(lk_store *s, const char *user, lk_buf *blob, int *found)
 
     if ((err = usable(q, "load")) != LK_OK)
         return err;
-    bind_text(st, 1, user, -1, &rc);
+    bind_text(st, 1, channel, -1, &rc);
+    bind_text(st, 2, user, -1, &rc);
     rc = step(st, rc);
     if (rc == SQLITE_ROW) {
         const void *p = sqlite3_column_blob(st, 0);
@@ -493,7 +551,8 @@ static lk_err sq_load(lk_store *s, const char *user, lk_buf *blob, int *found)
     return err;
 }
 
-static lk_err sq_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms)
+static lk_err sq_save(lk_store *s, const char *channel, const char *user, const void *blob,
+                      size_t n, int64_t now_ms)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = q->st[ST_SAVE];
@@ -502,15 +561,16 @@ static lk_err sq_save(lk_store *s, const char *user, const void *blob, size_t n,
 
     if ((err = usable(q, "save")) != LK_OK)
         return err;
-    bind_text(st, 1, user, -1, &rc);
+    bind_text(st, 1, channel, -1, &rc);
+    bind_text(st, 2, user, -1, &rc);
     if (rc == SQLITE_OK) /* a NULL pointer would bind SQL NULL, not an empty blob */
-        rc = n ? sqlite3_bind_blob(st, 2, blob, (int)n, SQLITE_STATIC)
-               : sqlite3_bind_zeroblob(st, 2, 0);
-    bind_i64(st, 3, now_ms, &rc);
+        rc = n ? sqlite3_bind_blob(st, 3, blob, (int)n, SQLITE_STATIC)
+               : sqlite3_bind_zeroblob(st, 3, 0);
+    bind_i64(st, 4, now_ms, &rc);
     return done(q, st, step(st, rc), "save");
 }
 
-static lk_err sq_del(lk_store *s, const char *user)
+static lk_err sq_del(lk_store *s, const char *channel, const char *user)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = q->st[ST_DELETE];
@@ -519,7 +579,8 @@ static lk_err sq_del(lk_store *s, const char *user)
 
     if ((err = usable(q, "delete")) != LK_OK)
         return err;
-    bind_text(st, 1, user, -1, &rc);
+    bind_text(st, 1, channel, -1, &rc);
+    bind_text(st, 2, user, -1, &rc);
     return done(q, st, step(st, rc), "delete");
 }
 
@@ -661,64 +722,6 @@ static lk_err sq_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t
     return update_pending((sq_store *)s, ST_OB_DROP, id, now_ms, error, "outbox_drop");
 }
 
-/* ---- housekeeping and metrics ---------------------------------------------------------- */
-
-static lk_err count(sq_store *q, sqlite3_stmt *st, int rc, int64_t *n, const char *op)
-{
-    lk_err err;
-
-    if ((err = usable(q, op)) != LK_OK)
-        return err;
-    rc = step(st, rc);
-    if (rc == SQLITE_ROW)
-        *n = (int64_t)sqlite3_column_int64(st, 0);
-    return done(q, st, rc, op);
-}
-
-static lk_err sq_outbox_depth(lk_store *s, int64_t *n)
-{
-    sq_store *q = (sq_store *)s;
-
-    return count(q, q->st[ST_OB_DEPTH], SQLITE_OK, n, "outbox_depth");
-}
-
-static lk_err sq_active_sessions(lk_store *s, int64_t since_ms, int64_t *n)
-{
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_ACTIVE];
-    int rc = SQLITE_OK;
-
-    bind_i64(st, 1, since_ms, &rc);
-    return count(q, st, rc, n, "active_sessions");
-}
-
-static lk_err sq_prune_seen(lk_store *s, int64_t before_ms, int64_t *n)
-{
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_PRUNE_SEEN];
-    int rc = SQLITE_OK;
-    lk_err err;
-
-    if ((err = usable(q, "prune_seen")) != LK_OK)
-        return err;
-    bind_i64(st, 1, before_ms, &rc);
-    rc = step(st, rc);
-    if (rc == SQLITE_DONE)
-        *n = sqlite3_changes(q->db);
-    return done(q, st, rc, "prune_seen");
-}
-
-static lk_err sq_checkpoint(lk_store *s)
-{
-    sq_store *q = (sq_store *)s;
-    int rc;
-
-    /* PASSIVE copies what it can without waiting for readers or writers, so
-     * it never stalls the message path. Without WAL it does nothing. */
-    rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK ? LK_OK : fail(q, "checkpoint", rc);
-}
-
 static const struct lk_store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -739,4 +742,7 @@ static const struct lk_store_ops sq_ops = {
     .prune_seen = sq_prune_seen,
     .active_sessions = sq_active_sessions,
     .checkpoint = sq_checkpoint,
+    .checkpoint_truncate = sq_checkpoint_truncate,
+    .wal_size = sq_wal_size,
+    .secret = sq_secret,
 };

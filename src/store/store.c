@@ -34,6 +34,8 @@ void lk_store_opts_default(lk_store_opts *o)
     o->sync = LK_SYNC_FULL;
     o->wal_autocheckpoint = 1000;
     o->busy_timeout_ms = 5000;
+    o->server_lock = 0;
+    o->wal_limit = 0;
 }
 
 int lk_store_schema_version(void)
@@ -57,7 +59,7 @@ lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out
         opts = &def;
     }
     if (opts->sync < LK_SYNC_OFF || opts->sync > LK_SYNC_FULL || opts->wal_autocheckpoint < 0 ||
-        opts->busy_timeout_ms < 0) {
+        opts->busy_timeout_ms < 0 || opts->wal_limit < 0) {
         lk_diag_add(diag, path, 0, 0, NULL,
                     "store: bad options (sync %d, wal_autocheckpoint %d, busy_timeout_ms %d)",
                     (int)opts->sync, opts->wal_autocheckpoint, opts->busy_timeout_ms);
@@ -90,47 +92,49 @@ void lk_store_rollback(lk_store *s)
         s->ops->rollback(s);
 }
 
-lk_err lk_store_seen(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms, int *dup)
+lk_err lk_store_seen(lk_store *s, const char *channel, const char *user, const char *ext_id,
+                     int64_t now_ms, int *dup)
 {
     if (!s || !dup)
         return einval(s, "seen: no store or no result");
     *dup = 0;
-    if (bad_str(channel))
-        return einval(s, "seen: no channel");
+    if (bad_str(channel) || bad_str(user))
+        return einval(s, "seen: no channel or no user");
     if (!ext_id || !*ext_id)
         return LK_OK; /* nothing to deduplicate on */
-    return s->ops->seen(s, channel, ext_id, now_ms, dup);
+    return s->ops->seen(s, channel, user, ext_id, now_ms, dup);
 }
 
-lk_err lk_store_load(lk_store *s, const char *user, lk_buf *blob, int *found)
+lk_err lk_store_load(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found)
 {
     if (!s || !blob || !found)
         return einval(s, "load: no store, buffer or result");
     *found = 0;
     lk_buf_reset(blob);
-    if (bad_str(user))
-        return einval(s, "load: no user");
-    return s->ops->load(s, user, blob, found);
+    if (bad_str(channel) || bad_str(user))
+        return einval(s, "load: no channel or no user");
+    return s->ops->load(s, channel, user, blob, found);
 }
 
-lk_err lk_store_save(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms)
+lk_err lk_store_save(lk_store *s, const char *channel, const char *user, const void *blob, size_t n,
+                     int64_t now_ms)
 {
     if (!s)
         return LK_EINVAL;
-    if (bad_str(user))
-        return einval(s, "save: no user");
+    if (bad_str(channel) || bad_str(user))
+        return einval(s, "save: no channel or no user");
     if ((!blob && n) || n > INT_MAX)
         return einval(s, "save: no blob or blob too large");
-    return s->ops->save(s, user, blob, n, now_ms);
+    return s->ops->save(s, channel, user, blob, n, now_ms);
 }
 
-lk_err lk_store_delete(lk_store *s, const char *user)
+lk_err lk_store_delete(lk_store *s, const char *channel, const char *user)
 {
     if (!s)
         return LK_EINVAL;
-    if (bad_str(user))
-        return einval(s, "delete: no user");
-    return s->ops->del(s, user);
+    if (bad_str(channel) || bad_str(user))
+        return einval(s, "delete: no channel or no user");
+    return s->ops->del(s, channel, user);
 }
 
 lk_err lk_store_log(lk_store *s, const lk_log_entry *e)
@@ -224,6 +228,31 @@ lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n)
 lk_err lk_store_checkpoint(lk_store *s)
 {
     return s ? s->ops->checkpoint(s) : LK_EINVAL;
+}
+
+lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done)
+{
+    int dummy;
+
+    if (!s || wait_ms < 0)
+        return einval(s, "checkpoint_truncate: no store or wait_ms < 0");
+    return s->ops->checkpoint_truncate(s, wait_ms, done ? done : &dummy);
+}
+
+lk_err lk_store_wal_size(lk_store *s, int64_t *bytes)
+{
+    if (!s || !bytes)
+        return einval(s, "wal_size: no store or result");
+    *bytes = 0;
+    return s->ops->wal_size(s, bytes);
+}
+
+lk_err lk_store_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out)
+{
+    if (!s || bad_str(name) || !fresh || !n || n > 4096 || !out)
+        return einval(s, "secret: no store, name, fresh bytes (1 to 4096) or result");
+    lk_buf_reset(out);
+    return s->ops->secret(s, name, fresh, n, out);
 }
 
 const char *lk_store_errmsg(const lk_store *s)

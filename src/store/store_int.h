@@ -16,10 +16,12 @@ struct lk_store_ops {
     lk_err (*begin)(lk_store *s);
     lk_err (*commit)(lk_store *s);
     void (*rollback)(lk_store *s);
-    lk_err (*seen)(lk_store *s, const char *channel, const char *ext_id, int64_t now_ms, int *dup);
-    lk_err (*load)(lk_store *s, const char *user, lk_buf *blob, int *found);
-    lk_err (*save)(lk_store *s, const char *user, const void *blob, size_t n, int64_t now_ms);
-    lk_err (*del)(lk_store *s, const char *user);
+    lk_err (*seen)(lk_store *s, const char *channel, const char *user, const char *ext_id,
+                   int64_t now_ms, int *dup);
+    lk_err (*load)(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found);
+    lk_err (*save)(lk_store *s, const char *channel, const char *user, const void *blob, size_t n,
+                   int64_t now_ms);
+    lk_err (*del)(lk_store *s, const char *channel, const char *user);
     lk_err (*log)(lk_store *s, const lk_log_entry *e);
     lk_err (*outbox_add)(lk_store *s, const char *user, const char *channel, const char *payload,
                          int64_t now_ms, int64_t *id);
@@ -31,6 +33,9 @@ struct lk_store_ops {
     lk_err (*prune_seen)(lk_store *s, int64_t before_ms, int64_t *n);
     lk_err (*active_sessions)(lk_store *s, int64_t since_ms, int64_t *n);
     lk_err (*checkpoint)(lk_store *s);
+    lk_err (*checkpoint_truncate)(lk_store *s, int wait_ms, int *done);
+    lk_err (*wal_size)(lk_store *s, int64_t *bytes);
+    lk_err (*secret)(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 };
 
 /* The first member of every backend's store object. */

@@ -283,6 +283,10 @@ def shared_server():
 
 # ---- websocket -----------------------------------------------------------------------------
 
+# The resume tokens the welcome frames gave, by user id (a client keeps them to resume).
+TOKENS = {}
+
+
 class WSClosed(Exception):
     def __init__(self, code, reason):
         Exception.__init__(self, "closed %s %s" % (code, reason))
@@ -431,6 +435,8 @@ class WS:
         replies = []
         while True:
             m = self.recv_json()
+            if m["type"] == "welcome":
+                TOKENS[m["user"]] = m.get("token")
             if m["type"] == "reply":
                 replies.append(m)
             elif m["type"] == "done":
@@ -439,13 +445,20 @@ class WS:
                 return replies, m
             # welcome and clock frames are not part of a step
 
-    def hello(self, user=None):
+    def hello(self, user=None, token=None):
+        """Says hello (with the resume token this process was given for user, unless
+        token is False or another token) and returns the user id the welcome names."""
         msg = {"type": "hello"}
         if user:
             msg["user"] = user
+            if token is None:
+                token = TOKENS.get(user)
+            if token:
+                msg["token"] = token
         self.send_json(msg)
         m = self.recv_json()
         check(m.get("type") == "welcome", "expected a welcome frame, got %r" % m)
+        TOKENS[m["user"]] = m.get("token")
         return m["user"]
 
     def close(self):

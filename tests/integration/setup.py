@@ -14,6 +14,8 @@ SHARED_CONFIG = {
     "rate": 1000, "burst": 100000, "max_conns_per_peer": 256,
     "retry_base": "200ms", "retry_cap": "2s", "sender_poll": "100ms",
     "checkpoint_every": "1s", "log": "info",
+    # every test comes from 127.0.0.1: the budget of new websocket sessions is one for all
+    "ws_new_sessions": 100000,
 }
 
 

@@ -16,6 +16,8 @@ welcome = ws.recv_json()
 check(welcome["type"] == "welcome" and welcome["user"].startswith("web-"), "no welcome: %r" % welcome)
 check(welcome.get("flow") == "chika", "the welcome does not name the flow: %r" % welcome)
 user = welcome["user"]
+check(len(welcome.get("token", "")) == 64, "the welcome gives no resume token: %r" % welcome)
+lkt.TOKENS[user] = welcome["token"]
 replies, done = ws.collect()
 check(done == {"type": "done", "replies": len(replies)}, "bad done frame %r" % done)
 menu = replies[-1]
@@ -29,7 +31,8 @@ check(done["type"] == "done" and done["replies"] == len(replies) >= 1, "bad step
 check("provinsi" in text_of(replies).lower(), "6 did not ask for the province: %r" % text_of(replies))
 ws.close()
 
-# Resume from a second connection: the session is in the store, not in the connection.
+# Resume from a second connection with the token: the session is in the store, not in
+# the connection.
 ws2 = lkt.WS(srv.port)
 check(ws2.hello(user) == user, "hello did not resume the same user id")
 replies, done = ws2.step("Jawa Barat")
@@ -37,11 +40,11 @@ t = text_of(replies).lower()
 check("kabupaten" in t or "kota" in t, "the resumed session did not continue at the province: %r" % t)
 
 # Websocket sessions are kept apart from the webhook channels': a phone number said in a
-# hello reaches the session "ws:<number>", never the WhatsApp session of that number.
-check(srv.db_query("SELECT count(*) FROM sessions WHERE user = ?", ("ws:" + user,))[0][0] == 1,
-      "the websocket session is not stored under ws:<id>")
-check(srv.db_query("SELECT count(*) FROM sessions WHERE user = ?", (user,))[0][0] == 0,
-      "the websocket session is stored under the bare id")
+# hello reaches the session ("ws", number), never the WhatsApp session of that number.
+check(srv.db_query("SELECT count(*) FROM sessions WHERE channel = 'ws' AND user = ?",
+                   (user,))[0][0] == 1, "the websocket session is not stored under (ws, id)")
+check(srv.db_query("SELECT count(*) FROM sessions WHERE channel != 'ws' AND user = ?",
+                   (user,))[0][0] == 0, "the websocket session is stored under another channel")
 
 # Protocol errors answer with an error frame and keep the connection.
 for bad, want in [("not json", "malformed"), ("[1,2]", "object"), ('{"x":1}', "type"),

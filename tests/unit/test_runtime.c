@@ -32,11 +32,12 @@ static int render(void *ctx, const char *user, const lk_reply *r, lk_buf *payloa
     return 0;
 }
 
-static lk_err send(lk_runtime *rt, lk_out *out, const char *id, const char *text, int *dup)
+static lk_err send_as(lk_runtime *rt, lk_out *out, const char *channel, const char *user,
+                      const char *id, const char *text, int *dup)
 {
     lk_inbound in = {0};
-    in.channel = "test";
-    in.user = "u1";
+    in.channel = channel;
+    in.user = user;
     in.ext_id = id;
     in.text = text;
     in.len = strlen(text);
@@ -46,11 +47,16 @@ static lk_err send(lk_runtime *rt, lk_out *out, const char *id, const char *text
     return lk_runtime_handle(rt, &in, out, dup, NULL);
 }
 
+static lk_err send(lk_runtime *rt, lk_out *out, const char *id, const char *text, int *dup)
+{
+    return send_as(rt, out, "test", "u1", id, text, dup);
+}
+
 static void stored(lk_store *st, lk_buf *blob)
 {
     int found = 0;
     lk_buf_reset(blob);
-    CHECK_INT(lk_store_load(st, "u1", blob, &found), LK_OK);
+    CHECK_INT(lk_store_load(st, "test", "u1", blob, &found), LK_OK);
     CHECK(found);
 }
 
@@ -131,6 +137,18 @@ int main(void)
     }
     stored(st, &after);
     CHECK(before.len == after.len && !memcmp(before.p, after.p, before.len));
+
+    /* the same sender id on another channel is another user: its own
+     * session (a fresh start, not u1's counter), its own processed ids */
+    CHECK_INT(send_as(rt, out, "other", "u1", "m2", "1", &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_STR(lk_out_joined(out), "n=1\npick\n1. count\n2. loop");
+    CHECK_INT(send_as(rt, out, "other", "u1", "m6", "1", &dup), LK_OK);
+    CHECK_STR(lk_out_joined(out), "n=2\npick\n1. count\n2. loop");
+    /* two users of one channel may send the same message id */
+    CHECK_INT(send_as(rt, out, "test", "u2", "m2", "hi", &dup), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_STR(lk_out_joined(out), "bad");
 
     /* the session survives closing and reopening the database */
     lk_runtime_free(rt);

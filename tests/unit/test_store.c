@@ -139,7 +139,7 @@ static void check_blob(lk_store *s, const char *user, const void *want, size_t n
     lk_buf b = {0};
     int found = -1;
 
-    CHECK_INT(lk_store_load(s, user, &b, &found), LK_OK);
+    CHECK_INT(lk_store_load(s, "t", user, &b, &found), LK_OK);
     CHECK_INT(found, 1);
     CHECK_INT(b.len, n);
     CHECK(b.len == n && (n == 0 || memcmp(b.p, want, n) == 0));
@@ -152,7 +152,7 @@ static void check_no_session(lk_store *s, const char *user)
     int found = -1;
 
     lk_buf_puts(&b, "stale");
-    CHECK_INT(lk_store_load(s, user, &b, &found), LK_OK);
+    CHECK_INT(lk_store_load(s, "t", user, &b, &found), LK_OK);
     CHECK_INT(found, 0);
     CHECK_INT(b.len, 0);
     lk_buf_free(&b);
@@ -165,7 +165,7 @@ static void test_open_close(void)
     lk_store_opts o;
     FILE *fp;
 
-    CHECK_INT(lk_store_schema_version(), 3);
+    CHECK(lk_store_schema_version() >= 4);
     lk_store_close(NULL);
     CHECK(lk_store_errmsg(NULL) != NULL);
 
@@ -181,7 +181,7 @@ static void test_open_close(void)
     /* reopening an up-to-date database works and changes nothing */
     s = open_ok(dbpath("open.db"));
     lk_store_close(s);
-    CHECK_INT(raw1(dbpath("open.db"), "PRAGMA user_version", NULL, 0), 3);
+    CHECK_INT(raw1(dbpath("open.db"), "PRAGMA user_version", NULL, 0), lk_store_schema_version());
 
     s = (lk_store *)1;
     CHECK_INT(lk_store_open(NULL, NULL, &s, &diag), LK_EINVAL);
@@ -241,15 +241,15 @@ static void test_roundtrip(void)
         big[i] = (unsigned char)(i ^ (i >> 8));
 
     check_no_session(s, "u1");
-    CHECK_INT(lk_store_save(s, "u1", bin, sizeof bin, 1000), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u1", bin, sizeof bin, 1000), LK_OK);
     check_blob(s, "u1", bin, sizeof bin);
     /* a second save replaces the first (the upsert) */
-    CHECK_INT(lk_store_save(s, "u1", "\0x\0", 3, 2000), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u1", "\0x\0", 3, 2000), LK_OK);
     check_blob(s, "u1", "\0x\0", 3);
-    CHECK_INT(lk_store_save(s, "u2", big, sizeof big, 3000), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u2", big, sizeof big, 3000), LK_OK);
     check_blob(s, "u2", big, sizeof big);
     /* an empty session is a session, not a missing one */
-    CHECK_INT(lk_store_save(s, "u3", NULL, 0, 4000), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u3", NULL, 0, 4000), LK_OK);
     check_blob(s, "u3", "", 0);
     CHECK_INT(raw1(dbpath("rt.db"), "SELECT count(*) FROM sessions WHERE blob IS NULL", NULL, 0),
               0);
@@ -261,9 +261,9 @@ static void test_roundtrip(void)
     CHECK_INT(lk_store_active_sessions(s, 3500, &n), LK_OK);
     CHECK_INT(n, 1);
 
-    CHECK_INT(lk_store_delete(s, "u2"), LK_OK);
+    CHECK_INT(lk_store_delete(s, "t", "u2"), LK_OK);
     check_no_session(s, "u2");
-    CHECK_INT(lk_store_delete(s, "nobody"), LK_OK);
+    CHECK_INT(lk_store_delete(s, "t", "nobody"), LK_OK);
     lk_store_close(s);
 
     /* it is on disk */
@@ -318,43 +318,43 @@ static void test_seen(void)
     int dup = -1;
     int64_t n = -1;
 
-    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.1", 100, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "wamid.1", 100, &dup), LK_OK);
     CHECK_INT(dup, 0);
-    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.1", 150, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "wamid.1", 150, &dup), LK_OK);
     CHECK_INT(dup, 1);
-    CHECK_INT(lk_store_seen(s, "twilio", "wamid.1", 160, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "twilio", "u", "wamid.1", 160, &dup), LK_OK);
     CHECK_INT(dup, 0); /* another channel's ids are another space */
-    CHECK_INT(lk_store_seen(s, "whatsapp", "", 170, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "", 170, &dup), LK_OK);
     CHECK_INT(dup, 0);
-    CHECK_INT(lk_store_seen(s, "whatsapp", "", 180, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "", 180, &dup), LK_OK);
     CHECK_INT(dup, 0);
-    CHECK_INT(lk_store_seen(s, "whatsapp", NULL, 190, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", NULL, 190, &dup), LK_OK);
     CHECK_INT(dup, 0);
     CHECK_INT(raw1(dbpath("seen.db"), "SELECT count(*) FROM seen", NULL, 0), 2);
 
     /* a rolled-back message was not processed: its id is new again */
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.2", 200, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "wamid.2", 200, &dup), LK_OK);
     CHECK_INT(dup, 0);
     lk_store_rollback(s);
-    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.2", 300, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "wamid.2", 300, &dup), LK_OK);
     CHECK_INT(dup, 0);
 
     /* at 100, 160, 250 and 300: pruning before 250 drops the first two */
-    CHECK_INT(lk_store_seen(s, "ws", "at250", 250, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "ws", "u", "at250", 250, &dup), LK_OK);
     CHECK_INT(lk_store_prune_seen(s, 250, &n), LK_OK);
     CHECK_INT(n, 2);
-    CHECK_INT(lk_store_seen(s, "ws", "at250", 420, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "ws", "u", "at250", 420, &dup), LK_OK);
     CHECK_INT(dup, 1);
     CHECK_INT(lk_store_prune_seen(s, 250, &n), LK_OK);
     CHECK_INT(n, 0);
     CHECK_INT(lk_store_prune_seen(s, 250, NULL), LK_OK);
-    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.1", 400, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "wamid.1", 400, &dup), LK_OK);
     CHECK_INT(dup, 0);
-    CHECK_INT(lk_store_seen(s, "whatsapp", "wamid.2", 410, &dup), LK_OK);
+    CHECK_INT(lk_store_seen(s, "whatsapp", "u", "wamid.2", 410, &dup), LK_OK);
     CHECK_INT(dup, 1);
-    CHECK_INT(lk_store_seen(s, NULL, "x", 0, &dup), LK_EINVAL);
-    CHECK_INT(lk_store_seen(s, "ws", "x", 0, NULL), LK_EINVAL);
+    CHECK_INT(lk_store_seen(s, NULL, "u", "x", 0, &dup), LK_EINVAL);
+    CHECK_INT(lk_store_seen(s, "ws", "u", "x", 0, NULL), LK_EINVAL);
     lk_store_close(s);
 }
 
@@ -365,14 +365,14 @@ static void test_rollback(void)
         .user = "u", .channel = "chat", .dir = LK_DIR_IN, .text = "hi", .text_len = 2};
     int64_t n = -1;
 
-    CHECK_INT(lk_store_save(s, "u", "old", 3, 1), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", "old", 3, 1), LK_OK);
     lk_store_rollback(s); /* no transaction: nothing happens */
     CHECK_INT(lk_store_commit(s), LK_EINVAL);
 
     /* a step that fails midway */
     CHECK_INT(lk_store_begin(s), LK_OK);
     CHECK_INT(lk_store_begin(s), LK_EINVAL);
-    CHECK_INT(lk_store_save(s, "u", "new", 3, 2), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", "new", 3, 2), LK_OK);
     check_blob(s, "u", "new", 3); /* the transaction sees its own write */
     CHECK_INT(lk_store_log(s, &e), LK_OK);
     CHECK_INT(lk_store_outbox_add(s, "u", "ws", "{}", 2, NULL), LK_OK);
@@ -384,13 +384,13 @@ static void test_rollback(void)
 
     /* and one that commits */
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_save(s, "u", "new", 3, 2), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", "new", 3, 2), LK_OK);
     CHECK_INT(lk_store_commit(s), LK_OK);
     check_blob(s, "u", "new", 3);
 
     /* closing with an open transaction rolls it back */
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_save(s, "u", "lost", 4, 3), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", "lost", 4, 3), LK_OK);
     lk_store_close(s);
     s = open_ok(dbpath("rb.db"));
     check_blob(s, "u", "new", 3);
@@ -399,9 +399,9 @@ static void test_rollback(void)
      * store must refuse to go on as if the transaction were still open,
      * or the next writes would each commit on their own. Simulate it. */
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_save(s, "u", "half", 4, 4), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", "half", 4, 4), LK_OK);
     CHECK_INT(raw_exec(lk_store_sqlite_db(s), "ROLLBACK"), SQLITE_OK);
-    CHECK_INT(lk_store_save(s, "u", "half", 4, 4), LK_ESTORE);
+    CHECK_INT(lk_store_save(s, "t", "u", "half", 4, 4), LK_ESTORE);
     CHECK(strstr(lk_store_errmsg(s), "rolled back") != NULL);
     CHECK_INT(lk_store_commit(s), LK_ESTORE);
     lk_store_rollback(s);
@@ -418,7 +418,7 @@ static void test_crash(void)
     char reached = 0;
     pid_t pid;
 
-    CHECK_INT(lk_store_save(s, "a", "old", 3, 1), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "a", "old", 3, 1), LK_OK);
     lk_store_close(s); /* a connection must not cross a fork */
 
     /* The child tells through a pipe that it got to the crash point; its
@@ -439,13 +439,14 @@ static void test_crash(void)
         if (lk_store_open(dbpath("crash.db"), NULL, &c, NULL) != LK_OK)
             _exit(2);
         /* one committed message ... */
-        if (lk_store_begin(c) || lk_store_save(c, "b", "bee", 3, 2) || lk_store_log(c, &e) ||
+        if (lk_store_begin(c) || lk_store_save(c, "t", "b", "bee", 3, 2) || lk_store_log(c, &e) ||
             lk_store_commit(c))
             _exit(3);
         /* ... and one cut off before its commit */
         memset(big, 'z', sizeof big);
-        if (lk_store_begin(c) || lk_store_save(c, "a", big, sizeof big, 3) || lk_store_log(c, &e) ||
-            lk_store_log(c, &e) || lk_store_outbox_add(c, "a", "ws", "{}", 3, NULL))
+        if (lk_store_begin(c) || lk_store_save(c, "t", "a", big, sizeof big, 3) ||
+            lk_store_log(c, &e) || lk_store_log(c, &e) ||
+            lk_store_outbox_add(c, "a", "ws", "{}", 3, NULL))
             _exit(4);
         if (write(fds[1], "k", 1) != 1)
             _exit(5);
@@ -504,18 +505,29 @@ static void test_migrate(void)
 
     CHECK_INT(make_db(p, v1_schema), SQLITE_OK);
     CHECK_INT(make_db(p, "INSERT INTO sessions VALUES ('old-user', x'00ff01', 42);"
+                         "INSERT INTO log(user, channel, dir, at_ms, ext_id, text) "
+                         "  VALUES ('old-user', 'ws', 'in', 42, 'm1', 'hi');"
                          "INSERT INTO seen VALUES ('ws', 'm1', 42);"),
               SQLITE_OK);
     CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 1);
 
     s = open_ok(p);
-    check_blob(s, "old-user", "\x00\xff\x01", 3);
-    CHECK_INT(lk_store_seen(s, "ws", "m1", 50, &dup), LK_OK);
+    /* version 4 gave the session and the processed id the channel and user
+     * of the log row */
+    {
+        lk_buf b = {0};
+        int found = -1;
+        CHECK_INT(lk_store_load(s, "ws", "old-user", &b, &found), LK_OK);
+        CHECK_INT(found, 1);
+        CHECK(b.len == 3 && !memcmp(b.p, "\x00\xff\x01", 3));
+        lk_buf_free(&b);
+    }
+    CHECK_INT(lk_store_seen(s, "ws", "old-user", "m1", 50, &dup), LK_OK);
     CHECK_INT(dup, 1);
     CHECK_INT(lk_store_outbox_add(s, "old-user", "ws", "{}", 50, &id), LK_OK);
     CHECK(id > 0);
     lk_store_close(s);
-    CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), 3);
+    CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), lk_store_schema_version());
     /* version 3 dropped the indexes nothing on the message path reads */
     CHECK_INT(raw1(p,
                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
@@ -770,7 +782,7 @@ static void test_pragmas(void)
     if (db) {
         q1(db, "PRAGMA journal_mode", tv, sizeof tv);
         CHECK_STR(tv, "memory");
-        CHECK_INT(q1(db, "PRAGMA user_version", NULL, 0), 3);
+        CHECK_INT(q1(db, "PRAGMA user_version", NULL, 0), lk_store_schema_version());
     }
     lk_store_close(s);
 }
@@ -789,7 +801,7 @@ static void test_full(void)
     lk_err err;
 
     memset(big, 'q', sizeof big);
-    CHECK_INT(lk_store_save(s, "u", "old", 3, 1), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", "old", 3, 1), LK_OK);
     if (!db)
         goto out;
     snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", q1(db, "PRAGMA page_count", NULL, 0));
@@ -797,20 +809,20 @@ static void test_full(void)
 
     CHECK_INT(lk_store_begin(s), LK_OK);
     CHECK_INT(lk_store_log(s, &e), LK_OK);
-    err = lk_store_save(s, "u", big, sizeof big, 2);
+    err = lk_store_save(s, "t", "u", big, sizeof big, 2);
     CHECK_INT(err, LK_ESTORE);
     CHECK(strstr(lk_store_errmsg(s), "save: database or disk is full") != NULL);
     lk_store_rollback(s); /* what the runtime does after any error */
     check_blob(s, "u", "old", 3);
 
     /* outside a transaction, too */
-    CHECK_INT(lk_store_save(s, "v", big, sizeof big, 3), LK_ESTORE);
+    CHECK_INT(lk_store_save(s, "t", "v", big, sizeof big, 3), LK_ESTORE);
     check_no_session(s, "v");
 
     /* room again: the same store goes on working */
     q1(db, "PRAGMA max_page_count = 1000000", NULL, 0);
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_save(s, "u", big, sizeof big, 4), LK_OK);
+    CHECK_INT(lk_store_save(s, "t", "u", big, sizeof big, 4), LK_OK);
     CHECK_INT(lk_store_commit(s), LK_OK);
     check_blob(s, "u", big, sizeof big);
 out:
@@ -869,7 +881,7 @@ static void test_two_connections(void)
 
     /* with a long enough timeout the sender's update just waits its turn */
     CHECK_INT(lk_store_begin(a), LK_OK);
-    CHECK_INT(lk_store_save(a, "u", "s", 1, 3), LK_OK);
+    CHECK_INT(lk_store_save(a, "t", "u", "s", 1, 3), LK_OK);
     CHECK_INT(pthread_create(&th, NULL, slow_commit, a), 0);
     CHECK_INT(lk_store_outbox_sent(b, id, "remote", 4), LK_OK);
     pthread_join(th, NULL);
@@ -895,14 +907,14 @@ static void test_bad_args(void)
     int k;
 
     CHECK_INT(lk_store_begin(NULL), LK_EINVAL);
-    CHECK_INT(lk_store_save(NULL, "u", "x", 1, 0), LK_EINVAL);
-    CHECK_INT(lk_store_save(s, NULL, "x", 1, 0), LK_EINVAL);
-    CHECK_INT(lk_store_save(s, "", "x", 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_save(NULL, "t", "u", "x", 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_save(s, "t", NULL, "x", 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_save(s, "t", "", "x", 1, 0), LK_EINVAL);
     CHECK(strstr(lk_store_errmsg(s), "save") != NULL);
-    CHECK_INT(lk_store_save(s, "u", NULL, 1, 0), LK_EINVAL);
-    CHECK_INT(lk_store_load(s, NULL, &b, &found), LK_EINVAL);
-    CHECK_INT(lk_store_load(s, "u", NULL, &found), LK_EINVAL);
-    CHECK_INT(lk_store_delete(s, ""), LK_EINVAL);
+    CHECK_INT(lk_store_save(s, "t", "u", NULL, 1, 0), LK_EINVAL);
+    CHECK_INT(lk_store_load(s, "t", NULL, &b, &found), LK_EINVAL);
+    CHECK_INT(lk_store_load(s, "t", "u", NULL, &found), LK_EINVAL);
+    CHECK_INT(lk_store_delete(s, "t", ""), LK_EINVAL);
     CHECK_INT(lk_store_log(s, NULL), LK_EINVAL);
     CHECK_INT(lk_store_outbox_add(s, "u", "ws", NULL, 0, NULL), LK_EINVAL);
     CHECK_INT(lk_store_outbox_due(s, 0, 1, NULL, &k), LK_EINVAL);

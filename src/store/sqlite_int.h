@@ -1,0 +1,130 @@
+/* The inside of the SQLite backend, shared by its files:
+ *
+ *   sqlite.c        open, the schema and its migrations, transactions, the
+ *                   message path, the outbox, the vtable
+ *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
+ *                   checkpoints and size, the server lock, secrets, and the
+ *                   creation mode of the database file
+ *
+ * These and the tests are the only files of loket that include sqlite3.h. */
+#ifndef LOKET_SQLITE_INT_H
+#define LOKET_SQLITE_INT_H
+
+#include "store_int.h"
+
+#include <sqlite3.h>
+
+/* ---- statements prepared at open (their SQL is in sqlite.c) ---- */
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SEEN,
+    ST_LOAD,
+    ST_SAVE,
+    ST_DELETE,
+    ST_LOG,
+    ST_OB_ADD,
+    ST_OB_DUE,
+    ST_OB_SENT,
+    ST_OB_RETRY,
+    ST_OB_DROP,
+    ST_OB_DEPTH,
+    ST_PRUNE_SEEN,
+    ST_ACTIVE,
+    ST__N
+};
+
+typedef struct sq_store {
+    lk_store base; /* first: an lk_store * is an sq_store * */
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__N];
+    int tx;                   /* 1 from a successful begin until commit or rollback */
+    char *path;               /* the database file ("" in memory), for the lock */
+    char *wal_path;           /* PATH-wal, NULL in memory */
+    int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
+    int busy_ms;              /* the busy timeout of the options */
+    int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
+    int64_t wal_next_frames;  /* after a checkpoint that failed: the next try */
+    int64_t wal_step_frames;  /* ... and how far beyond the one after it */
+} sq_store;
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Records SQLite's message for a failed call and maps the code. Must run
+ * before the statement is reset, which may replace the message. */
+static inline lk_err fail(sq_store *q, const char *op, int rc)
+{
+    lk_store_set_err(&q->base, "%s: %s", op, sqlite3_errmsg(q->db));
+    return (rc & 0xff) == SQLITE_NOMEM ? LK_ENOMEM : LK_ESTORE;
+}
+
+/* Bind helpers that do nothing once an earlier bind failed, so a statement
+ * binds all its parameters and checks once. Text and blobs are bound
+ * SQLITE_STATIC: the caller's memory is used in place, and done() clears the
+ * bindings before that memory can go away. */
+static inline void bind_text(sqlite3_stmt *st, int i, const char *z, int n, int *rc)
+{
+    if (*rc == SQLITE_OK)
+        *rc = z ? sqlite3_bind_text(st, i, z, n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static inline void bind_i64(sqlite3_stmt *st, int i, int64_t v, int *rc)
+{
+    if (*rc == SQLITE_OK)
+        *rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static inline int step(sqlite3_stmt *st, int rc)
+{
+    return rc == SQLITE_OK ? sqlite3_step(st) : rc;
+}
+
+/* Ends one use of a prepared statement. Resetting at once matters beyond
+ * reuse: a SELECT left unreset keeps its read snapshot open, which would
+ * hide other connections' commits and hold back WAL checkpoints. */
+static inline lk_err done(sq_store *q, sqlite3_stmt *st, int rc, const char *op)
+{
+    lk_err err = LK_OK;
+
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = fail(q, op, rc);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+/* SQLite rolls a transaction back by itself after some errors (SQLITE_FULL,
+ * SQLITE_IOERR, SQLITE_NOMEM, ...). Without this check, the statements the
+ * caller runs next would each commit on their own: half a message stored. */
+static inline lk_err usable(sq_store *q, const char *op)
+{
+    if (q->tx && sqlite3_get_autocommit(q->db)) {
+        lk_store_set_err(&q->base,
+                         "%s: the transaction was already rolled back after an error; "
+                         "call lk_store_rollback",
+                         op);
+        return LK_ESTORE;
+    }
+    return LK_OK;
+}
+
+/* ---- sqlite_maint.c ---- */
+lk_err sq_outbox_depth(lk_store *s, int64_t *n);
+lk_err sq_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
+lk_err sq_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
+lk_err sq_checkpoint(lk_store *s);
+lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
+lk_err sq_wal_size(lk_store *s, int64_t *bytes);
+lk_err sq_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* Creates path 0600 when it does not exist yet, so that SQLite, which gives
+ * the -wal and -shm files the mode of the database, never makes any of them
+ * readable by others. */
+void sq_create_private(const char *path);
+/* Takes the server lock of the database at path (lk_store_opts.server_lock):
+ * *fd gets the open lock file, held until sq_unlock. */
+lk_err sq_lock(const char *path, int *fd, lk_diag *diag);
+void sq_unlock(int fd); /* -1 is a no-op */
+
+#endif
