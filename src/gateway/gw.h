@@ -196,7 +196,7 @@ void gw_wake_sender(void);
 /* ---- http.c ------------------------------------------------------------------ */
 typedef struct gw_req gw_req;
 
-enum gw_method { GW_GET, GW_POST, GW_OTHER };
+enum gw_method { GW_GET, GW_POST, GW_OTHER, GW_HEAD };
 
 struct gw_req {
     struct lws *wsi;
@@ -218,7 +218,7 @@ struct gw_req {
     const char *resp_type;
     lk_buf resp; /* LWS_PRE bytes of headroom, then the body */
     int phase;   /* 0 nothing to write, 1 headers next, 2 body next, 3 done */
-    int close_after;
+    int body_done; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
     int counted; /* in gw_srv->inflight */
 };
 
