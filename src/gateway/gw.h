@@ -84,8 +84,12 @@ enum { GW_LOG_ERROR = 0, GW_LOG_WARN = 1, GW_LOG_INFO = 2, GW_LOG_DEBUG = 3 };
 
 void gw_log_init(int level);
 /* One logfmt line on stderr: time=... level=... msg="msg" then the key=value
- * pairs of fmt. Values given through gw_log_str are quoted. Thread safe. */
+ * pairs of fmt. Every %s is escaped: fully between quotes (key=\"%s\"),
+ * control bytes elsewhere. A line repeated more than 10 times a second is
+ * counted instead and summed up with repeated=N. Thread safe. */
 void gw_log(int level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Writes the repeated=N summaries of the windows that ended (every second, and at exit). */
+void gw_log_flush(void);
 /* Appends key="value" (quoted, escaped, cut to 200 bytes) to b. */
 void gw_log_kv(lk_buf *b, const char *key, const char *value);
 /* Routes libwebsockets' own messages into gw_log. */

@@ -39,11 +39,18 @@ static void on_signal(int sig)
         lws_cancel_service(signal_ctx);
 }
 
-static lws_sorted_usec_list_t drain_tick;
+static lws_sorted_usec_list_t drain_tick, log_tick;
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     (void)sul; /* only makes lws_service return */
+}
+
+/* Every second: the summaries of repeated log lines whose window ended. */
+static void on_log_tick(lws_sorted_usec_list_t *sul)
+{
+    gw_log_flush();
+    lws_sul_schedule(gw_srv->ctx, 0, sul, on_log_tick, LWS_US_PER_SEC);
 }
 
 static const struct lws_protocols protocols[] = {
@@ -322,6 +329,7 @@ static void run(gw_server *s)
 {
     int64_t deadline;
 
+    lws_sul_schedule(s->ctx, 0, &log_tick, on_log_tick, LWS_US_PER_SEC);
     while (!got_stop) {
         if (lws_service(s->ctx, 0) < 0)
             break;
@@ -339,6 +347,7 @@ static void run(gw_server *s)
             break;
     }
     lws_sul_cancel(&drain_tick);
+    lws_sul_cancel(&log_tick);
 }
 
 int lk_serve_main(int argc, char **argv)
@@ -384,6 +393,7 @@ int lk_serve_main(int argc, char **argv)
 done:
     close_parts(s);
     curl_global_cleanup();
+    gw_log_flush();
     if (rc == 0)
         gw_log(GW_LOG_INFO, "stopped", NULL);
     gw_srv = NULL;
