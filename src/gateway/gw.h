@@ -55,6 +55,10 @@ typedef struct gw_config {
     double rate; /* messages per second per sender (token refill) */
     int burst;   /* bucket size */
     int max_conns_per_peer;
+    int max_conns;         /* every connection; 0: derived from RLIMIT_NOFILE at start */
+    int max_webhook_conns; /* the share of max_conns kept for /webhook/... */
+    gw_cidr *trusted;      /* trusted_proxies: whose X-Forwarded-For is believed */
+    int ntrusted;
     int ws_ping_s, ws_idle_s;
     int request_timeout_s;
     int64_t retry_base_ms, retry_cap_ms;
@@ -143,15 +147,35 @@ enum gw_channel gw_channel_of(const char *name);
 /* ---- limits.c ------------------------------------------------------------- */
 typedef struct gw_limits gw_limits;
 
-gw_limits *gw_limits_new(int max_per_peer, double rate, int burst);
+typedef struct gw_limits_opts {
+    int max_per_peer;      /* connections per address: the peer's, or behind a trusted
+                              proxy the client's (X-Forwarded-For) */
+    int max_conns;         /* every connection */
+    int max_webhook_conns; /* the share of max_conns kept for webhooks (at most half) */
+    const gw_cidr *trusted; /* borrowed, outlives the limits: the proxies whose */
+    int ntrusted;           /* X-Forwarded-For is believed */
+    double rate;            /* the per-sender token buckets */
+    int burst;
+} gw_limits_opts;
+
+gw_limits *gw_limits_new(const gw_limits_opts *o);
 void gw_limits_free(gw_limits *l);
 /* Called at accept with the peer address: 0 to accept (counted until
  * gw_limits_release of the connection gw_limits_bind names next), -1 when
- * the peer is at its cap. */
-int gw_limits_accept(gw_limits *l, const struct sockaddr *sa);
+ * the peer is at its cap or the server at max_conns. When the server is full
+ * it may accept by evicting the oldest connection that sent no request head
+ * within a second: then *evict names it (the caller closes it). */
+int gw_limits_accept(gw_limits *l, const struct sockaddr *sa, int64_t now_ms, const void **evict);
 /* Binds the connection just created (LWS_CALLBACK_WSI_CREATE) to the last
  * accept; a no-op for connections that were not accepted (listener, pipe). */
 void gw_limits_bind(gw_limits *l, const void *conn);
+/* Once the request head is in: places conn in the webhooks' budget (webhook)
+ * or the general pool, where behind a trusted proxy it counts for the client
+ * X-Forwarded-For names (xff, xff_len; NULL when absent). 0, or -1 when
+ * that budget, the pool or the client is full (the caller answers 503 and
+ * closes). A connection is classified once; later calls return 0. */
+int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t xff_len,
+                       int webhook);
 /* Stops counting a connection bound by gw_limits_bind; others are ignored. */
 void gw_limits_release(gw_limits *l, const void *conn);
 /* Takes a token from the bucket of (channel, user): 1 allowed, 0 over rate. */

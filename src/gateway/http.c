@@ -30,6 +30,8 @@ struct http_pss {
     gw_req *req;
 };
 
+static int classify(struct lws *wsi, const char *path);
+
 static int route_healthz(gw_req *r)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
@@ -233,6 +235,10 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
     if (frame_check(r, wsi) != 0)
         return 0;
+    if (classify(wsi, r->path) < 0) {
+        GW_RESPOND_LIT(r, 503, "{\"error\":\"too many connections: try again later\"}");
+        return 0;
+    }
     if (gw_srv->stopping) {
         GW_RESPOND_LIT(r, 503, "{\"error\":\"the server is shutting down\"}");
         return 0;
@@ -354,14 +360,52 @@ static void req_closed(struct http_pss *pss)
 static int accept_peer(void *user)
 {
     struct lws_filter_network_conn_args *a = user;
+    const void *evict = NULL;
 
     if (gw_srv->stopping)
         return -1;
-    if (gw_limits_accept(gw_srv->limits, (struct sockaddr *)&a->cli_addr) < 0) {
+    if (gw_limits_accept(gw_srv->limits, (struct sockaddr *)&a->cli_addr, gw_mono_us() / 1000,
+                         &evict) < 0) {
         gw_metrics_error(GW_E_PEER_LIMIT);
         return -1;
     }
+    if (evict) /* a connection that sent no head in time gives its place up */
+        lws_set_timeout((struct lws *)(uintptr_t)evict, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     return 0;
+}
+
+/* Places the connection in its budget once its head is in (limits.c): 0, or
+ * -1 when that budget is full. */
+static int classify(struct lws *wsi, const char *path)
+{
+    char xff[512];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+
+    if (n <= 0 || n >= (int)sizeof xff ||
+        lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) != n)
+        n = 0;
+    if (gw_limits_classify(gw_srv->limits, wsi, n ? xff : NULL, (size_t)n,
+                           !strncmp(path, "/webhook/", 9)) == 0)
+        return 0;
+    gw_metrics_error(GW_E_PEER_LIMIT);
+    return -1;
+}
+
+static int confirm_upgrade(struct lws *wsi, const char *in)
+{
+    char path[128];
+
+    if (!in || strcmp(in, "websocket")) { /* HTTP/2 (h2c) is off */
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                               "HTTP/2 is not served here: use HTTP/1.1");
+        return -1; /* hang up: 1 would keep the connection for a next request */
+    }
+    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
+        path[0] = '\0';
+    if (classify(wsi, path) == 0)
+        return 0;
+    lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections");
+    return -1;
 }
 
 int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -373,12 +417,7 @@ int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return accept_peer(user);
     case LWS_CALLBACK_WSI_CREATE: gw_limits_bind(gw_srv->limits, wsi); break;
     case LWS_CALLBACK_WSI_DESTROY: gw_limits_release(gw_srv->limits, wsi); break;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* websocket only: HTTP/2 (h2c) is off */
-        if (in && !strcmp((const char *)in, "websocket"))
-            return 0;
-        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-                               "HTTP/2 is not served here: use HTTP/1.1");
-        return -1; /* hang up: 1 would keep the connection for a next request */
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(wsi, (const char *)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a websocket without the loket-chat subprotocol */
     case LWS_CALLBACK_HTTP: return pss && !pss->req ? req_begin(pss, wsi, in) : -1;

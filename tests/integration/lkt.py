@@ -291,7 +291,7 @@ class WSClosed(Exception):
 
 
 class WS:
-    def __init__(self, port, path="/chat", protocol="loket-chat", timeout=10):
+    def __init__(self, port, path="/chat", protocol="loket-chat", timeout=10, headers=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -299,6 +299,8 @@ class WS:
                % (path, port, key))
         if protocol:
             req += "Sec-WebSocket-Protocol: %s\r\n" % protocol
+        for k, v in (headers or {}).items():
+            req += "%s: %s\r\n" % (k, v)
         self.sock.sendall((req + "\r\n").encode())
         head = b""
         while b"\r\n\r\n" not in head:
@@ -492,9 +494,9 @@ def wa_button_reply(frm, btn_id, title, wamid=None):
             "interactive": {"type": "button_reply", "button_reply": {"id": btn_id, "title": title}}}
 
 
-def wa_post(port, notification, secret=WA_SECRET, signature=True):
+def wa_post(port, notification, secret=WA_SECRET, signature=True, headers=None):
     body = json.dumps(notification).encode()
-    headers = {"Content-Type": "application/json"}
+    headers = dict(headers or {}, **{"Content-Type": "application/json"})
     if signature is True:
         headers["X-Hub-Signature-256"] = wa_sign(body, secret)
     elif signature:
@@ -511,14 +513,14 @@ def wa_hi_then_pandawa(port, pnid, user):
     check(st == 200, "second message answered %d" % st)
 
 
-def twilio_post(port, params, token=TWILIO_TOKEN, url=None, signature=True):
+def twilio_post(port, params, token=TWILIO_TOKEN, url=None, signature=True, headers=None):
     """A Twilio webhook request, signed as Twilio does: base64 HMAC-SHA1 of the URL
     followed by the sorted parameters' names and values."""
     from urllib.parse import urlencode
     url = url or "http://127.0.0.1:%d/webhook/twilio" % port
     data = url + "".join(k + params[k] for k in sorted(params))
     sig = base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers = dict(headers or {}, **{"Content-Type": "application/x-www-form-urlencoded"})
     if signature is True:
         headers["X-Twilio-Signature"] = sig
     elif signature:

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Behind a reverse proxy (a server of its own that trusts 127.0.0.1 as its proxy, 4
+connections per client, 24 in all of which 4 are kept for the webhooks): every
+connection comes from 127.0.0.1, and once that made the per-address cap a global cap.
+
+- clients are told apart by X-Forwarded-For: a fifth websocket of one client is refused,
+  another client's is accepted;
+- half-sent request heads from the proxy's address do not lock the webhooks out;
+- when idle websockets of many clients take every general place, the signed WhatsApp
+  and Twilio webhooks are still answered (their own share), /healthz gets 503, and
+  connections that sent no head within a second give their places up;
+- the webhooks' share is bounded too: webhook requests that hold their connections do
+  not take the general places."""
+
+import socket
+import time
+
+import lkt
+from lkt import check
+
+srv = lkt.Server("proxy", config={"trusted_proxies": "127.0.0.1, ::1", "max_conns_per_peer": 4,
+                                  "max_webhook_conns": 4, "max_conns": 24,
+                                  "request_timeout": "10s"}).start()
+P = srv.port
+META = {"X-Forwarded-For": "173.252.127.10"}  # one of Meta's webhook addresses
+
+
+def ws_for(client):
+    try:
+        c = lkt.WS(P, timeout=5, headers={"X-Forwarded-For": "198.51.100.99, " + client})
+        c.hello()
+        return c
+    except (lkt.WSClosed, OSError):
+        return None
+
+
+def webhooks_answer(tag):
+    user = "6281%07d" % (hash(tag) % 10 ** 7)
+    st, _, _ = lkt.wa_post(P, lkt.wa_notification("1234567", [lkt.wa_text(user, "Hi Chika")]),
+                           headers=META)
+    check(st == 200, "%s: the WhatsApp webhook answered %d" % (tag, st))
+    st, _, _ = lkt.twilio_post(P, {"From": "whatsapp:+" + user, "Body": "Hi Chika",
+                                   "MessageSid": "SM" + lkt.unique("x").replace("-", "")},
+                               headers={"X-Forwarded-For": "54.172.60.1"})
+    check(st == 200, "%s: the Twilio webhook answered %d" % (tag, st))
+
+
+# ---- clients behind the proxy ----
+mine = [ws_for("203.0.113.5") for _ in range(4)]
+check(all(mine), "four websockets of one client were not all accepted")
+check(ws_for("203.0.113.5") is None, "a fifth websocket of one client was accepted")
+other = ws_for("203.0.113.6")
+check(other is not None, "another client behind the proxy was refused")
+
+# ---- half-sent heads from the proxy's address ----
+half = []
+for _ in range(8):
+    s = socket.create_connection(("127.0.0.1", P))
+    s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\n")
+    half.append(s)
+webhooks_answer("half-sent heads")
+
+# ---- every general place taken ----
+time.sleep(1.2)  # the half-sent heads are now older than the one second a head may take
+crowd = []
+for i in range(40):
+    c = ws_for("203.0.113.%d" % (20 + i))
+    if c is None:
+        break
+    crowd.append(c)
+check(len(crowd) == 20 - 5, "%d more websockets were accepted, expected 15" % len(crowd))
+webhooks_answer("general places full")
+st = None
+try:
+    st, _, _ = lkt.http(P, "GET", "/healthz", timeout=5)
+except OSError:
+    pass
+check(st in (503, None), "/healthz with every general place taken answered %r" % st)
+
+
+def closed(s):
+    s.settimeout(0.05)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+evicted = lkt.wait_for(lambda: sum(closed(s) for s in half) >= 4 or None, timeout=5,
+                       what="half-sent heads giving their places up")
+for c in mine + [other] + crowd:
+    c.close()
+for s in half:
+    s.close()
+lkt.wait_for(lambda: lkt.http(P, "GET", "/healthz")[0] == 200, timeout=10,
+             what="/healthz once the crowd left")
+
+# ---- the webhooks' share is bounded: four webhook requests hold their connections ----
+held = []
+for _ in range(4):
+    s = socket.create_connection(("127.0.0.1", P))
+    s.sendall(b"POST /webhook/whatsapp HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 173.252.127.10\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+    held.append(s)
+time.sleep(0.3)  # their heads are in: each holds a place of the share
+st, _, body = lkt.wa_post(P, lkt.wa_notification("1234567", [lkt.wa_text("6281299", "Hi")]),
+                          headers=META)
+check(st == 503, "a fifth webhook connection answered %d" % st)
+check(lkt.http(P, "GET", "/healthz")[0] == 200, "the webhooks' share took a general place")
+for s in held:
+    s.close()
+
+code = srv.stop()
+srv.check_clean_exit(code)
+print("ok")
