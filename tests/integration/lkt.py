@@ -156,7 +156,8 @@ def _kill_leftovers():
                 pass
 
 class Server:
-    def __init__(self, name, flow=FLOW, test_clock=True, config=None, env=None, db=None, port=None):
+    def __init__(self, name, flow=FLOW, test_clock=True, config=None, env=None, db=None, port=None,
+                 nofile=None):
         os.makedirs(RUN, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=RUN)
         self.db = db or os.path.join(self.dir, "loket.db")
@@ -170,6 +171,7 @@ class Server:
         self.starts = 0
         self.supervised = False
         self.keep = False  # True: outlives this process (the fixture's shared server)
+        self.nofile = nofile  # a file descriptor limit (RLIMIT_NOFILE) for the server
         _started.append(self)
 
     def start(self):
@@ -202,8 +204,15 @@ class Server:
         logf = open(self.log, "ab")
         logf.write(b"---- start %d\n" % self.starts)
         logf.flush()
+        limit = None
+        if self.nofile:
+            import resource
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen(args, cwd=SRC, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=logf, stderr=logf, start_new_session=True)
+                                     stdout=logf, stderr=logf, start_new_session=True,
+                                     preexec_fn=limit)
         logf.close()
         self.wait_healthy()
         return self
