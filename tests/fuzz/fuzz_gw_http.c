@@ -52,8 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (used == 0 || used > size - off || v.status != 0)
             abort();
         if (!inside(h.method, data, size) || !inside(h.target, data, size) ||
-            !inside(h.clen, data, size) || !inside(h.te, data, size) ||
-            !inside(h.xff, data, size))
+            !inside(h.clen, data, size) || !inside(h.te, data, size) || !inside(h.xff, data, size))
             abort();
         /* a request that is served has no Transfer-Encoding and at most one length */
         if (h.te.p || h.n_te || h.n_clen > 1 || !h.method.n || !h.target.n)
