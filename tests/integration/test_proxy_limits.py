@@ -18,9 +18,10 @@ import time
 import lkt
 from lkt import check
 
-srv = lkt.Server("proxy", config={"trusted_proxies": "127.0.0.1, ::1", "max_conns_per_peer": 4,
-                                  "max_webhook_conns": 4, "max_conns": 24,
-                                  "request_timeout": "10s"}).start()
+# the new settings through the environment (LOKET_<KEY>), the older ones through the file
+srv = lkt.Server("proxy", config={"max_conns_per_peer": 4, "request_timeout": "10s"},
+                 env={"LOKET_TRUSTED_PROXIES": "127.0.0.1, ::1", "LOKET_MAX_WEBHOOK_CONNS": "4",
+                      "LOKET_MAX_CONNS": "24"}).start()
 P = srv.port
 META = {"X-Forwarded-For": "173.252.127.10"}  # one of Meta's webhook addresses
 
