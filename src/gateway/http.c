@@ -30,7 +30,7 @@ struct http_pss {
     gw_req *req;
 };
 
-static int classify(struct lws *wsi, const char *path);
+static int classify(struct lws *wsi, int webhook);
 
 static int route_healthz(gw_req *r)
 {
@@ -235,7 +235,8 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
     if (frame_check(r, wsi) != 0)
         return 0;
-    if (classify(wsi, r->path) < 0) {
+    if (classify(wsi, !strcmp(r->path, "/webhook/whatsapp") ||
+                          !strcmp(r->path, "/webhook/twilio")) < 0) {
         GW_RESPOND_LIT(r, 503, "{\"error\":\"too many connections: try again later\"}");
         return 0;
     }
@@ -376,7 +377,7 @@ static int accept_peer(void *user)
 
 /* Places the connection in its budget once its head is in (limits.c): 0, or
  * -1 when that budget is full. */
-static int classify(struct lws *wsi, const char *path)
+static int classify(struct lws *wsi, int webhook)
 {
     char xff[512];
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
@@ -384,8 +385,7 @@ static int classify(struct lws *wsi, const char *path)
     if (n <= 0 || n >= (int)sizeof xff ||
         lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) != n)
         n = 0;
-    if (gw_limits_classify(gw_srv->limits, wsi, n ? xff : NULL, (size_t)n,
-                           !strncmp(path, "/webhook/", 9)) == 0)
+    if (gw_limits_classify(gw_srv->limits, wsi, n ? xff : NULL, (size_t)n, webhook) == 0)
         return 0;
     gw_metrics_error(GW_E_PEER_LIMIT);
     return -1;
@@ -393,16 +393,12 @@ static int classify(struct lws *wsi, const char *path)
 
 static int confirm_upgrade(struct lws *wsi, const char *in)
 {
-    char path[128];
-
     if (!in || strcmp(in, "websocket")) { /* HTTP/2 (h2c) is off */
         lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
                                "HTTP/2 is not served here: use HTTP/1.1");
         return -1; /* hang up: 1 would keep the connection for a next request */
     }
-    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
-        path[0] = '\0';
-    if (classify(wsi, path) == 0)
+    if (classify(wsi, 0) == 0) /* a websocket never takes a webhook's place, whatever its path */
         return 0;
     lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections");
     return -1;

@@ -6,7 +6,8 @@
  * A connection's life here: accepted (the global cap; the per-peer cap unless
  * the peer is a trusted proxy), "unclassified" until its request head is in,
  * then classified by gw_limits_classify: a webhook request (/webhook/...)
- * takes a place of the webhook budget and stops counting for its address;
+ * takes a place of the webhook budget instead of its address's (one address
+ * takes at most half of that budget);
  * anything else (a websocket, the console, /v1/messages) takes a place of the
  * general pool (the global cap less the webhook share) and, behind a trusted
  * proxy, counts for the client X-Forwarded-For names, under the same per-peer
@@ -35,12 +36,14 @@ enum { CLS_NONE, CLS_GENERAL, CLS_WEBHOOK };
 
 typedef struct entry {
     struct entry *next;
-    int count;    /* peers: open connections */
-    char *peer;   /* conns: the peer key the connection is counted under, NULL if not */
-    char *client; /* conns: the client behind a trusted proxy it counts for, or NULL */
-    int cls;      /* conns: CLS_* */
-    int trusted;  /* conns: the peer is a trusted proxy */
-    int evicting; /* conns: told to close */
+    int count;        /* peers: open connections */
+    char *peer;       /* conns: the peer's address */
+    int peer_counted; /* conns: counted under peer (not for a trusted proxy, not a webhook) */
+    char *client;     /* conns: the other key it counts for (a client behind a trusted proxy, or
+                         "webhook ADDRESS"), or NULL */
+    int cls;          /* conns: CLS_* */
+    int trusted;      /* conns: the peer is a trusted proxy */
+    int evicting;     /* conns: told to close */
     const void *conn;
     int64_t t_ms;                /* conns: accepted at */
     struct entry *older, *newer; /* conns: the unclassified ones, oldest first */
@@ -307,10 +310,8 @@ void gw_limits_bind(gw_limits *l, const void *conn)
         return; /* not an accepted connection (the listener, a pipe, ...) */
     snprintf(ck, sizeof ck, "%p", conn);
     if (!find(&l->conns, ck) && (e = add(&l->conns, ck))) {
-        if (l->pending_counted)
-            e->peer = l->pending;
-        else
-            free(l->pending);
+        e->peer = l->pending;
+        e->peer_counted = l->pending_counted;
         l->pending = NULL;
         e->trusted = l->pending_trusted;
         e->conn = conn;
@@ -321,26 +322,54 @@ void gw_limits_bind(gw_limits *l, const void *conn)
     drop_pending(l); /* out of memory: do not count it at all */
 }
 
+/* Counts conn for key as well, under cap: 0, or -1 when key is at cap. */
+static int count_also(gw_limits *l, entry *e, const char *key, int cap, const char *why)
+{
+    int open = open_of(l, key);
+
+    if (open >= cap) {
+        gw_log(GW_LOG_WARN, why, "peer=%s open=%d", key, open);
+        return -1;
+    }
+    if ((e->client = strdup(key)) && count_key(l, key) < 0) {
+        free(e->client); /* out of memory: not counted */
+        e->client = NULL;
+    }
+    return 0;
+}
+
 int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t xff_len, int webhook)
 {
-    char ck[32], client[INET6_ADDRSTRLEN + 8];
+    char ck[32], client[INET6_ADDRSTRLEN + 16];
     entry **pp, *e;
     gw_ip ip;
-    int open;
+    int named;
 
     snprintf(ck, sizeof ck, "%p", conn);
     if (!(pp = find(&l->conns, ck)) || (e = *pp)->cls != CLS_NONE || e->evicting)
         return 0;
+    /* whom it is for: the client a trusted proxy names (not itself a proxy), else the peer */
+    named = e->trusted && xff &&
+            gw_xff_client(xff, xff_len, l->o.trusted, l->o.ntrusted, &ip) == 0 &&
+            !gw_cidr_match(l->o.trusted, l->o.ntrusted, &ip);
     if (webhook) {
         if (l->webhook >= l->o.max_webhook_conns) {
             gw_log(GW_LOG_WARN, "connection refused: the webhooks' connections are all in use",
                    "max_webhook_conns=%d", l->o.max_webhook_conns);
             return -1;
         }
-        if (e->peer) { /* the webhooks' budget replaces the per-peer cap */
+        /* the share replaces the per-peer cap; one address takes at most half of it */
+        snprintf(client, sizeof client, "webhook ");
+        if (named)
+            gw_ip_format(&ip, client + 8, sizeof client - 8);
+        else
+            snprintf(client + 8, sizeof client - 8, "%s", e->peer);
+        if (count_also(l, e, client, l->o.max_webhook_conns > 1 ? l->o.max_webhook_conns / 2 : 1,
+                       "connection refused: too many webhook connections from one peer") < 0)
+            return -1;
+        if (e->peer_counted) {
             release_key(l, e->peer);
-            free(e->peer);
-            e->peer = NULL;
+            e->peer_counted = 0;
         }
         e->cls = CLS_WEBHOOK;
         l->webhook++;
@@ -352,18 +381,11 @@ int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t x
                "max_conns=%d max_webhook_conns=%d", l->o.max_conns, l->o.max_webhook_conns);
         return -1;
     }
-    if (e->trusted && xff && gw_xff_client(xff, xff_len, l->o.trusted, l->o.ntrusted, &ip) == 0 &&
-        !gw_cidr_match(l->o.trusted, l->o.ntrusted, &ip)) {
+    if (named) {
         gw_ip_format(&ip, client, sizeof client);
-        if ((open = open_of(l, client)) >= l->o.max_per_peer) {
-            gw_log(GW_LOG_WARN, "connection refused: too many from one peer",
-                   "peer=%s open=%d via=proxy", client, open);
+        if (count_also(l, e, client, l->o.max_per_peer,
+                       "connection refused: too many from one peer behind the proxy") < 0)
             return -1;
-        }
-        if ((e->client = strdup(client)) && count_key(l, client) < 0) {
-            free(e->client);
-            e->client = NULL;
-        }
     }
     e->cls = CLS_GENERAL;
     l->general++;
@@ -388,7 +410,7 @@ void gw_limits_release(gw_limits *l, const void *conn)
         l->webhook--;
     if (e->evicting)
         l->evicting--;
-    if (e->peer)
+    if (e->peer_counted)
         release_key(l, e->peer);
     if (e->client)
         release_key(l, e->client);

@@ -9,8 +9,8 @@ connection comes from 127.0.0.1, and once that made the per-address cap a global
 - when idle websockets of many clients take every general place, the signed WhatsApp
   and Twilio webhooks are still answered (their own share), /healthz gets 503, and
   connections that sent no head within a second give their places up;
-- the webhooks' share is bounded too: webhook requests that hold their connections do
-  not take the general places."""
+- the webhooks' share is bounded too: one address takes at most half of it, webhook
+  requests that hold their connections get 503 beyond it and take no general place."""
 
 import socket
 import time
@@ -98,20 +98,43 @@ for s in half:
 lkt.wait_for(lambda: lkt.http(P, "GET", "/healthz")[0] == 200, timeout=10,
              what="/healthz once the crowd left")
 
-# ---- the webhooks' share is bounded: four webhook requests hold their connections ----
-held = []
-for _ in range(4):
+# ---- the webhooks' share is bounded: webhook requests whose bodies never come ----
+def hold(addr):
     s = socket.create_connection(("127.0.0.1", P))
-    s.sendall(b"POST /webhook/whatsapp HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 173.252.127.10\r\n"
-              b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-    held.append(s)
-time.sleep(0.3)  # their heads are in: each holds a place of the share
-st, _, body = lkt.wa_post(P, lkt.wa_notification("1234567", [lkt.wa_text("6281299", "Hi")]),
-                          headers=META)
-check(st == 503, "a fifth webhook connection answered %d" % st)
+    s.sendall(b"POST /webhook/whatsapp HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: %s\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{" % addr.encode())
+    return s
+
+
+def answer_now(s):
+    s.settimeout(2)
+    try:
+        return s.recv(100)
+    except OSError:
+        return b""
+
+
+held = [hold("173.252.127.20"), hold("173.252.127.20")]
+third = hold("173.252.127.20")  # one address takes at most half of the share of 4
+check(answer_now(third).startswith(b"HTTP/1.1 503"), "one address took more than half the share")
+third.close()
+held += [hold("173.252.127.21"), hold("173.252.127.22")]
+
+
+def share_full():
+    st, _, _ = lkt.twilio_post(P, {"From": "whatsapp:+6281", "Body": "x"}, signature="wrong",
+                               headers={"X-Forwarded-For": "54.172.60.9"})
+    return st == 503
+
+
+lkt.wait_for(share_full, timeout=5, what="the webhooks' share in use")
+st, _, _ = lkt.wa_post(P, lkt.wa_notification("1234567", [lkt.wa_text("6281299", "Hi")]),
+                       headers=META)
+check(st == 503, "a webhook request beyond the share answered %d" % st)
 check(lkt.http(P, "GET", "/healthz")[0] == 200, "the webhooks' share took a general place")
 for s in held:
     s.close()
+lkt.wait_for(lambda: not share_full(), timeout=5, what="the webhooks' share free again")
 
 code = srv.stop()
 srv.check_clean_exit(code)
