@@ -8,13 +8,16 @@
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   outbox.c    the sender thread (libcurl) and the maintenance thread
- *   limits.c    connections per peer address and the per-sender token buckets
+ *   limits.c    connection caps (global, webhooks, per address or proxied
+ *               client) and the per-sender token buckets
  *   metrics.c   counters and the Prometheus text
  *   log.c       structured log lines on stderr
  *   util.c      HMAC, hex, base64, UTF-8 cuts, clocks, random ids, escapes
  *   parse.c     the pure parsers of untrusted input (parse.h): JSON with a depth
  *               cap, forms, the Twilio signed string, WhatsApp notifications,
  *               generic messages, websocket frames; the fuzz targets call them
+ *   parse_http.c the HTTP framing rules (gw_http_check), raw request heads,
+ *               addresses, CIDR ranges and X-Forwarded-For (parse.h)
  *   wsclient.c  the blocking client of `loket replay --url`
  *   console.c   `loket console`
  *
