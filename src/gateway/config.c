@@ -24,6 +24,12 @@ void gw_config_defaults(gw_config *c)
     c->burst = 20;
     c->max_conns_per_peer = 64;
     c->max_webhook_conns = 32;
+    /* a proxy on the same machine (the README's nginx): whoever can connect from
+     * loopback runs there already, and believing it costs nothing but fairness */
+    if ((c->trusted = calloc(2, sizeof *c->trusted)) &&
+        gw_cidr_parse("127.0.0.0/8", &c->trusted[0]) == 0 &&
+        gw_cidr_parse("::1", &c->trusted[1]) == 0)
+        c->ntrusted = 2;
     c->ws_ping_s = 30;
     c->ws_idle_s = 60;
     c->request_timeout_s = 10;

@@ -60,7 +60,7 @@ typedef struct gw_config {
     int max_conns_per_peer;
     int max_conns;         /* every connection; 0: derived from RLIMIT_NOFILE at start */
     int max_webhook_conns; /* the share of max_conns kept for /webhook/... */
-    gw_cidr *trusted;      /* trusted_proxies: whose X-Forwarded-For is believed */
+    gw_cidr *trusted;      /* trusted_proxies: whose X-Forwarded-For is believed (loopback) */
     int ntrusted;
     int ws_ping_s, ws_idle_s;
     int request_timeout_s;

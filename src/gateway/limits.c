@@ -9,10 +9,10 @@
  * takes a place of the webhook budget instead of its address's (one address
  * takes at most half of that budget);
  * anything else (a websocket, the console, /v1/messages) takes a place of the
- * general pool (the global cap less the webhook share) and, behind a trusted
- * proxy, counts for the client X-Forwarded-For names, under the same per-peer
- * cap. So neither idle websockets nor a crowd behind the proxy can take the
- * webhooks' places. Connections still without a head after HEAD_GRACE_MS are
+ * general pool (the global cap less the webhook share) and, from a trusted
+ * proxy, counts for the client X-Forwarded-For names (or for the proxy when
+ * it names none), under the same per-peer cap. So neither idle websockets nor a crowd behind the
+ * proxy can take the webhooks' places. Connections still without a head after HEAD_GRACE_MS are
  * what the global cap evicts first (oldest first) when it is full: a head
  * sent slowly, or never, cannot hold a place others need.
  *
@@ -381,8 +381,11 @@ int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t x
                "max_conns=%d max_webhook_conns=%d", l->o.max_conns, l->o.max_webhook_conns);
         return -1;
     }
-    if (named) {
-        gw_ip_format(&ip, client, sizeof client);
+    if (e->trusted) { /* for the client it names, or for the proxy itself */
+        if (named)
+            gw_ip_format(&ip, client, sizeof client);
+        else
+            snprintf(client, sizeof client, "%s", e->peer);
         if (count_also(l, e, client, l->o.max_per_peer,
                        "connection refused: too many from one peer behind the proxy") < 0)
             return -1;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The server log on a server of its own (2 connections per peer): nothing a peer sends
+"""The server log on a server of its own (2 connections per peer, no trusted proxy): nothing a peer sends
 can forge a field or a line, and one line repeated in a storm is summed up.
 
 - request paths with %22 (a quote), %0a (a newline), tab, ESC, DEL and a C1 control, and
@@ -41,7 +41,9 @@ class Graph(BaseHTTPRequestHandler):
 graph = ThreadingHTTPServer(("127.0.0.1", 0), Graph)
 threading.Thread(target=graph.serve_forever, daemon=True).start()
 
-srv = lkt.Server("logsafety", config={"max_conns_per_peer": 2, "sender_poll": "100ms"},
+# no trusted proxies: the test's connections are refused at accept, by address
+srv = lkt.Server("logsafety", config={"max_conns_per_peer": 2, "sender_poll": "100ms",
+                                      "trusted_proxies": "none"},
                  env={"LOKET_WA_API_URL": "http://127.0.0.1:%d" % graph.server_address[1]}).start()
 P = srv.port
 
