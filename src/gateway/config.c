@@ -23,6 +23,13 @@ void gw_config_defaults(gw_config *c)
     c->rate = 1.0;
     c->burst = 20;
     c->max_conns_per_peer = 64;
+    c->max_webhook_conns = 32;
+    /* a proxy on the same machine (the README's nginx): whoever can connect from
+     * loopback runs there already, and believing it costs nothing but fairness */
+    if ((c->trusted = calloc(2, sizeof *c->trusted)) &&
+        gw_cidr_parse("127.0.0.0/8", &c->trusted[0]) == 0 &&
+        gw_cidr_parse("::1", &c->trusted[1]) == 0)
+        c->ntrusted = 2;
     c->ws_ping_s = 30;
     c->ws_idle_s = 60;
     c->request_timeout_s = 10;
@@ -54,6 +61,7 @@ void gw_config_free(gw_config *c)
     free(c->generic_token);
     free(c->public_url);
     free(c->ws_secret);
+    free(c->trusted);
     memset(c, 0, sizeof *c);
 }
 
@@ -144,6 +152,42 @@ static int set_str(char **dst, const char *v)
     return 0;
 }
 
+/* "127.0.0.1, 10.0.0.0/8 ::1" (commas or spaces) or "none": -1 when an item
+ * is not an address or a range, and the old list stays. */
+static int parse_proxies(gw_config *c, const char *v)
+{
+    gw_cidr *list = NULL, *grown;
+    int n = 0;
+    char item[64];
+
+    if (!strcasecmp(v, "none") || !*v)
+        goto done;
+    while (*v) {
+        size_t len = strcspn(v, ", \t");
+        if (len == 0) {
+            v++;
+            continue;
+        }
+        if (len >= sizeof item || !(grown = realloc(list, (size_t)(n + 1) * sizeof *list)))
+            goto fail;
+        list = grown;
+        memcpy(item, v, len);
+        item[len] = '\0';
+        if (gw_cidr_parse(item, &list[n]) < 0)
+            goto fail;
+        n++;
+        v += len;
+    }
+done:
+    free(c->trusted);
+    c->trusted = list;
+    c->ntrusted = n;
+    return 0;
+fail:
+    free(list);
+    return -1;
+}
+
 /* The keys of the file, also read from LOKET_<KEY> (upper case). */
 static const char *const keys[] = {
     "flow",
@@ -174,6 +218,9 @@ static const char *const keys[] = {
     "wal_max",
     "ws_sessions_per_conn",
     "ws_new_sessions",
+    "max_conns",
+    "max_webhook_conns",
+    "trusted_proxies",
     NULL,
 };
 
@@ -248,6 +295,15 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "batch_per_turn")) {
         if (parse_int(v, 1, 100000, &c->batch_per_turn))
             why = "a number of messages, 1 or more";
+    } else if (!strcmp(key, "max_conns")) {
+        if (parse_int(v, 0, 1000000, &c->max_conns))
+            why = "a number of connections (0: from the file descriptor limit)";
+    } else if (!strcmp(key, "max_webhook_conns")) {
+        if (parse_int(v, 1, 1000000, &c->max_webhook_conns))
+            why = "a number of connections, 1 or more";
+    } else if (!strcmp(key, "trusted_proxies")) {
+        if (parse_proxies(c, v) < 0)
+            why = "addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1), or none";
     } else if (!strcmp(key, "ws_ping") || !strcmp(key, "ws_idle") ||
                !strcmp(key, "request_timeout") || !strcmp(key, "send_timeout")) {
         if (parse_duration(v, &ms) || ms < 1000 || ms > 65535 * 1000)

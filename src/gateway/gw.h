@@ -9,7 +9,8 @@
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   outbox.c    the sender thread (libcurl) and the maintenance thread
- *   limits.c    connections per peer address and the per-sender token buckets
+ *   limits.c    connection caps (global, webhooks, per address or proxied
+ *               client) and the per-sender token buckets
  *   metrics.c   counters and the Prometheus text
  *   health.c    GET /healthz: the database and the sender thread, the version
  *   log.c       structured log lines on stderr
@@ -17,6 +18,8 @@
  *   parse.c     the pure parsers of untrusted input (parse.h): JSON with a depth
  *               cap, forms, the Twilio signed string, WhatsApp notifications,
  *               generic messages, websocket frames; the fuzz targets call them
+ *   parse_http.c the HTTP framing rules (gw_http_check), raw request heads,
+ *               addresses, CIDR ranges and X-Forwarded-For (parse.h)
  *   wsclient.c  the blocking client of `loket replay --url`
  *   console.c   `loket console`
  *
@@ -57,6 +60,10 @@ typedef struct gw_config {
     double rate; /* messages per second per sender (token refill) */
     int burst;   /* bucket size */
     int max_conns_per_peer;
+    int max_conns;         /* every connection; 0: derived from RLIMIT_NOFILE at start */
+    int max_webhook_conns; /* the share of max_conns kept for /webhook/... */
+    gw_cidr *trusted;      /* trusted_proxies: whose X-Forwarded-For is believed (loopback) */
+    int ntrusted;
     int ws_ping_s, ws_idle_s;
     int request_timeout_s;
     int64_t retry_base_ms, retry_cap_ms;
@@ -94,8 +101,12 @@ enum { GW_LOG_ERROR = 0, GW_LOG_WARN = 1, GW_LOG_INFO = 2, GW_LOG_DEBUG = 3 };
 
 void gw_log_init(int level);
 /* One logfmt line on stderr: time=... level=... msg="msg" then the key=value
- * pairs of fmt. Values given through gw_log_str are quoted. Thread safe. */
+ * pairs of fmt. Every %s is escaped: fully between quotes (key=\"%s\"),
+ * control bytes elsewhere. A line repeated more than 10 times a second is
+ * counted instead and summed up with repeated=N. Thread safe. */
 void gw_log(int level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Writes the repeated=N summaries of the windows that ended (every second, and at exit). */
+void gw_log_flush(void);
 /* Appends key="value" (quoted, escaped, cut to 200 bytes) to b. */
 void gw_log_kv(lk_buf *b, const char *key, const char *value);
 /* Routes libwebsockets' own messages into gw_log. */
@@ -155,15 +166,35 @@ enum gw_channel gw_channel_of(const char *name);
 /* ---- limits.c ------------------------------------------------------------- */
 typedef struct gw_limits gw_limits;
 
-gw_limits *gw_limits_new(int max_per_peer, double rate, int burst);
+typedef struct gw_limits_opts {
+    int max_per_peer;      /* connections per address: the peer's, or behind a trusted
+                              proxy the client's (X-Forwarded-For) */
+    int max_conns;         /* every connection */
+    int max_webhook_conns; /* the share of max_conns kept for webhooks (at most half) */
+    const gw_cidr *trusted; /* borrowed, outlives the limits: the proxies whose */
+    int ntrusted;           /* X-Forwarded-For is believed */
+    double rate;            /* the per-sender token buckets */
+    int burst;
+} gw_limits_opts;
+
+gw_limits *gw_limits_new(const gw_limits_opts *o);
 void gw_limits_free(gw_limits *l);
 /* Called at accept with the peer address: 0 to accept (counted until
  * gw_limits_release of the connection gw_limits_bind names next), -1 when
- * the peer is at its cap. */
-int gw_limits_accept(gw_limits *l, const struct sockaddr *sa);
+ * the peer is at its cap or the server at max_conns. When the server is full
+ * it may accept by evicting the oldest connection that sent no request head
+ * within a second: then *evict names it (the caller closes it). */
+int gw_limits_accept(gw_limits *l, const struct sockaddr *sa, int64_t now_ms, const void **evict);
 /* Binds the connection just created (LWS_CALLBACK_WSI_CREATE) to the last
  * accept; a no-op for connections that were not accepted (listener, pipe). */
 void gw_limits_bind(gw_limits *l, const void *conn);
+/* Once the request head is in: places conn in the webhooks' budget (webhook)
+ * or the general pool, where behind a trusted proxy it counts for the client
+ * X-Forwarded-For names (xff, xff_len; NULL when absent). 0, or -1 when
+ * that budget, the pool or the client is full (the caller answers 503 and
+ * closes). A connection is classified once; later calls return 0. */
+int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t xff_len,
+                       int webhook);
 /* Stops counting a connection bound by gw_limits_bind; others are ignored. */
 void gw_limits_release(gw_limits *l, const void *conn);
 /* Takes a token from the bucket of (channel, user): 1 allowed, 0 over rate. */
@@ -214,7 +245,7 @@ void gw_wake_sender(void);
 /* ---- http.c ------------------------------------------------------------------ */
 typedef struct gw_req gw_req;
 
-enum gw_method { GW_GET, GW_POST, GW_OTHER };
+enum gw_method { GW_GET, GW_POST, GW_OTHER, GW_HEAD };
 
 struct gw_req {
     struct lws *wsi;
@@ -240,7 +271,7 @@ struct gw_req {
     const char *resp_type;
     lk_buf resp; /* LWS_PRE bytes of headroom, then the body */
     int phase;   /* 0 nothing to write, 1 headers next, 2 body next, 3 done */
-    int close_after;
+    int body_done; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
     int counted; /* in gw_srv->inflight */
 };
 

@@ -2,7 +2,21 @@
  * each request, collects a POST body under its caps, runs the route's handler
  * once the body is in, and writes the response in two writeable callbacks
  * (headers, then the body). It also sees every accepted socket first, which
- * is where the per-peer connection cap is applied.
+ * is where the connection caps are applied.
+ *
+ * One request per connection: every response says "Connection: close" and the
+ * connection closes once it is written (lws_http_transaction_completed is
+ * never called). libwebsockets 4.1.6 (lws_http_action, server.c) mishandles a
+ * request whose head it parses from bytes that came in with the previous
+ * request (pipelining): its loop over the buffered input feeds the body from
+ * the wrong offset, then calls lws_read_h1 in LRS_BODY with nothing left to
+ * read, which raises LWS_CALLBACK_HTTP_BODY_COMPLETION and consumes nothing,
+ * forever and inside one lws_service call: no timer, no signal, no other
+ * client. A second head is only parsed on a connection that went back to
+ * keep-alive, so that never happens here; a second LWS_CALLBACK_HTTP on one
+ * connection is refused all the same. Bytes that follow a body stay buffered
+ * and make the library repeat the body completion on each pass of the loop
+ * until the answer is written; the repeats are ignored (see req_body_done).
  *
  * A request (gw_req) lives from LWS_CALLBACK_HTTP until its response is
  * written or the connection closes; an absolute deadline (a sul timer armed
@@ -16,6 +30,9 @@ struct http_pss {
     gw_req *req;
 };
 
+static int classify(struct lws *wsi, int webhook);
+
+/* GET routes answer HEAD too, without the body. */
 static const struct route {
     enum gw_method method;
     const char *path;
@@ -33,7 +50,7 @@ static const struct route {
 
 static const char *method_name(enum gw_method m)
 {
-    return m == GW_GET ? "GET" : m == GW_POST ? "POST" : "OTHER";
+    return m == GW_GET ? "GET" : m == GW_POST ? "POST" : m == GW_HEAD ? "HEAD" : "OTHER";
 }
 
 /* ---- responses ---------------------------------------------------------------- */
@@ -50,7 +67,6 @@ void gw_respond(gw_req *r, int status, const char *ctype, const char *body, size
     lk_buf_put(&r->resp, pad, LWS_PRE);
     lk_buf_put(&r->resp, body, len);
     if (r->resp.oom) {
-        r->close_after = 1;
         lk_buf_reset(&r->resp);
         lk_buf_put(&r->resp, pad, LWS_PRE);
         lk_buf_puts(&r->resp, "{}");
@@ -122,7 +138,6 @@ static void req_deadline(lws_sorted_usec_list_t *sul)
 
     gw_log(GW_LOG_WARN, "request deadline passed", "rid=%s path=\"%s\"", r->rid, r->path);
     if (r->phase == 0) {
-        r->close_after = 1;
         gw_respond_error(r, 408, GW_E_TIMEOUT, "the request took too long");
         /* if even the 408 cannot be written, hang up shortly */
         lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, 2);
@@ -145,15 +160,51 @@ static void copy_custom(struct lws *wsi, const char *name, char *dst, int len)
         dst[0] = '\0';
 }
 
+/* The framing rules of gw_http_check on the head libwebsockets parsed: 0 to go
+ * on, else the request was answered (and its connection will close). */
+static int frame_check(gw_req *r, struct lws *wsi)
+{
+    static const char *const methods[] = {"GET", "POST", "OTHER", "HEAD"};
+    char clen[32];
+    gw_http_head h;
+    gw_http_verdict v;
+    int n;
+
+    memset(&h, 0, sizeof h);
+    h.method.p = methods[r->method];
+    h.method.n = strlen(methods[r->method]);
+    if ((n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)) > 0) {
+        h.n_clen = 1;
+        if (n < (int)sizeof clen &&
+            lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) == n) {
+            h.clen.p = clen;
+            h.clen.n = (size_t)n;
+        } else {
+            h.clen.p = "-"; /* longer than any number we take */
+            h.clen.n = 1;
+        }
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+        lws_hdr_custom_length(wsi, "transfer-encoding:", 18) > 0) {
+        h.n_te = 1;
+        h.te.p = "?"; /* its value does not matter: no Transfer-Encoding is accepted */
+        h.te.n = 1;
+    }
+    if (gw_http_check(&h, GW_MAX_BODY, &v) == 0) {
+        r->clen = v.clen;
+        return 0;
+    }
+    gw_respond_error(r, v.status, v.status == 413 ? GW_E_TOO_LARGE : GW_E_BAD_REQUEST, v.why);
+    return v.status;
+}
+
 static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
 {
-    char clen[32];
     const struct route *rt = NULL;
     int path_known = 0;
     size_t i;
     gw_req *r;
 
-    req_free(pss); /* a keep-alive connection's previous request, if any */
     if (!(r = calloc(1, sizeof *r)))
         return -1;
     pss->req = r;
@@ -169,6 +220,7 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
 
     r->method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)    ? GW_GET
                 : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? GW_POST
+                : lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) ? GW_HEAD
                                                                 : GW_OTHER;
     snprintf(r->path, sizeof r->path, "%s", uri ? uri : "");
     copy_hdr(wsi, WSI_TOKEN_HOST, r->host, sizeof r->host);
@@ -176,16 +228,14 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_custom(wsi, "x-hub-signature-256:", r->hub_sig, sizeof r->hub_sig);
     copy_custom(wsi, "x-twilio-signature:", r->twilio_sig, sizeof r->twilio_sig);
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
-    clen[0] = '\0';
-    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen, sizeof clen);
-    if (clen[0]) {
-        char *end;
-        long long v = strtoll(clen, &end, 10);
-        r->clen = (*end || v < 0) ? INT64_MAX : v;
+    if (frame_check(r, wsi) != 0)
+        return 0;
+    if (classify(wsi, !strcmp(r->path, "/webhook/whatsapp") ||
+                          !strcmp(r->path, "/webhook/twilio")) < 0) {
+        GW_RESPOND_LIT(r, 503, "{\"error\":\"too many connections: try again later\"}");
+        return 0;
     }
-
     if (gw_srv->stopping) {
-        r->close_after = 1;
         GW_RESPOND_LIT(r, 503, "{\"error\":\"the server is shutting down\"}");
         return 0;
     }
@@ -193,35 +243,23 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
         if (strcmp(routes[i].path, r->path))
             continue;
         path_known = 1;
-        if (routes[i].method == r->method)
+        if (routes[i].method == r->method || (r->method == GW_HEAD && routes[i].method == GW_GET))
             rt = &routes[i];
     }
     if (!rt) {
-        if (r->method != GW_GET)
-            r->close_after = 1; /* a body, if any, is not read */
         if (path_known)
             gw_respond_error(r, 405, GW_E_BAD_REQUEST, "method not allowed");
         else /* not an error of ours or the peer's worth counting (favicon.ico, scanners) */
             GW_RESPOND_LIT(r, 404, "{\"error\":\"not found\"}");
         return 0;
     }
-    if (r->method == GW_GET)
+    if (r->method != GW_POST)
         return rt->fn(r);
 
-    /* POST: the body is capped from Content-Length before any of it is read */
-    if (r->clen < 0) {
-        r->close_after = 1;
-        gw_respond_error(r, 411, GW_E_BAD_REQUEST, "a Content-Length header is required");
-        return 0;
-    }
-    if (r->clen > GW_MAX_BODY) {
-        r->close_after = 1;
-        gw_respond_error(r, 413, GW_E_TOO_LARGE, "the body is larger than 1 MiB");
-        return 0;
-    }
+    /* POST: gw_http_check capped the body from Content-Length before any of it is read */
     r->on_body = rt->fn;
     if (r->clen == 0)
-        return r->on_body(r);
+        return 0; /* libwebsockets raises the body completion at once */
     return lk_buf_reserve(&r->body, (size_t)r->clen) < 0 ? -1 : 0;
 }
 
@@ -230,7 +268,6 @@ static int req_body(gw_req *r, const void *in, size_t len)
     if (!r || r->phase != 0)
         return 0; /* answered already: the rest is dropped */
     if ((int64_t)(r->body.len + len) > r->clen) {
-        r->close_after = 1;
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, "the body is longer than its Content-Length");
         return 0;
     }
@@ -240,10 +277,16 @@ static int req_body(gw_req *r, const void *in, size_t len)
 
 static int req_body_done(gw_req *r)
 {
-    if (!r || r->phase != 0 || !r->on_body)
+    /* A repeat: libwebsockets holds bytes that followed the body and raises
+     * the completion again on each pass of the loop until the connection
+     * goes. That ends with the answer's writeable callback on the next poll
+     * (a fresh connection is writeable), so wait only if an answer is queued. */
+    if (!r || r->body_done)
+        return r && r->phase != 0 ? 0 : -1;
+    r->body_done = 1;
+    if (r->phase != 0 || !r->on_body)
         return 0;
     if ((int64_t)r->body.len != r->clen) {
-        r->close_after = 1;
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, "the body is shorter than its Content-Length");
         return 0;
     }
@@ -258,7 +301,6 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
                                        *end = hdr + sizeof hdr - 1;
     gw_req *r = pss->req;
     size_t blen;
-    int close_after;
 
     if (!r)
         return 0;
@@ -271,11 +313,17 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
                                         (const unsigned char *)"no-store", 8, &p, end) ||
             lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                         (const unsigned char *)"nosniff", 7, &p, end) ||
-            (r->close_after &&
-             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-                                          5, &p, end)) ||
+            /* one request per connection (see the top of the file) */
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                         5, &p, end) ||
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
+        if (r->method == GW_HEAD) {
+            r->phase = 3;
+            req_log(r);
+            req_free(pss);
+            return -1;
+        }
         r->phase = 2;
         lws_callback_on_writable(wsi);
         return 0;
@@ -285,11 +333,8 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
             return -1;
         r->phase = 3;
         req_log(r);
-        close_after = r->close_after;
         req_free(pss);
-        if (close_after)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return -1; /* the connection closes (libwebsockets flushes what is buffered first) */
     default: return 0;
     }
 }
@@ -311,14 +356,47 @@ static void req_closed(struct http_pss *pss)
 static int accept_peer(void *user)
 {
     struct lws_filter_network_conn_args *a = user;
+    const void *evict = NULL;
 
     if (gw_srv->stopping)
         return -1;
-    if (gw_limits_accept(gw_srv->limits, (struct sockaddr *)&a->cli_addr) < 0) {
+    if (gw_limits_accept(gw_srv->limits, (struct sockaddr *)&a->cli_addr, gw_mono_us() / 1000,
+                         &evict) < 0) {
         gw_metrics_error(GW_E_PEER_LIMIT);
         return -1;
     }
+    if (evict) /* a connection that sent no head in time gives its place up */
+        lws_set_timeout((struct lws *)(uintptr_t)evict, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     return 0;
+}
+
+/* Places the connection in its budget once its head is in (limits.c): 0, or
+ * -1 when that budget is full. */
+static int classify(struct lws *wsi, int webhook)
+{
+    char xff[512];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+
+    if (n <= 0 || n >= (int)sizeof xff ||
+        lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) != n)
+        n = 0;
+    if (gw_limits_classify(gw_srv->limits, wsi, n ? xff : NULL, (size_t)n, webhook) == 0)
+        return 0;
+    gw_metrics_error(GW_E_PEER_LIMIT);
+    return -1;
+}
+
+static int confirm_upgrade(struct lws *wsi, const char *in)
+{
+    if (!in || strcmp(in, "websocket")) { /* HTTP/2 (h2c) is off */
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                               "HTTP/2 is not served here: use HTTP/1.1");
+        return -1; /* hang up: 1 would keep the connection for a next request */
+    }
+    if (classify(wsi, 0) == 0) /* a websocket never takes a webhook's place, whatever its path */
+        return 0;
+    lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections");
+    return -1;
 }
 
 int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -330,15 +408,10 @@ int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return accept_peer(user);
     case LWS_CALLBACK_WSI_CREATE: gw_limits_bind(gw_srv->limits, wsi); break;
     case LWS_CALLBACK_WSI_DESTROY: gw_limits_release(gw_srv->limits, wsi); break;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: /* websocket only: HTTP/2 (h2c) is off */
-        if (in && !strcmp((const char *)in, "websocket"))
-            return 0;
-        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-                               "HTTP/2 is not served here: use HTTP/1.1");
-        return 1;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(wsi, (const char *)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a websocket without the loket-chat subprotocol */
-    case LWS_CALLBACK_HTTP: return pss ? req_begin(pss, wsi, in) : -1;
+    case LWS_CALLBACK_HTTP: return pss && !pss->req ? req_begin(pss, wsi, in) : -1;
     case LWS_CALLBACK_HTTP_BODY: return pss ? req_body(pss->req, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: return pss ? req_body_done(pss->req) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE: return pss ? req_write(pss, wsi) : 0;

@@ -1,6 +1,20 @@
 /* Bounds on what one peer can take: open connections per peer address
- * (counted from accept to the socket's last callback) and a token bucket per
- * sender (channel + user id). Loop thread only.
+ * (counted from accept to the socket's last callback), a global connection
+ * cap with a share kept for the webhooks, and a token bucket per sender
+ * (channel + user id). Loop thread only.
+ *
+ * A connection's life here: accepted (the global cap; the per-peer cap unless
+ * the peer is a trusted proxy), "unclassified" until its request head is in,
+ * then classified by gw_limits_classify: a webhook request (/webhook/...)
+ * takes a place of the webhook budget instead of its address's (one address
+ * takes at most half of that budget);
+ * anything else (a websocket, the console, /v1/messages) takes a place of the
+ * general pool (the global cap less the webhook share) and, from a trusted
+ * proxy, counts for the client X-Forwarded-For names (or for the proxy when
+ * it names none), under the same per-peer cap. So neither idle websockets nor a crowd behind the
+ * proxy can take the webhooks' places. Connections still without a head after HEAD_GRACE_MS are
+ * what the global cap evicts first (oldest first) when it is full: a head
+ * sent slowly, or never, cannot hold a place others need.
  *
  * Both tables are small chained hash tables keyed by strings. The bucket
  * table forgets buckets that have refilled completely when it grows past
@@ -15,12 +29,25 @@
 #include <string.h>
 
 #define SWEEP_AT 50000
+#define HEAD_GRACE_MS 1000 /* a head this late makes its connection the first to go */
+#define MAX_EVICTING 16    /* evictions under way at once (their sockets are still open) */
+
+enum { CLS_NONE, CLS_GENERAL, CLS_WEBHOOK };
 
 typedef struct entry {
     struct entry *next;
-    int count;     /* peers: open connections */
-    char *peer;    /* conns: the peer key the connection is counted under */
-    double tokens; /* buckets */
+    int count;        /* peers: open connections */
+    char *peer;       /* conns: the peer's address */
+    int peer_counted; /* conns: counted under peer (not for a trusted proxy, not a webhook) */
+    char *client;     /* conns: the other key it counts for (a client behind a trusted proxy, or
+                         "webhook ADDRESS"), or NULL */
+    int cls;          /* conns: CLS_* */
+    int trusted;      /* conns: the peer is a trusted proxy */
+    int evicting;     /* conns: told to close */
+    const void *conn;
+    int64_t t_ms;                /* conns: accepted at */
+    struct entry *older, *newer; /* conns: the unclassified ones, oldest first */
+    double tokens;               /* buckets */
     int64_t last_us;
     char key[];
 } entry;
@@ -31,13 +58,16 @@ typedef struct table {
 } table;
 
 struct gw_limits {
-    int max_per_peer;
-    double rate;
-    int burst;
-    table peers;   /* peer address -> open connections */
-    table conns;   /* connection (wsi pointer) -> its peer */
-    table buckets; /* channel + user -> token bucket */
-    char *pending; /* the peer of the accept whose connection is not created yet */
+    gw_limits_opts o;
+    int general_cap; /* max_conns less the webhook share */
+    table peers;     /* peer address -> open connections */
+    table conns;     /* connection (wsi pointer) -> its peer */
+    table buckets;   /* channel + user -> token bucket */
+    char *pending;   /* the peer of the accept whose connection is not created yet */
+    int pending_counted, pending_trusted;
+    int64_t pending_ms;
+    int total, general, webhook, evicting;
+    entry *oldest, *newest; /* unclassified connections */
 };
 
 static uint64_t hash(const char *s)
@@ -110,20 +140,23 @@ static void clear(table *t)
         for (e = t->slots[i]; e; e = next) {
             next = e->next;
             free(e->peer);
+            free(e->client);
             free(e);
         }
     free(t->slots);
     memset(t, 0, sizeof *t);
 }
 
-gw_limits *gw_limits_new(int max_per_peer, double rate, int burst)
+gw_limits *gw_limits_new(const gw_limits_opts *o)
 {
     gw_limits *l = calloc(1, sizeof *l);
+    int share;
+
     if (!l)
         return NULL;
-    l->max_per_peer = max_per_peer;
-    l->rate = rate;
-    l->burst = burst;
+    l->o = *o;
+    share = o->max_webhook_conns < o->max_conns / 2 ? o->max_webhook_conns : o->max_conns / 2;
+    l->general_cap = o->max_conns - share;
     return l;
 }
 
@@ -145,19 +178,76 @@ static void release_key(gw_limits *l, const char *key)
         del(&l->peers, pp);
 }
 
-static void peer_key(const struct sockaddr *sa, char *out, size_t len)
+static int sock_ip(const struct sockaddr *sa, gw_ip *ip)
 {
+    memset(ip, 0, sizeof *ip);
     if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a))
-            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
-        else
-            inet_ntop(AF_INET6, a, out, (socklen_t)len);
-    } else {
-        snprintf(out, len, "local");
+        memcpy(ip->a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
     }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(ip->a, &a->s6_addr[12], 4);
+        } else {
+            memcpy(ip->a, a, 16);
+            ip->v6 = 1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* The open connections counted for key. */
+static int open_of(gw_limits *l, const char *key)
+{
+    entry **pp = find(&l->peers, key);
+    return pp ? (*pp)->count : 0;
+}
+
+/* One more connection for key: 0, or -1 out of memory. */
+static int count_key(gw_limits *l, const char *key)
+{
+    entry **pp = find(&l->peers, key), *e = pp ? *pp : add(&l->peers, key);
+    if (!e)
+        return -1;
+    e->count++;
+    return 0;
+}
+
+static void link_newest(gw_limits *l, entry *e)
+{
+    e->older = l->newest;
+    e->newer = NULL;
+    if (l->newest)
+        l->newest->newer = e;
+    else
+        l->oldest = e;
+    l->newest = e;
+}
+
+static void unlink_unclassified(gw_limits *l, entry *e)
+{
+    if (e->older)
+        e->older->newer = e->newer;
+    else if (l->oldest == e)
+        l->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else if (l->newest == e)
+        l->newest = e->older;
+    e->older = e->newer = NULL;
+}
+
+static void drop_pending(gw_limits *l)
+{
+    if (!l->pending)
+        return;
+    if (l->pending_counted)
+        release_key(l, l->pending);
+    free(l->pending);
+    l->pending = NULL;
+    l->total--;
 }
 
 /* The accept path of lws is: FILTER_NETWORK_CONNECTION (the socket and the
@@ -165,34 +255,49 @@ static void peer_key(const struct sockaddr *sa, char *out, size_t len)
  * (before its socket is attached), ..., WSI_DESTROY (after the socket is
  * closed). So a connection is counted at accept, bound to its wsi at the
  * create that follows, and released by wsi at destroy. */
-int gw_limits_accept(gw_limits *l, const struct sockaddr *sa)
+int gw_limits_accept(gw_limits *l, const struct sockaddr *sa, int64_t now_ms, const void **evict)
 {
     char key[INET6_ADDRSTRLEN + 8];
-    entry **pp, *e;
+    int trusted = 0, open;
+    gw_ip ip;
 
-    if (l->pending) { /* the previous accept never created a connection */
-        release_key(l, l->pending);
+    *evict = NULL;
+    drop_pending(l); /* the previous accept never created a connection */
+    if (sock_ip(sa, &ip) == 0) {
+        gw_ip_format(&ip, key, sizeof key);
+        trusted = gw_cidr_match(l->o.trusted, l->o.ntrusted, &ip);
+    } else {
+        snprintf(key, sizeof key, "local");
+    }
+    /* a trusted proxy carries many clients: they are counted once their heads name them */
+    if (!trusted && (open = open_of(l, key)) >= l->o.max_per_peer) {
+        gw_log(GW_LOG_WARN, "connection refused: too many from one peer", "peer=%s open=%d", key,
+               open);
+        return -1;
+    }
+    if (l->total - l->evicting >= l->o.max_conns) {
+        entry *old = l->oldest;
+        if (!old || now_ms - old->t_ms < HEAD_GRACE_MS || l->evicting >= MAX_EVICTING) {
+            gw_log(GW_LOG_WARN, "connection refused: the server is at its connection cap",
+                   "max_conns=%d", l->o.max_conns);
+            return -1;
+        }
+        unlink_unclassified(l, old);
+        old->evicting = 1;
+        l->evicting++;
+        *evict = old->conn;
+        gw_log(GW_LOG_WARN, "connection closed: no request head in time and its place is needed",
+               "max_conns=%d", l->o.max_conns);
+    }
+    if (!(l->pending = strdup(key)) || (!trusted && count_key(l, key) < 0)) {
         free(l->pending);
         l->pending = NULL;
-    }
-    peer_key(sa, key, sizeof key);
-    pp = find(&l->peers, key);
-    e = pp ? *pp : add(&l->peers, key);
-    if (!e)
-        return -1;
-    if (e->count >= l->max_per_peer) {
-        gw_log(GW_LOG_WARN, "connection refused: too many from one peer", "peer=%s open=%d", key,
-               e->count);
-        if (!e->count)
-            del(&l->peers, find(&l->peers, key));
         return -1;
     }
-    if (!(l->pending = strdup(key))) {
-        if (!e->count)
-            del(&l->peers, find(&l->peers, key));
-        return -1;
-    }
-    e->count++;
+    l->pending_counted = !trusted;
+    l->pending_trusted = trusted;
+    l->pending_ms = now_ms;
+    l->total++;
     return 0;
 }
 
@@ -206,24 +311,115 @@ void gw_limits_bind(gw_limits *l, const void *conn)
     snprintf(ck, sizeof ck, "%p", conn);
     if (!find(&l->conns, ck) && (e = add(&l->conns, ck))) {
         e->peer = l->pending;
+        e->peer_counted = l->pending_counted;
         l->pending = NULL;
+        e->trusted = l->pending_trusted;
+        e->conn = conn;
+        e->t_ms = l->pending_ms;
+        link_newest(l, e);
         return;
     }
-    release_key(l, l->pending); /* out of memory: do not count it at all */
-    free(l->pending);
-    l->pending = NULL;
+    drop_pending(l); /* out of memory: do not count it at all */
+}
+
+/* Counts conn for key as well, under cap: 0, or -1 when key is at cap. */
+static int count_also(gw_limits *l, entry *e, const char *key, int cap, const char *why)
+{
+    int open = open_of(l, key);
+
+    if (open >= cap) {
+        gw_log(GW_LOG_WARN, why, "peer=%s open=%d", key, open);
+        return -1;
+    }
+    if ((e->client = strdup(key)) && count_key(l, key) < 0) {
+        free(e->client); /* out of memory: not counted */
+        e->client = NULL;
+    }
+    return 0;
+}
+
+int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t xff_len, int webhook)
+{
+    char ck[32], client[INET6_ADDRSTRLEN + 16];
+    entry **pp, *e;
+    gw_ip ip;
+    int named;
+
+    snprintf(ck, sizeof ck, "%p", conn);
+    if (!(pp = find(&l->conns, ck)) || (e = *pp)->cls != CLS_NONE || e->evicting)
+        return 0;
+    /* whom it is for: the client a trusted proxy names (not itself a proxy), else the peer */
+    named = e->trusted && xff &&
+            gw_xff_client(xff, xff_len, l->o.trusted, l->o.ntrusted, &ip) == 0 &&
+            !gw_cidr_match(l->o.trusted, l->o.ntrusted, &ip);
+    if (webhook) {
+        if (l->webhook >= l->o.max_webhook_conns) {
+            gw_log(GW_LOG_WARN, "connection refused: the webhooks' connections are all in use",
+                   "max_webhook_conns=%d", l->o.max_webhook_conns);
+            return -1;
+        }
+        /* the share replaces the per-peer cap; one address takes at most half of it */
+        snprintf(client, sizeof client, "webhook ");
+        if (named)
+            gw_ip_format(&ip, client + 8, sizeof client - 8);
+        else
+            snprintf(client + 8, sizeof client - 8, "%s", e->peer);
+        if (count_also(l, e, client, l->o.max_webhook_conns > 1 ? l->o.max_webhook_conns / 2 : 1,
+                       "connection refused: too many webhook connections from one peer") < 0)
+            return -1;
+        if (e->peer_counted) {
+            release_key(l, e->peer);
+            e->peer_counted = 0;
+        }
+        e->cls = CLS_WEBHOOK;
+        l->webhook++;
+        unlink_unclassified(l, e);
+        return 0;
+    }
+    if (l->general >= l->general_cap) {
+        gw_log(GW_LOG_WARN, "connection refused: every connection not kept for webhooks is in use",
+               "max_conns=%d max_webhook_conns=%d", l->o.max_conns, l->o.max_webhook_conns);
+        return -1;
+    }
+    if (e->trusted) { /* for the client it names, or for the proxy itself */
+        if (named)
+            gw_ip_format(&ip, client, sizeof client);
+        else
+            snprintf(client, sizeof client, "%s", e->peer);
+        if (count_also(l, e, client, l->o.max_per_peer,
+                       "connection refused: too many from one peer behind the proxy") < 0)
+            return -1;
+    }
+    e->cls = CLS_GENERAL;
+    l->general++;
+    unlink_unclassified(l, e);
+    return 0;
 }
 
 void gw_limits_release(gw_limits *l, const void *conn)
 {
     char ck[32];
-    entry **pp;
+    entry **pp, *e;
 
     snprintf(ck, sizeof ck, "%p", conn);
     if (!(pp = find(&l->conns, ck)))
         return;
-    release_key(l, (*pp)->peer);
-    free((*pp)->peer);
+    e = *pp;
+    if (e->cls == CLS_NONE)
+        unlink_unclassified(l, e);
+    else if (e->cls == CLS_GENERAL)
+        l->general--;
+    else
+        l->webhook--;
+    if (e->evicting)
+        l->evicting--;
+    if (e->peer_counted)
+        release_key(l, e->peer);
+    if (e->client)
+        release_key(l, e->client);
+    l->total--;
+    free(e->peer);
+    free(e->client);
     del(&l->conns, pp);
 }
 
@@ -231,7 +427,7 @@ static void refill(const gw_limits *l, entry *e, int64_t now_us)
 {
     double dt = (double)(now_us - e->last_us) / 1e6;
     if (dt > 0)
-        e->tokens = fmin((double)l->burst, e->tokens + dt * l->rate);
+        e->tokens = fmin((double)l->o.burst, e->tokens + dt * l->o.rate);
     e->last_us = now_us;
 }
 
@@ -243,7 +439,7 @@ static void sweep(gw_limits *l, int64_t now_us)
     for (i = 0; i < l->buckets.nslots; i++)
         for (pp = &l->buckets.slots[i]; *pp;) {
             refill(l, *pp, now_us);
-            if ((*pp)->tokens >= (double)l->burst)
+            if ((*pp)->tokens >= (double)l->o.burst)
                 del(&l->buckets, pp);
             else
                 pp = &(*pp)->next;
@@ -261,7 +457,7 @@ int gw_limits_take(gw_limits *l, const char *channel, const char *user, int64_t 
             sweep(l, now_us);
         if (!(e = add(&l->buckets, key)))
             return 1; /* out of memory: do not punish the sender for it */
-        e->tokens = (double)l->burst;
+        e->tokens = (double)l->o.burst;
         e->last_us = now_us;
     } else {
         e = *pp;

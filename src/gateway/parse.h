@@ -231,4 +231,76 @@ typedef struct gw_ws_frame {
 void gw_ws_parse(const char *s, size_t n, int binary, int test_clock, gw_ws_frame *f);
 void gw_ws_frame_clear(gw_ws_frame *f);
 
+/* ---- HTTP request heads (parse_http.c) ------------------------------------------------ */
+/* libwebsockets parses the heads the server reads; gw_http_check is the one place that
+ * decides which of them loket serves, from the fields the server copies out of it. The
+ * fuzz targets and unit tests build the same struct from raw bytes (gw_http_head_parse),
+ * including several requests in one stream (gw_http_next). */
+#define GW_HTTP_HEAD_MAX 8192 /* bytes of one request head, blank line included */
+
+typedef struct gw_span {
+    const char *p; /* NULL when absent; not NUL-terminated */
+    size_t n;
+} gw_span;
+
+typedef struct gw_http_head {
+    gw_span method; /* "GET", "POST", ... */
+    gw_span target; /* the request target as sent */
+    gw_span clen;   /* Content-Length (its last occurrence) */
+    gw_span te;     /* Transfer-Encoding (its last occurrence) */
+    gw_span xff;    /* X-Forwarded-For (its last occurrence) */
+    int n_clen, n_te; /* how often each appeared: libwebsockets joins repeats with ',' */
+} gw_http_head;
+
+typedef struct gw_http_verdict {
+    int status;      /* 0: serve the request; else answer this status and close */
+    const char *why; /* static text, when status != 0 */
+    int64_t clen;    /* the announced body length, -1 when none */
+} gw_http_verdict;
+
+/* Applies loket's framing rules to a request head: a Transfer-Encoding is refused (400
+ * together with a Content-Length, else 411: bodies are never read chunked); a
+ * Content-Length must be one run of 1 to 18 digits (400) of at most max_body (413); a POST
+ * needs one (411); a GET or HEAD announces no body (400). Always fills v; returns
+ * v->status. */
+int gw_http_check(const gw_http_head *h, int64_t max_body, gw_http_verdict *v);
+
+/* Parses one request head from s[0..n): the request line and the header fields up to the
+ * blank line, CRLF line ends, no folding, no NUL. 1: h is filled (spans point into s) and
+ * *used is the head's length; 0: incomplete, more bytes needed; -1: malformed (or longer
+ * than GW_HTTP_HEAD_MAX) with a reason in *why. */
+int gw_http_head_parse(const char *s, size_t n, gw_http_head *h, size_t *used, const char **why);
+
+/* One whole request of a pipelined stream: its head (gw_http_head_parse), the verdict of
+ * gw_http_check, then clen bytes of body. 1: *used covers head and body; 0: incomplete;
+ * -1: malformed or refused (v or *why says why), the rest of the stream is not framed. */
+int gw_http_next(const char *s, size_t n, int64_t max_body, gw_http_head *h, gw_http_verdict *v,
+                 size_t *used, const char **why);
+
+/* ---- addresses (parse_http.c) ----------------------------------------------------------- */
+typedef struct gw_ip {
+    int v6; /* 0: IPv4 in a[0..4); 1: IPv6 in a[0..16). An IPv4-mapped IPv6 is IPv4. */
+    unsigned char a[16];
+} gw_ip;
+
+typedef struct gw_cidr {
+    gw_ip ip;
+    int bits; /* prefix length: 0-32 or 0-128 */
+} gw_cidr;
+
+/* Parses a literal IPv4 or IPv6 address from s[0..n) (no port, no brackets). 0 or -1. */
+int gw_ip_parse(const char *s, size_t n, gw_ip *ip);
+/* The canonical text of ip (inet_ntop) into out, at least 46 bytes. */
+void gw_ip_format(const gw_ip *ip, char *out, size_t len);
+/* Parses "10.0.0.0/8", "::1" or "192.168.1.7" (a whole address). 0 or -1. */
+int gw_cidr_parse(const char *s, gw_cidr *c);
+/* 1 when ip is inside one of the n ranges. */
+int gw_cidr_match(const gw_cidr *c, int n, const gw_ip *ip);
+/* The client behind trusted proxies: the X-Forwarded-For list is read from the right,
+ * skipping addresses inside trusted[0..n); the first other one is the client. When every
+ * entry is trusted, the leftmost is; an entry reached that is not an address ("unknown")
+ * leaves the trusted hop right of it as the client. 0 with *client set; -1 when no entry
+ * was usable (then the connection's own peer counts). */
+int gw_xff_client(const char *xff, size_t len, const gw_cidr *trusted, int n, gw_ip *client);
+
 #endif

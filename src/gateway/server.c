@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,11 +40,18 @@ static void on_signal(int sig)
         lws_cancel_service(signal_ctx);
 }
 
-static lws_sorted_usec_list_t drain_tick;
+static lws_sorted_usec_list_t drain_tick, log_tick;
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     (void)sul; /* only makes lws_service return */
+}
+
+/* Every second: the summaries of repeated log lines whose window ended. */
+static void on_log_tick(lws_sorted_usec_list_t *sul)
+{
+    gw_log_flush();
+    lws_sul_schedule(gw_srv->ctx, 0, sul, on_log_tick, LWS_US_PER_SEC);
 }
 
 static const struct lws_protocols protocols[] = {
@@ -162,7 +170,8 @@ static void usage(FILE *fp)
             "  test_clock dedup_keep rate burst max_conns_per_peer ws_ping ws_idle\n"
             "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
-            "  generic_open wal_max ws_sessions_per_conn ws_new_sessions. Each key is also read from\n"
+            "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
+            "  max_webhook_conns trusted_proxies. Each key is also read from\n"
             "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
@@ -220,8 +229,32 @@ static int configure(gw_config *c, int argc, char **argv)
     return rc;
 }
 
+/* The connection cap under the file descriptor limit: every connection is a
+ * descriptor, and the databases (three connections, each with its -wal and
+ * -shm), the listener, the loop's wake-up pipe, stdio, the sender's sockets
+ * and a flow reload need some too. At the limit accept() fails and
+ * libwebsockets retries it in a busy loop, so the cap keeps clear of it. */
+static void cap_connections(gw_config *c, long *fd_limit)
+{
+    struct rlimit rl;
+    long soft = 1024, cap;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
+    *fd_limit = soft;
+    cap = soft - 32 - soft / 16;
+    if (cap < 8)
+        cap = 8;
+    if (c->max_conns > cap)
+        gw_log(GW_LOG_WARN, "max_conns lowered to stay under the file descriptor limit",
+               "max_conns=%d fd_limit=%ld now=%ld", c->max_conns, soft, cap);
+    if (c->max_conns == 0 || c->max_conns > cap)
+        c->max_conns = (int)cap;
+}
+
 static int open_parts(gw_server *s)
 {
+    gw_limits_opts lo;
     lk_store_opts so;
     lk_diag diag = {0};
     lk_err err;
@@ -248,8 +281,16 @@ static int open_parts(gw_server *s)
         lk_diag_clear(&diag);
         return -1;
     }
+    memset(&lo, 0, sizeof lo);
+    lo.max_per_peer = s->cfg.max_conns_per_peer;
+    lo.max_conns = s->cfg.max_conns;
+    lo.max_webhook_conns = s->cfg.max_webhook_conns;
+    lo.trusted = s->cfg.trusted;
+    lo.ntrusted = s->cfg.ntrusted;
+    lo.rate = s->cfg.rate;
+    lo.burst = s->cfg.burst;
     if (!(s->rt = lk_runtime_new(s->flow, s->store)) || !(s->out = lk_out_new()) ||
-        !(s->limits = gw_limits_new(s->cfg.max_conns_per_peer, s->cfg.rate, s->cfg.burst)) ||
+        !(s->limits = gw_limits_new(&lo)) ||
         !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
         fprintf(stderr, "loket serve: out of memory\n");
         return -1;
@@ -330,6 +371,7 @@ static void run(gw_server *s)
 {
     int64_t deadline;
 
+    lws_sul_schedule(s->ctx, 0, &log_tick, on_log_tick, LWS_US_PER_SEC);
     while (!got_stop) {
         if (lws_service(s->ctx, 0) < 0)
             break;
@@ -347,12 +389,14 @@ static void run(gw_server *s)
             break;
     }
     lws_sul_cancel(&drain_tick);
+    lws_sul_cancel(&log_tick);
 }
 
 int lk_serve_main(int argc, char **argv)
 {
     static gw_server server;
     gw_server *s = &server;
+    long fd_limit;
     int rc;
 
     memset(s, 0, sizeof *s);
@@ -364,6 +408,7 @@ int lk_serve_main(int argc, char **argv)
     gw_log_init(s->cfg.log_level);
     lws_set_log_level(LLL_ERR | LLL_WARN, gw_log_lws);
     gw_random_hex(s->rid_prefix, 4);
+    cap_connections(&s->cfg, &fd_limit);
     install_signals();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "loket serve: libcurl did not initialise\n");
@@ -380,11 +425,13 @@ int lk_serve_main(int argc, char **argv)
     s->vhost = lws_get_vhost_by_name(s->ctx, "loket");
     gw_log(GW_LOG_INFO, "listening",
            "host=%s port=%d flow=\"%s\" db=\"%s\" test_clock=%d whatsapp=%s twilio=%s "
-           "generic_auth=%s version=%s git=%s schema=%d",
+           "generic_auth=%s fd_limit=%ld max_conns=%d max_webhook_conns=%d "
+           "max_conns_per_peer=%d trusted_proxies=%d version=%s git=%s schema=%d",
            s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
            s->cfg.db, s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
-           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off", lk_version(),
-           *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
+           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off", fd_limit,
+           s->cfg.max_conns, s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted,
+           lk_version(), *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
     run(s);
     signal_ctx = NULL;
     lws_context_destroy(s->ctx);
@@ -393,6 +440,7 @@ int lk_serve_main(int argc, char **argv)
 done:
     close_parts(s);
     curl_global_cleanup();
+    gw_log_flush();
     if (rc == 0)
         gw_log(GW_LOG_INFO, "stopped", NULL);
     gw_srv = NULL;

@@ -156,7 +156,8 @@ def _kill_leftovers():
                 pass
 
 class Server:
-    def __init__(self, name, flow=FLOW, test_clock=True, config=None, env=None, db=None, port=None):
+    def __init__(self, name, flow=FLOW, test_clock=True, config=None, env=None, db=None, port=None,
+                 nofile=None):
         os.makedirs(RUN, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=RUN)
         self.db = db or os.path.join(self.dir, "loket.db")
@@ -170,6 +171,7 @@ class Server:
         self.starts = 0
         self.supervised = False
         self.keep = False  # True: outlives this process (the fixture's shared server)
+        self.nofile = nofile  # a file descriptor limit (RLIMIT_NOFILE) for the server
         _started.append(self)
 
     def start(self):
@@ -202,8 +204,15 @@ class Server:
         logf = open(self.log, "ab")
         logf.write(b"---- start %d\n" % self.starts)
         logf.flush()
+        limit = None
+        if self.nofile:
+            import resource
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen(args, cwd=SRC, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=logf, stderr=logf, start_new_session=True)
+                                     stdout=logf, stderr=logf, start_new_session=True,
+                                     preexec_fn=limit)
         logf.close()
         self.wait_healthy()
         return self
@@ -295,7 +304,7 @@ class WSClosed(Exception):
 
 
 class WS:
-    def __init__(self, port, path="/chat", protocol="loket-chat", timeout=10):
+    def __init__(self, port, path="/chat", protocol="loket-chat", timeout=10, headers=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -303,6 +312,8 @@ class WS:
                % (path, port, key))
         if protocol:
             req += "Sec-WebSocket-Protocol: %s\r\n" % protocol
+        for k, v in (headers or {}).items():
+            req += "%s: %s\r\n" % (k, v)
         self.sock.sendall((req + "\r\n").encode())
         head = b""
         while b"\r\n\r\n" not in head:
@@ -505,9 +516,9 @@ def wa_button_reply(frm, btn_id, title, wamid=None):
             "interactive": {"type": "button_reply", "button_reply": {"id": btn_id, "title": title}}}
 
 
-def wa_post(port, notification, secret=WA_SECRET, signature=True):
+def wa_post(port, notification, secret=WA_SECRET, signature=True, headers=None):
     body = json.dumps(notification).encode()
-    headers = {"Content-Type": "application/json"}
+    headers = dict(headers or {}, **{"Content-Type": "application/json"})
     if signature is True:
         headers["X-Hub-Signature-256"] = wa_sign(body, secret)
     elif signature:
@@ -524,14 +535,14 @@ def wa_hi_then_pandawa(port, pnid, user):
     check(st == 200, "second message answered %d" % st)
 
 
-def twilio_post(port, params, token=TWILIO_TOKEN, url=None, signature=True):
+def twilio_post(port, params, token=TWILIO_TOKEN, url=None, signature=True, headers=None):
     """A Twilio webhook request, signed as Twilio does: base64 HMAC-SHA1 of the URL
     followed by the sorted parameters' names and values."""
     from urllib.parse import urlencode
     url = url or "http://127.0.0.1:%d/webhook/twilio" % port
     data = url + "".join(k + params[k] for k in sorted(params))
     sig = base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers = dict(headers or {}, **{"Content-Type": "application/x-www-form-urlencoded"})
     if signature is True:
         headers["X-Twilio-Signature"] = sig
     elif signature:

@@ -83,7 +83,7 @@ static void log_text(lk_store *s, const char *user, const char *text)
 {
     lk_log_entry e = {user, "chat", LK_DIR_IN, 1000, "main", NULL, text, strlen(text)};
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_save(s, user, "blob", 4, 1000), LK_OK);
+    CHECK_INT(lk_store_save(s, "chat", user, "blob", 4, 1000), LK_OK);
     CHECK_INT(lk_store_log(s, &e), LK_OK);
     CHECK_INT(lk_store_commit(s), LK_OK);
 }
@@ -135,7 +135,7 @@ static void test_backup_copies_committed(void)
      * must not be in the copy, and the copy must not wait for it */
     open_tx = open_store(p("live.db"));
     CHECK_INT(lk_store_begin(open_tx), LK_OK);
-    CHECK_INT(lk_store_save(open_tx, "uncommitted", "x", 1, 2000), LK_OK);
+    CHECK_INT(lk_store_save(open_tx, "chat", "uncommitted", "x", 1, 2000), LK_OK);
     CHECK_INT(backup(p("live.db"), p("copy.db"), NULL), LK_OK);
     CHECK(!exists(p("copy.db-wal")) && !exists(p("copy.db-journal")));
     CHECK(no_tmp_left());
