@@ -23,10 +23,13 @@ def answer(data):
     return lines[0], hdrs, body
 
 
+gstatus, _, gbody = answer(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+check(gstatus.startswith("HTTP/1.1 200 ") and b'"status":"ok"' in gbody,
+      "GET /healthz: %r %r" % (gstatus, gbody))
 status, hdrs, body = answer(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 check(status.startswith("HTTP/1.1 200 "), "HEAD /healthz: %r" % status)
 check(body == b"", "HEAD /healthz sent a body: %r" % body)
-check(hdrs.get("content-length") == str(len(b'{"status":"ok"}')),
+check(hdrs.get("content-length") == str(len(gbody)),
       "HEAD /healthz: content-length %r" % hdrs.get("content-length"))
 check(hdrs.get("connection") == "close", "HEAD /healthz: connection %r" % hdrs.get("connection"))
 
