@@ -34,7 +34,7 @@ check(hdrs.get("content-length") == str(len(gbody)),
 check(hdrs.get("connection") == "close", "HEAD /healthz: connection %r" % hdrs.get("connection"))
 
 st, h, data = lkt.http(P, "GET", "/healthz")
-check(st == 200 and json.loads(data) == {"status": "ok"}, "GET /healthz: %d %r" % (st, data))
+check(st == 200 and json.loads(data)["status"] == "ok", "GET /healthz: %d %r" % (st, data))
 check(h.get("connection") == "close", "GET /healthz: connection %r" % h.get("connection"))
 
 status, _, _ = answer(b"HEAD /v1/messages HTTP/1.1\r\nHost: x\r\n\r\n")
