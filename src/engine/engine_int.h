@@ -17,7 +17,12 @@
 #define LK_EVAL_DEPTH 32 /* nested flow function calls */
 #define LK_EVAL_ARGS 16  /* parameters of one flow function call */
 
-enum { LK_PEND_NONE = 0, LK_PEND_CONFIRM, LK_PEND_DISAMBIG };
+enum {
+    LK_PEND_NONE = 0,
+    LK_PEND_CONFIRM,  /* a choice row, a menu option (cand[0]) or an input value (in match) */
+    LK_PEND_DISAMBIG, /* which of cand[0..ncand) */
+    LK_PEND_RESUME,   /* after expiry: go on here? */
+};
 
 /* A variable's value. A string keeps its allocation when the variable is
  * overwritten or cleared, so a warm session does not allocate; s is always
@@ -100,17 +105,49 @@ void lk_put_value(lk_buf *b, lk_value v);
 /* Appends an integer in decimal (without printf: this is on every menu). */
 void lk_put_int(lk_buf *b, int64_t v);
 
+/* ---- menu.c ---- */
+typedef enum lk_mres { LK_M_NONE = 0, LK_M_CHOSEN, LK_M_WHICH, LK_M_CONFIRM } lk_mres;
+typedef struct lk_mmatch {
+    lk_mres res;
+    int opt;               /* LK_M_CHOSEN, LK_M_CONFIRM */
+    int n;                 /* LK_M_WHICH: the tied options */
+    int cand[LK_MAX_CAND];
+} lk_mmatch;
+/* What the canonical message c selects in the menu of st. */
+void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, lk_mmatch *m);
+/* 1 yes, 0 no, -1 neither or both, for the canonical text q (lexicon
+ * applied, fillers kept): the state's own words (st may be NULL) before the
+ * flow's, a negation before a yes word makes it no. */
+int lk_match_yesno(const lk_flow *flow, const lk_state *st, const char *q, size_t qn);
+
+/* ---- number.c ---- */
+typedef enum lk_nres {
+    LK_N_NONE = 0, /* refused */
+    LK_N_OK,       /* taken */
+    LK_N_CONFIRM,  /* taken, to confirm first ("lebih", two numbers with units) */
+    LK_N_FOREIGN,  /* a number with another question's unit: unit names it */
+    LK_N_TWO,      /* two different numbers */
+} lk_nres;
+typedef struct lk_nread {
+    lk_nres res;
+    int64_t val;
+    char unit[32];
+} lk_nread;
+lk_nres lk_read_number(const lk_flow *f, const lk_validator *v, const char *raw, size_t rn,
+                       lk_nread *out);
+/* A date into buf as yyyy-mm-dd (cap >= 11): LK_N_OK, LK_N_CONFIRM when it
+ * could be read two ways (a two-digit year, month first), or LK_N_NONE. */
+lk_nres lk_read_date(const lk_flow *f, const lk_validator *v, const char *raw, size_t rn,
+                     int64_t now_ms, char *buf, size_t cap);
+
 /* ---- match.c ---- */
-/* Index of the menu option the normalised input q selects, or -1. */
-int lk_match_menu(const lk_state *st, const char *q, size_t qn);
-/* 1 yes, 0 no, -1 neither: the flow's yes/no words, whole or at the start. */
-int lk_match_yesno(const lk_flow *flow, const char *q, size_t qn);
-/* Checks an input: raw is the trimmed message (NUL-terminated), q its
- * normalised form. On 0 *out holds the value to store; its string points into
- * raw, the flow or tmp (tmpcap bytes). -1: refused. */
-int lk_match_input(const lk_flow *flow, const lk_validator *v, const char *raw, size_t rn,
-                   const char *q, size_t qn, int64_t now_ms, char *tmp, size_t tmpcap,
-                   lk_value *out);
+/* Checks an input: raw is the trimmed message (NUL-terminated), c its
+ * canonical form. On LK_N_OK or LK_N_CONFIRM *out holds the value; its
+ * string points into raw, the flow or tmp (tmpcap bytes). nr gets a
+ * number's details (the unit of LK_N_FOREIGN). */
+lk_nres lk_match_input(const lk_flow *flow, const lk_state *st, const char *raw, size_t rn,
+                       const lk_canon *c, int64_t now_ms, char *tmp, size_t tmpcap,
+                       lk_value *out, lk_nread *nr);
 /* q is a whole number of at most 9 digits: its value, else -1. */
 int lk_small_number(const char *q, size_t qn);
 
@@ -140,6 +177,8 @@ int lk_choice_rows(const lk_flow *flow, const lk_session *s, const lk_choice *ch
 /* Matches normalised input q against the choice, given the session's pending
  * sub-state. Pure: the caller applies the result. */
 lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choice *ch,
-                        const char *q, size_t qn, lk_cmatch *m);
+                        const char *q, size_t qn, const lk_canon *c, lk_cmatch *m);
+/* The one row of d named exactly (or by alias) in q, or -1. */
+int lk_choice_named(const lk_dataset *d, const char *q, size_t qn);
 
 #endif
