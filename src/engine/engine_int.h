@@ -119,6 +119,8 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
  * applied, fillers kept): the state's own words (st may be NULL) before the
  * flow's, a negation before a yes word makes it no. */
 int lk_match_yesno(const lk_flow *flow, const lk_state *st, const char *q, size_t qn);
+/* 1 when every word of phrase, by stem, is among the words of q. */
+int lk_stems_have(const lk_lexicon *x, const char *q, size_t qn, const char *phrase);
 
 /* ---- number.c ---- */
 typedef enum lk_nres {

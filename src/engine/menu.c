@@ -4,8 +4,9 @@
  * A menu option is selected by its number, its key or one of its words
  * (the title among them) as the whole message. Otherwise every option is
  * scored on word stems: a phrase of the option whose every word is in the
- * message scores 2 per word plus 1; a title of which at least half the words
- * are in the message scores 1 per word. The one best option is selected;
+ * message scores 2 per word plus 1; a phrase of which at least half the
+ * words are in the message scores 1 per word (and is confirmed when it
+ * decides). The one best option is selected;
  * options tied at the best score are asked about; with no score, a word
  * within a few typos of an option's word (1 for 5 letters, 2 from 8) is
  * confirmed. A number among other words selects only when nothing else in
@@ -51,10 +52,12 @@ static int has_stem(const qtoks *t, const char *s)
     return 0;
 }
 
-/* Score of one phrase of an option against the message. */
-static int phrase_score(const lk_lexicon *x, const char *p, const qtoks *t, int is_title)
+/* Score of one phrase of an option against the message: 2 per word plus 1
+ * when all its words are there; 1 per word when half of them are (*partial
+ * is set), a negation not counting. */
+static int phrase_score(const lk_lexicon *x, const char *p, const qtoks *t, int *partial)
 {
-    int words = 0, found = 0;
+    int words = 0, found = 0, neg = 0;
     char st[STEM];
 
     while (*p) {
@@ -63,19 +66,33 @@ static int phrase_score(const lk_lexicon *x, const char *p, const qtoks *t, int 
             k++;
         words++;
         lk_lex_stem(x, p, k, st, sizeof st);
-        if (has_stem(t, st))
+        if (has_stem(t, st)) {
             found++;
+            neg += lk_lex_find(x->neg, x->nneg, p, k) >= 0;
+        }
         p += k;
         while (*p == ' ')
             p++;
     }
+    *partial = 0;
     if (words == 0 || found == 0)
         return 0;
     if (found == words)
         return 2 * words + 1;
-    if (is_title && 2 * found >= words && found >= 1)
-        return found;
+    if (words >= 2 && 2 * found >= words && found > neg) {
+        *partial = 1;
+        return found - neg;
+    }
     return 0;
+}
+
+int lk_stems_have(const lk_lexicon *x, const char *q, size_t qn, const char *phrase)
+{
+    qtoks t;
+    int partial;
+    size_t n = strlen(phrase);
+    split(x, q, qn, &t);
+    return n && phrase_score(x, phrase, &t, &partial) > 0 && !partial;
 }
 
 static int is_number(const char *w, size_t n)
@@ -134,7 +151,7 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
     const char *q = c->bare;
     size_t qn = c->baren;
     qtoks t;
-    int i, j, best = 0, nnum = 0, numtok = -1, v;
+    int i, j, best = 0, best_part = 0, nnum = 0, numtok = -1, v;
     int64_t nv;
 
     m->res = LK_M_NONE;
@@ -161,17 +178,20 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
     split(x, q, qn, &t);
     for (i = 0; i < st->noptions; i++) {
         const lk_option *o = &st->options[i];
-        int score = 0, s;
+        int score = 0, s, part, score_part = 0;
         for (j = 0; j < o->nwords; j++) {
             /* the key ("j") counts only as the whole message */
             if (o->key && j == 1)
                 continue;
-            s = phrase_score(x, o->words[j], &t, j == 0);
-            if (s > score)
+            s = phrase_score(x, o->words[j], &t, &part);
+            if (s > score) {
                 score = s;
+                score_part = part;
+            }
         }
         if (score > best) {
             best = score;
+            best_part = score_part;
             m->n = 0;
         }
         if (score == best && score > 0 && m->n < LK_MAX_CAND)
@@ -179,7 +199,8 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
     }
     if (best > 0) {
         if (m->n == 1) {
-            m->res = LK_M_CHOSEN;
+            /* half a title ("berhenti") is confirmed, never acted on */
+            m->res = best_part ? LK_M_CONFIRM : LK_M_CHOSEN;
             m->opt = m->cand[0];
         } else {
             m->res = LK_M_WHICH;

@@ -318,7 +318,7 @@ static const lk_answer *find_answer(const lk_flow *flow, const lk_canon *c)
     for (i = 0; i < flow->nanswers; i++)
         for (j = 0; j < flow->answers[i].nwords; j++) {
             const char *w = flow->answers[i].words[j];
-            if (lk_text_has_word(c->bare, c->baren, w, strlen(w)))
+            if (lk_stems_have(&flow->lex, c->bare, c->baren, w))
                 return &flow->answers[i];
         }
     return NULL;
@@ -439,7 +439,7 @@ static int parent_question(run *r, const lk_choice *ch)
 
 /* "eh salah, jawa tengah" where the city is asked: the province is taken
  * again, and its cities are asked. */
-static int correct_parent(run *r, const lk_choice *ch, const char *q, size_t qn, lk_err *err)
+static int correct_parent(run *r, const lk_choice *ch, const lk_canon *c, lk_err *err)
 {
     const lk_flow *f = r->flow;
     int ps = parent_question(r, ch), row, prev;
@@ -448,7 +448,7 @@ static int correct_parent(run *r, const lk_choice *ch, const char *q, size_t qn,
     if (ps < 0)
         return 0;
     pst = &f->states[ps];
-    row = lk_choice_named(&f->datasets[pst->choice.dataset], q, qn);
+    row = lk_choice_named(&f->datasets[pst->choice.dataset], c->bare, c->baren);
     if (row < 0)
         return 0;
     while ((prev = lk_hist_pop(r->s, r->s->state)) >= 0 && prev != ps)
@@ -475,7 +475,7 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
     memcpy(keep, s->cand, sizeof keep);
     lk_match_choice(r->flow, s, ch, q, qn, cn, &m);
     if ((m.res == LK_C_INVALID || m.res == LK_C_CONFIRM) && was == LK_PEND_NONE &&
-        correct_parent(r, ch, q, qn, &err))
+        correct_parent(r, ch, cn, &err))
         return err;
     s->pending = LK_PEND_NONE;
     s->ncand = 0;
@@ -792,12 +792,9 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
             prompt(&r, &flow->states[s->state]);
             goto ok;
         }
+        /* anything else starts over, and the message is read there */
         lk_session_reset(s, flow);
         lk_out_state(out, s->state);
-        if (yn == 0) {
-            err = enter(&r, flow->start);
-            goto ok;
-        }
     }
 
     /* 3, 4 and 5; the state that handles the message counts as visited */
