@@ -160,7 +160,8 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
         return;
     for (i = 0; i < st->noptions; i++)
         for (j = 0; j < st->options[i].nwords; j++)
-            if (strncmp(st->options[i].words[j], q, qn) == 0 && st->options[i].words[j][qn] == 0) {
+            if (st->options[i].words[j][0] == q[0] &&
+                strncmp(st->options[i].words[j], q, qn) == 0 && st->options[i].words[j][qn] == 0) {
                 m->res = LK_M_CHOSEN;
                 m->opt = i;
                 return;

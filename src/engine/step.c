@@ -281,15 +281,17 @@ static const lk_command *find_command(const lk_flow *flow, const lk_state *st, c
         const lk_command *cmd = &flow->commands[i];
         for (j = 0; j < cmd->nwords; j++) {
             const char *w = cmd->words[j];
-            if (strncmp(w, key, kn) == 0 && w[kn] == '\0' && !is_data(st, w))
+            if (w[0] == key[0] && strncmp(w, key, kn) == 0 && w[kn] == '\0' && !is_data(st, w))
                 return cmd;
         }
     }
-    for (i = 0; i < flow->ncommands && c->baren; i++) {
+    /* the canonical form, when the lexicon changed the message */
+    for (i = 0; i < flow->ncommands && c->baren && (c->baren != qn || memcmp(c->bare, q, qn));
+         i++) {
         const lk_command *cmd = &flow->commands[i];
         for (j = 0; cmd->cwords && j < cmd->nwords; j++) {
             const char *w = cmd->cwords[j];
-            if (*w && strncmp(w, c->bare, c->baren) == 0 && w[c->baren] == '\0' &&
+            if (w[0] == c->bare[0] && strncmp(w, c->bare, c->baren) == 0 && w[c->baren] == '\0' &&
                 !is_data(st, w) && !is_data(st, cmd->words[j]))
                 return cmd;
         }

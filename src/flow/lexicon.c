@@ -13,8 +13,12 @@ int lk_lex_find(const char *const *list, int n, const char *w, size_t wn)
 {
     int lo = 0, hi = n - 1;
 
+    if (wn == 0)
+        return -1;
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strncmp(list[mid], w, wn);
+        int mid = lo + (hi - lo) / 2;
+        int c = list[mid][0] != w[0] ? (unsigned char)list[mid][0] - (unsigned char)w[0]
+                                     : strncmp(list[mid], w, wn);
         if (c == 0 && list[mid][wn] != '\0')
             c = 1;
         if (c == 0)
@@ -31,8 +35,12 @@ int lk_lex_num(const lk_wordnum *list, int n, const char *w, size_t wn, int64_t 
 {
     int lo = 0, hi = n - 1;
 
+    if (wn == 0)
+        return -1;
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strncmp(list[mid].w, w, wn);
+        int mid = lo + (hi - lo) / 2;
+        int c = list[mid].w[0] != w[0] ? (unsigned char)list[mid].w[0] - (unsigned char)w[0]
+                                       : strncmp(list[mid].w, w, wn);
         if (c == 0 && list[mid].w[wn] != '\0')
             c = 1;
         if (c == 0) {
@@ -52,8 +60,13 @@ const char *lk_lex_map(const lk_lexicon *lex, const char *w, size_t wn)
 {
     int lo = 0, hi = lex->nmap - 1;
 
+    if (wn == 0)
+        return NULL;
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strncmp(lex->map[mid].w, w, wn);
+        int mid = lo + (hi - lo) / 2;
+        int c = lex->map[mid].w[0] != w[0]
+                    ? (unsigned char)lex->map[mid].w[0] - (unsigned char)w[0]
+                    : strncmp(lex->map[mid].w, w, wn);
         if (c == 0 && lex->map[mid].w[wn] != '\0')
             c = 1;
         if (c == 0)
