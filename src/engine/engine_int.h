@@ -109,8 +109,8 @@ void lk_put_int(lk_buf *b, int64_t v);
 typedef enum lk_mres { LK_M_NONE = 0, LK_M_CHOSEN, LK_M_WHICH, LK_M_CONFIRM } lk_mres;
 typedef struct lk_mmatch {
     lk_mres res;
-    int opt;               /* LK_M_CHOSEN, LK_M_CONFIRM */
-    int n;                 /* LK_M_WHICH: the tied options */
+    int opt; /* LK_M_CHOSEN, LK_M_CONFIRM */
+    int n;   /* LK_M_WHICH: the tied options */
     int cand[LK_MAX_CAND];
 } lk_mmatch;
 /* What the canonical message c selects in the menu of st. */
@@ -148,10 +148,20 @@ lk_nres lk_read_date(const lk_flow *f, const lk_validator *v, const char *raw, s
  * string points into raw, the flow or tmp (tmpcap bytes). nr gets a
  * number's details (the unit of LK_N_FOREIGN). */
 lk_nres lk_match_input(const lk_flow *flow, const lk_state *st, const char *raw, size_t rn,
-                       const lk_canon *c, int64_t now_ms, char *tmp, size_t tmpcap,
-                       lk_value *out, lk_nread *nr);
+                       const lk_canon *c, int64_t now_ms, char *tmp, size_t tmpcap, lk_value *out,
+                       lk_nread *nr);
 /* q is a whole number of at most 9 digits: its value, else -1. */
 int lk_small_number(const char *q, size_t qn);
+
+/* ---- command.c ---- */
+/* w is input in st, not a command: a data word, or digits where a number is asked. */
+int lk_is_data(const lk_state *st, const char *w);
+/* The first command one of whose words is the whole message (q normalised,
+ * raw as typed, c canonical), else one with "anywhere" among its words. */
+const lk_command *lk_find_command(const lk_flow *flow, const lk_state *st, const char *q, size_t qn,
+                                  const char *raw, size_t rn, const lk_canon *c);
+/* The answer to a question in the message, or NULL when it asks nothing. */
+const lk_answer *lk_find_answer(const lk_flow *flow, const lk_canon *c);
 
 /* ---- choice.c ---- */
 typedef enum lk_cres {

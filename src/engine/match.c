@@ -65,8 +65,8 @@ static int check_digits(const lk_validator *v, const char *raw, size_t rn, char 
 }
 
 lk_nres lk_match_input(const lk_flow *flow, const lk_state *st, const char *raw, size_t rn,
-                       const lk_canon *c, int64_t now_ms, char *tmp, size_t tmpcap,
-                       lk_value *out, lk_nread *nr)
+                       const lk_canon *c, int64_t now_ms, char *tmp, size_t tmpcap, lk_value *out,
+                       lk_nread *nr)
 {
     const lk_validator *v = &st->input;
     lk_nres res;

@@ -217,9 +217,10 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
         numtok = i;
     }
     if (nnum == 1) {
-        int unit = (numtok + 1 < t.n &&
-                    lk_lex_find(x->unit, x->nunit, t.w[numtok + 1], t.wn[numtok + 1]) >= 0) ||
-                   (numtok > 0 && lk_lex_find(x->unit, x->nunit, t.w[numtok - 1], t.wn[numtok - 1]) >= 0);
+        int unit =
+            (numtok + 1 < t.n &&
+             lk_lex_find(x->unit, x->nunit, t.w[numtok + 1], t.wn[numtok + 1]) >= 0) ||
+            (numtok > 0 && lk_lex_find(x->unit, x->nunit, t.w[numtok - 1], t.wn[numtok - 1]) >= 0);
         v = lk_small_number(t.w[numtok], t.wn[numtok]);
         if (!unit && v >= 1 && v <= st->noptions && t.n <= 3) {
             m->res = LK_M_CHOSEN;

@@ -176,8 +176,8 @@ static int tokenize(const lk_flow *f, const char *raw, size_t rn, toks *ts)
                 i++;
             }
             /* "kira2", "orang2": a 2 after a word doubles it */
-            if (i < rn && raw[i] == '2' && (i + 1 == rn || (!is_digit(raw[i + 1]) &&
-                                                            !is_letter(raw[i + 1]))))
+            if (i < rn && raw[i] == '2' &&
+                (i + 1 == rn || (!is_digit(raw[i + 1]) && !is_letter(raw[i + 1]))))
                 i++;
             word(f, ts, w, n);
         } else {
@@ -255,7 +255,8 @@ lk_nres lk_read_number(const lk_flow *f, const lk_validator *v, const char *raw,
             n.neg = t->neg;
             i++;
             /* "2 ribu": a multiplier that is not this input's unit */
-            while (i < ts.n && ts.t[i].kind == T_WORD && !input_unit(v, ts.t[i].w, ts.t[i].wn, &mult) &&
+            while (i < ts.n && ts.t[i].kind == T_WORD &&
+                   !input_unit(v, ts.t[i].w, ts.t[i].wn, &mult) &&
                    lk_lex_num(x->mul, x->nmul, ts.t[i].w, ts.t[i].wn, &val) >= 0 && n.scale == 1 &&
                    n.val <= INT64_C(1000000000000) / val) {
                 n.val *= val;

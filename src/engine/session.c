@@ -531,7 +531,8 @@ lk_err lk_session_decode(lk_session *s, const lk_flow *flow, const void *data, s
         }
         if (pend == LK_PEND_CONFIRM && no != 1)
             goto bad;
-        if (!unknown_state && (pend == LK_PEND_RESUME || flow->states[s->state].kind != LK_S_CHOICE)) {
+        if (!unknown_state &&
+            (pend == LK_PEND_RESUME || flow->states[s->state].kind != LK_S_CHOICE)) {
             s->pending = pend;
             s->ncand = no;
         }

@@ -245,87 +245,6 @@ static lk_err invalid(run *r, const lk_state *st, const lk_template *text)
 
 /* ---- commands ---- */
 
-static int all_digits(const char *w)
-{
-    if (!*w)
-        return 0;
-    for (; *w; w++)
-        if (*w < '0' || *w > '9')
-            return 0;
-    return 1;
-}
-
-static int is_data(const lk_state *st, const char *w)
-{
-    int i;
-    for (i = 0; i < st->ndata_words; i++)
-        if (!strcmp(st->data_words[i], w))
-            return 1;
-    return st->numbers_are_data && all_digits(w);
-}
-
-/* The first command one of whose words is the whole message, as typed or
- * in its canonical form without fillers and correction cues ("batal aja",
- * "eh salah, kembali"). A message that normalises to nothing ("?") is
- * compared as typed. */
-static const lk_command *find_command(const lk_flow *flow, const lk_state *st, const char *q,
-                                      size_t qn, const char *raw, size_t rn, const lk_canon *c)
-{
-    const char *key = qn ? q : raw;
-    size_t kn = qn ? qn : rn;
-    int i, j;
-
-    if (kn == 0)
-        return NULL;
-    for (i = 0; i < flow->ncommands; i++) {
-        const lk_command *cmd = &flow->commands[i];
-        for (j = 0; j < cmd->nwords; j++) {
-            const char *w = cmd->words[j];
-            if (w[0] == key[0] && strncmp(w, key, kn) == 0 && w[kn] == '\0' && !is_data(st, w))
-                return cmd;
-        }
-    }
-    /* the canonical form, when the lexicon changed the message */
-    for (i = 0; i < flow->ncommands && c->baren && (c->baren != qn || memcmp(c->bare, q, qn));
-         i++) {
-        const lk_command *cmd = &flow->commands[i];
-        for (j = 0; cmd->cwords && j < cmd->nwords; j++) {
-            const char *w = cmd->cwords[j];
-            if (w[0] == c->bare[0] && strncmp(w, c->bare, c->baren) == 0 && w[c->baren] == '\0' &&
-                !is_data(st, w) && !is_data(st, cmd->words[j]))
-                return cmd;
-        }
-    }
-    /* A whole-message match anywhere wins over a word inside a longer one. */
-    for (i = 0; i < flow->ncommands && qn; i++) {
-        const lk_command *cmd = &flow->commands[i];
-        for (j = 0; cmd->anywhere && j < cmd->nwords; j++) {
-            const char *w = cmd->words[j];
-            if (lk_text_has_word(q, qn, w, strlen(w)) && !is_data(st, w))
-                return cmd;
-        }
-    }
-    return NULL;
-}
-
-/* A question asked in the middle of the flow ("iuran kelas 3 berapa?"):
- * the first answer one of whose words is in the message, when the message
- * asks something. */
-static const lk_answer *find_answer(const lk_flow *flow, const lk_canon *c)
-{
-    int i, j;
-
-    if (!c->question || !c->baren)
-        return NULL;
-    for (i = 0; i < flow->nanswers; i++)
-        for (j = 0; j < flow->answers[i].nwords; j++) {
-            const char *w = flow->answers[i].words[j];
-            if (lk_stems_have(&flow->lex, c->bare, c->baren, w))
-                return &flow->answers[i];
-        }
-    return NULL;
-}
-
 static int has_prompt(const lk_state *st)
 {
     return st->nsay > 0 || st->kind == LK_S_MENU || st->kind == LK_S_CHOICE;
@@ -406,8 +325,7 @@ static lk_err choose(run *r, const lk_choice *ch, const lk_dataset *d, int row)
     return LK_OK;
 }
 
-static void show_which(run *r, const lk_template *head, const lk_dataset *d, const int *rows,
-                       int n)
+static void show_which(run *r, const lk_template *head, const lk_dataset *d, const int *rows, int n)
 {
     size_t mark;
     int i;
@@ -718,8 +636,8 @@ static int is_space(char c)
  * flow's. */
 static int expired(const lk_flow *flow, const lk_session *s, int64_t now_ms)
 {
-    int64_t limit = flow->states[s->state].expire_ms ? flow->states[s->state].expire_ms
-                                                     : flow->expire_ms;
+    int64_t limit =
+        flow->states[s->state].expire_ms ? flow->states[s->state].expire_ms : flow->expire_ms;
     return limit > 0 && s->last_ms > 0 && now_ms > s->last_ms &&
            (uint64_t)now_ms - (uint64_t)s->last_ms > (uint64_t)limit;
 }
@@ -800,11 +718,11 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     }
 
     /* 3, 4 and 5; the state that handles the message counts as visited */
-    cmd = find_command(flow, &flow->states[s->state], q, qn, raw, rn, &c);
+    cmd = lk_find_command(flow, &flow->states[s->state], q, qn, raw, rn, &c);
     as_input = !cmd;
     if (cmd) {
         err = command(&r, cmd, &as_input);
-    } else if ((ans = find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
+    } else if ((ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
         /* answered, and the pending question asked again */
         reply(&r, ans->say);
         prompt(&r, &flow->states[s->state]);

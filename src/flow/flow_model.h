@@ -222,10 +222,10 @@ typedef struct lk_validator {
     int has_re;
     int nwords;
     const char **words;
-    int nunits;               /* LK_V_NUMBER: words after a number that multiply it */
-    const char **units;       /* normalised: "juta" */
-    const int64_t *unit_mult; /* 1000000 */
-    lk_template *confirm;     /* a plain value to confirm ("lebih", a correction): {{match}} */
+    int nunits;                /* LK_V_NUMBER: words after a number that multiply it */
+    const char **units;        /* normalised: "juta" */
+    const int64_t *unit_mult;  /* 1000000 */
+    lk_template *confirm;      /* a plain value to confirm ("lebih", a correction): {{match}} */
     lk_template *unit_refused; /* a number with another question's unit ("kelas 2") */
 } lk_validator;
 
@@ -292,7 +292,7 @@ typedef struct lk_command {
     int nwords;
     const char **words;  /* normalised; the whole input must equal one */
     const char **cwords; /* the same, canonical (lexicon, fillers): "" when nothing is left */
-    int anywhere;       /* also when a word stands among the words of a longer message */
+    int anywhere;        /* also when a word stands among the words of a longer message */
     lk_cmd_action action;
     int target; /* LK_CMD_GOTO */
     lk_template *say;
@@ -325,12 +325,12 @@ typedef struct lk_lexicon {
     int npre, nsuf;
     const char **pre, **suf; /* word forms: longest first, not sorted */
     int nnum, nmul, nadd, ncoll, nmonth;
-    lk_wordnum *num;      /* "satu" 1, "sepuluh" 10 */
-    lk_wordnum *mul;      /* "puluh" 10, "ratus" 100, "ribu" 1000 */
-    lk_wordnum *add;      /* "belas" 10: added to the number before it */
-    lk_wordnum *coll;     /* "berdua" 2: a count of people */
-    lk_wordnum *month;    /* "agustus" 8, "agt" 8 */
-    const char *one;      /* "se": "seratus", "setahun" are one of the rest */
+    lk_wordnum *num;       /* "satu" 1, "sepuluh" 10 */
+    lk_wordnum *mul;       /* "puluh" 10, "ratus" 100, "ribu" 1000 */
+    lk_wordnum *add;       /* "belas" 10: added to the number before it */
+    lk_wordnum *coll;      /* "berdua" 2: a count of people */
+    lk_wordnum *month;     /* "agustus" 8, "agt" 8 */
+    const char *one;       /* "se": "seratus", "setahun" are one of the rest */
     const char *coll_unit; /* the unit a collective word counts ("orang") */
     int nunit, nhedge, nneg, ncue, nq;
     const char **unit;  /* words that qualify a number ("kelas", "bulan") */
@@ -411,9 +411,9 @@ struct lk_flow {
 
     lk_lexicon lex;
     int nanswers;
-    lk_answer *answers;     /* questions inside a flow */
-    lk_template *which;     /* several menu options fit: the list of them follows */
-    lk_template *confirm;   /* a typo of an option: {{match}} is its title */
+    lk_answer *answers;        /* questions inside a flow */
+    lk_template *which;        /* several menu options fit: the list of them follows */
+    lk_template *confirm;      /* a typo of an option: {{match}} is its title */
     lk_template *unit_refused; /* default for a number with another question's unit */
     lk_template *two_numbers;  /* a message with two different numbers */
     int nlexwarn;

@@ -64,9 +64,8 @@ const char *lk_lex_map(const lk_lexicon *lex, const char *w, size_t wn)
         return NULL;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        int c = lex->map[mid].w[0] != w[0]
-                    ? (unsigned char)lex->map[mid].w[0] - (unsigned char)w[0]
-                    : strncmp(lex->map[mid].w, w, wn);
+        int c = lex->map[mid].w[0] != w[0] ? (unsigned char)lex->map[mid].w[0] - (unsigned char)w[0]
+                                           : strncmp(lex->map[mid].w, w, wn);
         if (c == 0 && lex->map[mid].w[wn] != '\0')
             c = 1;
         if (c == 0)

@@ -178,10 +178,9 @@ static void words_map(ld *l, lk_lexicon *x, const cJSON *obj)
 static void lexicon_obj(ld *l, const cJSON *obj)
 {
     static const char *const keys[] = {
-        "words",      "fillers",    "prefixes",  "suffixes",  "numbers",
-        "multiplies", "adds",       "one",       "collective", "collective_unit",
-        "units",      "hedges",     "negations", "corrections", "questions",
-        "months",     NULL};
+        "words",     "fillers",     "prefixes",   "suffixes",        "numbers", "multiplies",
+        "adds",      "one",         "collective", "collective_unit", "units",   "hedges",
+        "negations", "corrections", "questions",  "months",          NULL};
     lk_lexicon *x = &l->f->lex;
     const cJSON *v;
 

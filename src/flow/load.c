@@ -487,7 +487,8 @@ static void load_flow(ld *l)
 {
     static const char *const keys[] = {"loket",     "name",     "start",  "include", "settings",
                                        "session",   "invalid",  "yes",    "no",      "commands",
-                                       "functions", "datasets", "states", "lexicon", "clarify", "answers", NULL};
+                                       "functions", "datasets", "states", "lexicon", "clarify",
+                                       "answers",   NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;
     int64_t ver;

@@ -130,8 +130,7 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
                 ld_err(l, title, "the title is empty once normalised");
             ld_pop(l, m2);
             m2 = ld_push(l, "words");
-            o->words =
-                words(l, w, &o->nwords, nt, key ? ld_norm(l, key->valuestring) : NULL, 1);
+            o->words = words(l, w, &o->nwords, nt, key ? ld_norm(l, key->valuestring) : NULL, 1);
             ld_pop(l, m2);
         }
         o->set = assigns(l, set, &o->nset);
@@ -181,18 +180,20 @@ static void units(ld *l, lk_validator *v, const cJSON *obj)
 
 static void input(ld *l, lk_state *s, const cJSON *in)
 {
-    static const char *const keys[] = {"var",        "type",    "max_len", "lengths", "min", "max",
-                                       "not_future", "pattern", "words",   "units",   "confirm",
-                                       "unit_refused", NULL};
+    static const char *const keys[] = {"var",     "type",         "max_len", "lengths", "min",
+                                       "max",     "not_future",   "pattern", "words",   "units",
+                                       "confirm", "unit_refused", NULL};
     static const struct {
         const char *name;
         lk_vkind kind;
         const char *keys; /* its own keys, space separated */
     } types[] = {
-        {"text", LK_V_TEXT, " max_len "},           {"digits", LK_V_DIGITS, " lengths "},
+        {"text", LK_V_TEXT, " max_len "},
+        {"digits", LK_V_DIGITS, " lengths "},
         {"number", LK_V_NUMBER, " min max units confirm unit_refused "},
         {"date", LK_V_DATE, " not_future confirm "},
-        {"regex", LK_V_REGEX, " pattern "},         {"yesno", LK_V_YESNO, " "},
+        {"regex", LK_V_REGEX, " pattern "},
+        {"yesno", LK_V_YESNO, " "},
         {"words", LK_V_WORDS, " words "},
     };
     lk_validator *v = &s->input;
@@ -457,9 +458,9 @@ static void next(ld *l, lk_state *s, int si, const cJSON *nx)
 
 static void state(ld *l, int si)
 {
-    static const char *const keys[] = {"say",  "set",  "menu",    "input",      "choice",
-                                       "end",  "next", "invalid", "data_words", "yes",
-                                       "no",   "expire_after", "resume", NULL};
+    static const char *const keys[] = {"say", "set",          "menu",    "input",      "choice",
+                                       "end", "next",         "invalid", "data_words", "yes",
+                                       "no",  "expire_after", "resume",  NULL};
     lk_state *s = &l->f->states[si];
     const cJSON *st = l->states[si].node, *say, *set, *mn, *in, *ch, *end, *nx, *inv, *dw, *c;
     int kinds, needs_next = 0, k;

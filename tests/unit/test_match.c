@@ -81,7 +81,10 @@ static int menu_in(const lk_flow *f, const lk_state *st, const char *text)
     lk_mmatch m;
     lk_canon_read(&f->lex, text, strlen(text), &c);
     lk_match_menu(f, st, &c, &m);
-    return m.res == LK_M_CHOSEN ? m.opt : m.res == LK_M_WHICH ? -2 : m.res == LK_M_CONFIRM ? -3 : -1;
+    return m.res == LK_M_CHOSEN    ? m.opt
+           : m.res == LK_M_WHICH   ? -2
+           : m.res == LK_M_CONFIRM ? -3
+                                   : -1;
 }
 
 static int menu(const char *text)
@@ -108,7 +111,7 @@ static void test_menu(void)
     CHECK_INT(menu("mau pandawa dong"), 2);
     CHECK_INT(menu("status iuran"), -2); /* two options' words: asked which */
     CHECK_INT(menu("pandawaku"), -1);    /* not a whole word */
-    CHECK_INT(menu("cek"), -2); /* half of two titles: asked which */
+    CHECK_INT(menu("cek"), -2);          /* half of two titles: asked which */
     CHECK_INT(menu(""), -1);
 
     /* a key that is a number wins over the position it names */
