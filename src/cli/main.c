@@ -21,6 +21,7 @@ static const struct command {
     {"chat", cmd_chat, "talk to a flow in this terminal (sessions kept in a database)"},
     {"replay", cmd_replay, "run conversation transcripts against a flow or a server"},
     {"check", cmd_check, "load a flow and report every problem found"},
+    {"misses", cmd_misses, "what users typed that the flow did not understand, from the log"},
 };
 
 static void usage(FILE *fp)

@@ -81,6 +81,7 @@ int lk_out_reopen(lk_out *o, int i);
 void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
 void lk_out_edge(lk_out *o, int edge);
 void lk_out_state(lk_out *o, int state);
+void lk_out_miss(lk_out *o, int state); /* the state did not understand the message */
 /* Resolves choice pointers and the joined text after a step. 0 ok, -1 OOM
  * happened somewhere during the step. */
 int lk_out_finish(lk_out *o);

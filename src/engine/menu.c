@@ -113,7 +113,7 @@ static int typo_max(size_t n)
 
 /* The option with a word within a few typos of one of the message's, if
  * exactly one option has one. */
-static int fuzzy(const lk_state *st, const qtoks *t)
+static int fuzzy(const lk_lexicon *x, const lk_state *st, const qtoks *t)
 {
     int i, j, k, found = -1;
 
@@ -127,8 +127,11 @@ static int fuzzy(const lk_state *st, const qtoks *t)
                 while (p[n] && p[n] != ' ')
                     n++;
                 for (k = 0; k < t->n && !hit; k++) {
-                    int max = typo_max(n < t->wn[k] ? n : t->wn[k]);
-                    if (max > 0 && lk_text_edit(p, n, t->w[k], t->wn[k], max) <= max)
+                    int max = typo_max(n < t->wn[k] ? n : t->wn[k]), d;
+                    if (max == 0 || lk_lex_find(x->neg, x->nneg, t->w[k], t->wn[k]) >= 0)
+                        continue; /* "tidak" is no typo of anything */
+                    d = lk_text_edit(p, n, t->w[k], t->wn[k], max);
+                    if (d >= 1 && d <= max)
                         hit = 1;
                 }
                 p += n;
@@ -230,7 +233,7 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
         if (unit)
             return;
     }
-    if ((i = fuzzy(st, &t)) >= 0) {
+    if ((i = fuzzy(x, st, &t)) >= 0) {
         m->res = LK_M_CONFIRM;
         m->opt = i;
     }

@@ -195,39 +195,41 @@ typedef struct num {
     int collective;  /* counts people: its unit is the collective unit */
 } num;
 
-/* Number words from token *i on: "dua ratus lima puluh" is 250. */
+/* Number words from token *i on: "dua ratus lima puluh" is 250. piece is
+ * the part a multiplier below 1000 applies to, cur the rest below 1000,
+ * total the thousands and more. */
 static int words_number(const lk_lexicon *x, const toks *ts, int *i, int64_t *out)
 {
-    int64_t total = 0, cur = 0, v;
-    int seen = 0, last_small = 0;
+    const int64_t cap = INT64_C(1000000000000);
+    int64_t total = 0, cur = 0, piece = 0, v;
+    int seen = 0;
 
     while (*i < ts->n && ts->t[*i].kind == T_WORD) {
         const tok *t = &ts->t[*i];
         if (lk_lex_num(x->num, x->nnum, t->w, t->wn, &v) >= 0) {
-            if (last_small)
-                break; /* "dua tiga": two numbers */
-            cur += v;
-            last_small = 1;
+            if (piece && (piece < 10 || v >= piece))
+                break; /* "dua tiga": two numbers; "seratus dua" is one */
+            cur += piece;
+            piece = v;
         } else if (seen && lk_lex_num(x->add, x->nadd, t->w, t->wn, &v) >= 0) {
-            cur += v;
-            last_small = 0;
+            piece += v; /* "dua belas" */
         } else if (seen && lk_lex_num(x->mul, x->nmul, t->w, t->wn, &v) >= 0) {
             if (v >= 1000) {
-                total += (cur ? cur : 1) * v;
-                cur = 0;
+                total += (cur + piece ? cur + piece : 1) * v;
+                cur = piece = 0;
             } else {
-                cur = (cur ? cur : 1) * v;
+                cur += (piece ? piece : 1) * v;
+                piece = 0;
             }
-            last_small = 0;
         } else {
             break;
         }
-        if (total > INT64_C(1000000000000) || cur > INT64_C(1000000000000))
+        if (total > cap || cur > cap || piece > cap)
             return -1;
         seen = 1;
         (*i)++;
     }
-    *out = total + cur;
+    *out = total + cur + piece;
     return seen ? 0 : -1;
 }
 

@@ -232,6 +232,7 @@ static lk_err invalid(run *r, const lk_state *st, const lk_template *text)
 {
     const lk_flow *flow = r->flow;
 
+    lk_out_miss(r->out, r->s->state);
     if (++r->s->invalid >= flow->invalid_limit && flow->invalid_limit > 0) {
         r->s->invalid = 0;
         if (flow->escape) {

@@ -185,12 +185,14 @@ size_t lk_canon_word(const lk_lexicon *lex, const char *s, size_t n, int drop, c
     return len;
 }
 
+/* A suffix leaves at least 5 letters ("sekolah" is no "seko" + "lah"), a
+ * prefix at least 4. */
 static size_t strip(const char *const *list, int n, const char *w, size_t wn, int suffix)
 {
     int k;
     for (k = 0; k < n; k++) {
         size_t an = strlen(list[k]);
-        if (an >= wn || wn - an < 4)
+        if (an >= wn || wn - an < (suffix ? 5u : 4u))
             continue;
         if (suffix ? memcmp(w + wn - an, list[k], an) == 0 : memcmp(w, list[k], an) == 0)
             return an;

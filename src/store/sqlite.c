@@ -71,6 +71,11 @@ static const char *const migrations[] = {
      * two, and the rare readers (the active-session gauge, a user's log) can
      * afford a scan. */
     "DROP INDEX IF EXISTS sessions_updated; DROP INDEX IF EXISTS log_user;",
+
+    /* 4: the state that did not understand an inbound message, for `loket
+     * misses`; the partial index holds only those rows */
+    "ALTER TABLE log ADD COLUMN missed TEXT;"
+    "CREATE INDEX log_missed ON log(at_ms) WHERE missed IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -106,8 +111,8 @@ static const char *const stmt_sql[ST__N] = {
                 "ON CONFLICT(user) DO UPDATE SET blob = excluded.blob, "
                 "updated_ms = excluded.updated_ms",
     [ST_DELETE] = "DELETE FROM sessions WHERE user = ?1",
-    [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text, missed) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_OB_ADD] = "INSERT INTO outbox(user, channel, payload, created_ms, attempts, next_at_ms) "
                   "VALUES (?1, ?2, ?3, ?4, 0, ?4)",
     /* A row is due only if it is its user's oldest pending row: a later
@@ -539,6 +544,7 @@ static lk_err sq_log(lk_store *s, const lk_log_entry *e)
     bind_text(st, 5, e->state, -1, &rc);
     bind_text(st, 6, e->ext_id && *e->ext_id ? e->ext_id : NULL, -1, &rc);
     bind_text(st, 7, e->text ? e->text : "", (int)e->text_len, &rc);
+    bind_text(st, 8, e->missed, -1, &rc);
     return done(q, st, step(st, rc), "log");
 }
 
