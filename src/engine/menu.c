@@ -179,6 +179,9 @@ void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, l
         }
         return;
     }
+    /* "pandawa itu apa?" asks about an option; it does not choose it */
+    if (c->qword)
+        return;
     split(x, q, qn, &t);
     for (i = 0; i < st->noptions; i++) {
         const lk_option *o = &st->options[i];
@@ -294,13 +297,28 @@ int lk_match_yesno(const lk_flow *flow, const lk_state *st, const char *q, size_
             negated = 0;
         } else if (lk_lex_find(x->neg, x->nneg, q + i, j - i) >= 0) {
             int next_says = 2;
-            size_t k = j + 1, l2;
-            int own2;
+            size_t k = j + 1, l2 = 0, e;
+            int own2 = 0;
+            /* the next word that is not a filler */
+            while (k < qn) {
+                for (e = k; e < qn && q[e] != ' '; e++)
+                    ;
+                if (lk_lex_find(x->fill, x->nfill, q + k, e - k) < 0)
+                    break;
+                k = e + 1;
+            }
             if (k < qn)
                 next_says = word_says(flow, st, q, qn, k, &l2, &own2);
             if (next_says != 2 && !(next_says == 0 && !own2)) {
                 negated = 1; /* the next word decides */
                 i = j + 1;
+                continue;
+            }
+            if (k < qn && next_says == 2 && lk_lex_find(x->neg, x->nneg, q + k, e - k) < 0) {
+                /* "tidak tahu": the negation is of something else */
+                i = j;
+                while (i < qn && q[i] == ' ')
+                    i++;
                 continue;
             }
         }

@@ -359,6 +359,7 @@ typedef struct lk_canon {
     size_t baren;
     int cue;      /* a correction cue was dropped */
     int question; /* a question word, or '?' in the text */
+    int qword;    /* a question word ("apa"), not only '?' */
 } lk_canon;
 
 /* Normalises and applies the lexicon (lex may be NULL: plain normalisation). */

@@ -103,7 +103,7 @@ static void emit(const lk_lexicon *lex, lk_canon *c, const char *w, size_t wn)
     if (!lex)
         goto bare;
     if (lk_lex_find(lex->q, lex->nq, w, wn) >= 0)
-        c->question = 1;
+        c->question = c->qword = 1;
     if (lk_lex_find(lex->cue, lex->ncue, w, wn) >= 0) {
         c->cue = 1;
         drop = 1;
@@ -111,6 +111,9 @@ static void emit(const lk_lexicon *lex, lk_canon *c, const char *w, size_t wn)
         drop = 1;
     }
 bare:
+    /* emoji and symbols (U+2000 and up) say nothing to menus and commands */
+    if ((unsigned char)w[0] >= 0xe2)
+        drop = 1;
     if (!drop)
         put_word(c->bare, &c->baren, w, wn);
 }
@@ -147,6 +150,7 @@ void lk_canon_read(const lk_lexicon *lex, const char *raw, size_t rn, lk_canon *
     c->mapn = c->baren = 0;
     c->map[0] = c->bare[0] = '\0';
     c->cue = 0;
+    c->qword = 0;
     c->question = memchr(raw, '?', rn) != NULL;
     while (i < n) {
         size_t j = i;

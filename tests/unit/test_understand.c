@@ -163,6 +163,9 @@ static void test_yesno(void)
     CHECK_INT(yesno(NULL, "nggih"), 1);
     CHECK_INT(yesno(NULL, "ya tapi tidak"), -1); /* both: asked again */
     CHECK_INT(yesno(NULL, "tidak benar"), 0);    /* negation before a yes word */
+    CHECK_INT(yesno(NULL, "gak ada kak"), 0);
+    CHECK_INT(yesno(NULL, "tidak kak"), 0);
+    CHECK_INT(yesno(NULL, "gak tau"), -1); /* not knowing is no answer */
     CHECK_INT(yesno("r4_study", "sudah lulus"), 0);
     CHECK_INT(yesno("r4_study", "masih kuliah s2"), 1);
     CHECK_INT(yesno("r4_study", "belum lulus"), 1); /* negation before the question's no word */
