@@ -279,6 +279,42 @@ static void test_expiry(void)
     CHECK(strstr(say("5", at + hour), "telah berakhir") != NULL);
 }
 
+/* loket check: a word that selects one option alone but belongs to another
+ * option too, and a lexicon mapping a word the flow uses. */
+static void test_check(void)
+{
+    static const char flow[] =
+        "{\"loket\": 1, \"name\": \"t\", \"start\": \"m\",\n"
+        " \"lexicon\": {\"words\": {\"udah\": \"sudah\"}, \"fillers\": [\"kak\"]},\n"
+        " \"yes\": [\"ya\", \"udah\"], \"no\": [\"tidak\"],\n"
+        " \"states\": {\"m\": {\"say\": \"?\", \"invalid\": \"?\", \"menu\": [\n"
+        "   {\"title\": \"Cek Tagihan\", \"words\": [\"iuran\"], \"goto\": \"e\"},\n"
+        "   {\"title\": \"Info Iuran\", \"goto\": \"e\"}]},\n"
+        "  \"e\": {\"say\": \"bye\", \"end\": true}}}";
+    lk_flow *f = NULL;
+    lk_diag diag = {0};
+    size_t i;
+    int shared = 0, lex = 0;
+
+    CHECK_INT(lk_flow_load_string("t.json", flow, strlen(flow), &f, &diag), LK_OK);
+    if (!f) {
+        lk_diag_print(&diag, stderr);
+        return;
+    }
+    lk_flow_check(f, &diag);
+    for (i = 0; i < diag.n; i++) {
+        if (strstr(diag.items[i].msg, "word 'iuran' of option 1 is also a word of option 2"))
+            shared++;
+        if (strstr(diag.items[i].msg, "maps 'udah' -> 'sudah', a word the flow itself uses"))
+            lex++;
+    }
+    CHECK_INT(shared, 1);
+    CHECK_INT(lex, 1);
+    CHECK_INT((int)lk_diag_errors(&diag), 0);
+    lk_diag_clear(&diag);
+    lk_flow_free(f);
+}
+
 /* The misses of a conversation, through the runtime into a real file. */
 static void test_misses(void)
 {
@@ -355,6 +391,7 @@ int main(void)
     test_corrections();
     test_expiry();
     test_misses();
+    test_check();
     lk_session_free(sess);
     lk_out_free(out);
     lk_flow_free(chika);
