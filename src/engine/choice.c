@@ -414,10 +414,12 @@ lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choic
     }
     if (qn == 0)
         return m->res = LK_C_INVALID;
-    if (ch->more_word && eq(ch->more_word, q, qn))
+    if (ch->more_word && (eq(ch->more_word, q, qn) || eq(ch->more_word, cn->bare, cn->baren)))
         return m->res = LK_C_MORE;
     filtered = lk_choice_rows(flow, s, ch, &first, &count);
     k = lk_small_number(q, qn);
+    if (k < 0) /* "yg nomor 12 kak" */
+        k = lk_small_number(cn->bare, cn->baren);
     if (k >= 1 && k <= count) {
         m->row = first + k - 1;
         return m->res = LK_C_CHOSEN;
