@@ -75,7 +75,8 @@ static const char *const migrations[] = {
     /* 4: the state that did not understand an inbound message, for `loket
      * misses`; the partial index holds only those rows */
     "ALTER TABLE log ADD COLUMN missed TEXT;"
-    "CREATE INDEX log_missed ON log(at_ms) WHERE missed IS NOT NULL;",
+    "CREATE INDEX log_missed ON log(at_ms)"
+    "  WHERE missed IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
