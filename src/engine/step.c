@@ -524,29 +524,38 @@ static lk_err handle_menu(run *r, const lk_state *st, const lk_canon *c)
 }
 
 /* "eh salah, maksudnya 15 bulan" where the members are asked: the number
- * answers the previous question, whose unit it has. 1 when taken. */
-static int correct_previous(run *r, const lk_state *st, const char *raw, size_t rn,
-                            const lk_canon *c, lk_err *err)
+ * answers the previous question, whose unit it has; "eh salah, kelas 2"
+ * answers the class menu before it. 1 when taken. */
+static int correct_previous(run *r, const char *raw, size_t rn, const lk_canon *c, lk_err *err)
 {
     const lk_flow *f = r->flow;
     lk_session *s = r->s;
     const lk_state *pst;
     lk_nread nr;
+    lk_mmatch m;
     int k, prev = -1;
 
-    (void)st;
     for (k = s->nhist - 1; k >= 0 && prev < 0; k--)
         if (s->hist[k] != s->state)
             prev = s->hist[k];
     if (prev < 0 || !c->cue)
         return 0;
     pst = &f->states[prev];
-    if (pst->kind != LK_S_INPUT || pst->input.kind != LK_V_NUMBER ||
-        lk_read_number(f, &pst->input, raw, rn, &nr) != LK_N_OK)
+    if (pst->kind == LK_S_MENU) {
+        lk_match_menu(f, pst, c, &m);
+        if (m.res != LK_M_CHOSEN)
+            return 0;
+    } else if (pst->kind != LK_S_INPUT || pst->input.kind != LK_V_NUMBER ||
+               lk_read_number(f, &pst->input, raw, rn, &nr) != LK_N_OK) {
         return 0;
+    }
     while ((k = lk_hist_pop(s, s->state)) >= 0 && k != prev)
         ;
     s->state = prev;
+    if (pst->kind == LK_S_MENU) {
+        *err = select_option(r, pst, m.opt);
+        return 1;
+    }
     valid(r, pst);
     if (lk_var_set_int(s, pst->var, nr.val) < 0) {
         *err = LK_ENOMEM;
@@ -606,7 +615,7 @@ static lk_err handle_input(run *r, const lk_state *st, const char *raw, size_t r
         reply(r, t);
         return LK_OK;
     case LK_N_FOREIGN: /* "kelas 2" where months are asked */
-        if (correct_previous(r, st, raw, rn, c, &err))
+        if (correct_previous(r, raw, rn, c, &err))
             return err;
         t = st->input.unit_refused ? st->input.unit_refused : r->flow->unit_refused;
         if (lk_var_set_str(s, LK_SLOT_MATCH, nr.unit, strlen(nr.unit)) < 0)
