@@ -34,17 +34,26 @@ static int word_eq(const char *w, const char *q, size_t qn)
     return strncmp(w, q, qn) == 0 && w[qn] == '\0';
 }
 
-/* Digits only, spaces and dashes ignored: "3201-2345 6789" -> "320123456789". */
+/* Digits, spaces and dashes ignored: "3201-2345 6789" -> "320123456789". The
+ * digits may stand among words ("nik saya 3201 2345 6789") when they are one
+ * run: digits with only spaces and dashes between them. */
 static int check_digits(const lk_validator *v, const char *raw, size_t rn, char *tmp, size_t tmpcap,
                         lk_value *out)
 {
     size_t i, n = 0;
-    int k;
+    int k, runs = 0, in_run = 0;
 
     for (i = 0; i < rn; i++) {
         if (raw[i] == ' ' || raw[i] == '-')
             continue;
-        if (!is_digit(raw[i]) || n + 1 >= tmpcap)
+        if (!is_digit(raw[i])) {
+            in_run = 0;
+            continue;
+        }
+        if (!in_run && ++runs > 1)
+            return -1; /* "1234 atau 5678": two numbers */
+        in_run = 1;
+        if (n + 1 >= tmpcap)
             return -1;
         tmp[n++] = raw[i];
     }

@@ -164,6 +164,10 @@ static void test_digits(void)
     CHECK_INT(input("nik", "000123456789", now), -1);      /* 12 */
     CHECK_INT(input("nik", "32012345678901a3", now), -1);
     CHECK_INT(input("nik", "3201.2345.6789.0123", now), -1);
+    /* among words, as one run of digits */
+    CHECK_INT(input("nik", "nik saya 3201 2345 6789 0123 kak", now), 0);
+    CHECK_STR(got_str(), "3201234567890123");
+    CHECK_INT(input("nik", "3201234567890123 atau 0001234567890", now), -1);
     CHECK_INT(input("nik", "", now), -1);
     CHECK_INT(
         input("nik", "1234567890123456789012345678901234567890123456789012345678901234567890", now),
