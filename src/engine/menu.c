@@ -43,12 +43,32 @@ static void split(const lk_lexicon *x, const char *q, size_t qn, qtoks *t)
     }
 }
 
-static int has_stem(const qtoks *t, const char *s)
+static int is_number(const char *w, size_t n);
+
+/* 1 when a word of the message has stem s. A number beside a unit word
+ * ("2 orang") counts only for a phrase that has that unit too: "kelas 2"
+ * is no answer to "2 orang". */
+static int has_stem(const lk_lexicon *x, const qtoks *t, const char *s, const char *phrase)
 {
-    int i;
-    for (i = 0; i < t->n; i++)
-        if (!strcmp(t->stem[i], s))
+    int i, k;
+    for (i = 0; i < t->n; i++) {
+        if (strcmp(t->stem[i], s) != 0)
+            continue;
+        if (!is_number(t->w[i], t->wn[i]))
             return 1;
+        for (k = i - 1; k <= i + 1; k += 2) {
+            char u[STEM];
+            if (k < 0 || k >= t->n || lk_lex_find(x->unit, x->nunit, t->w[k], t->wn[k]) < 0)
+                continue;
+            if (t->wn[k] >= sizeof u)
+                return 0;
+            memcpy(u, t->w[k], t->wn[k]);
+            u[t->wn[k]] = '\0';
+            if (!strstr(phrase, u))
+                return 0;
+        }
+        return 1;
+    }
     return 0;
 }
 
@@ -58,6 +78,7 @@ static int has_stem(const qtoks *t, const char *s)
 static int phrase_score(const lk_lexicon *x, const char *p, const qtoks *t, int *partial)
 {
     int words = 0, found = 0, neg = 0;
+    const char *phrase = p;
     char st[STEM];
 
     while (*p) {
@@ -66,7 +87,7 @@ static int phrase_score(const lk_lexicon *x, const char *p, const qtoks *t, int 
             k++;
         words++;
         lk_lex_stem(x, p, k, st, sizeof st);
-        if (has_stem(t, st)) {
+        if (has_stem(x, t, st, phrase)) {
             found++;
             neg += lk_lex_find(x->neg, x->nneg, p, k) >= 0;
         }

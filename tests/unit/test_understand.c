@@ -101,6 +101,8 @@ static void test_menus(void)
     CHECK_INT(menu("r0_cause", "berhenti"), -3); /* half a phrase is confirmed */
     CHECK_INT(menu("r1_kelas", "kls 3"), 2);
     CHECK_INT(menu("r1_kelas", "kelas dua"), 1);
+    CHECK_INT(menu("r1_kelas", "2 orang"), -1); /* the members, typed late: no class */
+    CHECK_INT(menu("r1_kelas", "saya kelas 2 kak"), 1);
     CHECK_INT(menu("pandawa_form", "pengaktifan kembali"), 9);
     CHECK_INT(menu("pandawa_form", "aktifin lagi kartu"), 9);
     CHECK_INT(menu("r3_choice", "tidak"), -1); /* a negation alone says nothing */
