@@ -68,6 +68,9 @@ const char *lk_out_joined(const lk_out *o);
  * first the state that handled the message, then each state entered. */
 int lk_out_edges(const lk_out *o, const int **edges);
 int lk_out_states(const lk_out *o, const int **states);
+/* The state that did not understand the message (it got an invalid reply),
+ * or -1: what `loket misses` reads from the message log. */
+int lk_out_missed(const lk_out *o);
 
 /* ---- the step --------------------------------------------------------------
  * Handles one inbound message of len bytes (valid UTF-8, no NUL: the caller

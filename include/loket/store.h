@@ -106,6 +106,7 @@ typedef struct lk_log_entry {
     const char *ext_id; /* external message id; may be NULL */
     const char *text;
     size_t text_len;
+    const char *missed; /* in: the state that did not understand it; else NULL */
 } lk_log_entry;
 
 /* Appends e to the log; text_len bytes of text are stored (text may be NULL
@@ -191,5 +192,20 @@ lk_err lk_store_ping(lk_store *s);
  * (dest's directory), LK_ESTORE; diag says why. */
 lk_err lk_store_backup(const char *path, const char *dest, int64_t *pages, int *page_size,
                        lk_diag *diag);
+/* ---- what the flow did not understand (loket misses) --------------------------
+ * Inputs logged with a `missed` state since since_ms (0: all), of one state
+ * when state is not NULL, normalised (lk_text_norm, runs of five or more
+ * digits as "#", so personal numbers never show) and grouped by state and
+ * text, most frequent first, then the latest. *out is malloc-ed (free with
+ * lk_store_misses_free); *n rows. Only for SQLite stores; not on the
+ * message path. */
+typedef struct lk_miss {
+    char *state; /* owned, like text */
+    char *text;
+    int64_t count;
+    int64_t last_ms;
+} lk_miss;
+lk_err lk_store_misses(lk_store *s, int64_t since_ms, const char *state, lk_miss **out, int *n);
+void lk_store_misses_free(lk_miss *m, int n);
 
 #endif

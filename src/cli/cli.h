@@ -11,6 +11,7 @@ int cmd_chat(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_misses(int argc, char **argv);
 
 /* Loads a flow, printing every diagnostic to stderr. NULL when it is broken. */
 lk_flow *cli_load_flow(const char *path);

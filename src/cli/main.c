@@ -23,6 +23,7 @@ static const struct command {
     {"replay", cmd_replay, "run conversation transcripts against a flow or a server"},
     {"check", cmd_check, "load a flow and report every problem found"},
     {"backup", cmd_backup, "copy the database consistently, also while a server runs"},
+    {"misses", cmd_misses, "what users typed that the flow did not understand, from the log"},
 };
 
 static void usage(FILE *fp)

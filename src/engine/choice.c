@@ -333,8 +333,53 @@ static lk_cres child_of(const lk_flow *flow, const lk_choice *ch, const char *q,
     return m->res = LK_C_CHILD;
 }
 
+/* An answer to "which one?" that names a class ("kota", "yg kabupaten"):
+ * the one candidate of that class, or -1. */
+static int by_class(const lk_dataset *d, const lk_session *s, const lk_canon *c)
+{
+    int k, i, found = -1, cls = -1;
+
+    for (k = 0; k < d->nprefixes && cls < 0; k++)
+        if (eq(d->prefixes[k].word, c->bare, c->baren))
+            cls = d->prefixes[k].klass;
+    for (k = 0; k < d->nclasses && cls < 0; k++)
+        if (eq(d->classes[k], c->bare, c->baren))
+            cls = k;
+    if (cls < 0)
+        return -1;
+    for (i = 0; i < s->ncand; i++) {
+        if (d->rows[s->cand[i]].klass != cls)
+            continue;
+        if (found >= 0)
+            return -1;
+        found = s->cand[i];
+    }
+    return found;
+}
+
+int lk_choice_named(const lk_dataset *d, const char *q, size_t qn)
+{
+    char cbuf[LK_NORM_MAX];
+    query x;
+    int i, found = -1;
+
+    x.cn = clean(d, q, qn, cbuf, sizeof cbuf);
+    x.c = cbuf;
+    if (x.cn == 0)
+        return -1;
+    x.rest = unprefix(d, x.c, x.cn, &x.cls, &x.rn);
+    for (i = 0; i < d->nrows; i++) {
+        if (!row_exact(&d->rows[i], &x) && !row_alias(&d->rows[i], &x))
+            continue;
+        if (found >= 0)
+            return -1;
+        found = i;
+    }
+    return found;
+}
+
 lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choice *ch,
-                        const char *q, size_t qn, lk_cmatch *m)
+                        const char *q, size_t qn, const lk_canon *cn, lk_cmatch *m)
 {
     const lk_dataset *d = &flow->datasets[ch->dataset];
     char cbuf[LK_NORM_MAX];
@@ -347,24 +392,34 @@ lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choic
     memset(m, 0, sizeof *m);
     m->row = -1;
     if (s->pending == LK_PEND_CONFIRM && s->ncand == 1) {
-        int yn = lk_match_yesno(flow, q, qn);
+        int yn = lk_match_yesno(flow, NULL, cn->map, cn->mapn);
         if (yn >= 0) {
             m->row = s->cand[0];
             return m->res = yn ? LK_C_CHOSEN : LK_C_DECLINED;
         }
     } else if (s->pending == LK_PEND_DISAMBIG) {
-        k = lk_small_number(q, qn);
-        if (k >= 1 && k <= s->ncand) {
+        /* a number after "which one?" is one of the list, never a row of the
+         * whole page */
+        k = lk_small_number(cn->bare, cn->baren);
+        if (k >= 0) {
+            if (k < 1 || k > s->ncand)
+                return m->res = LK_C_INVALID;
             m->row = s->cand[k - 1];
+            return m->res = LK_C_CHOSEN;
+        }
+        if ((k = by_class(d, s, cn)) >= 0) {
+            m->row = k;
             return m->res = LK_C_CHOSEN;
         }
     }
     if (qn == 0)
         return m->res = LK_C_INVALID;
-    if (ch->more_word && eq(ch->more_word, q, qn))
+    if (ch->more_word && (eq(ch->more_word, q, qn) || eq(ch->more_word, cn->bare, cn->baren)))
         return m->res = LK_C_MORE;
     filtered = lk_choice_rows(flow, s, ch, &first, &count);
     k = lk_small_number(q, qn);
+    if (k < 0) /* "yg nomor 12 kak" */
+        k = lk_small_number(cn->bare, cn->baren);
     if (k >= 1 && k <= count) {
         m->row = first + k - 1;
         return m->res = LK_C_CHOSEN;

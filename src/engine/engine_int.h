@@ -17,7 +17,12 @@
 #define LK_EVAL_DEPTH 32 /* nested flow function calls */
 #define LK_EVAL_ARGS 16  /* parameters of one flow function call */
 
-enum { LK_PEND_NONE = 0, LK_PEND_CONFIRM, LK_PEND_DISAMBIG };
+enum {
+    LK_PEND_NONE = 0,
+    LK_PEND_CONFIRM,  /* a choice row, a menu option (cand[0]) or an input value (in match) */
+    LK_PEND_DISAMBIG, /* which of cand[0..ncand) */
+    LK_PEND_RESUME,   /* after expiry: go on here? */
+};
 
 /* A variable's value. A string keeps its allocation when the variable is
  * overwritten or cleared, so a warm session does not allocate; s is always
@@ -76,6 +81,7 @@ int lk_out_reopen(lk_out *o, int i);
 void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
 void lk_out_edge(lk_out *o, int edge);
 void lk_out_state(lk_out *o, int state);
+void lk_out_miss(lk_out *o, int state); /* the state did not understand the message */
 /* Resolves choice pointers and the joined text after a step. 0 ok, -1 OOM
  * happened somewhere during the step. */
 int lk_out_finish(lk_out *o);
@@ -100,19 +106,63 @@ void lk_put_value(lk_buf *b, lk_value v);
 /* Appends an integer in decimal (without printf: this is on every menu). */
 void lk_put_int(lk_buf *b, int64_t v);
 
+/* ---- menu.c ---- */
+typedef enum lk_mres { LK_M_NONE = 0, LK_M_CHOSEN, LK_M_WHICH, LK_M_CONFIRM } lk_mres;
+typedef struct lk_mmatch {
+    lk_mres res;
+    int opt; /* LK_M_CHOSEN, LK_M_CONFIRM */
+    int n;   /* LK_M_WHICH: the tied options */
+    int cand[LK_MAX_CAND];
+} lk_mmatch;
+/* What the canonical message c selects in the menu of st. */
+void lk_match_menu(const lk_flow *flow, const lk_state *st, const lk_canon *c, lk_mmatch *m);
+/* 1 yes, 0 no, -1 neither or both, for the canonical text q (lexicon
+ * applied, fillers kept): the state's own words (st may be NULL) before the
+ * flow's, a negation before a yes word makes it no. */
+int lk_match_yesno(const lk_flow *flow, const lk_state *st, const char *q, size_t qn);
+/* 1 when every word of phrase, by stem, is among the words of q. */
+int lk_stems_have(const lk_lexicon *x, const char *q, size_t qn, const char *phrase);
+
+/* ---- number.c ---- */
+typedef enum lk_nres {
+    LK_N_NONE = 0, /* refused */
+    LK_N_OK,       /* taken */
+    LK_N_CONFIRM,  /* taken, to confirm first ("lebih", two numbers with units) */
+    LK_N_FOREIGN,  /* a number with another question's unit: unit names it */
+    LK_N_TWO,      /* two different numbers */
+} lk_nres;
+typedef struct lk_nread {
+    lk_nres res;
+    int64_t val;
+    char unit[32];
+} lk_nread;
+lk_nres lk_read_number(const lk_flow *f, const lk_validator *v, const char *raw, size_t rn,
+                       lk_nread *out);
+/* A date into buf as yyyy-mm-dd (cap >= 11): LK_N_OK, LK_N_CONFIRM when it
+ * could be read two ways (a two-digit year, month first), or LK_N_NONE. */
+lk_nres lk_read_date(const lk_flow *f, const lk_validator *v, const char *raw, size_t rn,
+                     int64_t now_ms, char *buf, size_t cap);
+
 /* ---- match.c ---- */
-/* Index of the menu option the normalised input q selects, or -1. */
-int lk_match_menu(const lk_state *st, const char *q, size_t qn);
-/* 1 yes, 0 no, -1 neither: the flow's yes/no words, whole or at the start. */
-int lk_match_yesno(const lk_flow *flow, const char *q, size_t qn);
-/* Checks an input: raw is the trimmed message (NUL-terminated), q its
- * normalised form. On 0 *out holds the value to store; its string points into
- * raw, the flow or tmp (tmpcap bytes). -1: refused. */
-int lk_match_input(const lk_flow *flow, const lk_validator *v, const char *raw, size_t rn,
-                   const char *q, size_t qn, int64_t now_ms, char *tmp, size_t tmpcap,
-                   lk_value *out);
+/* Checks an input: raw is the trimmed message (NUL-terminated), c its
+ * canonical form. On LK_N_OK or LK_N_CONFIRM *out holds the value; its
+ * string points into raw, the flow or tmp (tmpcap bytes). nr gets a
+ * number's details (the unit of LK_N_FOREIGN). */
+lk_nres lk_match_input(const lk_flow *flow, const lk_state *st, const char *raw, size_t rn,
+                       const lk_canon *c, int64_t now_ms, char *tmp, size_t tmpcap, lk_value *out,
+                       lk_nread *nr);
 /* q is a whole number of at most 9 digits: its value, else -1. */
 int lk_small_number(const char *q, size_t qn);
+
+/* ---- command.c ---- */
+/* w is input in st, not a command: a data word, or digits where a number is asked. */
+int lk_is_data(const lk_state *st, const char *w);
+/* The first command one of whose words is the whole message (q normalised,
+ * raw as typed, c canonical), else one with "anywhere" among its words. */
+const lk_command *lk_find_command(const lk_flow *flow, const lk_state *st, const char *q, size_t qn,
+                                  const char *raw, size_t rn, const lk_canon *c);
+/* The answer to a question in the message, or NULL when it asks nothing. */
+const lk_answer *lk_find_answer(const lk_flow *flow, const lk_canon *c);
 
 /* ---- choice.c ---- */
 typedef enum lk_cres {
@@ -140,6 +190,8 @@ int lk_choice_rows(const lk_flow *flow, const lk_session *s, const lk_choice *ch
 /* Matches normalised input q against the choice, given the session's pending
  * sub-state. Pure: the caller applies the result. */
 lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choice *ch,
-                        const char *q, size_t qn, lk_cmatch *m);
+                        const char *q, size_t qn, const lk_canon *c, lk_cmatch *m);
+/* The one row of d named exactly (or by alias) in q, or -1. */
+int lk_choice_named(const lk_dataset *d, const char *q, size_t qn);
 
 #endif

@@ -36,6 +36,7 @@ struct lk_out {
     int nstates, capstates;
     int open; /* a reply is being written: reps[nreps - 1] */
     int oom;
+    int missed; /* the state that did not understand the message, plus 1; 0: none */
 };
 
 /* Grows *arr (of elem bytes each) to hold need elements. */
@@ -85,6 +86,17 @@ void lk_out_reset(lk_out *o)
     o->nreps = o->nchs = o->nedges = o->nstates = 0;
     o->open = 0;
     o->oom = 0;
+    o->missed = 0;
+}
+
+void lk_out_miss(lk_out *o, int state)
+{
+    o->missed = state + 1;
+}
+
+int lk_out_missed(const lk_out *o)
+{
+    return o->missed - 1;
 }
 
 int lk_out_count(const lk_out *o)

@@ -7,7 +7,8 @@
  * bytes survive, and it ends with '.', so a reader knows where it stops:
  *
  *   session = "lk1" "s" str ["t" int ";"] ["i" int ";"] ["e"] ("h" str)*
- *             [("c" | "d") ("r" str)+] ["g" int ";"] ("v" str value)* "."
+ *             [("c" | "d") ("r" str)+] ["g" int ";"] ["w" int ";" ("o" int ";")*]
+ *             ("v" str value)* "."
  *   value   = "i" int ";" | "s" str
  *   str     = length ":" bytes          (length in decimal)
  *   int     = ["-"] digits
@@ -15,7 +16,9 @@
  * s the current state, t the time of the last message (Unix ms), i the
  * invalid replies in a row, e ended, h the history (oldest first), c or d a
  * pending confirmation or disambiguation with its candidate row ids r, g the
- * page of the choice list, v each variable that is set (but not `input`,
+ * page of the choice list, w a pending question of a menu or an input (1 a
+ * confirmation, 3 an offer to go on after expiry) with its option numbers o,
+ * v each variable that is set (but not `input`,
  * which every message sets again). Fields appear in this order or not at all
  * when they hold their default, so encoding is canonical: encode, decode and
  * encode again gives the same bytes. */
@@ -325,6 +328,12 @@ lk_err lk_session_encode(const lk_session *s, const lk_flow *flow, lk_buf *out)
     }
     if (s->page)
         put_int(out, 'g', s->page);
+    if (cur >= 0 && (s->pending == LK_PEND_RESUME ||
+                     (s->pending == LK_PEND_CONFIRM && flow->states[cur].kind != LK_S_CHOICE))) {
+        put_int(out, 'w', s->pending);
+        for (i = 0; i < s->ncand; i++)
+            put_int(out, 'o', s->cand[i]);
+    }
     for (i = 0; i < s->nvars && i < flow->nvars; i++) {
         const lk_var *v = &s->vars[i];
         if (i == LK_SLOT_INPUT || v->type == LK_VT_NULL)
@@ -508,6 +517,25 @@ lk_err lk_session_decode(lk_session *s, const lk_flow *flow, const void *data, s
         if (rd_int(&r, &v) < 0 || v <= 0 || v > ENC_MAX_PAGE)
             goto bad;
         s->page = (int)v;
+    }
+    if (rd_tag(&r, 'w')) {
+        int no = 0;
+        if (rd_int(&r, &v) < 0 || (v != LK_PEND_CONFIRM && v != LK_PEND_RESUME))
+            goto bad;
+        pend = (int)v;
+        while (rd_tag(&r, 'o')) {
+            int64_t o;
+            if (rd_int(&r, &o) < 0 || no >= LK_MAX_CAND || o < 0 || o > 1000000)
+                goto bad;
+            s->cand[no++] = (int)o;
+        }
+        if (pend == LK_PEND_CONFIRM && no != 1)
+            goto bad;
+        if (!unknown_state &&
+            (pend == LK_PEND_RESUME || flow->states[s->state].kind != LK_S_CHOICE)) {
+            s->pending = pend;
+            s->ncand = no;
+        }
     }
     while (rd_tag(&r, 'v')) {
         const char *name;

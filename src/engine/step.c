@@ -232,6 +232,7 @@ static lk_err invalid(run *r, const lk_state *st, const lk_template *text)
 {
     const lk_flow *flow = r->flow;
 
+    lk_out_miss(r->out, r->s->state);
     if (++r->s->invalid >= flow->invalid_limit && flow->invalid_limit > 0) {
         r->s->invalid = 0;
         if (flow->escape) {
@@ -244,56 +245,6 @@ static lk_err invalid(run *r, const lk_state *st, const lk_template *text)
 }
 
 /* ---- commands ---- */
-
-static int all_digits(const char *w)
-{
-    if (!*w)
-        return 0;
-    for (; *w; w++)
-        if (*w < '0' || *w > '9')
-            return 0;
-    return 1;
-}
-
-static int is_data(const lk_state *st, const char *w)
-{
-    int i;
-    for (i = 0; i < st->ndata_words; i++)
-        if (!strcmp(st->data_words[i], w))
-            return 1;
-    return st->numbers_are_data && all_digits(w);
-}
-
-/* The first command one of whose words is the whole message. A message that
- * normalises to nothing ("?") is compared as typed. */
-static const lk_command *find_command(const lk_flow *flow, const lk_state *st, const char *q,
-                                      size_t qn, const char *raw, size_t rn)
-{
-    const char *key = qn ? q : raw;
-    size_t kn = qn ? qn : rn;
-    int i, j;
-
-    if (kn == 0)
-        return NULL;
-    for (i = 0; i < flow->ncommands; i++) {
-        const lk_command *c = &flow->commands[i];
-        for (j = 0; j < c->nwords; j++) {
-            const char *w = c->words[j];
-            if (strncmp(w, key, kn) == 0 && w[kn] == '\0' && !is_data(st, w))
-                return c;
-        }
-    }
-    /* A whole-message match anywhere wins over a word inside a longer one. */
-    for (i = 0; i < flow->ncommands && qn; i++) {
-        const lk_command *c = &flow->commands[i];
-        for (j = 0; c->anywhere && j < c->nwords; j++) {
-            const char *w = c->words[j];
-            if (lk_text_has_word(q, qn, w, strlen(w)) && !is_data(st, w))
-                return c;
-        }
-    }
-    return NULL;
-}
 
 static int has_prompt(const lk_state *st)
 {
@@ -375,19 +326,78 @@ static lk_err choose(run *r, const lk_choice *ch, const lk_dataset *d, int row)
     return LK_OK;
 }
 
-static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn)
+static void show_which(run *r, const lk_template *head, const lk_dataset *d, const int *rows, int n)
 {
+    size_t mark;
+    int i;
+
+    lk_out_begin(r->out);
+    mark = lk_out_buf(r->out)->len;
+    lk_render(&r->ctx, head, lk_out_buf(r->out));
+    for (i = 0; i < n; i++)
+        list_line(r, mark, i + 1, d->rows[rows[i]].name);
+    lk_out_end(r->out);
+}
+
+/* The previous question, when it is a choice of the data set that is the
+ * parent of this one's: the state, or -1. */
+static int parent_question(run *r, const lk_choice *ch)
+{
+    const lk_flow *f = r->flow;
+    const lk_session *s = r->s;
+    int k;
+
+    for (k = s->nhist - 1; k >= 0; k--) {
+        const lk_state *p = &f->states[s->hist[k]];
+        if (s->hist[k] == s->state)
+            continue;
+        if (p->kind == LK_S_CHOICE && f->datasets[ch->dataset].parent == p->choice.dataset)
+            return s->hist[k];
+        return -1;
+    }
+    return -1;
+}
+
+/* "eh salah, jawa tengah" where the city is asked: the province is taken
+ * again, and its cities are asked. */
+static int correct_parent(run *r, const lk_choice *ch, const lk_canon *c, lk_err *err)
+{
+    const lk_flow *f = r->flow;
+    int ps = parent_question(r, ch), row, prev;
+    const lk_state *pst;
+
+    if (ps < 0)
+        return 0;
+    pst = &f->states[ps];
+    row = lk_choice_named(&f->datasets[pst->choice.dataset], c->bare, c->baren);
+    if (row < 0)
+        return 0;
+    while ((prev = lk_hist_pop(r->s, r->s->state)) >= 0 && prev != ps)
+        ;
+    r->s->state = ps;
+    valid(r, pst);
+    if ((*err = choose(r, &pst->choice, &f->datasets[pst->choice.dataset], row)) == LK_OK)
+        *err = follow(r, pst);
+    return 1;
+}
+
+static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn,
+                            const lk_canon *cn)
+{
+    int was = r->s->pending, keep_n = r->s->ncand, keep[LK_MAX_CAND];
     const lk_choice *ch = &st->choice;
     const lk_dataset *d = &r->flow->datasets[ch->dataset];
     lk_session *s = r->s;
     lk_cmatch m;
-    lk_err err;
-    size_t mark;
-    int i;
+    lk_err err = LK_OK;
 
     int child = s->pending == LK_PEND_CONFIRM ? s->child : -1;
 
-    lk_match_choice(r->flow, s, ch, q, qn, &m);
+    memcpy(keep, s->cand, sizeof keep);
+    lk_match_choice(r->flow, s, ch, q, qn, cn, &m);
+    if ((m.res == LK_C_INVALID || m.res == LK_C_CONFIRM) && was == LK_PEND_NONE &&
+        correct_parent(r, ch, cn, &err))
+        return err;
     s->pending = LK_PEND_NONE;
     s->ncand = 0;
     s->child = -1;
@@ -419,12 +429,7 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
         s->pending = LK_PEND_DISAMBIG;
         s->ncand = m.n;
         memcpy(s->cand, m.cand, (size_t)m.n * sizeof *m.cand);
-        lk_out_begin(r->out);
-        mark = lk_out_buf(r->out)->len;
-        lk_render(&r->ctx, ch->ambiguous, lk_out_buf(r->out));
-        for (i = 0; i < m.n; i++)
-            list_line(r, mark, i + 1, d->rows[m.cand[i]].name);
-        lk_out_end(r->out);
+        show_which(r, ch->ambiguous, d, m.cand, m.n);
         return LK_OK;
     case LK_C_ELSEWHERE:
         if ((err = set_match(r, d, m.row)) != LK_OK)
@@ -442,42 +447,192 @@ static lk_err handle_choice(run *r, const lk_state *st, const char *q, size_t qn
     case LK_C_DECLINED: /* a fair answer, not an invalid one: not counted */
         reply(r, st->invalid ? st->invalid : r->flow->invalid);
         return LK_OK;
+    default:
+        if (was == LK_PEND_DISAMBIG && keep_n > 0) {
+            /* the list stays: a number typed next is one of it */
+            s->pending = LK_PEND_DISAMBIG;
+            s->ncand = keep_n;
+            memcpy(s->cand, keep, sizeof keep);
+            if ((err = invalid(r, st, NULL)) == LK_OK)
+                show_which(r, ch->ambiguous, d, keep, keep_n);
+            return err;
+        }
+        return invalid(r, st, NULL);
+    }
+}
+
+static lk_err select_option(run *r, const lk_state *st, int i)
+{
+    const lk_option *opt = &st->options[i];
+    lk_err err;
+
+    valid(r, st);
+    if ((err = assign(r, opt->set, opt->nset)) != LK_OK)
+        return err;
+    lk_out_edge(r->out, opt->edge.id);
+    if (opt->edge.target < 0) /* no goto: the state's next */
+        return follow(r, st);
+    return enter(r, opt->edge.target);
+}
+
+static lk_err handle_menu(run *r, const lk_state *st, const lk_canon *c)
+{
+    lk_session *s = r->s;
+    lk_mmatch m;
+    size_t mark;
+    int i;
+
+    if (s->pending == LK_PEND_CONFIRM && s->ncand == 1) {
+        int yn = lk_match_yesno(r->flow, NULL, c->map, c->mapn), opt = s->cand[0];
+        s->pending = LK_PEND_NONE;
+        s->ncand = 0;
+        if (yn == 1 && opt >= 0 && opt < st->noptions)
+            return select_option(r, st, opt);
+        if (yn == 0) {
+            prompt(r, st);
+            return LK_OK;
+        }
+    }
+    lk_match_menu(r->flow, st, c, &m);
+    switch (m.res) {
+    case LK_M_CHOSEN: return select_option(r, st, m.opt);
+    case LK_M_WHICH: /* "lokasi": faskes or kantor? */
+        if (!r->flow->which)
+            return invalid(r, st, NULL);
+        lk_out_begin(r->out);
+        mark = lk_out_buf(r->out)->len;
+        lk_render(&r->ctx, r->flow->which, lk_out_buf(r->out));
+        for (i = 0; i < m.n; i++) {
+            const lk_option *o = &st->options[m.cand[i]];
+            list_line_key(r, mark, m.cand[i] + 1, o->key, o->title, o->short_title);
+        }
+        lk_out_end(r->out);
+        return LK_OK;
+    case LK_M_CONFIRM: /* "pandwa": PANDAWA? */
+        if (!r->flow->confirm)
+            return invalid(r, st, NULL);
+        if (lk_var_set_str(s, LK_SLOT_MATCH, st->options[m.opt].title,
+                           strlen(st->options[m.opt].title)) < 0)
+            return LK_ENOMEM;
+        s->pending = LK_PEND_CONFIRM;
+        s->cand[0] = m.opt;
+        s->ncand = 1;
+        reply(r, r->flow->confirm);
+        return LK_OK;
+    default: return invalid(r, st, NULL);
+    }
+}
+
+/* "eh salah, maksudnya 15 bulan" where the members are asked: the number
+ * answers the previous question, whose unit it has; "eh salah, kelas 2"
+ * answers the class menu before it. 1 when taken. */
+static int correct_previous(run *r, const char *raw, size_t rn, const lk_canon *c, lk_err *err)
+{
+    const lk_flow *f = r->flow;
+    lk_session *s = r->s;
+    const lk_state *pst;
+    lk_nread nr;
+    lk_mmatch m;
+    int k, prev = -1;
+
+    for (k = s->nhist - 1; k >= 0 && prev < 0; k--)
+        if (s->hist[k] != s->state)
+            prev = s->hist[k];
+    if (prev < 0 || !c->cue)
+        return 0;
+    pst = &f->states[prev];
+    if (pst->kind == LK_S_MENU) {
+        lk_match_menu(f, pst, c, &m);
+        if (m.res != LK_M_CHOSEN)
+            return 0;
+    } else if (pst->kind != LK_S_INPUT || pst->input.kind != LK_V_NUMBER ||
+               lk_read_number(f, &pst->input, raw, rn, &nr) != LK_N_OK) {
+        return 0;
+    }
+    while ((k = lk_hist_pop(s, s->state)) >= 0 && k != prev)
+        ;
+    s->state = prev;
+    if (pst->kind == LK_S_MENU) {
+        *err = select_option(r, pst, m.opt);
+        return 1;
+    }
+    valid(r, pst);
+    if (lk_var_set_int(s, pst->var, nr.val) < 0) {
+        *err = LK_ENOMEM;
+        return 1;
+    }
+    *err = follow(r, pst);
+    return 1;
+}
+
+static lk_err handle_input(run *r, const lk_state *st, const char *raw, size_t rn,
+                           const lk_canon *c)
+{
+    lk_session *s = r->s;
+    const lk_template *t;
+    char tmp[64];
+    lk_value v;
+    lk_nread nr;
+    lk_nres res;
+    lk_err err = LK_OK;
+
+    if (s->pending == LK_PEND_CONFIRM) { /* "24 bulan?" */
+        int yn = lk_match_yesno(r->flow, NULL, c->map, c->mapn);
+        s->pending = LK_PEND_NONE;
+        s->ncand = 0;
+        if (yn == 1) {
+            valid(r, st);
+            if (lk_var_set(s, st->var, lk_var_get(s, LK_SLOT_MATCH)) < 0)
+                return LK_ENOMEM;
+            lk_var_clear(s, LK_SLOT_MATCH);
+            return follow(r, st);
+        }
+        if (yn == 0) {
+            lk_var_clear(s, LK_SLOT_MATCH);
+            prompt(r, st);
+            return LK_OK;
+        }
+    }
+    res = lk_match_input(r->flow, st, raw, rn, c, r->ctx.now_ms, tmp, sizeof tmp, &v, &nr);
+    /* a bare number after a correction cue is confirmed too */
+    if (res == LK_N_OK && c->cue && st->input.kind == LK_V_NUMBER)
+        res = LK_N_CONFIRM;
+    switch (res) {
+    case LK_N_OK:
+        valid(r, st);
+        if (lk_var_set(s, st->var, v) < 0)
+            return LK_ENOMEM;
+        return follow(r, st);
+    case LK_N_CONFIRM:
+        t = st->input.confirm ? st->input.confirm : r->flow->confirm;
+        if (!t)
+            return invalid(r, st, NULL);
+        if (lk_var_set(s, LK_SLOT_MATCH, v) < 0)
+            return LK_ENOMEM;
+        s->pending = LK_PEND_CONFIRM;
+        s->cand[0] = 0;
+        s->ncand = 1;
+        reply(r, t);
+        return LK_OK;
+    case LK_N_FOREIGN: /* "kelas 2" where months are asked */
+        if (correct_previous(r, raw, rn, c, &err))
+            return err;
+        t = st->input.unit_refused ? st->input.unit_refused : r->flow->unit_refused;
+        if (lk_var_set_str(s, LK_SLOT_MATCH, nr.unit, strlen(nr.unit)) < 0)
+            return LK_ENOMEM;
+        return invalid(r, st, t);
+    case LK_N_TWO: return invalid(r, st, r->flow->two_numbers);
     default: return invalid(r, st, NULL);
     }
 }
 
 static lk_err handle(run *r, const lk_state *st, const char *raw, size_t rn, const char *q,
-                     size_t qn)
+                     size_t qn, const lk_canon *c)
 {
-    lk_err err;
-
     switch (st->kind) {
-    case LK_S_MENU: {
-        const lk_option *opt;
-        int i = lk_match_menu(st, q, qn);
-        if (i < 0)
-            return invalid(r, st, NULL);
-        opt = &st->options[i];
-        valid(r, st);
-        if ((err = assign(r, opt->set, opt->nset)) != LK_OK)
-            return err;
-        lk_out_edge(r->out, opt->edge.id);
-        if (opt->edge.target < 0) /* no goto: the state's next */
-            return follow(r, st);
-        return enter(r, opt->edge.target);
-    }
-    case LK_S_INPUT: {
-        char tmp[64];
-        lk_value v;
-        if (lk_match_input(r->flow, &st->input, raw, rn, q, qn, r->ctx.now_ms, tmp, sizeof tmp,
-                           &v) < 0)
-            return invalid(r, st, NULL);
-        valid(r, st);
-        if (lk_var_set(r->s, st->var, v) < 0)
-            return LK_ENOMEM;
-        return follow(r, st);
-    }
-    case LK_S_CHOICE: return handle_choice(r, st, q, qn);
+    case LK_S_MENU: return handle_menu(r, st, c);
+    case LK_S_INPUT: return handle_input(r, st, raw, rn, c);
+    case LK_S_CHOICE: return handle_choice(r, st, q, qn, c);
     default: /* a pass state that had nowhere to go: try again */ return follow(r, st);
     }
 }
@@ -487,15 +642,27 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* The idle time after which the session's state expires: its own, else the
+ * flow's. */
+static int expired(const lk_flow *flow, const lk_session *s, int64_t now_ms)
+{
+    int64_t limit =
+        flow->states[s->state].expire_ms ? flow->states[s->state].expire_ms : flow->expire_ms;
+    return limit > 0 && s->last_ms > 0 && now_ms > s->last_ms &&
+           (uint64_t)now_ms - (uint64_t)s->last_ms > (uint64_t)limit;
+}
+
 lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size_t len,
                       int64_t now_ms, lk_out *out)
 {
     char q[LK_NORM_MAX];
+    lk_canon c;
     const char *raw;
     size_t qn, rn;
     const lk_command *cmd;
+    const lk_answer *ans;
     lk_err err = LK_OK;
-    int as_input;
+    int as_input, resume = 0;
     run r;
 
     if (lk_session_fit(s, flow) < 0 || s->nvars <= LK_SLOT_INPUT)
@@ -510,16 +677,19 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     r.pre_ds = r.pre_row = -1;
 
     /* 1 (a session at an end state is ended even if it was saved without
-     * saying so) */
+     * saying so); a state with a resume text offers to go on instead */
     if (s->state < 0 || s->state >= flow->nstates || s->ended ||
         flow->states[s->state].kind == LK_S_END) {
         lk_session_reset(s, flow);
-    } else if (flow->expire_ms > 0 && s->last_ms > 0 && now_ms > s->last_ms &&
-               (uint64_t)now_ms - (uint64_t)s->last_ms > (uint64_t)flow->expire_ms) {
+    } else if (expired(flow, s, now_ms)) {
         int at_start = s->state == flow->start;
-        lk_session_reset(s, flow);
-        if (!at_start)
-            reply(&r, flow->expired);
+        if (flow->states[s->state].resume && s->pending != LK_PEND_RESUME) {
+            resume = 1;
+        } else {
+            lk_session_reset(s, flow);
+            if (!at_start)
+                reply(&r, flow->expired);
+        }
     }
 
     /* 2 */
@@ -536,16 +706,42 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     raw = s->vars[LK_SLOT_INPUT].s; /* NUL-terminated, for regexec */
     rn = len;
     qn = lk_text_norm(raw, rn, q, sizeof q);
+    lk_canon_read(&flow->lex, raw, rn, &c);
+
+    lk_out_state(out, s->state);
+    if (resume) { /* "Lanjutkan pembayaran? (ya/tidak)" */
+        s->pending = LK_PEND_RESUME;
+        s->ncand = 0;
+        reply(&r, flow->states[s->state].resume);
+        goto ok;
+    }
+    if (s->pending == LK_PEND_RESUME) {
+        int yn = lk_match_yesno(flow, NULL, c.map, c.mapn);
+        s->pending = LK_PEND_NONE;
+        if (yn == 1) {
+            prompt(&r, &flow->states[s->state]);
+            goto ok;
+        }
+        /* anything else starts over, and the message is read there */
+        lk_session_reset(s, flow);
+        lk_out_state(out, s->state);
+    }
 
     /* 3, 4 and 5; the state that handles the message counts as visited */
-    lk_out_state(out, s->state);
-    cmd = find_command(flow, &flow->states[s->state], q, qn, raw, rn);
+    cmd = lk_find_command(flow, &flow->states[s->state], q, qn, raw, rn, &c);
     as_input = !cmd;
-    if (cmd)
+    if (cmd) {
         err = command(&r, cmd, &as_input);
+    } else if ((ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
+        /* answered, and the pending question asked again */
+        reply(&r, ans->say);
+        prompt(&r, &flow->states[s->state]);
+        as_input = 0;
+    }
     if (as_input)
-        err = handle(&r, &flow->states[s->state], raw, rn, q, qn);
+        err = handle(&r, &flow->states[s->state], raw, rn, q, qn, &c);
 
+ok:
     /* 6 */
     if (err == LK_OK)
         s->last_ms = now_ms;

@@ -398,6 +398,58 @@ static void menus(ck *c)
                     }
 }
 
+/* 1 when the one word w is among the words of phrase p. */
+static int word_in(const char *p, const char *w)
+{
+    size_t wn = strlen(w);
+    while (*p) {
+        size_t k = strcspn(p, " ");
+        if (k == wn && !memcmp(p, w, wn))
+            return 1;
+        p += k;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+/* After normalisation and the lexicon, a word that selects one option on its
+ * own but is also a word of another option of the same menu: "iuran" for
+ * "Cek Tagihan Iuran" beside "Info Program JKN / Iuran". And the lexicon
+ * mapping a word the flow itself uses. */
+static void shared_words(ck *c)
+{
+    const lk_flow *f = c->f;
+    char path[300];
+    int i, k, j, m, n;
+
+    for (i = 0; i < f->nstates; i++) {
+        const lk_state *s = &f->states[i];
+        for (k = 0; s->kind == LK_S_MENU && k < s->noptions; k++) {
+            const lk_option *o = &s->options[k];
+            for (j = o->key ? 2 : 1; j < o->nwords; j++) {
+                const char *w = o->words[j];
+                int done = strchr(w, ' ') != NULL;
+                for (m = 0; m < s->noptions && !done; m++)
+                    for (n = 0; m != k && n < s->options[m].nwords && !done; n++) {
+                        const char *p = s->options[m].words[n];
+                        if (strcmp(p, w) != 0 && word_in(p, w)) {
+                            snprintf(path, sizeof path, "states.%s.menu[%d].words", s->name, k);
+                            warn(c, s, path,
+                                 "word '%s' of option %d is also a word of option %d ('%s'); "
+                                 "alone it selects option %d",
+                                 w, k + 1, m + 1, p, k + 1);
+                            done = 1;
+                        }
+                    }
+            }
+        }
+    }
+    for (i = 0; i < f->nlexwarn; i++)
+        warn(c, NULL, "lexicon.words",
+             "the lexicon maps %s, a word the flow itself uses: it never matches as written",
+             f->lexwarn[i]);
+}
+
 size_t lk_flow_check(const lk_flow *flow, lk_diag *diag)
 {
     ck c;
@@ -417,6 +469,7 @@ size_t lk_flow_check(const lk_flow *flow, lk_diag *diag)
         may_set(&c);
         unset_reads(&c);
         menus(&c);
+        shared_words(&c);
     }
     free(c.in);
     free(c.gen);

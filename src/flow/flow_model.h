@@ -222,9 +222,11 @@ typedef struct lk_validator {
     int has_re;
     int nwords;
     const char **words;
-    int nunits;               /* LK_V_NUMBER: words after a number that multiply it */
-    const char **units;       /* normalised: "juta" */
-    const int64_t *unit_mult; /* 1000000 */
+    int nunits;                /* LK_V_NUMBER: words after a number that multiply it */
+    const char **units;        /* normalised: "juta" */
+    const int64_t *unit_mult;  /* 1000000 */
+    lk_template *confirm;      /* a plain value to confirm ("lebih", a correction): {{match}} */
+    lk_template *unit_refused; /* a number with another question's unit ("kelas 2") */
 } lk_validator;
 
 typedef struct lk_choice {
@@ -272,6 +274,10 @@ typedef struct lk_state {
     const char **data_words; /* command words that are input here (e.g. "0") */
     int numbers_are_data;    /* input expects a number: digit-only commands are data */
     int no_history;          /* not a step `kembali` returns to (pass states) */
+    int nyes, nno;           /* this question's own yes and no words ("masih", "lulus") */
+    const char **yes, **no;  /* canonical */
+    int64_t expire_ms;       /* idle time here; 0: the flow's */
+    lk_template *resume;     /* after that time: offer to go on here (ya/tidak) */
 } lk_state;
 
 typedef enum lk_cmd_action {
@@ -284,8 +290,9 @@ typedef enum lk_cmd_action {
 typedef struct lk_command {
     const char *name;
     int nwords;
-    const char **words; /* normalised; the whole input must equal one */
-    int anywhere;       /* also when a word stands among the words of a longer message */
+    const char **words;  /* normalised; the whole input must equal one */
+    const char **cwords; /* the same, canonical (lexicon, fillers): "" when nothing is left */
+    int anywhere;        /* also when a word stands among the words of a longer message */
     lk_cmd_action action;
     int target; /* LK_CMD_GOTO */
     lk_template *say;
@@ -297,6 +304,78 @@ typedef struct lk_edge_info {
     int from, to;     /* from = -1 for global commands */
     const char *what; /* "next[1]", "menu 3", "command menu" */
 } lk_edge_info;
+
+/* ---- the lexicon: how people write (flows/README.md, "Lexicon") --------------------
+ * Every list is sorted by word, for binary search. Words are normalised. */
+typedef struct lk_wordnum {
+    const char *w;
+    int64_t v;
+} lk_wordnum;
+
+typedef struct lk_wordmap {
+    const char *w;
+    const char *to; /* canonical: one or more words, or "" to drop */
+} lk_wordmap;
+
+typedef struct lk_lexicon {
+    int nmap;
+    lk_wordmap *map; /* colloquial -> canonical, applied to users' and the flow's words */
+    int nfill;
+    const char **fill; /* words matching ignores ("kak", "dong") */
+    int npre, nsuf;
+    const char **pre, **suf; /* word forms: longest first, not sorted */
+    int nnum, nmul, nadd, ncoll, nmonth;
+    lk_wordnum *num;       /* "satu" 1, "sepuluh" 10 */
+    lk_wordnum *mul;       /* "puluh" 10, "ratus" 100, "ribu" 1000 */
+    lk_wordnum *add;       /* "belas" 10: added to the number before it */
+    lk_wordnum *coll;      /* "berdua" 2: a count of people */
+    lk_wordnum *month;     /* "agustus" 8, "agt" 8 */
+    const char *one;       /* "se": "seratus", "setahun" are one of the rest */
+    const char *coll_unit; /* the unit a collective word counts ("orang") */
+    int nunit, nhedge, nneg, ncue, nq;
+    const char **unit;  /* words that qualify a number ("kelas", "bulan") */
+    const char **hedge; /* "lebih", "kurang": the number is not exact */
+    const char **neg;   /* "tidak", "belum": a yes word after one is no */
+    const char **cue;   /* "eh", "salah", "maksudnya": a correction */
+    const char **q;     /* "apa", "berapa": a question */
+} lk_lexicon;
+
+/* An answer to a question asked in the middle of a flow. */
+typedef struct lk_answer {
+    int nwords;
+    const char **words; /* canonical */
+    lk_template *say;
+} lk_answer;
+
+/* What a person wrote, read once per message: the normalised text with the
+ * lexicon applied (map), and without fillers and correction cues (bare).
+ * Tokens point into these buffers. */
+#define LK_CANON_MAX 1024
+#define LK_TOK_MAX 64
+typedef struct lk_canon {
+    char map[LK_CANON_MAX];
+    size_t mapn;
+    char bare[LK_CANON_MAX]; /* fillers and cues dropped; the map when that leaves nothing */
+    size_t baren;
+    int cue;      /* a correction cue was dropped */
+    int question; /* a question word, or '?' in the text */
+    int qword;    /* a question word ("apa"), not only '?' */
+} lk_canon;
+
+/* Normalises and applies the lexicon (lex may be NULL: plain normalisation). */
+void lk_canon_read(const lk_lexicon *lex, const char *raw, size_t rn, lk_canon *c);
+/* The canonical form of a flow word, into out (cap bytes): its length. With
+ * drop, fillers go too (unless nothing would be left). */
+size_t lk_canon_word(const lk_lexicon *lex, const char *s, size_t n, int drop, char *out,
+                     size_t cap);
+/* The stem of word w (wn bytes) into out: a number word as digits, else the
+ * word without the lexicon's prefixes and suffixes while 4 letters stay. */
+size_t lk_lex_stem(const lk_lexicon *lex, const char *w, size_t wn, char *out, size_t cap);
+/* Looks w up in a sorted list: index or -1. */
+int lk_lex_find(const char *const *list, int n, const char *w, size_t wn);
+int lk_lex_num(const lk_wordnum *list, int n, const char *w, size_t wn, int64_t *v);
+/* The canonical words of w, or NULL when the lexicon does not map it. */
+const char *lk_lex_map(const lk_lexicon *lex, const char *w, size_t wn);
 
 /* Reserved variable slots, present in every flow. */
 enum {
@@ -330,6 +409,16 @@ struct lk_flow {
 
     int nyes, nno;
     const char **yes, **no; /* normalised */
+
+    lk_lexicon lex;
+    int nanswers;
+    lk_answer *answers;        /* questions inside a flow */
+    lk_template *which;        /* several menu options fit: the list of them follows */
+    lk_template *confirm;      /* a typo of an option: {{match}} is its title */
+    lk_template *unit_refused; /* default for a number with another question's unit */
+    lk_template *two_numbers;  /* a message with two different numbers */
+    int nlexwarn;
+    const char **lexwarn; /* "word -> other": the lexicon maps a word the flow uses */
 
     int invalid_limit;    /* invalid replies in a row before escape (3) */
     lk_template *invalid; /* default reply to invalid input */

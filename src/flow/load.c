@@ -489,7 +489,8 @@ static void load_flow(ld *l)
 {
     static const char *const keys[] = {"loket",     "name",     "start",  "include", "settings",
                                        "session",   "invalid",  "yes",    "no",      "commands",
-                                       "functions", "datasets", "states", NULL};
+                                       "functions", "datasets", "states", "lexicon", "clarify",
+                                       "answers",   NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;
     int64_t ver;
@@ -520,6 +521,7 @@ static void load_flow(ld *l)
     includes(l, 0, 0);
     if (l->oom)
         return;
+    ld_lexicon(l);
     ld_datasets(l);
     collect_vars(l);
     functions(l);
@@ -531,6 +533,7 @@ static void load_flow(ld *l)
     }
     ld_commands(l);
     ld_settings_blocks(l);
+    ld_clarify(l);
     ld_state_needs(l);
     if (!l->nerr)
         ld_pass_loops(l);

@@ -17,6 +17,7 @@
 #define LD_MAX_FILE (16u << 20) /* bytes per file */
 #define LD_MAX_DEPTH 64         /* nesting of arrays and objects */
 #define LD_MAX_INCLUDES 16      /* depth of include chains */
+#define LD_MAX_LEXWARN 64       /* words the flow uses that the lexicon maps, reported */
 
 typedef struct ld_file {
     char *path; /* as shown in diagnostics and given to fopen */
@@ -150,6 +151,14 @@ void ld_commands(ld *l);
 void ld_settings_blocks(ld *l);
 void ld_state_needs(ld *l); /* yes/no words, default invalid text */
 void ld_pass_loops(ld *l);
+
+/* ---- lexload.c: the lexicon, clarify texts and answers ---- */
+void ld_lexicon(ld *l); /* before anything that reads words */
+void ld_clarify(ld *l);
+/* The canonical form of a flow word (lexicon applied; with drop, fillers
+ * dropped too) in the arena; notes lexicon words the flow itself uses. */
+char *ld_canon(ld *l, const char *s, int drop);
+void ld_state_words(ld *l, lk_state *s, const cJSON *st, const char *what);
 
 /* ---- states.c / dataset.c ---- */
 void ld_states(ld *l);

@@ -43,7 +43,8 @@ static lk_assign *assigns(ld *l, const cJSON *set, int *n)
 
 /* The normalised words of arr, after first and second (a menu option's title
  * and key) when they are given. */
-static const char **words(ld *l, const cJSON *arr, int *n, const char *first, const char *second)
+static const char **words(ld *l, const cJSON *arr, int *n, const char *first, const char *second,
+                          int canon)
 {
     const cJSON *c;
     const char **w;
@@ -59,10 +60,11 @@ static const char **words(ld *l, const cJSON *arr, int *n, const char *first, co
         w[(*n)++] = second;
     for (c = arr ? arr->child : NULL; c; c = c->next, k++) {
         size_t mark = ld_push_i(l, k);
-        const char *nw;
+        const char *nw = NULL;
         if (!cJSON_IsString(c)) {
             ld_want(l, c, LD_STR);
-        } else if ((nw = ld_word(l, c->valuestring)) && !*nw) {
+        } else if ((nw = canon ? ld_canon(l, c->valuestring, 1) : ld_word(l, c->valuestring)) &&
+                   !*nw) {
             ld_err(l, c, "empty word");
         } else if (nw) {
             for (j = 0; j < *n && strcmp(w[j], nw) != 0; j++)
@@ -121,14 +123,14 @@ static void menu(ld *l, lk_state *s, int si, const cJSON *arr, int *needs_next)
             ld_pop(l, m2);
         }
         if (title) {
-            const char *nt = ld_norm(l, title->valuestring);
+            const char *nt = ld_canon(l, title->valuestring, 1);
             size_t m2 = ld_push(l, "title");
             o->title = ld_strdup(l, title->valuestring);
             if (nt && !*nt)
                 ld_err(l, title, "the title is empty once normalised");
             ld_pop(l, m2);
             m2 = ld_push(l, "words");
-            o->words = words(l, w, &o->nwords, nt, key ? ld_norm(l, key->valuestring) : NULL);
+            o->words = words(l, w, &o->nwords, nt, key ? ld_norm(l, key->valuestring) : NULL, 1);
             ld_pop(l, m2);
         }
         o->set = assigns(l, set, &o->nset);
@@ -157,13 +159,13 @@ static void units(ld *l, lk_validator *v, const cJSON *obj)
 
     for (c = obj->child; c && w && m; c = c->next) {
         size_t m2 = ld_push(l, c->string);
-        const char *nw = ld_norm(l, c->string);
+        const char *nw = ld_canon(l, c->string, 0);
         int64_t mult;
         if (!nw || !*nw || strchr(nw, ' ') || (nw[0] >= '0' && nw[0] <= '9'))
             ld_err_key(l, c, "a unit is one word, such as \"juta\"");
-        else if (!cJSON_IsNumber(c) || ld_int_of(l, c, &mult) != 0 || mult < 2 ||
+        else if (!cJSON_IsNumber(c) || ld_int_of(l, c, &mult) != 0 || mult < 1 ||
                  mult > INT64_C(1000000000000))
-            ld_err(l, c, "a unit multiplies by an integer from 2 to 1000000000000");
+            ld_err(l, c, "a unit multiplies by an integer from 1 to 1000000000000");
         else {
             w[k] = nw;
             m[k++] = mult;
@@ -178,16 +180,20 @@ static void units(ld *l, lk_validator *v, const cJSON *obj)
 
 static void input(ld *l, lk_state *s, const cJSON *in)
 {
-    static const char *const keys[] = {"var",        "type",    "max_len", "lengths", "min", "max",
-                                       "not_future", "pattern", "words",   "units",   NULL};
+    static const char *const keys[] = {"var",     "type",         "max_len", "lengths", "min",
+                                       "max",     "not_future",   "pattern", "words",   "units",
+                                       "confirm", "unit_refused", NULL};
     static const struct {
         const char *name;
         lk_vkind kind;
         const char *keys; /* its own keys, space separated */
     } types[] = {
-        {"text", LK_V_TEXT, " max_len "},           {"digits", LK_V_DIGITS, " lengths "},
-        {"number", LK_V_NUMBER, " min max units "}, {"date", LK_V_DATE, " not_future "},
-        {"regex", LK_V_REGEX, " pattern "},         {"yesno", LK_V_YESNO, " "},
+        {"text", LK_V_TEXT, " max_len "},
+        {"digits", LK_V_DIGITS, " lengths "},
+        {"number", LK_V_NUMBER, " min max units confirm unit_refused "},
+        {"date", LK_V_DATE, " not_future confirm "},
+        {"regex", LK_V_REGEX, " pattern "},
+        {"yesno", LK_V_YESNO, " "},
         {"words", LK_V_WORDS, " words "},
     };
     lk_validator *v = &s->input;
@@ -261,6 +267,16 @@ static void input(ld *l, lk_state *s, const cJSON *in)
         ld_err(l, in, "min (%lld) is larger than max (%lld)", (long long)v->min, (long long)v->max);
     if ((c = ld_member(l, in, "units", LD_OBJ, 0, what)))
         units(l, v, c);
+    if ((c = ld_member(l, in, "confirm", LD_STR, 0, what))) {
+        size_t mark = ld_push(l, "confirm");
+        v->confirm = ld_template(l, c);
+        ld_pop(l, mark);
+    }
+    if ((c = ld_member(l, in, "unit_refused", LD_STR, 0, what))) {
+        size_t mark = ld_push(l, "unit_refused");
+        v->unit_refused = ld_template(l, c);
+        ld_pop(l, mark);
+    }
     if ((c = ld_member(l, in, "not_future", LD_BOOL, 0, what)))
         v->not_future = cJSON_IsTrue(c);
     if (v->kind == LK_V_REGEX && (c = ld_member(l, in, "pattern", LD_STR, 1, what))) {
@@ -277,7 +293,7 @@ static void input(ld *l, lk_state *s, const cJSON *in)
     }
     if (v->kind == LK_V_WORDS && (c = ld_member(l, in, "words", LD_ARR, 1, what))) {
         size_t mark = ld_push(l, "words");
-        v->words = words(l, c, &v->nwords, NULL, NULL);
+        v->words = words(l, c, &v->nwords, NULL, NULL, 1);
         if (!c->child)
             ld_err(l, c, "a words input needs at least one word");
         ld_pop(l, mark);
@@ -442,8 +458,9 @@ static void next(ld *l, lk_state *s, int si, const cJSON *nx)
 
 static void state(ld *l, int si)
 {
-    static const char *const keys[] = {"say", "set",  "menu",    "input",      "choice",
-                                       "end", "next", "invalid", "data_words", NULL};
+    static const char *const keys[] = {"say", "set",          "menu",    "input",      "choice",
+                                       "end", "next",         "invalid", "data_words", "yes",
+                                       "no",  "expire_after", "resume",  NULL};
     lk_state *s = &l->f->states[si];
     const cJSON *st = l->states[si].node, *say, *set, *mn, *in, *ch, *end, *nx, *inv, *dw, *c;
     int kinds, needs_next = 0, k;
@@ -535,10 +552,11 @@ static void state(ld *l, int si)
     }
     if (dw) {
         size_t mark = ld_push(l, "data_words");
-        s->data_words = words(l, dw, &s->ndata_words, NULL, NULL);
+        s->data_words = words(l, dw, &s->ndata_words, NULL, NULL, 0);
         ld_pop(l, mark);
     }
     s->no_history = s->kind == LK_S_PASS || s->kind == LK_S_END;
+    ld_state_words(l, s, st, what);
 
     if (kinds > 1)
         return;

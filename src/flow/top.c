@@ -9,7 +9,8 @@
 
 /* ---- commands, session, invalid, yes/no -------------------------------------------- */
 
-static const char **word_list(ld *l, const cJSON *arr, int *n, int required, const char *what)
+static const char **word_list(ld *l, const cJSON *arr, int *n, int required, const char *what,
+                              int canon)
 {
     const cJSON *c;
     const char **w;
@@ -27,7 +28,9 @@ static const char **word_list(ld *l, const cJSON *arr, int *n, int required, con
         size_t mark = ld_push_i(l, k);
         if (!cJSON_IsString(c))
             ld_want(l, c, LD_STR);
-        else if (!(w[*n] = ld_word(l, c->valuestring)))
+        else if (!(w[*n] = canon ? ld_canon(l, c->valuestring, 0) : ld_word(l, c->valuestring)))
+            l->oom = 1;
+        else if (canon && !*w[*n] && !(w[*n] = ld_word(l, c->valuestring)))
             l->oom = 1;
         else if (!*w[*n])
             ld_err(l, c, "empty word");
@@ -79,7 +82,10 @@ void ld_commands(ld *l)
                 ld_err(l, name, "command '%s' is defined twice", name->valuestring);
         if (words) {
             size_t m2 = ld_push(l, "words");
-            cmd->words = word_list(l, words, &cmd->nwords, 1, "a command");
+            cmd->words = word_list(l, words, &cmd->nwords, 1, "a command", 0);
+            cmd->cwords = ld_alloc(l, ((size_t)cmd->nwords + 1) * sizeof *cmd->cwords);
+            for (k = 0; cmd->cwords && k < cmd->nwords; k++)
+                cmd->cwords[k] = ld_canon(l, cmd->words[k], 1);
             ld_pop(l, m2);
         }
         if (back && !cJSON_IsTrue(back)) {
@@ -170,12 +176,12 @@ void ld_settings_blocks(ld *l)
     }
     if ((v = ld_member(l, root, "yes", LD_ARR, 0, "the flow"))) {
         mark = ld_push(l, "yes");
-        f->yes = word_list(l, v, &f->nyes, 1, "yes");
+        f->yes = word_list(l, v, &f->nyes, 1, "yes", 1);
         ld_pop(l, mark);
     }
     if ((v = ld_member(l, root, "no", LD_ARR, 0, "the flow"))) {
         mark = ld_push(l, "no");
-        f->no = word_list(l, v, &f->nno, 1, "no");
+        f->no = word_list(l, v, &f->nno, 1, "no", 1);
         ld_pop(l, mark);
     }
 }

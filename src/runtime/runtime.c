@@ -85,7 +85,8 @@ static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *ou
 
     for (i = 0; i < n; i++) {
         lk_reply r;
-        lk_log_entry e = {in->user, in->channel, LK_DIR_OUT, in->now_ms, state, NULL, NULL, 0};
+        lk_log_entry e = {in->user, in->channel, LK_DIR_OUT, in->now_ms, state,
+                          NULL,     NULL,        0,          NULL};
 
         lk_out_get(out, i, &r);
         e.text = r.text;
@@ -147,8 +148,10 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
     if ((err = lk_store_save(rt->store, in->channel, in->user, rt->blob.p, rt->blob.len,
                              in->now_ms)) != LK_OK)
         goto fail;
-    e = (lk_log_entry){in->user, in->channel, LK_DIR_IN, in->now_ms,
-                       st,       in->ext_id,  in->text,  in->len};
+    e = (lk_log_entry){in->user,   in->channel, LK_DIR_IN, in->now_ms, st,
+                       in->ext_id, in->text,    in->len,   NULL};
+    if (lk_out_missed(out) >= 0)
+        e.missed = lk_flow_state_name(rt->flow, lk_out_missed(out));
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         goto fail;
     if ((err = log_replies(rt, in, out, st)) != LK_OK)

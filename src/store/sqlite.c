@@ -117,6 +117,12 @@ static const char *const migrations[] = {
     "CREATE INDEX seen_at ON seen(at_ms);"
     "UPDATE log SET user = substr(user, 4) WHERE channel = 'ws' AND substr(user, 1, 3) = 'ws:';"
     "CREATE TABLE secrets(name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);",
+
+    /* 5: the state that did not understand an inbound message, for `loket
+     * misses`; the partial index holds only those rows */
+    "ALTER TABLE log ADD COLUMN missed TEXT;"
+    "CREATE INDEX log_missed ON log(at_ms)"
+    "  WHERE missed IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -137,8 +143,8 @@ static const char *const stmt_sql[ST__N] = {
                 "ON CONFLICT(channel, user) DO UPDATE SET blob = excluded.blob, "
                 "updated_ms = excluded.updated_ms",
     [ST_DELETE] = "DELETE FROM sessions WHERE channel = ?1 AND user = ?2",
-    [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text, missed) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_OB_ADD] = "INSERT INTO outbox(user, channel, payload, created_ms, attempts, next_at_ms) "
                   "VALUES (?1, ?2, ?3, ?4, 0, ?4)",
     /* A row is due only if it is its user's oldest pending row: a later
@@ -600,6 +606,7 @@ static lk_err sq_log(lk_store *s, const lk_log_entry *e)
     bind_text(st, 5, e->state, -1, &rc);
     bind_text(st, 6, e->ext_id && *e->ext_id ? e->ext_id : NULL, -1, &rc);
     bind_text(st, 7, e->text ? e->text : "", (int)e->text_len, &rc);
+    bind_text(st, 8, e->missed, -1, &rc);
     return done(q, st, step(st, rc), "log");
 }
 

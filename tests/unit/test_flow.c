@@ -135,7 +135,8 @@ static void test_format_errors(void)
     expect_error("unknown key", H "'states': {'a': {'say': 'hi', 'end': true, 'gotoo': 'a'}}}", 1,
                  2, 44, "states.a.gotoo",
                  "unknown key 'gotoo' in state 'a' (expected one of: say, "
-                 "set, menu, input, choice, end, next, invalid, data_words)");
+                 "set, menu, input, choice, end, next, invalid, data_words, yes, no, "
+                 "expire_after, resume)");
     expect_error("unknown top key",
                  "{'loket': 1, 'nmae': 't', 'start': 'a',\n"
                  "'states': {'a': {'end': true}}}",
@@ -194,7 +195,7 @@ static void test_extension_errors(void)
                  1, 3, 51, "states.a.menu[0].short", "the short title is empty");
     expect_error("unit multiplier",
                  H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "
-                   "'number', 'units': {'juta': 1}}, 'next': 'a'}}}",
+                   "'number', 'units': {'juta': 0}}, 'next': 'a'}}}",
                  1, 3, 76, "states.a.input.units.juta", "a unit multiplies by an integer");
     expect_error("unit of two words",
                  H "'invalid': {'message': 'no'},\n'states': {'a': {'input': {'var': 'v', 'type': "

@@ -73,11 +73,23 @@ static const lk_state *state(const lk_flow *f, const char *name)
 
 /* ---- menus ---- */
 
+/* The option chosen; -2 when several fit (asked which), -3 a typo to
+ * confirm, -1 none. */
+static int menu_in(const lk_flow *f, const lk_state *st, const char *text)
+{
+    lk_canon c;
+    lk_mmatch m;
+    lk_canon_read(&f->lex, text, strlen(text), &c);
+    lk_match_menu(f, st, &c, &m);
+    return m.res == LK_M_CHOSEN    ? m.opt
+           : m.res == LK_M_WHICH   ? -2
+           : m.res == LK_M_CONFIRM ? -3
+                                   : -1;
+}
+
 static int menu(const char *text)
 {
-    char q[256];
-    size_t qn = lk_text_norm(text, strlen(text), q, sizeof q);
-    return lk_match_menu(state(mini, "main"), q, qn);
+    return menu_in(mini, state(mini, "main"), text);
 }
 
 static void test_menu(void)
@@ -97,17 +109,17 @@ static void test_menu(void)
     CHECK_INT(menu("pandawa"), 2);
     CHECK_INT(menu("saya mau cek tagihan bulan ini"), 1); /* a word in a longer message */
     CHECK_INT(menu("mau pandawa dong"), 2);
-    CHECK_INT(menu("status iuran"), -1); /* two options' words: ambiguous */
+    CHECK_INT(menu("status iuran"), -2); /* two options' words: asked which */
     CHECK_INT(menu("pandawaku"), -1);    /* not a whole word */
-    CHECK_INT(menu("cek"), -1);
+    CHECK_INT(menu("cek"), -2);          /* half of two titles: asked which */
     CHECK_INT(menu(""), -1);
 
     /* a key that is a number wins over the position it names */
     {
         const lk_state *k = state(val, "keyed");
-        CHECK_INT(lk_match_menu(k, "3", 1), 0);
-        CHECK_INT(lk_match_menu(k, "2", 1), 1);
-        CHECK_INT(lk_match_menu(k, "tiga", 4), 0);
+        CHECK_INT(menu_in(val, k, "3"), 0);
+        CHECK_INT(menu_in(val, k, "2"), 1);
+        CHECK_INT(menu_in(val, k, "tiga"), 0);
     }
 }
 
@@ -116,12 +128,17 @@ static void test_menu(void)
 static lk_value got;
 static char tmp[64];
 
+static lk_nread nread;
+
+/* 0 taken, -1 refused; the details of a number are in nread. */
 static int input(const char *st, const char *raw, int64_t at)
 {
-    char q[256];
-    size_t qn = lk_text_norm(raw, strlen(raw), q, sizeof q);
-    return lk_match_input(val, &state(val, st)->input, raw, strlen(raw), q, qn, at, tmp, sizeof tmp,
-                          &got);
+    lk_canon c;
+    lk_nres r;
+    lk_canon_read(&val->lex, raw, strlen(raw), &c);
+    r = lk_match_input(val, state(val, st), raw, strlen(raw), &c, at, tmp, sizeof tmp, &got,
+                       &nread);
+    return r == LK_N_OK ? 0 : -1;
 }
 
 static const char *got_str(void)
@@ -147,6 +164,10 @@ static void test_digits(void)
     CHECK_INT(input("nik", "000123456789", now), -1);      /* 12 */
     CHECK_INT(input("nik", "32012345678901a3", now), -1);
     CHECK_INT(input("nik", "3201.2345.6789.0123", now), -1);
+    /* among words, as one run of digits */
+    CHECK_INT(input("nik", "nik saya 3201 2345 6789 0123 kak", now), 0);
+    CHECK_STR(got_str(), "3201234567890123");
+    CHECK_INT(input("nik", "3201234567890123 atau 0001234567890", now), -1);
     CHECK_INT(input("nik", "", now), -1);
     CHECK_INT(
         input("nik", "1234567890123456789012345678901234567890123456789012345678901234567890", now),
@@ -187,9 +208,10 @@ static void test_number(void)
     CHECK_INT(input("cost", "-1", now), -1);
     CHECK_INT(input("cost", "999999999999999999", now), 0);
     CHECK_INT(input("cost", "9999999999999999999", now), -1); /* 19 digits */
-    /* without units, "20 juta" is 20: the flow must declare its units */
-    CHECK_INT(input("cost", "20 juta", now), 0);
-    CHECK_INT(got.i, 20);
+    /* without units, "20 juta" is refused: juta is another input's unit */
+    CHECK_INT(input("cost", "20 juta", now), -1);
+    CHECK_INT(nread.res, LK_N_FOREIGN);
+    CHECK_STR(nread.unit, "juta");
 }
 
 static void test_number_units(void)
@@ -228,8 +250,10 @@ static void test_date(void)
     CHECK_INT(input("birth", "2000-02-29", now), 0);
     CHECK_INT(input("birth", "1900-02-29", now), -1);
     CHECK_INT(input("birth", "2024-13-01", now), -1);
-    CHECK_INT(input("birth", "2024-2-29", now), -1);
-    CHECK_INT(input("birth", "29-02-2024", now), -1);
+    CHECK_INT(input("birth", "2024-2-29", now), 0);
+    CHECK_STR(got_str(), "2024-02-29");
+    CHECK_INT(input("birth", "29-02-2024", now), 0);
+    CHECK_STR(got_str(), "2024-02-29");
     CHECK_INT(input("birth", "2024-04-31", now), -1);
     /* not in the future: 2024-06-01T12:00Z is 21:00 on June 1 in UTC+9 */
     CHECK_INT(input("birth", "2024-06-01", now), 0);
@@ -481,11 +505,14 @@ static void test_regency(void)
     say("1");
     CHECK_STR(var("kab"), "Kota Bandung");
 
-    /* a number beyond the question is a list number again */
+    /* a number beyond the question is refused and the question stays: it
+     * is never a row of the whole list */
     to_kabkota("jawa barat");
     say("bandung");
     say("3");
-    CHECK_STR(var("kab"), "Kabupaten Garut");
+    CHECK_STR(var("kab"), "(unset)");
+    say("2");
+    CHECK_STR(var("kab"), "Kabupaten Bandung");
 
     /* prefixes and their synonyms pick the class */
     to_kabkota("jawa barat");
@@ -550,6 +577,13 @@ static void test_regency(void)
     CHECK_STR(var("kab"), "Kota Surakarta");
 }
 
+static lk_cres choice_at(const lk_choice *ch, const char *text, lk_cmatch *m)
+{
+    lk_canon c;
+    lk_canon_read(&mini->lex, text, strlen(text), &c);
+    return lk_match_choice(mini, sess, ch, text, strlen(text), &c, m);
+}
+
 /* A regency named at the province question offers its province. */
 static void test_child(void)
 {
@@ -558,14 +592,14 @@ static void test_child(void)
     lk_cmatch m;
 
     to_province();
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "solo", 4, &m), LK_C_CHILD);
+    CHECK_INT(choice_at(&st->choice, "solo", &m), LK_C_CHILD);
     CHECK_STR(pd->rows[m.row].name, "Jawa Tengah");
     CHECK_STR(mini->datasets[st->choice.children].rows[m.cand[0]].name, "Kota Surakarta");
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "kota denpasar", 13, &m), LK_C_CHILD);
+    CHECK_INT(choice_at(&st->choice, "kota denpasar", &m), LK_C_CHILD);
     CHECK_STR(pd->rows[m.row].name, "Bali");
     /* a province's own name still wins, and a typo of a regency is no child */
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "jabar", 5, &m), LK_C_CHOSEN);
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "denpasr", 7, &m), LK_C_INVALID);
+    CHECK_INT(choice_at(&st->choice, "jabar", &m), LK_C_CHOSEN);
+    CHECK_INT(choice_at(&st->choice, "denpasr", &m), LK_C_INVALID);
     /* the whole step: ask, then yes chooses the province; two cities of that
      * name (Kota and Kabupaten Bekasi) leave the city question to be asked */
     CHECK_STR(say("bekasi"), "Kota Bekasi ada di Jawa Barat?");
@@ -596,17 +630,17 @@ static void test_direct(void)
     lk_cmatch m;
 
     to_kabkota("jawa barat");
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "lagi", 4, &m), LK_C_MORE);
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "bandung", 7, &m), LK_C_DISAMBIG);
+    CHECK_INT(choice_at(&st->choice, "lagi", &m), LK_C_MORE);
+    CHECK_INT(choice_at(&st->choice, "bandung", &m), LK_C_DISAMBIG);
     CHECK_INT(m.n, 2);
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "kota ambon", 10, &m), LK_C_ELSEWHERE);
+    CHECK_INT(choice_at(&st->choice, "kota ambon", &m), LK_C_ELSEWHERE);
     CHECK_STR(mini->datasets[st->choice.dataset].rows[m.row].name, "Kota Ambon");
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "garutt", 6, &m), LK_C_CONFIRM);
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "1", 1, &m), LK_C_CHOSEN);
+    CHECK_INT(choice_at(&st->choice, "garutt", &m), LK_C_CONFIRM);
+    CHECK_INT(choice_at(&st->choice, "1", &m), LK_C_CHOSEN);
     CHECK_STR(mini->datasets[st->choice.dataset].rows[m.row].name, "Kabupaten Bandung");
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "6", 1, &m), LK_C_INVALID);
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "", 0, &m), LK_C_INVALID);
-    CHECK_INT(lk_match_choice(mini, sess, &st->choice, "kab", 3, &m), LK_C_INVALID);
+    CHECK_INT(choice_at(&st->choice, "6", &m), LK_C_INVALID);
+    CHECK_INT(choice_at(&st->choice, "", &m), LK_C_INVALID);
+    CHECK_INT(choice_at(&st->choice, "kab", &m), LK_C_INVALID);
 }
 
 int main(void)
