@@ -58,7 +58,9 @@ if npass != len(files):
 print("ok: %d/%d transcripts pass over the websocket, the same as in process" % (npass, len(files)))
 
 # A server without --test-clock: transcripts that set the clock are skipped, not failed.
-plain = lkt.Server("no-test-clock", test_clock=False).start()
+# every transcript is a new websocket session from 127.0.0.1
+plain = lkt.Server("no-test-clock", test_clock=False,
+                   config={"ws_new_sessions": 100000}).start()
 url = "ws://127.0.0.1:%d/chat" % plain.port
 p = subprocess.run([lkt.BIN, "replay", "--url", url] + files, cwd=lkt.SRC,
                    capture_output=True, text=True, timeout=200)

@@ -81,7 +81,7 @@ static lk_store *open_store(const char *path)
 
 static void log_text(lk_store *s, const char *user, const char *text)
 {
-    lk_log_entry e = {user, "chat", LK_DIR_IN, 1000, "main", NULL, text, strlen(text)};
+    lk_log_entry e = {user, "chat", LK_DIR_IN, 1000, "main", NULL, text, strlen(text), NULL};
     CHECK_INT(lk_store_begin(s), LK_OK);
     CHECK_INT(lk_store_save(s, "chat", user, "blob", 4, 1000), LK_OK);
     CHECK_INT(lk_store_log(s, &e), LK_OK);
