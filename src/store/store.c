@@ -31,11 +31,16 @@ static int bad_str(const char *z)
 
 void lk_store_opts_default(lk_store_opts *o)
 {
+    const char *lease;
+
     o->sync = LK_SYNC_FULL;
     o->wal_autocheckpoint = 1000;
     o->busy_timeout_ms = 5000;
     o->server_lock = 0;
     o->wal_limit = 0;
+    o->outbox_lease_ms = 60 * 1000;
+    if ((lease = getenv("LOKET_OUTBOX_LEASE_MS")) != NULL && atoll(lease) > 0)
+        o->outbox_lease_ms = atoll(lease);
 }
 
 int lk_store_schema_version(void)
@@ -59,14 +64,14 @@ lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out
         opts = &def;
     }
     if (opts->sync < LK_SYNC_OFF || opts->sync > LK_SYNC_FULL || opts->wal_autocheckpoint < 0 ||
-        opts->busy_timeout_ms < 0 || opts->wal_limit < 0) {
+        opts->busy_timeout_ms < 0 || opts->wal_limit < 0 || opts->outbox_lease_ms <= 0) {
         lk_diag_add(diag, path, 0, 0, NULL,
                     "store: bad options (sync %d, wal_autocheckpoint %d, busy_timeout_ms %d)",
                     (int)opts->sync, opts->wal_autocheckpoint, opts->busy_timeout_ms);
         return LK_EINVAL;
     }
-    /* Every path is a SQLite file today. A server backend would be chosen
-     * here by a URL scheme such as "postgres://". */
+    if (lk_store_pg_uri(path))
+        return lk_store_pg_open(path, opts, out, diag);
     return lk_store_sqlite_open(path, opts, out, diag);
 }
 
