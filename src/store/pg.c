@@ -102,10 +102,11 @@ static const struct {
     [PS_LOAD] = {"SELECT blob FROM sessions WHERE channel = $1 AND \"user\" = $2 FOR UPDATE", "tt"},
     [PS_LOCK_USER] = {"SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0))",
                       "tt"},
-    [PS_SAVE] = {"INSERT INTO sessions(channel, \"user\", blob, updated_ms) VALUES ($1, $2, $3, $4) "
-                 "ON CONFLICT (channel, \"user\") DO UPDATE SET blob = excluded.blob, "
-                 "updated_ms = excluded.updated_ms",
-                 "ttbi"},
+    [PS_SAVE] =
+        {"INSERT INTO sessions(channel, \"user\", blob, updated_ms) VALUES ($1, $2, $3, $4) "
+         "ON CONFLICT (channel, \"user\") DO UPDATE SET blob = excluded.blob, "
+         "updated_ms = excluded.updated_ms",
+         "ttbi"},
     [PS_DELETE] = {"DELETE FROM sessions WHERE channel = $1 AND \"user\" = $2", "tt"},
     [PS_LOG] = {"INSERT INTO log(\"user\", channel, dir, at_ms, state, ext_id, text, missed) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -149,8 +150,8 @@ static const struct {
 };
 
 /* the names the statements are prepared under, by index */
-static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3",  "lk4",  "lk5",
-                                         "lk6",  "lk7",  "lk8",  "lk9",  "lk10", "lk11",
+static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3", "lk4",  "lk5",
+                                         "lk6",  "lk7",  "lk8",  "lk9", "lk10", "lk11",
                                          "lk12", "lk13", "lk14", "lk15"};
 
 static const struct lk_store_ops pg_ops;
@@ -247,7 +248,6 @@ static lk_err setup(pg_store *q)
     lk_err err;
     int i, k;
 
-    PQsetNoticeProcessor(q->conn, no_notices, NULL);
     snprintf(sql, sizeof sql, "SET lock_timeout = %d", q->lock_ms);
     if ((err = exec(q, sql, "set lock_timeout", NULL)) != LK_OK)
         return err;
@@ -284,8 +284,7 @@ lk_err pg_usable(pg_store *q, const char *op)
 {
     if (!q->tx)
         return pg_ready(q, op);
-    if (PQstatus(q->conn) != CONNECTION_OK ||
-        PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+    if (PQstatus(q->conn) != CONNECTION_OK || PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
         lk_store_set_err(&q->base,
                          "%s: the transaction was already rolled back after an error; "
                          "call lk_store_rollback",
@@ -352,8 +351,7 @@ static void pg_free(pg_store *q)
     free(q);
 }
 
-lk_err lk_store_pg_open(const char *uri, const lk_store_opts *opts, lk_store **out,
-                        lk_diag *diag)
+lk_err lk_store_pg_open(const char *uri, const lk_store_opts *opts, lk_store **out, lk_diag *diag)
 {
     const char *keys[] = {"dbname", "fallback_application_name", NULL};
     const char *vals[] = {uri, "loket", NULL};
@@ -384,8 +382,10 @@ lk_err lk_store_pg_open(const char *uri, const lk_store_opts *opts, lk_store **o
         set_pg_err(q, "cannot connect", PQerrorMessage(q->conn));
         goto fail;
     }
-    if ((err = exec(q, opts->sync == LK_SYNC_OFF ? "SET synchronous_commit = off"
-                                                 : "SET synchronous_commit = on",
+    PQsetNoticeProcessor(q->conn, no_notices, NULL); /* kept across PQreset */
+    if ((err = exec(q,
+                    opts->sync == LK_SYNC_OFF ? "SET synchronous_commit = off"
+                                              : "SET synchronous_commit = on",
                     "set synchronous_commit", NULL)) != LK_OK ||
         (err = migrate(q)) != LK_OK || (err = setup(q)) != LK_OK)
         goto fail;
@@ -401,8 +401,7 @@ static void pg_rollback(lk_store *s)
 {
     pg_store *q = (pg_store *)s;
 
-    if (q->tx && PQstatus(q->conn) == CONNECTION_OK &&
-        PQtransactionStatus(q->conn) != PQTRANS_IDLE)
+    if (q->tx && PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(PQexec(q->conn, "ROLLBACK"));
     q->tx = 0;
 }
