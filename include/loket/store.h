@@ -69,6 +69,11 @@ void lk_store_opts_default(lk_store_opts *o);
 lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out, lk_diag *diag);
 void lk_store_close(lk_store *s); /* NULL-safe; rolls back an open transaction */
 
+/* path as it may be logged: a PostgreSQL URI loses its user, password and
+ * parameters ("postgresql://HOST:PORT/DB"), a file path stays as it is.
+ * Writes into buf (n bytes) and returns it. */
+const char *lk_store_redact(const char *path, char *buf, size_t n);
+
 /* The schema version this build writes (PRAGMA user_version). */
 int lk_store_schema_version(void);
 

@@ -96,6 +96,7 @@ static void sleeper_signal(sleeper *s, int stop)
 static lk_err open_store(const gw_config *cfg, lk_store **out)
 {
     lk_store_opts so;
+    char dbname[256];
     lk_diag diag = {0};
     lk_err err;
 
@@ -103,7 +104,8 @@ static lk_err open_store(const gw_config *cfg, lk_store **out)
     so.sync = cfg->sync;
     so.wal_autocheckpoint = 0;
     if ((err = lk_store_open(cfg->db, &so, out, &diag)) != LK_OK)
-        gw_log(GW_LOG_ERROR, "cannot open the database", "db=\"%s\" why=\"%s\"", cfg->db,
+        gw_log(GW_LOG_ERROR, "cannot open the database", "db=\"%s\" why=\"%s\"",
+               lk_store_redact(cfg->db, dbname, sizeof dbname),
                diag.n ? diag.items[0].msg : lk_strerror(err));
     lk_diag_clear(&diag);
     return err;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 void lk_store_set_err(lk_store *s, const char *fmt, ...)
 {
@@ -41,6 +42,27 @@ void lk_store_opts_default(lk_store_opts *o)
     o->outbox_lease_ms = 60 * 1000;
     if ((lease = getenv("LOKET_OUTBOX_LEASE_MS")) != NULL && atoll(lease) > 0)
         o->outbox_lease_ms = atoll(lease);
+}
+
+const char *lk_store_redact(const char *path, char *buf, size_t n)
+{
+    const char *rest, *at, *end;
+    size_t scheme;
+
+    if (!n)
+        return buf;
+    if (!lk_store_pg_uri(path)) {
+        snprintf(buf, n, "%s", path ? path : "");
+        return buf;
+    }
+    scheme = strchr(path, ':') - path + 3; /* "postgresql://" */
+    rest = path + scheme;
+    end = rest + strcspn(rest, "?#");
+    /* the last '@' before the path ends the user and password */
+    for (at = end; at > rest && at[-1] != '@'; at--)
+        ;
+    snprintf(buf, n, "%.*s%.*s", (int)scheme, path, (int)(end - at), at);
+    return buf;
 }
 
 int lk_store_schema_version(void)
