@@ -150,6 +150,10 @@ lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel, c
  * retry and drop end the claim. SQLite has one server and no claim. */
 lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
 void lk_outbox_items_free(lk_outbox_item *items, int n); /* NULL-safe */
+/* 1 when lk_store_outbox_due claims what it hands out (PostgreSQL): a row in
+ * flight is not handed out again, so a sender asks only for as many rows as
+ * it can start. 0 for SQLite, which hands out the rows in flight again. */
+int lk_store_outbox_claims(const lk_store *s);
 /* sent marks the row sent (remote_id, the channel's message id, may be NULL);
  * retry counts a failed attempt and makes the row due again at next_at_ms
  * (error, may be NULL, is kept for operators). Both return LK_EINVAL when id

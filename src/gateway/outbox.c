@@ -295,7 +295,13 @@ static void fill(gw_sender *s)
     int i, k = 0, n = 0;
     char why[256];
 
-    if (lk_store_outbox_due(s->store, gw_now_ms(), s->nslots, &items, &n) != LK_OK) {
+    /* a store that claims (PostgreSQL) hands out no row in flight: a row
+     * asked for and not started would wait for its lease */
+    int want = lk_store_outbox_claims(s->store) ? s->nslots - s->busy : s->nslots;
+
+    if (want <= 0)
+        return;
+    if (lk_store_outbox_due(s->store, gw_now_ms(), want, &items, &n) != LK_OK) {
         gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
         return;
     }

@@ -200,6 +200,11 @@ lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item 
     return s->ops->outbox_due(s, now_ms, max, items, n);
 }
 
+int lk_store_outbox_claims(const lk_store *s)
+{
+    return s && !strcmp(s->ops->name, "postgresql");
+}
+
 void lk_outbox_items_free(lk_outbox_item *items, int n)
 {
     int i;
