@@ -6,7 +6,8 @@
 #   tools/pg-cluster.sh stop DIR    stop that server and remove DIR
 # PostgreSQL refuses to run as root: as root the cluster belongs to the
 # system user loket-test (created when missing) and runs as that user. Trust
-# authentication on the socket only; fsync off (the data is thrown away).
+# authentication on the socket only; fsync off (the data is thrown away), or
+# on with PG_CLUSTER_DURABLE=1 (for benchmark figures that mean something).
 set -euo pipefail
 
 cmd=${1:-}
@@ -30,6 +31,11 @@ as_owner() {
     fi
 }
 
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${PG_CLUSTER_DURABLE:-0}" = 1 ]; then
+    durability=""
+fi
+
 case "$cmd" in
 start)
     if [ "$(id -u)" = 0 ] && ! id loket-test >/dev/null 2>&1; then
@@ -45,8 +51,7 @@ start)
         --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off \
--c full_page_writes=off -c max_connections=200" start >/dev/null ||
+        -o "-k $dir -c listen_addresses= -c max_connections=200 $durability" start >/dev/null ||
         { cat "$dir/server.log" >&2; exit 1; }
     "$bindir/createdb" -h "$dir" -U loket loket
     echo "postgresql:///loket?host=$dir&user=loket"
