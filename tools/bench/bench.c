@@ -89,8 +89,8 @@ static int bench_engine(const lk_flow *flow, int users, long messages)
     return 0;
 }
 
-static int bench_store(const lk_flow *flow, const char *dir, const char *pg, lk_sync sync, int users,
-                       long messages)
+static int bench_store(const lk_flow *flow, const char *dir, const char *pg, lk_sync sync,
+                       int users, long messages)
 {
     char path[512], user[32], id[48];
     lk_store_opts so;
