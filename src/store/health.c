@@ -11,11 +11,12 @@ lk_err lk_store_ping(lk_store *s)
     sqlite3_stmt *st = NULL;
     const char *file;
     int moved = 0, rc;
+    lk_err err;
 
     if (!s)
         return LK_EINVAL;
-    if (!db && lk_store_pg_ping(s) != LK_EINVAL)
-        return lk_store_pg_ping(s) == LK_OK ? LK_OK : LK_ESTORE;
+    if (!db && (err = lk_store_pg_ping(s)) != LK_EINVAL)
+        return err == LK_OK ? LK_OK : LK_ESTORE;
     if (!db) {
         lk_store_set_err(s, "health check: not a SQLite store");
         return LK_EINVAL;

@@ -87,7 +87,8 @@ static const char *const pg_migrations[] = {
 
     /* 5: the state that did not understand an inbound message */
     "ALTER TABLE log ADD COLUMN missed text;"
-    "CREATE INDEX log_missed ON log(at_ms) WHERE missed IS NOT NULL;",
+    "CREATE INDEX log_missed ON log(at_ms)"
+    "  WHERE missed IS NOT NULL;",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -248,8 +249,10 @@ static lk_err setup(pg_store *q)
     lk_err err;
     int i, k;
 
-    snprintf(sql, sizeof sql, "SET lock_timeout = %d", q->lock_ms);
-    if ((err = exec(q, sql, "set lock_timeout", NULL)) != LK_OK)
+    /* both again after a reconnect (pg_ready) */
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d; SET synchronous_commit = %s", q->lock_ms,
+             q->async_commit ? "off" : "on");
+    if ((err = exec(q, sql, "set lock_timeout and synchronous_commit", NULL)) != LK_OK)
         return err;
     for (i = 0; i < PS__N; i++) {
         Oid types[PG_MAXP];
@@ -366,6 +369,7 @@ lk_err lk_store_pg_open(const char *uri, const lk_store_opts *opts, lk_store **o
     q->base.ops = &pg_ops;
     q->lease_ms = opts->outbox_lease_ms;
     q->lock_ms = opts->busy_timeout_ms;
+    q->async_commit = opts->sync == LK_SYNC_OFF;
     q->conn = PQconnectdbParams(keys, vals, 1);
     if (!q->conn) {
         lk_diag_add(diag, NULL, 0, 0, NULL, "store: out of memory");
@@ -383,11 +387,7 @@ lk_err lk_store_pg_open(const char *uri, const lk_store_opts *opts, lk_store **o
         goto fail;
     }
     PQsetNoticeProcessor(q->conn, no_notices, NULL); /* kept across PQreset */
-    if ((err = exec(q,
-                    opts->sync == LK_SYNC_OFF ? "SET synchronous_commit = off"
-                                              : "SET synchronous_commit = on",
-                    "set synchronous_commit", NULL)) != LK_OK ||
-        (err = migrate(q)) != LK_OK || (err = setup(q)) != LK_OK)
+    if ((err = migrate(q)) != LK_OK || (err = setup(q)) != LK_OK)
         goto fail;
     *out = &q->base;
     return LK_OK;

@@ -40,6 +40,7 @@ typedef struct pg_store {
     int tx;           /* 1 from a successful begin until commit or rollback */
     int64_t lease_ms; /* lk_store_opts.outbox_lease_ms */
     int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
+    int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */
     char where[160];  /* "database D on H": names the server, never a secret */
 } pg_store;
 
