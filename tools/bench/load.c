@@ -26,11 +26,9 @@
  * reply, 1 otherwise, 2 on bad usage. Only loopback addresses are accepted. */
 #include "load.h"
 
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +199,7 @@ static void client_close(client *c)
  * conversation starts over (a websocket client is a new user then). */
 static void client_fail(client *c, uint64_t *counter)
 {
-    if (t_start)
-        (*counter)++;
+    (*counter)++;
     if (c->st == C_WAIT)
         inflight--;
     client_close(c);
@@ -475,69 +472,6 @@ static int die_usage(const char *msg, const char *arg)
     return 2;
 }
 
-/* Parses --url: ws:// or http://, a host, an optional port and path. */
-static int parse_url(const char *url, char *host, size_t hsize, int *port)
-{
-    const char *p = strstr(url, "://"), *e;
-    size_t n;
-
-    if (!p)
-        return -1;
-    p += 3;
-    if (*p == '[') {
-        if (!(e = strchr(p, ']')))
-            return -1;
-        n = (size_t)(e - p - 1);
-        if (n >= hsize)
-            return -1;
-        memcpy(host, p + 1, n);
-        e++;
-    } else {
-        n = strcspn(p, ":/");
-        if (n == 0 || n >= hsize)
-            return -1;
-        memcpy(host, p, n);
-        e = p + n;
-    }
-    host[n] = 0;
-    if (*e == ':')
-        *port = (int)strtol(e + 1, (char **)&e, 10);
-    if (*e == '/')
-        snprintf(opt.path, sizeof opt.path, "%s", e);
-    return 0;
-}
-
-/* Only this machine: 127.0.0.0/8, ::1 or localhost. */
-static int set_addr(const char *host, int port)
-{
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&opt.addr.ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&opt.addr.ss;
-
-    if (port < 1 || port > 65535)
-        return die_usage("not a port number", NULL);
-    if (!strcmp(host, "localhost"))
-        host = "127.0.0.1";
-    memset(&opt.addr, 0, sizeof opt.addr);
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127)
-            return die_usage("not a loopback address (loket-load only loads this machine)", host);
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        opt.addr.len = sizeof *a4;
-        snprintf(opt.addr.hostport, sizeof opt.addr.hostport, "%s:%d", host, port);
-    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
-            return die_usage("not a loopback address (loket-load only loads this machine)", host);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        opt.addr.len = sizeof *a6;
-        snprintf(opt.addr.hostport, sizeof opt.addr.hostport, "[%s]:%d", host, port);
-    } else {
-        return die_usage("not a loopback address (loket-load only loads this machine)", host);
-    }
-    return 0;
-}
-
 static int parse_options(int argc, char **argv)
 {
     static const struct option lopts[] = {{"url", required_argument, 0, 'u'},
@@ -560,7 +494,7 @@ static int parse_options(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
         switch (ch) {
         case 'u':
-            if (parse_url(optarg, host, sizeof host, &port))
+            if (ld_url_parse(optarg, host, sizeof host, &port, opt.path, sizeof opt.path))
                 return die_usage("not a URL like ws://127.0.0.1:8080/chat", optarg);
             break;
         case 'H': snprintf(host, sizeof host, "%s", optarg); break;
@@ -602,7 +536,11 @@ static int parse_options(int argc, char **argv)
         return die_usage("unexpected argument", argv[optind]);
     if (opt.mode == M_WA && !opt.secret && !(opt.secret = getenv("LOKET_WA_APP_SECRET")))
         return die_usage("--mode whatsapp needs --secret or LOKET_WA_APP_SECRET", NULL);
-    return set_addr(host, port);
+    if (port < 1 || port > 65535)
+        return die_usage("not a port number", NULL);
+    if (ld_addr_set(&opt.addr, host, port) != 0)
+        return die_usage("not a loopback address (loket-load only loads this machine)", host);
+    return 0;
 }
 
 /* ---- the run ----------------------------------------------------------------------------------
@@ -657,6 +595,12 @@ static void run(client *cl)
         int64_t t = now_ns();
 
         if (!t_start && (all_ready(cl) || t - t0 > CONNECT_WAIT_NS)) {
+            int ready = 0;
+            for (i = 0; i < opt.clients; i++)
+                ready += cl[i].st == C_READY;
+            if (ready < opt.clients)
+                fprintf(stderr, "loket-load: %d of %d clients connected within %lld s\n", ready,
+                        opt.clients, CONNECT_WAIT_NS / 1000000000LL);
             t_start = t;
             if (opt.pid)
                 srv_cpu0 = ld_proc_cpu_ticks(opt.pid);

@@ -55,6 +55,13 @@ typedef struct ld_addr {
     char hostport[80];
 } ld_addr;
 
+/* Splits ws://HOST[:PORT][/PATH] (also http://, [::1]); path is set only when the URL
+ * has one. 0 or -1. */
+int ld_url_parse(const char *url, char *host, size_t hsize, int *port, char *path, size_t psize);
+/* Fills a for host and port: 0, or -1 when host is not a loopback address (127.0.0.0/8,
+ * ::1, localhost) or no address at all: loket-load loads only this machine. */
+int ld_addr_set(ld_addr *a, const char *host, int port);
+
 /* A TCP socket connecting to a (non-blocking: the connect may still be under way).
  * Returns the descriptor or -1 with errno set. */
 int ld_connect(const ld_addr *a, int nonblock);

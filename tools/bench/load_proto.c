@@ -109,6 +109,68 @@ void lb_json_str(lb *b, const char *s)
     }
 }
 
+/* ---- addresses --------------------------------------------------------------------------- */
+
+int ld_url_parse(const char *url, char *host, size_t hsize, int *port, char *path, size_t psize)
+{
+    const char *p = strstr(url, "://"), *e;
+    size_t n;
+
+    if (!p)
+        return -1;
+    p += 3;
+    if (*p == '[') {
+        if (!(e = strchr(p, ']')))
+            return -1;
+        n = (size_t)(e - p - 1);
+        if (n >= hsize)
+            return -1;
+        memcpy(host, p + 1, n);
+        e++;
+    } else {
+        n = strcspn(p, ":/");
+        if (n == 0 || n >= hsize)
+            return -1;
+        memcpy(host, p, n);
+        e = p + n;
+    }
+    host[n] = 0;
+    if (*e == ':')
+        *port = (int)strtol(e + 1, (char **)&e, 10);
+    if (*e == '/')
+        snprintf(path, psize, "%s", e);
+    else if (*e)
+        return -1;
+    return 0;
+}
+
+int ld_addr_set(ld_addr *a, const char *host, int port)
+{
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&a->ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a->ss;
+
+    if (!strcmp(host, "localhost"))
+        host = "127.0.0.1";
+    memset(a, 0, sizeof *a);
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127)
+            return -1;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        a->len = sizeof *a4;
+        snprintf(a->hostport, sizeof a->hostport, "%s:%d", host, port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1 && IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr)) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        a->len = sizeof *a6;
+        snprintf(a->hostport, sizeof a->hostport, "[%s]:%d", host, port);
+        return 0;
+    }
+    return -1;
+}
+
 /* ---- sockets --------------------------------------------------------------------------- */
 
 int ld_connect(const ld_addr *a, int nonblock)
