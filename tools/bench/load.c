@@ -87,6 +87,7 @@ static int64_t t_start, t_end, t_last; /* load began, sending stopped, last answ
 static long srv_max_rss;               /* KiB, sampled */
 static long long srv_cpu0;             /* the server's CPU ticks when the load began */
 static uint64_t max_us;
+static double self_cpu0; /* loket-load's own CPU seconds when the load began */
 static int stopping, inflight;
 static uint64_t rng, wamid_seq;
 static char run_tag[16];
@@ -96,6 +97,15 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static double self_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- latency: a log-linear histogram of microseconds (under 0.2% error) ------------------ */
@@ -602,6 +612,7 @@ static void run(client *cl)
                 fprintf(stderr, "loket-load: %d of %d clients connected within %lld s\n", ready,
                         opt.clients, CONNECT_WAIT_NS / 1000000000LL);
             t_start = t;
+            self_cpu0 = self_cpu();
             if (opt.pid)
                 srv_cpu0 = ld_proc_cpu_ticks(opt.pid);
             for (i = 0; i < opt.clients; i++)
@@ -685,6 +696,9 @@ static int report(const ld_counters *m0, const ld_counters *m1)
     } else {
         printf("server:        n/a (--pid not given)\n");
     }
+    if (secs > 0)
+        printf("load:          CPU %.1f%% of one core (loket-load itself)\n",
+               (self_cpu() - self_cpu0) / secs * 100.0);
     if (!opt.metrics)
         printf("per commit:    n/a (--metrics not given)\n");
     else if (!m0->ok || !m1->ok)
