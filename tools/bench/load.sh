@@ -9,7 +9,9 @@
 # The server gets a new database in a temporary directory on the disk of /tmp (or
 # $LOKET_BENCH_DIR), the per-sender rate limit and the per-address connection cap raised
 # out of the way (the load comes from one address), and a closed port as its Graph API.
-# LOKET_BENCH_SERVER_CPU and LOKET_BENCH_LOAD_CPU choose the cores (0 and 1).
+# LOKET_BENCH_SERVER_CPU and LOKET_BENCH_LOAD_CPU choose the cores (0 and 1). With perf
+# (Debian's linux-perf, optional) it also counts the server's fdatasync and fsync calls
+# during the run: messages per sync, what the kernel saw of the commits.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -50,7 +52,27 @@ for _ in $(seq 1 200); do # up to 10 s for /healthz
     sleep 0.05
 done
 echo "server: pid $pid on core ${LOKET_BENCH_SERVER_CPU:-0}, synchronous=$sync, db $dir/loket.db"
+perf_pid=
+if command -v perf >/dev/null 2>&1 &&
+    perf stat -e syscalls:sys_enter_fdatasync -p "$pid" -o /dev/null -- true >/dev/null 2>&1; then
+    perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$pid" \
+        -o "$dir/perf.csv" >/dev/null 2>&1 &
+    perf_pid=$!
+fi
 rc=0
 LOKET_WA_APP_SECRET=$secret taskset -c "${LOKET_BENCH_LOAD_CPU:-1}" "$build/loket-load" \
-    --port "$port" --pid "$pid" --metrics "${args[@]}" || rc=$?
+    --port "$port" --pid "$pid" --metrics "${args[@]}" >"$dir/load.out" || rc=$?
+cat "$dir/load.out"
+if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    fds=$(awk -F, '/sys_enter_fdatasync/ {print $1}' "$dir/perf.csv")
+    fs=$(awk -F, '/sys_enter_fsync/ {print $1}' "$dir/perf.csv")
+    msgs=$(awk '/^messages:/ {print $2}' "$dir/load.out")
+    awk -v d="${fds:-0}" -v f="${fs:-0}" -v m="${msgs:-0}" 'BEGIN {
+        printf "syncs:         %d fdatasync + %d fsync (perf): ", d, f
+        if (d + f > 0) printf "%.2f messages per sync\n", m / (d + f); else print "n/a" }'
+else
+    echo "syncs:         n/a (perf with syscall tracepoints not available)"
+fi
 exit $rc
