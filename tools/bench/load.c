@@ -53,6 +53,7 @@ typedef struct client {
     lb out, in, msg, replies; /* msg: a fragmented websocket message */
     size_t out_off;
     int msg_op;
+    int want_out; /* EPOLLOUT is registered */
     char key[32];
     char phone[24];
 } client;
@@ -83,9 +84,9 @@ static struct {
 } tot;
 
 static int ep;
-static int64_t t_start, t_end, t_last; /* load began, sending stopped, last answer in */
-static long srv_max_rss;               /* KiB, sampled */
-static long long srv_cpu0;             /* the server's CPU ticks when the load began */
+static int64_t t_start, t_last; /* load began, last answer in */
+static long srv_max_rss;        /* KiB, sampled */
+static long long srv_cpu0;      /* the server's CPU ticks when the load began */
 static uint64_t max_us;
 static double self_cpu0; /* loket-load's own CPU seconds when the load began */
 static int stopping, inflight;
@@ -151,10 +152,16 @@ static double h_quantile(double q, uint64_t n)
 
 static void client_fail(client *c, uint64_t *counter);
 
+/* Registers the socket, or changes its events when EPOLLOUT is to be turned on or off. */
 static void watch(client *c, int op)
 {
     struct epoll_event ev = {0};
-    ev.events = EPOLLIN | (c->st == C_CONNECTING || c->out_off < c->out.len ? EPOLLOUT : 0);
+    int want_out = c->st == C_CONNECTING || c->out_off < c->out.len;
+
+    if (op == EPOLL_CTL_MOD && want_out == c->want_out)
+        return;
+    c->want_out = want_out;
+    ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0);
     ev.data.ptr = c;
     if (epoll_ctl(ep, op, c->fd, &ev) < 0 && op == EPOLL_CTL_ADD) {
         perror("loket-load: epoll_ctl");
@@ -175,12 +182,9 @@ static void flush(client *c)
         }
         c->out_off += (size_t)n;
     }
-    if (c->out_off == c->out.len) {
+    if (c->out_off == c->out.len)
         c->out.len = c->out_off = 0;
-        watch(c, EPOLL_CTL_MOD);
-    } else {
-        watch(c, EPOLL_CTL_MOD);
-    }
+    watch(c, EPOLL_CTL_MOD);
 }
 
 static void client_connect(client *c)
@@ -224,12 +228,12 @@ static void client_send(client *c)
     const ld_step *s = &ld_convs[c->conv].steps[c->step];
 
     if (opt.mode == M_WS) {
-        lb j = {0};
+        static lb j; /* reused: one message is built at a time */
+        j.len = 0;
         lb_puts(&j, "{\"type\":\"message\",\"text\":\"");
         lb_json_str(&j, s->send);
         lb_puts(&j, "\"}");
         ld_ws_frame(&c->out, 1, j.p, j.len, &rng);
-        lb_free(&j);
     } else {
         char wamid[64];
         snprintf(wamid, sizeof wamid, "wamid.HBgN%s%012llX", run_tag,
@@ -620,7 +624,6 @@ static void run(client *cl)
         }
         if (t_start && !stopping && t - t_start >= (int64_t)(opt.duration * 1e9)) {
             stopping = 1;
-            t_end = t;
             drain_end = t + (int64_t)(opt.timeout * 1e9);
         }
         if (stopping && (inflight == 0 || t >= drain_end))
@@ -641,8 +644,6 @@ static void run(client *cl)
                 on_event(c, evs[i].events);
         }
     }
-    if (!t_end)
-        t_end = now_ns();
     t_last = now_ns();
     for (i = 0; i < opt.clients; i++)
         client_close(&cl[i]);
