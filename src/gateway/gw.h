@@ -195,6 +195,9 @@ void gw_limits_bind(gw_limits *l, const void *conn);
  * closes). A connection is classified once; later calls return 0. */
 int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t xff_len,
                        int webhook);
+/* The client address conn counts for (the one a trusted proxy named, else the
+ * peer) into out: 0, or -1 when conn is not a counted connection. */
+int gw_limits_client(gw_limits *l, const void *conn, char *out, size_t len);
 /* Stops counting a connection bound by gw_limits_bind; others are ignored. */
 void gw_limits_release(gw_limits *l, const void *conn);
 /* Takes a token from the bucket of (channel, user): 1 allowed, 0 over rate. */

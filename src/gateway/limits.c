@@ -396,6 +396,20 @@ int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t x
     return 0;
 }
 
+int gw_limits_client(gw_limits *l, const void *conn, char *out, size_t len)
+{
+    char ck[32];
+    entry **pp;
+
+    snprintf(ck, sizeof ck, "%p", conn);
+    if (!(pp = find(&l->conns, ck)))
+        return -1;
+    /* e->client is "webhook ADDR" for a webhook's place, the address otherwise */
+    snprintf(out, len, "%s",
+             (*pp)->client && (*pp)->cls != CLS_WEBHOOK ? (*pp)->client : (*pp)->peer);
+    return 0;
+}
+
 void gw_limits_release(gw_limits *l, const void *conn)
 {
     char ck[32];

@@ -283,7 +283,9 @@ static gw_conn *conn_open(struct lws *wsi)
         return NULL;
     c->wsi = wsi;
     c->id = ++next_id;
-    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    /* behind a trusted proxy, the client it names: the budget of new sessions is theirs */
+    if (gw_limits_client(gw_srv->limits, wsi, c->peer, sizeof c->peer) < 0)
+        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     c->t0_us = gw_mono_us();
     gw_log(GW_LOG_DEBUG, "websocket open", "conn=%s-ws%lu", gw_srv->rid_prefix, c->id);
     return c;
