@@ -303,6 +303,11 @@ int gw_wsauth_check(const gw_wsauth *a, const char *user, const char *token);
 int gw_wsauth_new_session(gw_wsauth *a, const char *peer, int64_t now_us);
 
 /* ---- ws.c ---------------------------------------------------------------------- */
+/* ws.c: a websocket upgrade's subprotocol: gw_ws_confirm 0 or -1 after a
+ * 400 (HTTP_CONFIRM_UPGRADE), gw_ws_adopt 0 when a client without one may
+ * speak the chat protocol on the "http" protocol's callback. */
+int gw_ws_confirm(struct lws *wsi);
+int gw_ws_adopt(struct lws *wsi);
 int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len);
 

@@ -364,6 +364,57 @@ static int filter(struct lws *wsi)
     return 0;
 }
 
+/* Browsers' plain new WebSocket(url) and test clients such as Botium's send
+ * no Sec-WebSocket-Protocol; libwebsockets then binds them to protocols[0]
+ * ("http") and 4.1.6 exports no way to move them. Such a client on /chat
+ * speaks the chat protocol all the same: the http protocol's filter asks
+ * here, and its callback passes the websocket reasons to gw_ws_callback
+ * (its per-connection data, one pointer, holds a ws_pss as well). A client
+ * that names another subprotocol never gets here: gw_ws_confirm refused it
+ * with a 400 first. 0 accepts. */
+int gw_ws_adopt(struct lws *wsi)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+        return 1;
+    return filter(wsi);
+}
+
+/* 1 when the comma-separated list s names GW_CHAT_PROTOCOL. */
+static int names_chat(const char *s)
+{
+    static const char want[] = GW_CHAT_PROTOCOL;
+    const size_t n = sizeof want - 1;
+
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        if (!strncmp(s, want, n) && (!s[n] || s[n] == ',' || s[n] == ' ' || s[n] == '\t'))
+            return 1;
+        while (*s && *s != ',')
+            s++;
+    }
+    return 0;
+}
+
+/* Before libwebsockets picks a subprotocol: a client that asks only for
+ * others would be dropped with no answer; it gets a 400 that names ours. */
+int gw_ws_confirm(struct lws *wsi)
+{
+    char list[256];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+
+    if (n <= 0)
+        return 0;
+    if (n < (int)sizeof list && lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) == n &&
+        names_chat(list))
+        return 0;
+    gw_metrics_error(GW_E_BAD_REQUEST);
+    lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                           "unknown websocket subprotocol: ask for " GW_CHAT_PROTOCOL
+                           " (Sec-WebSocket-Protocol: " GW_CHAT_PROTOCOL ") or for none");
+    return -1;
+}
+
 int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len)
 {
