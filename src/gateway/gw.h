@@ -353,5 +353,8 @@ lk_err gw_wsclient_open(const char *url, const char *user, const char *token, lk
                         char *err, size_t errlen);
 /* The resume token the welcome gave for gw_wsclient_user ("" when none). */
 const char *gw_wsclient_token(const lk_wsclient *c);
+/* The state a resumed session waits in, as the welcome said (NULL for a new
+ * conversation); *ended (may be NULL) is 1 when it had ended. */
+const char *gw_wsclient_state(const lk_wsclient *c, int *ended);
 
 #endif

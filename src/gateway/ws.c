@@ -4,6 +4,8 @@
  *                     {"type":"message","text":"..."} ("id" optional, dedup)
  *                     {"type":"clock","now":"2026-11-24T09:00:00+07:00"} (--test-clock)
  *   server -> client  {"type":"welcome","user":"ID","token":"T","flow":"NAME"}
+ *                       + "resumed":true,"state":"S","ended":B when hello resumed a
+ *                       session the store has (S: the state it waits in)
  *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
  *                     {"type":"done","replies":N}
  *                     {"type":"clock","ok":true}
@@ -101,9 +103,30 @@ static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
     send_simple(c, "error", "error", why);
 }
 
+/* Says in the welcome o where a resumed session stands: the state it waits
+ * in and whether it ended (the next message starts over). Only on hello, never
+ * on the message path. Nothing is added when the id has no session. */
+static void add_resumed(cJSON *o, const char *user)
+{
+    const lk_flow *flow = lk_runtime_flow(gw_srv->rt);
+    lk_buf b = {0};
+    lk_session *s = NULL;
+    int found = 0;
+
+    if (lk_store_load(gw_srv->store, "ws", user, &b, &found) == LK_OK && found &&
+        (s = lk_session_new(flow)) && lk_session_decode(s, flow, b.p, b.len) == LK_OK) {
+        cJSON_AddTrueToObject(o, "resumed");
+        cJSON_AddStringToObject(o, "state", lk_session_state(s, flow));
+        cJSON_AddBoolToObject(o, "ended", lk_session_ended(s));
+    }
+    lk_session_free(s);
+    lk_buf_free(&b);
+}
+
 /* The flow's name lets a console show who it talks to without knowing the
- * flow; the token is what resumes this id from another connection. */
-static void send_welcome(gw_conn *c)
+ * flow; the token is what resumes this id from another connection.
+ * resumed: hello named an id, so say where its session stands. */
+static void send_welcome(gw_conn *c, int resumed)
 {
     cJSON *o = cJSON_CreateObject();
     char token[65];
@@ -111,8 +134,11 @@ static void send_welcome(gw_conn *c)
     gw_wsauth_token(gw_srv->wsauth, c->user, token);
     if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
         cJSON_AddStringToObject(o, "user", c->user) && cJSON_AddStringToObject(o, "token", token) &&
-        cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt))))
+        cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt)))) {
+        if (resumed)
+            add_resumed(o, c->user);
         conn_queue(c, o);
+    }
     cJSON_Delete(o);
     c->welcomed = 1;
 }
@@ -213,7 +239,7 @@ static void on_hello(gw_conn *c, const gw_ws_frame *f)
         rc = take_id(c, f->user, 1);
     }
     if (rc == 0)
-        send_welcome(c);
+        send_welcome(c, f->user && !strcmp(f->user, c->user));
 }
 
 static void on_clock(gw_conn *c, const gw_ws_frame *f)
@@ -236,7 +262,7 @@ static void on_message(gw_conn *c, const gw_ws_frame *f)
     if (!c->user[0] && take_id(c, NULL, 1) < 0)
         return;
     if (!c->welcomed)
-        send_welcome(c);
+        send_welcome(c, 0);
     /* The session is the store's ("ws", id): a phone number said in a hello
      * never reaches that number's WhatsApp session. */
     in.channel = "ws";
