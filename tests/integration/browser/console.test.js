@@ -87,6 +87,21 @@ function check(cond, msg) {
     await page.waitForSelector(".bubble.me.queued", { state: "detached" });
     await page.locator(".bubble.bot", { hasText: /formulir|link|http/i }).last().waitFor();
 
+    // A plain new WebSocket(url), no subprotocol: the browser gets the chat protocol.
+    const plain = await page.evaluate((url) => new Promise((resolve) => {
+      const w = new WebSocket(url), got = [];
+      w.onopen = () => w.send(JSON.stringify({ type: "message", text: "Hi Chika" }));
+      w.onmessage = (ev) => {
+        const m = JSON.parse(ev.data);
+        got.push(m);
+        if (m.type === "done") { w.close(); resolve({ protocol: w.protocol, got }); }
+      };
+      w.onclose = () => resolve({ closed: true, got });
+    }), base.replace(/^http/, "ws") + "chat");
+    check(!plain.closed && plain.protocol === "" &&
+          plain.got.some((m) => m.type === "reply" && /Chika/.test(m.text)),
+          "a plain WebSocket without subprotocol got no reply: " + JSON.stringify(plain).slice(0, 300));
+
     // Reset: a new user id.
     await page.click("#reset");
     await page.waitForFunction((u) => /^web-/.test(document.getElementById("user").textContent) &&
