@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,53 @@ static void usage(FILE *fp)
                 "server gives a new user id; --user ID resumes that user's conversation with\n"
                 "the resume token kept from an earlier welcome (in LOKET_CONSOLE_TOKENS,\n"
                 "default ~/.loket-console-tokens) or given with --token.\n"
-                "Lines starting with / are commands: /user shows the user id, /quit leaves.\n");
+                "Lines starting with / are commands, answered here: /help lists them.\n");
+}
+
+static void help(void)
+{
+    printf("commands (answered here, not sent to the bot):\n"
+           "  /help   this list\n"
+           "  /user   the user id of this conversation (--user ID resumes it)\n"
+           "  /quit   leave (/exit as well; the conversation stays on the server)\n"
+           "anything else is a message to the bot\n\n");
+}
+
+/* The text's width after the prefix: the terminal's, COLUMNS, or 80. */
+static int text_width(void)
+{
+    struct winsize ws;
+    const char *env = getenv("COLUMNS");
+    int cols = 80;
+
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        cols = ws.ws_col;
+    else if (env && atoi(env) > 0)
+        cols = atoi(env);
+    return cols > 28 ? cols - 8 : 20; /* 8: "  bot | " */
+}
+
+/* One line of a reply, wrapped at spaces to width, each piece with the prefix
+ * (a word longer than the width is cut at a character boundary). */
+static void print_wrapped(const char *p, size_t n, int width)
+{
+    do {
+        size_t cut = n, i, sp = 0;
+        int w = 0;
+        for (i = 0; i < n; i++) {
+            if (((unsigned char)p[i] & 0xC0) != 0x80 && ++w > width)
+                break;
+            if (p[i] == ' ')
+                sp = i;
+        }
+        if (i < n)
+            cut = sp ? sp : i;
+        printf("  bot | %.*s\n", (int)cut, p);
+        while (cut < n && p[cut] == ' ')
+            cut++;
+        p += cut;
+        n -= cut;
+    } while (n > 0);
 }
 
 static int tokens_path(char *out, size_t len)
@@ -103,11 +150,12 @@ static void token_keep(const char *url, const char *user, const char *token)
 static void print_reply(void *ctx, const char *text, const cJSON *choices)
 {
     const char *p = text, *nl;
+    int width = text_width();
     (void)ctx;
     (void)choices; /* the numbered options are part of the text */
     do {
         nl = strchr(p, '\n');
-        printf("  bot | %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+        print_wrapped(p, nl ? (size_t)(nl - p) : strlen(p), width);
         p = nl ? nl + 1 : NULL;
     } while (p);
     printf("\n");
@@ -123,7 +171,9 @@ int lk_console_main(int argc, char **argv)
     const char *url = "ws://127.0.0.1:8080/chat", *user = NULL, *token = NULL;
     char *line = NULL, err[256], kept[128];
     lk_wsclient *c = NULL;
-    int ch, tty = lk_term_interactive(), rc = 0;
+    const char *state;
+    int ch, tty = lk_term_interactive(), rc = 0, ended = 0;
+    lk_err e;
 
     optind = 1;
     while ((ch = getopt_long(argc, argv, "u:U:T:h", opts, NULL)) != -1) {
@@ -150,7 +200,15 @@ int lk_console_main(int argc, char **argv)
                "starts\n",
                user);
     token_keep(url, gw_wsclient_user(c), gw_wsclient_token(c));
-    printf("connected to %s as %s (/quit to leave)\n\n", url, gw_wsclient_user(c));
+    printf("connected to %s as %s (/help for commands, /quit to leave)\n", url,
+           gw_wsclient_user(c));
+    if ((state = gw_wsclient_state(c, &ended)) && ended)
+        printf("resumed: the conversation had ended; your next message starts it again\n");
+    else if (state)
+        printf("resumed: the conversation waits at \"%s\"; your next message answers its "
+               "question\n",
+               state);
+    printf("\n");
     for (;;) {
         free(line);
         if (!(line = lk_term_read("> ")))
@@ -159,15 +217,21 @@ int lk_console_main(int argc, char **argv)
             continue;
         if (!strcmp(line, "/quit") || !strcmp(line, "/exit"))
             break;
-        if (!strcmp(line, "/user")) {
-            printf("user: %s\n", gw_wsclient_user(c));
-            continue;
-        }
         if (!tty)
             printf("> %s\n", line);
-        if (gw_wsclient_exchange(c, line, print_reply, NULL, err, sizeof err) != LK_OK) {
+        if (!strcmp(line, "/user")) {
+            printf("user: %s\n\n", gw_wsclient_user(c));
+            continue;
+        }
+        if (!strcmp(line, "/help") || !strcmp(line, "/?")) {
+            help();
+            continue;
+        }
+        /* LK_EPROTO: the server answered this message with an error and
+         * stays; anything else lost the connection (or its answer). */
+        if ((e = gw_wsclient_exchange(c, line, print_reply, NULL, err, sizeof err)) != LK_OK) {
             fprintf(stderr, "loket console: %s\n", err);
-            if (strstr(err, "closed") || strstr(err, "connect")) {
+            if (e != LK_EPROTO) {
                 rc = 1;
                 break;
             }

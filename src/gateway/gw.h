@@ -306,6 +306,11 @@ int gw_wsauth_check(const gw_wsauth *a, const char *user, const char *token);
 int gw_wsauth_new_session(gw_wsauth *a, const char *peer, int64_t now_us);
 
 /* ---- ws.c ---------------------------------------------------------------------- */
+/* ws.c: a websocket upgrade's subprotocol: gw_ws_confirm 0 or -1 after a
+ * 400 (HTTP_CONFIRM_UPGRADE), gw_ws_adopt 0 when a client without one may
+ * speak the chat protocol on the "http" protocol's callback. */
+int gw_ws_confirm(struct lws *wsi);
+int gw_ws_adopt(struct lws *wsi);
 int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len);
 
@@ -351,5 +356,8 @@ lk_err gw_wsclient_open(const char *url, const char *user, const char *token, lk
                         char *err, size_t errlen);
 /* The resume token the welcome gave for gw_wsclient_user ("" when none). */
 const char *gw_wsclient_token(const lk_wsclient *c);
+/* The state a resumed session waits in, as the welcome said (NULL for a new
+ * conversation); *ended (may be NULL) is 1 when it had ended. */
+const char *gw_wsclient_state(const lk_wsclient *c, int *ended);
 
 #endif

@@ -393,6 +393,8 @@ static int confirm_upgrade(struct lws *wsi, const char *in)
                                "HTTP/2 is not served here: use HTTP/1.1");
         return -1; /* hang up: 1 would keep the connection for a next request */
     }
+    if (gw_ws_confirm(wsi))
+        return -1;
     if (classify(wsi, 0) == 0) /* a websocket never takes a webhook's place, whatever its path */
         return 0;
     lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections");
@@ -410,7 +412,11 @@ int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_WSI_DESTROY: gw_limits_release(gw_srv->limits, wsi); break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(wsi, (const char *)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return 1; /* a websocket without the loket-chat subprotocol */
+        return gw_ws_adopt(wsi); /* a websocket without a subprotocol */
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED: return gw_ws_callback(wsi, reason, user, in, len);
     case LWS_CALLBACK_HTTP: return pss && !pss->req ? req_begin(pss, wsi, in) : -1;
     case LWS_CALLBACK_HTTP_BODY: return pss ? req_body(pss->req, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: return pss ? req_body_done(pss->req) : -1;

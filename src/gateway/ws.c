@@ -4,6 +4,8 @@
  *                     {"type":"message","text":"..."} ("id" optional, dedup)
  *                     {"type":"clock","now":"2026-11-24T09:00:00+07:00"} (--test-clock)
  *   server -> client  {"type":"welcome","user":"ID","token":"T","flow":"NAME"}
+ *                       + "resumed":true,"state":"S","ended":B when hello resumed a
+ *                       session the store has (S: the state it waits in)
  *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
  *                     {"type":"done","replies":N}
  *                     {"type":"clock","ok":true}
@@ -101,9 +103,30 @@ static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
     send_simple(c, "error", "error", why);
 }
 
+/* Says in the welcome o where a resumed session stands: the state it waits
+ * in and whether it ended (the next message starts over). Only on hello, never
+ * on the message path. Nothing is added when the id has no session. */
+static void add_resumed(cJSON *o, const char *user)
+{
+    const lk_flow *flow = lk_runtime_flow(gw_srv->rt);
+    lk_buf b = {0};
+    lk_session *s = NULL;
+    int found = 0;
+
+    if (lk_store_load(gw_srv->store, "ws", user, &b, &found) == LK_OK && found &&
+        (s = lk_session_new(flow)) && lk_session_decode(s, flow, b.p, b.len) == LK_OK) {
+        cJSON_AddTrueToObject(o, "resumed");
+        cJSON_AddStringToObject(o, "state", lk_session_state(s, flow));
+        cJSON_AddBoolToObject(o, "ended", lk_session_ended(s));
+    }
+    lk_session_free(s);
+    lk_buf_free(&b);
+}
+
 /* The flow's name lets a console show who it talks to without knowing the
- * flow; the token is what resumes this id from another connection. */
-static void send_welcome(gw_conn *c)
+ * flow; the token is what resumes this id from another connection.
+ * resumed: hello named an id, so say where its session stands. */
+static void send_welcome(gw_conn *c, int resumed)
 {
     cJSON *o = cJSON_CreateObject();
     char token[65];
@@ -111,8 +134,11 @@ static void send_welcome(gw_conn *c)
     gw_wsauth_token(gw_srv->wsauth, c->user, token);
     if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
         cJSON_AddStringToObject(o, "user", c->user) && cJSON_AddStringToObject(o, "token", token) &&
-        cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt))))
+        cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt)))) {
+        if (resumed)
+            add_resumed(o, c->user);
         conn_queue(c, o);
+    }
     cJSON_Delete(o);
     c->welcomed = 1;
 }
@@ -213,7 +239,7 @@ static void on_hello(gw_conn *c, const gw_ws_frame *f)
         rc = take_id(c, f->user, 1);
     }
     if (rc == 0)
-        send_welcome(c);
+        send_welcome(c, f->user && !strcmp(f->user, c->user));
 }
 
 static void on_clock(gw_conn *c, const gw_ws_frame *f)
@@ -236,7 +262,7 @@ static void on_message(gw_conn *c, const gw_ws_frame *f)
     if (!c->user[0] && take_id(c, NULL, 1) < 0)
         return;
     if (!c->welcomed)
-        send_welcome(c);
+        send_welcome(c, 0);
     /* The session is the store's ("ws", id): a phone number said in a hello
      * never reaches that number's WhatsApp session. */
     in.channel = "ws";
@@ -364,6 +390,57 @@ static int filter(struct lws *wsi)
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/chat"))
         return 1;
     return 0;
+}
+
+/* Browsers' plain new WebSocket(url) and test clients such as Botium's send
+ * no Sec-WebSocket-Protocol; libwebsockets then binds them to protocols[0]
+ * ("http") and 4.1.6 exports no way to move them. Such a client on /chat
+ * speaks the chat protocol all the same: the http protocol's filter asks
+ * here, and its callback passes the websocket reasons to gw_ws_callback
+ * (its per-connection data, one pointer, holds a ws_pss as well). A client
+ * that names another subprotocol never gets here: gw_ws_confirm refused it
+ * with a 400 first. 0 accepts. */
+int gw_ws_adopt(struct lws *wsi)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+        return 1;
+    return filter(wsi);
+}
+
+/* 1 when the comma-separated list s names GW_CHAT_PROTOCOL. */
+static int names_chat(const char *s)
+{
+    static const char want[] = GW_CHAT_PROTOCOL;
+    const size_t n = sizeof want - 1;
+
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        if (!strncmp(s, want, n) && (!s[n] || s[n] == ',' || s[n] == ' ' || s[n] == '\t'))
+            return 1;
+        while (*s && *s != ',')
+            s++;
+    }
+    return 0;
+}
+
+/* Before libwebsockets picks a subprotocol: a client that asks only for
+ * others would be dropped with no answer; it gets a 400 that names ours. */
+int gw_ws_confirm(struct lws *wsi)
+{
+    char list[256];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+
+    if (n <= 0)
+        return 0;
+    if (n < (int)sizeof list && lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) == n &&
+        names_chat(list))
+        return 0;
+    gw_metrics_error(GW_E_BAD_REQUEST);
+    lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                           "unknown websocket subprotocol: ask for " GW_CHAT_PROTOCOL
+                           " (Sec-WebSocket-Protocol: " GW_CHAT_PROTOCOL ") or for none");
+    return -1;
 }
 
 int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -20,13 +20,16 @@ struct lk_wsclient {
     struct lws_context *ctx;
     struct lws *wsi;
     int connected, closed, failed;
+    int close_said; /* why holds the server's close code and reason */
     char why[256];
     lk_buf rx;        /* the message being reassembled */
     msg *head, *tail; /* whole messages not read yet */
     lk_buf tx;        /* LWS_PRE bytes, then one message to send */
     int tx_pending;
     char user[GW_USER_MAX + 1];
-    char token[80]; /* the welcome's resume token for user ("" when none) */
+    char token[80];  /* the welcome's resume token for user ("" when none) */
+    char state[128]; /* a resumed session's state, from the welcome ("" when new) */
+    int ended;       /* that session had ended */
     lws_sorted_usec_list_t timer;
 };
 
@@ -78,12 +81,13 @@ static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
             const unsigned char *p = in;
             snprintf(c->why, sizeof c->why, "the server closed the connection (%d%s%.*s)",
                      p[0] << 8 | p[1], len > 2 ? ": " : "", (int)(len - 2), (const char *)p + 2);
+            c->close_said = 1;
         }
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
         c->closed = 1;
         c->wsi = NULL;
-        if (!c->why[0])
+        if (!c->close_said)
             snprintf(c->why, sizeof c->why, "the server closed the connection");
         break;
     default: break;
@@ -138,14 +142,18 @@ static int tx_done(lk_wsclient *c)
     return !c->tx_pending;
 }
 
+/* Each call starts with no error: an error of an earlier step never stands
+ * for what goes wrong now (a connection that dropped since then says so). */
 static int send_json(lk_wsclient *c, const cJSON *o)
 {
     static const char pad[LWS_PRE];
 
-    if (!c->wsi) {
-        snprintf(c->why, sizeof c->why, "not connected");
+    if (!c->wsi) { /* why says how it was lost */
+        if (!c->closed && !c->failed)
+            snprintf(c->why, sizeof c->why, "not connected");
         return -1;
     }
+    c->why[0] = '\0';
     lk_buf_reset(&c->tx);
     lk_buf_put(&c->tx, pad, LWS_PRE);
     if (gw_json_put(&c->tx, o) < 0) {
@@ -291,6 +299,10 @@ lk_err gw_wsclient_open(const char *url, const char *user, const char *token, lk
     snprintf(c->user, sizeof c->user, "%s", uid);
     tok = gw_json_str(w, "token");
     snprintf(c->token, sizeof c->token, "%s", tok && strlen(tok) < sizeof c->token ? tok : "");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "resumed")) && gw_json_str(w, "state")) {
+        snprintf(c->state, sizeof c->state, "%s", gw_json_str(w, "state"));
+        c->ended = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "ended"));
+    }
     cJSON_Delete(hello);
     cJSON_Delete(w);
     *out = c;
@@ -311,6 +323,13 @@ const char *gw_wsclient_user(const lk_wsclient *c)
 const char *gw_wsclient_token(const lk_wsclient *c)
 {
     return c->token;
+}
+
+const char *gw_wsclient_state(const lk_wsclient *c, int *ended)
+{
+    if (ended)
+        *ended = c->ended;
+    return c->state[0] ? c->state : NULL;
 }
 
 lk_err lk_wsclient_clock(lk_wsclient *c, int64_t now_ms)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A whole conversation over the /chat websocket: the welcome, menus with choices, the
 done frame after each step, resuming a session from another connection with hello, the
-test clock, and the protocol errors (bad frames, unknown types, the missing subprotocol)."""
+test clock, and the protocol errors (bad frames, unknown types, another path)."""
 
 import lkt
 from lkt import check, text_of
@@ -71,8 +71,8 @@ ws3.send_json({"type": "hello", "user": ""})
 check(ws3.recv_json()["type"] == "error", "an empty user id was accepted")
 ws3.close()
 
-# Without the subprotocol, or on another path, the upgrade is refused.
-for kw in ({"protocol": None}, {"path": "/nope"}):
+# On another path the upgrade is refused (no subprotocol: test_ws_subprotocol.py).
+for kw in ({"path": "/nope"}, {"path": "/nope", "protocol": None}):
     try:
         lkt.WS(srv.port, **kw).close()
         lkt.fail("a websocket upgrade was accepted with %r" % kw)

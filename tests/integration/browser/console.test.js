@@ -26,6 +26,18 @@ function check(cond, msg) {
     const page = context.pages()[0] || (await context.newPage());
     page.setDefaultTimeout(15000);
     const errors = [];
+    // Every websocket the page opens is kept, so the test can drop it; while __block is
+    // set, new ones go to a closed port (the page keeps retrying).
+    await page.addInitScript(() => {
+      const Real = window.WebSocket;
+      window.__sockets = [];
+      window.WebSocket = function (url, proto) {
+        const w = new Real(window.__block ? "ws://127.0.0.1:1/chat" : url, proto);
+        window.__sockets.push(w);
+        return w;
+      };
+      window.WebSocket.prototype = Real.prototype;
+    });
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(base);
     await page.waitForFunction(() => /^web-/.test(document.getElementById("user").textContent));
@@ -56,6 +68,39 @@ function check(cond, msg) {
     await page.fill("#text", "Jawa Barat");
     await page.press("#text", "Enter");
     await page.locator(".bubble.bot", { hasText: /kabupaten|kota/i }).first().waitFor();
+
+    // Disconnected: the state shows at 375 px, and a message typed meanwhile is marked as
+    // not sent until the connection is back, then it leaves and is answered.
+    await page.evaluate(() => { window.__block = true; window.__sockets.forEach((w) => w.close()); });
+    await page.waitForFunction(() => !document.getElementById("conn").hidden &&
+                                      document.getElementById("conn").className === "down");
+    await page.fill("#text", "Kota Bandung");
+    await page.press("#text", "Enter");
+    const queued = page.locator(".bubble.me.queued", { hasText: "Kota Bandung" });
+    check(await queued.count() === 1, "a message typed while disconnected looks sent");
+    const bar = await page.locator("#conn").boundingBox();
+    check(bar && bar.width <= 375 && bar.height > 10 && bar.y < 120,
+          "the connection state is not visible at 375px: " + JSON.stringify(bar));
+    await page.screenshot({ path: shot.replace(/\.png$/, "-offline.png") });
+    await page.evaluate(() => { window.__block = false; });
+    await page.waitForFunction(() => document.getElementById("conn").hidden);
+    await page.waitForSelector(".bubble.me.queued", { state: "detached" });
+    await page.locator(".bubble.bot", { hasText: /formulir|link|http/i }).last().waitFor();
+
+    // A plain new WebSocket(url), no subprotocol: the browser gets the chat protocol.
+    const plain = await page.evaluate((url) => new Promise((resolve) => {
+      const w = new WebSocket(url), got = [];
+      w.onopen = () => w.send(JSON.stringify({ type: "message", text: "Hi Chika" }));
+      w.onmessage = (ev) => {
+        const m = JSON.parse(ev.data);
+        got.push(m);
+        if (m.type === "done") { w.close(); resolve({ protocol: w.protocol, got }); }
+      };
+      w.onclose = () => resolve({ closed: true, got });
+    }), base.replace(/^http/, "ws") + "chat");
+    check(!plain.closed && plain.protocol === "" &&
+          plain.got.some((m) => m.type === "reply" && /Chika/.test(m.text)),
+          "a plain WebSocket without subprotocol got no reply: " + JSON.stringify(plain).slice(0, 300));
 
     // Reset: a new user id.
     await page.click("#reset");
