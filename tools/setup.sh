@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages loket needs that are missing (only those).
 #   tools/setup.sh          what building and running need
-#   tools/setup.sh --test   also what the tests need (python3, node, chromium, clang)
+#   tools/setup.sh --test   also what the tests need (python3, node, chromium, clang,
+#                           the PostgreSQL server)
 # A tool already on the PATH counts as present, whichever package brought it
 # (Node.js from another source ships its own npm, which Debian's npm conflicts
 # with).
@@ -10,8 +11,8 @@ cd "$(dirname "$0")/.."
 
 # package[:command that stands for it]
 build_pkgs=(gcc:gcc make:make cmake:cmake pkg-config:pkg-config libcjson-dev libsqlite3-dev
-            libwebsockets-dev libssl-dev libcurl4-openssl-dev libedit-dev)
-test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium clang:clang)
+            libwebsockets-dev libssl-dev libcurl4-openssl-dev libedit-dev libpq-dev)
+test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium clang:clang postgresql)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

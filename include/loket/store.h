@@ -48,17 +48,31 @@ typedef struct lk_store_opts {
      * the busy timeout): the hard bound on the log for when a background
      * checkpoint cannot catch a writer that never pauses. */
     int64_t wal_limit;
+    /* PostgreSQL only: how long a server holds the outbox rows that
+     * lk_store_outbox_due handed it. Another server (or this one) gets a row
+     * again only once its lease ran out without it being sent, retried or
+     * dropped: so a row claimed by a server that died is sent after the
+     * lease. Must be longer than one send attempt. */
+    int64_t outbox_lease_ms;
 } lk_store_opts;
 
-/* FULL, 1000 pages, 5000 ms, no server lock, no WAL limit */
+/* FULL, 1000 pages, 5000 ms, no server lock, no WAL limit, a 60 s outbox
+ * lease (or LOKET_OUTBOX_LEASE_MS milliseconds from the environment) */
 void lk_store_opts_default(lk_store_opts *o);
 
 /* Opens (creating and migrating as needed) the database at path; ":memory:"
- * gives a private in-memory database. A new file is created 0600 (its -wal
+ * gives a private in-memory database. A path that starts with
+ * "postgresql://" or "postgres://" is a libpq connection URI instead: the
+ * PostgreSQL backend (pg.c), for several servers on one database. A new file is created 0600 (its -wal
  * and -shm files take the same mode). On success *out owns the store
  * (lk_store_close). On failure *out is NULL and diag (may be NULL) says why. */
 lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out, lk_diag *diag);
 void lk_store_close(lk_store *s); /* NULL-safe; rolls back an open transaction */
+
+/* path as it may be logged: a PostgreSQL URI loses its user, password and
+ * parameters ("postgresql://HOST:PORT/DB"), a file path stays as it is.
+ * Writes into buf (n bytes) and returns it. */
+const char *lk_store_redact(const char *path, char *buf, size_t n);
 
 /* The schema version this build writes (PRAGMA user_version). */
 int lk_store_schema_version(void);
@@ -130,9 +144,16 @@ lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel, c
                            int64_t now_ms, int64_t *id);
 /* Up to max pending items due at now_ms, oldest first, at most the oldest
  * pending one per user (so one user's replies go out in order). The caller
- * frees them with lk_outbox_items_free. Runs outside a transaction. */
+ * frees them with lk_outbox_items_free. Runs outside a transaction.
+ * PostgreSQL: the items are claimed for lk_store_opts.outbox_lease_ms, so
+ * that no other server (nor this one) gets them again until then; sent,
+ * retry and drop end the claim. SQLite has one server and no claim. */
 lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
 void lk_outbox_items_free(lk_outbox_item *items, int n); /* NULL-safe */
+/* 1 when lk_store_outbox_due claims what it hands out (PostgreSQL): a row in
+ * flight is not handed out again, so a sender asks only for as many rows as
+ * it can start. 0 for SQLite, which hands out the rows in flight again. */
+int lk_store_outbox_claims(const lk_store *s);
 /* sent marks the row sent (remote_id, the channel's message id, may be NULL);
  * retry counts a failed attempt and makes the row due again at next_at_ms
  * (error, may be NULL, is kept for operators). Both return LK_EINVAL when id

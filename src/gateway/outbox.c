@@ -96,6 +96,7 @@ static void sleeper_signal(sleeper *s, int stop)
 static lk_err open_store(const gw_config *cfg, lk_store **out)
 {
     lk_store_opts so;
+    char dbname[256];
     lk_diag diag = {0};
     lk_err err;
 
@@ -103,7 +104,8 @@ static lk_err open_store(const gw_config *cfg, lk_store **out)
     so.sync = cfg->sync;
     so.wal_autocheckpoint = 0;
     if ((err = lk_store_open(cfg->db, &so, out, &diag)) != LK_OK)
-        gw_log(GW_LOG_ERROR, "cannot open the database", "db=\"%s\" why=\"%s\"", cfg->db,
+        gw_log(GW_LOG_ERROR, "cannot open the database", "db=\"%s\" why=\"%s\"",
+               lk_store_redact(cfg->db, dbname, sizeof dbname),
                diag.n ? diag.items[0].msg : lk_strerror(err));
     lk_diag_clear(&diag);
     return err;
@@ -293,7 +295,13 @@ static void fill(gw_sender *s)
     int i, k = 0, n = 0;
     char why[256];
 
-    if (lk_store_outbox_due(s->store, gw_now_ms(), s->nslots, &items, &n) != LK_OK) {
+    /* a store that claims (PostgreSQL) hands out no row in flight: a row
+     * asked for and not started would wait for its lease */
+    int want = lk_store_outbox_claims(s->store) ? s->nslots - s->busy : s->nslots;
+
+    if (want <= 0)
+        return;
+    if (lk_store_outbox_due(s->store, gw_now_ms(), want, &items, &n) != LK_OK) {
         gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
         return;
     }

@@ -256,6 +256,7 @@ static int open_parts(gw_server *s)
 {
     gw_limits_opts lo;
     lk_store_opts so;
+    char dbname[256];
     lk_diag diag = {0};
     lk_err err;
 
@@ -271,13 +272,16 @@ static int open_parts(gw_server *s)
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
     /* one server per database file, so the outbox is sent once; and a bound
-     * on the WAL for when the maintenance thread cannot catch the loop */
+     * on the WAL for when the maintenance thread cannot catch the loop
+     * (SQLite only: servers on one PostgreSQL database share it, the
+     * outbox by leases, and PostgreSQL bounds its own log) */
     so.server_lock = 1;
     so.wal_limit = 2 * s->cfg.wal_max;
     if ((err = lk_store_open(s->cfg.db, &so, &s->store, &diag)) != LK_OK) {
         lk_diag_print(&diag, stderr);
         if (!diag.n)
-            fprintf(stderr, "%s: %s\n", s->cfg.db, lk_strerror(err));
+            fprintf(stderr, "%s: %s\n", lk_store_redact(s->cfg.db, dbname, sizeof dbname),
+                    lk_strerror(err));
         lk_diag_clear(&diag);
         return -1;
     }
@@ -397,6 +401,7 @@ int lk_serve_main(int argc, char **argv)
     static gw_server server;
     gw_server *s = &server;
     long fd_limit;
+    char dbname[256];
     int rc;
 
     memset(s, 0, sizeof *s);
@@ -428,7 +433,7 @@ int lk_serve_main(int argc, char **argv)
            "generic_auth=%s fd_limit=%ld max_conns=%d max_webhook_conns=%d "
            "max_conns_per_peer=%d trusted_proxies=%d version=%s git=%s schema=%d",
            s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
-           s->cfg.db, s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
+           lk_store_redact(s->cfg.db, dbname, sizeof dbname), s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
            s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off", fd_limit,
            s->cfg.max_conns, s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted,
            lk_version(), *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());

@@ -162,6 +162,11 @@ lk_err lk_store_backup(const char *path, const char *dest, int64_t *pages, int *
         lk_diag_add(diag, NULL, 0, 0, NULL, "backup: a database and a destination are needed");
         return LK_EINVAL;
     }
+    if (lk_store_pg_uri(path)) { /* named without the URI: it may hold a password */
+        lk_diag_add(diag, NULL, 0, 0, NULL,
+                    "backup: this is a PostgreSQL database; back it up with pg_dump");
+        return LK_EINVAL;
+    }
     if (stat(path, &sst) != 0) {
         lk_diag_add(diag, path, 0, 0, NULL, "backup: no database here: %s", strerror(errno));
         return LK_EINVAL;

@@ -1,5 +1,6 @@
 /* lk_store_ping: whether the database a store has open still answers, for
- * the server's /healthz. Off the message path; SQLite only today. */
+ * the server's /healthz. Off the message path. A PostgreSQL store answers
+ * a query (pg.c); there is no file to check. */
 #include "store_int.h"
 
 #include <sqlite3.h>
@@ -10,9 +11,12 @@ lk_err lk_store_ping(lk_store *s)
     sqlite3_stmt *st = NULL;
     const char *file;
     int moved = 0, rc;
+    lk_err err;
 
     if (!s)
         return LK_EINVAL;
+    if (!db && (err = lk_store_pg_ping(s)) != LK_EINVAL)
+        return err == LK_OK ? LK_OK : LK_ESTORE;
     if (!db) {
         lk_store_set_err(s, "health check: not a SQLite store");
         return LK_EINVAL;

@@ -65,8 +65,11 @@ lk_err lk_store_misses(lk_store *s, int64_t since_ms, const char *state, lk_miss
 
     *out = NULL;
     *n = 0;
-    if (!db)
+    if (!db) {
+        if (s)
+            lk_store_set_err(s, "misses: only for SQLite databases");
         return LK_EINVAL;
+    }
     rc = sqlite3_prepare_v2(db,
                             "SELECT missed, text, at_ms FROM log WHERE missed IS NOT NULL "
                             "AND at_ms >= ?1 AND (?2 IS NULL OR missed = ?2)",

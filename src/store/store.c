@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 void lk_store_set_err(lk_store *s, const char *fmt, ...)
 {
@@ -31,11 +32,37 @@ static int bad_str(const char *z)
 
 void lk_store_opts_default(lk_store_opts *o)
 {
+    const char *lease;
+
     o->sync = LK_SYNC_FULL;
     o->wal_autocheckpoint = 1000;
     o->busy_timeout_ms = 5000;
     o->server_lock = 0;
     o->wal_limit = 0;
+    o->outbox_lease_ms = 60 * 1000;
+    if ((lease = getenv("LOKET_OUTBOX_LEASE_MS")) != NULL && atoll(lease) > 0)
+        o->outbox_lease_ms = atoll(lease);
+}
+
+const char *lk_store_redact(const char *path, char *buf, size_t n)
+{
+    const char *rest, *at, *end;
+    size_t scheme;
+
+    if (!n)
+        return buf;
+    if (!lk_store_pg_uri(path)) {
+        snprintf(buf, n, "%s", path ? path : "");
+        return buf;
+    }
+    scheme = strchr(path, ':') - path + 3; /* "postgresql://" */
+    rest = path + scheme;
+    end = rest + strcspn(rest, "?#");
+    /* the last '@' before the path ends the user and password */
+    for (at = end; at > rest && at[-1] != '@'; at--)
+        ;
+    snprintf(buf, n, "%.*s%.*s", (int)scheme, path, (int)(end - at), at);
+    return buf;
 }
 
 int lk_store_schema_version(void)
@@ -59,14 +86,14 @@ lk_err lk_store_open(const char *path, const lk_store_opts *opts, lk_store **out
         opts = &def;
     }
     if (opts->sync < LK_SYNC_OFF || opts->sync > LK_SYNC_FULL || opts->wal_autocheckpoint < 0 ||
-        opts->busy_timeout_ms < 0 || opts->wal_limit < 0) {
+        opts->busy_timeout_ms < 0 || opts->wal_limit < 0 || opts->outbox_lease_ms <= 0) {
         lk_diag_add(diag, path, 0, 0, NULL,
                     "store: bad options (sync %d, wal_autocheckpoint %d, busy_timeout_ms %d)",
                     (int)opts->sync, opts->wal_autocheckpoint, opts->busy_timeout_ms);
         return LK_EINVAL;
     }
-    /* Every path is a SQLite file today. A server backend would be chosen
-     * here by a URL scheme such as "postgres://". */
+    if (lk_store_pg_uri(path))
+        return lk_store_pg_open(path, opts, out, diag);
     return lk_store_sqlite_open(path, opts, out, diag);
 }
 
@@ -171,6 +198,11 @@ lk_err lk_store_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item 
     if (max == 0)
         return LK_OK;
     return s->ops->outbox_due(s, now_ms, max, items, n);
+}
+
+int lk_store_outbox_claims(const lk_store *s)
+{
+    return s && !strcmp(s->ops->name, "postgresql");
 }
 
 void lk_outbox_items_free(lk_outbox_item *items, int n)

@@ -2,9 +2,9 @@
  * head of every backend's store object. store.c checks the arguments of the
  * public lk_store_* functions and dispatches here, so a backend receives only
  * arguments that passed those checks (non-NULL store, user, channel, ...).
- * sqlite.c is the one backend today; a server database would be another file
- * beside it with its own lk_store_<name>_open. Nothing here includes a
- * database header. */
+ * sqlite.c is the embedded backend, pg.c the PostgreSQL one (for several
+ * servers on one database); each has its own lk_store_<name>_open. Nothing
+ * here includes a database header. */
 #ifndef LOKET_STORE_INT_H
 #define LOKET_STORE_INT_H
 
@@ -59,5 +59,15 @@ int lk_store_sqlite_schema_version(void);
  * synchronous, max_page_count); never for the message path. */
 struct sqlite3;
 struct sqlite3 *lk_store_sqlite_db(lk_store *s);
+
+/* ---- the PostgreSQL backend (pg.c, pg_maint.c) ---- */
+
+/* 1 when path is a libpq connection URI ("postgresql://", "postgres://"). */
+int lk_store_pg_uri(const char *path);
+/* Same contract as lk_store_open; path is a libpq URI, opts never NULL. */
+lk_err lk_store_pg_open(const char *uri, const lk_store_opts *opts, lk_store **out, lk_diag *diag);
+int lk_store_pg_schema_version(void);
+/* lk_store_ping for a PostgreSQL store; LK_EINVAL when s is not one. */
+lk_err lk_store_pg_ping(lk_store *s);
 
 #endif

@@ -265,6 +265,10 @@ class Server:
               and "runtime error:" not in log, "sanitizer report in the server log:\n" + log[-6000:])
 
     def db_query(self, sql, args=()):
+        if self.db.startswith(("postgresql://", "postgres://")):
+            check(not args, "db_query on PostgreSQL takes no parameters")
+            return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in row)
+                    for row in psql(self.db, sql)]
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
         try:
             return con.execute(sql, args).fetchall()
@@ -622,3 +626,36 @@ def start_mock_process(log_dir):
             fail("the Graph API mock exited")
         time.sleep(0.05)
     fail("the Graph API mock did not start")
+
+
+# ---- PostgreSQL: several servers on one database ------------------------------------------
+
+PG = os.environ.get("LOKET_TEST_PG")  # the test cluster's URI (tools/test.sh sets it)
+
+
+def psql(uri, sql):
+    """Runs sql with psql on the database at uri; the rows as lists of strings."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                        "-d", uri, "-c", sql], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        fail("psql failed: %s: %s" % (sql, p.stderr.strip()))
+    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
+
+
+def pg_database(prefix):
+    """A new, empty database in the test cluster; its URI. Without LOKET_TEST_PG the test
+    is skipped (77), and says so."""
+    if not PG:
+        print("SKIP: LOKET_TEST_PG is not set (tools/test.sh starts a PostgreSQL cluster "
+              "and sets it)")
+        raise SystemExit(SKIP)
+    import re
+    name = "%s_%d_%d" % (prefix, os.getpid(), random.randrange(1 << 30))
+    psql(PG, "CREATE DATABASE %s" % name)
+    m = re.match(r"^(postgres(?:ql)?://[^/?]*)(/[^?]*)?(\?.*)?$", PG)
+    check(m, "LOKET_TEST_PG is not a postgresql:// URI")
+    return m.group(1) + "/" + name + (m.group(3) or "")
+
+
+def pg_count(uri, sql):
+    return int(psql(uri, sql)[0][0])

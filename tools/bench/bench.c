@@ -1,6 +1,6 @@
 /* loket-bench: how fast the engine and the store handle messages.
  *
- *   loket-bench [--flow F] [--users N] [--messages N] [--dir D]
+ *   loket-bench [--flow F] [--users N] [--messages N] [--dir D] [--pg URI]
  *
  * 1. engine: lk_engine_step on in-memory sessions of N simulated users, no
  *    store: steps per second (target >= 1,000,000).
@@ -9,6 +9,8 @@
  * 3. sqlite: SQLite's own rate for one UPSERT of a session-sized blob per
  *    transaction on the same disk and setting, the yardstick for 2 (target:
  *    the store within 80% of it).
+ * 4. with --pg URI: 2 against that PostgreSQL database (synchronous_commit
+ *    on, then off), its message ids new on every run.
  * Every user walks the PANDAWA reactivation path and starts over. */
 #include <getopt.h>
 #include <sqlite3.h>
@@ -87,9 +89,10 @@ static int bench_engine(const lk_flow *flow, int users, long messages)
     return 0;
 }
 
-static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int users, long messages)
+static int bench_store(const lk_flow *flow, const char *dir, const char *pg, lk_sync sync,
+                       int users, long messages)
 {
-    char path[512], user[32], id[32];
+    char path[512], user[32], id[48];
     lk_store_opts so;
     lk_store *st = NULL;
     lk_runtime *rt;
@@ -98,8 +101,12 @@ static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int u
     double t0, dt;
     long i;
 
-    snprintf(path, sizeof path, "%s/loket-bench-%d.db", dir, (int)sync);
-    unlink(path);
+    if (pg)
+        snprintf(path, sizeof path, "%s", pg);
+    else
+        snprintf(path, sizeof path, "%s/loket-bench-%d.db", dir, (int)sync);
+    if (!pg)
+        unlink(path);
     lk_store_opts_default(&so);
     so.sync = sync;
     if (lk_store_open(path, &so, &st, &diag) != LK_OK) {
@@ -111,7 +118,7 @@ static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int u
     for (i = 0; i < messages; i++) {
         lk_inbound in = {0};
         snprintf(user, sizeof user, "62811%07d", (int)(i % users));
-        snprintf(id, sizeof id, "wamid.%ld", i);
+        snprintf(id, sizeof id, "wamid.%ld.%d.%ld", (long)getpid(), (int)sync, i);
         in.channel = "bench";
         in.user = user;
         in.ext_id = id;
@@ -124,12 +131,15 @@ static int bench_store(const lk_flow *flow, const char *dir, lk_sync sync, int u
         }
     }
     dt = now_s() - t0;
-    printf("store    %8ld msgs   %6.3f s  %10.0f msgs/s   (synchronous=%s, "
-           "dedup+load+step+save+log)\n",
-           messages, dt, messages / dt, sync == LK_SYNC_FULL ? "FULL" : "NORMAL");
+    printf("%s %8ld msgs   %6.3f s  %10.0f msgs/s   (%s, dedup+load+step+save+log)\n",
+           pg ? "store/pg" : "store   ", messages, dt, messages / dt,
+           pg ? (sync == LK_SYNC_OFF ? "synchronous_commit=off" : "synchronous_commit=on")
+              : (sync == LK_SYNC_FULL ? "synchronous=FULL" : "synchronous=NORMAL"));
     lk_runtime_free(rt);
     lk_store_close(st);
     lk_out_free(out);
+    if (pg)
+        return 0;
     unlink(path);
     strcat(path, "-wal");
     unlink(path);
@@ -194,23 +204,25 @@ int main(int argc, char **argv)
                                          {"messages", required_argument, NULL, 'm'},
                                          {"store-messages", required_argument, NULL, 's'},
                                          {"dir", required_argument, NULL, 'd'},
+                                         {"pg", required_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
-    const char *flow_path = "flows/chika.json", *dir = ".";
+    const char *flow_path = "flows/chika.json", *dir = ".", *pg = NULL;
     long messages = 2000000, store_messages = 20000;
     int users = 10000, c, rc = 0;
     lk_flow *flow = NULL;
     lk_diag diag = {0};
 
-    while ((c = getopt_long(argc, argv, "f:u:m:s:d:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:u:m:s:d:p:", opts, NULL)) != -1) {
         switch (c) {
         case 'f': flow_path = optarg; break;
         case 'u': users = atoi(optarg); break;
         case 'm': messages = atol(optarg); break;
         case 's': store_messages = atol(optarg); break;
         case 'd': dir = optarg; break;
+        case 'p': pg = optarg; break;
         default:
             fprintf(stderr, "usage: loket-bench [--flow F] [--users N] [--messages N] "
-                            "[--store-messages N] [--dir D]\n");
+                            "[--store-messages N] [--dir D] [--pg URI]\n");
             return 2;
         }
     }
@@ -224,10 +236,14 @@ int main(int argc, char **argv)
     }
     lk_diag_clear(&diag);
     rc |= bench_engine(flow, users, messages);
-    rc |= bench_store(flow, dir, LK_SYNC_FULL, users, store_messages);
+    rc |= bench_store(flow, dir, NULL, LK_SYNC_FULL, users, store_messages);
     rc |= bench_sqlite(dir, LK_SYNC_FULL, users, store_messages);
-    rc |= bench_store(flow, dir, LK_SYNC_NORMAL, users, store_messages);
+    rc |= bench_store(flow, dir, NULL, LK_SYNC_NORMAL, users, store_messages);
     rc |= bench_sqlite(dir, LK_SYNC_NORMAL, users, store_messages);
+    if (pg) {
+        rc |= bench_store(flow, dir, pg, LK_SYNC_FULL, users, store_messages);
+        rc |= bench_store(flow, dir, pg, LK_SYNC_OFF, users, store_messages);
+    }
     lk_flow_free(flow);
     return rc ? 1 : 0;
 }

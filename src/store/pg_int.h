@@ -1,0 +1,87 @@
+/* The inside of the PostgreSQL backend, shared by its files:
+ *
+ *   pg.c        open, the schema and its migrations, transactions, the
+ *               message path, the vtable
+ *   pg_maint.c  the outbox (claims with a lease), counts for the metrics,
+ *               pruning under a lock, secrets, the health check
+ *
+ * These and the tests are the only files of loket that include libpq-fe.h. */
+#ifndef LOKET_PG_INT_H
+#define LOKET_PG_INT_H
+
+#include "store_int.h"
+
+#include <libpq-fe.h>
+
+/* ---- statements prepared at open (their SQL is in pg.c) ---- */
+enum {
+    PS_SEEN,
+    PS_LOAD,
+    PS_LOCK_USER,
+    PS_SAVE,
+    PS_DELETE,
+    PS_LOG,
+    PS_OB_ADD,
+    PS_OB_CLAIM,
+    PS_OB_SENT,
+    PS_OB_RETRY,
+    PS_OB_DROP,
+    PS_OB_DEPTH,
+    PS_PRUNE_SEEN,
+    PS_ACTIVE,
+    PS_SECRET_PUT,
+    PS_SECRET_GET,
+    PS__N
+};
+
+typedef struct pg_store {
+    lk_store base; /* first: an lk_store * is a pg_store * */
+    PGconn *conn;
+    int tx;           /* 1 from a successful begin until commit or rollback */
+    int64_t lease_ms; /* lk_store_opts.outbox_lease_ms */
+    int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
+    int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */
+    char where[160];  /* "database D on H": names the server, never a secret */
+} pg_store;
+
+/* Parameters of one statement. Every value goes in binary format: integers
+ * as 8 bytes in network order, text and blobs as their bytes in place (the
+ * caller's memory, used until the call returns), so nothing is printf'd. */
+#define PG_MAXP 8
+typedef struct pg_params {
+    const char *v[PG_MAXP];
+    int len[PG_MAXP];
+    int fmt[PG_MAXP];
+    uint64_t i64[PG_MAXP];
+    int n;
+} pg_params;
+
+void pg_p_text(pg_params *p, const char *z, size_t n); /* z NULL: SQL NULL */
+void pg_p_i64(pg_params *p, int64_t v);
+
+/* Runs prepared statement which; binary asks for binary results. Returns
+ * the result (PQclear it) or NULL with the store's error set to
+ * "op: the server's message" and *err the code. */
+PGresult *pg_run(pg_store *q, int which, pg_params *p, int binary, const char *op, lk_err *err);
+/* Refuses work in a transaction the server already aborted after an error,
+ * or on a connection that was lost inside one. */
+lk_err pg_usable(pg_store *q, const char *op);
+/* Outside a transaction: reconnects a lost connection (and prepares the
+ * statements again). */
+lk_err pg_ready(pg_store *q, const char *op);
+int64_t pg_i64(const PGresult *r, int row, int col); /* text-format column */
+
+/* ---- pg_maint.c ---- */
+lk_err pg_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
+lk_err pg_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
+lk_err pg_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
+lk_err pg_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+lk_err pg_outbox_depth(lk_store *s, int64_t *n);
+lk_err pg_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
+lk_err pg_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
+lk_err pg_checkpoint(lk_store *s);
+lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
+lk_err pg_wal_size(lk_store *s, int64_t *bytes);
+lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+#endif
