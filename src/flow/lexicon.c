@@ -5,11 +5,17 @@
  * own words through the same functions, so both sides meet in one form.
  *
  * Pure functions over the immutable lexicon; nothing allocates. */
+#include <stddef.h>
 #include <string.h>
 
 #include "flow_model.h"
 
-int lk_lex_find(const char *const *list, int n, const char *w, size_t wn)
+_Static_assert(offsetof(lk_wordnum, w) == 0, "search() reads an entry's word at its start");
+
+/* Binary search for the wn bytes of w among n entries sorted by word, the word
+ * of entry i being the string pointer at base + i * stride: its index, or -1.
+ * The first bytes are compared before strncmp: most words differ there. */
+static int search(const void *base, size_t stride, int n, const char *w, size_t wn)
 {
     int lo = 0, hi = n - 1;
 
@@ -17,9 +23,10 @@ int lk_lex_find(const char *const *list, int n, const char *w, size_t wn)
         return -1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        int c = list[mid][0] != w[0] ? (unsigned char)list[mid][0] - (unsigned char)w[0]
-                                     : strncmp(list[mid], w, wn);
-        if (c == 0 && list[mid][wn] != '\0')
+        const char *e = *(const char *const *)((const char *)base + (size_t)mid * stride);
+        int c = e[0] != w[0] ? (unsigned char)e[0] - (unsigned char)w[0] : strncmp(e, w, wn);
+
+        if (c == 0 && e[wn] != '\0')
             c = 1;
         if (c == 0)
             return mid;
@@ -31,29 +38,19 @@ int lk_lex_find(const char *const *list, int n, const char *w, size_t wn)
     return -1;
 }
 
+int lk_lex_find(const char *const *list, int n, const char *w, size_t wn)
+{
+    return search(list, sizeof *list, n, w, wn);
+}
+
 int lk_lex_num(const lk_wordnum *list, int n, const char *w, size_t wn, int64_t *v)
 {
-    int lo = 0, hi = n - 1;
+    /* w is the first member of lk_wordnum, so each entry starts with its word */
+    int i = search(list, sizeof *list, n, w, wn);
 
-    if (wn == 0)
-        return -1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        int c = list[mid].w[0] != w[0] ? (unsigned char)list[mid].w[0] - (unsigned char)w[0]
-                                       : strncmp(list[mid].w, w, wn);
-        if (c == 0 && list[mid].w[wn] != '\0')
-            c = 1;
-        if (c == 0) {
-            if (v)
-                *v = list[mid].v;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return -1;
+    if (i >= 0 && v)
+        *v = list[i].v;
+    return i;
 }
 
 const char *lk_lex_map(const lk_lexicon *lex, const char *w, size_t wn)
