@@ -421,7 +421,7 @@ lk_err gw_config_env(gw_config *c, lk_diag *diag)
     if (env_dup(&c->wa_verify_token, "LOKET_WA_VERIFY_TOKEN", NULL) ||
         env_dup(&c->wa_app_secret, "LOKET_WA_APP_SECRET", NULL) ||
         env_dup(&c->wa_token, "LOKET_WA_TOKEN", NULL) ||
-        env_dup(&c->wa_api_url, "LOKET_WA_API_URL", "https://graph.facebook.com/v20.0") ||
+        env_dup(&c->wa_api_url, "LOKET_WA_API_URL", "https://graph.facebook.com/v25.0") ||
         env_dup(&c->twilio_token, "LOKET_TWILIO_AUTH_TOKEN", NULL) ||
         env_dup(&c->generic_token, "LOKET_GENERIC_TOKEN", NULL) ||
         env_dup(&c->public_url, "LOKET_PUBLIC_URL", NULL) ||

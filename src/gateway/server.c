@@ -177,7 +177,7 @@ static void usage(FILE *fp)
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
             "LOKET_WA_APP_SECRET, LOKET_WA_TOKEN, LOKET_WA_API_URL (default\n"
-            "https://graph.facebook.com/v20.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL,\n"
+            "https://graph.facebook.com/v25.0), LOKET_TWILIO_AUTH_TOKEN, LOKET_PUBLIC_URL,\n"
             "LOKET_GENERIC_TOKEN (then POST /v1/messages wants \"Authorization: Bearer\n"
             "TOKEN\"; without it, a non-loopback --host needs generic_open = yes),\n"
             "LOKET_WS_SECRET (signs websocket resume tokens; default: kept in the db).\n"
