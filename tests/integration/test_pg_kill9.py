@@ -15,6 +15,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
+from http.client import HTTPException
+
 import lkt
 import mock_graph
 from lkt import check
@@ -61,7 +63,7 @@ def talk(k, user):
         for srv in (first, b):  # A dead: to B, as Meta retries
             try:
                 st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [m]))
-            except OSError:
+            except (OSError, HTTPException):  # killed mid-answer: not acknowledged
                 continue
             if st == 200:
                 with lock:
