@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "loket/core.h"
+
 static int test_failures;
 static int test_checks;
 
@@ -47,6 +49,16 @@ static inline int test_done(const char *name)
     }
     printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);
     return test_failures ? 1 : 0;
+}
+
+/* Whether one of d's messages contains needle. */
+static inline int diag_has(const lk_diag *d, const char *needle)
+{
+    size_t i;
+    for (i = 0; i < d->n; i++)
+        if (d->items[i].msg && strstr(d->items[i].msg, needle))
+            return 1;
+    return 0;
 }
 
 #endif

@@ -207,15 +207,6 @@ static int raw_exec(sqlite3 *db, const char *sql)
     return rc;
 }
 
-static int diag_has(const lk_diag *d, const char *needle)
-{
-    size_t i;
-    for (i = 0; i < d->n; i++)
-        if (d->items[i].msg && strstr(d->items[i].msg, needle))
-            return 1;
-    return 0;
-}
-
 /* Checks that user's session is exactly want[0..n). */
 static void check_blob(lk_store *s, const char *user, const void *want, size_t n)
 {

@@ -75,15 +75,6 @@ static int mode_of(const char *path)
     return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
 }
 
-static int diag_has(const lk_diag *d, const char *needle)
-{
-    size_t i;
-    for (i = 0; i < d->n; i++)
-        if (d->items[i].msg && strstr(d->items[i].msg, needle))
-            return 1;
-    return 0;
-}
-
 static void save(lk_store *s, const char *channel, const char *user, const char *blob, int64_t t)
 {
     CHECK_INT(lk_store_begin(s), LK_OK);
