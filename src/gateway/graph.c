@@ -1,5 +1,5 @@
 /* The Graph API's answer to POST /{phone_number_id}/messages, classified for
- * the sender (outbox.c): sent, retry later, or drop. Pure, like parse.c, so
+ * the sender (sender.c): sent, retry later, or drop. Pure, like parse.c, so
  * that a fuzz target (tests/fuzz/fuzz_gw_graph.c) calls exactly this.
  *
  *   200  {"messaging_product":"whatsapp","contacts":[{"input":"…","wa_id":"…"}],

@@ -8,7 +8,8 @@
  *   generic.c   POST /v1/messages
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
- *   outbox.c    the sender thread (libcurl) and the maintenance thread
+ *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
+ *   maint.c     the maintenance thread (checkpoints, pruning)
  *   limits.c    connection caps (global, webhooks, per address or proxied
  *               client) and the per-sender token buckets
  *   metrics.c   counters and the Prometheus text
@@ -330,7 +331,9 @@ int gw_route_healthz(gw_req *r); /* health.c */
 /* Renders one reply as a Graph API message body (lk_render_fn). */
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
 
-/* ---- outbox.c ----------------------------------------------------------------------- */
+/* ---- sender.c, maint.c --------------------------------------------------------------- */
+/* Opens the store connection of a background thread (logs why not). */
+lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out);
 /* Starts the sender thread on its own store connection. */
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
 void gw_sender_wake(gw_sender *s);

@@ -4,7 +4,7 @@
  *
  * Threads: the loop thread runs lws and every transaction of the message
  * path on its own lk_store connection (automatic WAL checkpoints off); the
- * sender and the maintenance threads (outbox.c) have their own connections.
+ * sender and the maintenance threads (sender.c, maint.c) have their own connections.
  * Signals are blocked in those threads, so SIGTERM, SIGINT and SIGHUP always
  * interrupt the loop's poll().
  *

@@ -5,7 +5,7 @@
  * secret) before anything in them is looked at. Each inbound message is one
  * lk_runtime_handle transaction whose replies are rendered here into Graph
  * API request bodies and put in the outbox in the same transaction; the
- * sender thread (outbox.c) posts them to {api}/{phone_number_id}/messages.
+ * sender thread (sender.c) posts them to {api}/{phone_number_id}/messages.
  * The outbox row's channel is "whatsapp:<phone_number_id>", so the payload
  * is exactly the Graph API body. */
 #include "gw.h"
