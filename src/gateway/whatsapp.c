@@ -207,6 +207,7 @@ static int wa_message(wa_batch *b, const gw_wa_event *ev)
     in.now_ms = gw_now_ms();
     in.render = gw_wa_render;
     in.outbox_channel = chan;
+    gw_sender_read(gw_srv->sender, ev->pnid, ev->from, ev->id); /* read, typing: best effort */
     switch (gw_process(&in, &why)) {
     case GW_R_OK:
         if (lk_out_count(gw_srv->out) > 0)
@@ -230,6 +231,7 @@ static void wa_status(gw_req *r, const gw_wa_event *ev)
     gw_log(ev->status && !strcmp(ev->status, "failed") ? GW_LOG_WARN : GW_LOG_INFO,
            "whatsapp status", "rid=%s%s", r->rid, lk_buf_str(&b));
     lk_buf_free(&b);
+    gw_sender_status(gw_srv->sender, ev->pnid, ev->id, ev->status, ev->has_code ? ev->code : 0);
 }
 
 static void wa_event(wa_batch *w, const gw_wa_event *ev)
