@@ -339,8 +339,9 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
 /* ---- sender.c, maint.c --------------------------------------------------------------- */
 /* Opens the store connection of a background thread (logs why not). */
 lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out);
-/* Starts the sender thread on its own store connection. */
-lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
+/* Starts the sender thread on its own store connection, with the flow's
+ * outside_window template (NULL: none; copied). */
+lk_err gw_sender_start(const gw_config *cfg, const lk_flow_template *tmpl, gw_sender **out);
 void gw_sender_wake(gw_sender *s);
 /* 1 while the sender thread runs and has turned its loop recently enough. */
 int gw_sender_alive(gw_sender *s);
@@ -350,8 +351,8 @@ void gw_sender_stop(gw_sender *s);
 lk_err gw_maint_start(const gw_config *cfg, gw_maint **out);
 void gw_maint_stop(gw_maint *m); /* NULL-safe */
 
-/* The outside_window template of the flow, copied (t NULL: none); called at
- * start and after each reload. NULL-safe. */
+/* The outside_window template of a reloaded flow, copied (t NULL: none).
+ * NULL-safe. */
 void gw_sender_set_template(gw_sender *s, const lk_flow_template *t);
 /* WhatsApp route: marks message wamid of user, received on number pnid, as
  * read with the typing indicator (when wa_read_receipts is on), best effort,

@@ -654,7 +654,7 @@ static void sender_free(gw_sender *s)
     free(s);
 }
 
-lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
+lk_err gw_sender_start(const gw_config *cfg, const lk_flow_template *tmpl, gw_sender **out)
 {
     gw_sender *s = calloc(1, sizeof *s);
     char seed[17];
@@ -680,6 +680,7 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
             return LK_ENOMEM;
         }
     curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->nslots);
+    gw_sendpol_set_template(s->pol, tmpl);
     if (gw_thread_store_open(cfg, &s->store) != LK_OK ||
         pthread_create(&s->th, NULL, sender_main, s)) {
         sender_free(s);

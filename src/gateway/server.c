@@ -329,10 +329,9 @@ static int start_threads(gw_server *s)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    if (gw_sender_start(&s->cfg, &s->sender) != LK_OK ||
+    if (gw_sender_start(&s->cfg, lk_flow_outside_window(s->flow), &s->sender) != LK_OK ||
         gw_maint_start(&s->cfg, &s->maint) != LK_OK)
         rc = -1;
-    gw_sender_set_template(s->sender, lk_flow_outside_window(s->flow));
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
