@@ -41,6 +41,9 @@ cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen);
 /* 1 when the JSON text holds the escape \u0000: cJSON would cut the string
  * there and hide the NUL from lk_inbound_check, so callers test for it. */
 int gw_json_has_nul(const char *s, size_t n);
+/* gw_json_parse of the gw_json_mark copy of s, when one is needed: strings
+ * that held \u0000 or a lone surrogate stay recognisable (gw_json_text_len). */
+cJSON *gw_json_parse_marked(const char *s, size_t n, char *why, size_t whylen);
 /* The string member name of obj, or NULL. */
 const char *gw_json_str(const cJSON *obj, const char *name);
 /* Decodes %XX and + in place, then writes a NUL at s[result] (s needs n + 1
