@@ -61,6 +61,7 @@ void gw_config_free(gw_config *c)
     free(c->generic_token);
     free(c->public_url);
     free(c->ws_secret);
+    free(c->wa_numbers);
     free(c->trusted);
     memset(c, 0, sizeof *c);
 }
@@ -221,6 +222,7 @@ static const char *const keys[] = {
     "max_conns",
     "max_webhook_conns",
     "trusted_proxies",
+    "wa_numbers",
     NULL,
 };
 
@@ -301,6 +303,9 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "max_webhook_conns")) {
         if (parse_int(v, 1, 1000000, &c->max_webhook_conns))
             why = "a number of connections, 1 or more";
+    } else if (!strcmp(key, "wa_numbers")) {
+        if (gw_wa_numbers_valid(v, &why) == 0 && set_str(&c->wa_numbers, v))
+            return LK_ENOMEM;
     } else if (!strcmp(key, "trusted_proxies")) {
         if (parse_proxies(c, v) < 0)
             why = "addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1), or none";

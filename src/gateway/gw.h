@@ -83,6 +83,7 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+    char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -327,8 +328,21 @@ int gw_route_metrics(gw_req *r);
 int gw_route_console(gw_req *r);
 int gw_route_healthz(gw_req *r); /* health.c */
 
-/* Renders one reply as a Graph API message body (lk_render_fn). */
+/* Renders one reply as a Graph API message body (lk_render_fn): to a phone number as
+ * "to", to a business-scoped user id as "recipient". */
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
+/* The WhatsApp counters of what is not answered, in the Prometheus text. */
+void gw_wa_metrics_render(lk_buf *b);
+
+/* ---- wa_numbers.c: a flow per WhatsApp number (wa_numbers) ------------------------------ */
+int gw_wa_numbers_valid(const char *spec, const char **why); /* 0, or -1 with *why */
+/* Loads every number's flow (the loop thread's table); -1 with the reason on stderr. */
+int gw_wa_numbers_open(const char *spec);
+void gw_wa_numbers_reload(void); /* after the reply buffers were reset; logs */
+void gw_wa_numbers_close(void);
+/* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
+const lk_flow *gw_wa_number_flow(const char *pnid);
+int gw_wa_numbers_count(void);
 
 /* ---- outbox.c ----------------------------------------------------------------------- */
 /* Starts the sender thread on its own store connection. */

@@ -141,6 +141,8 @@ static void reload_flow(gw_server *s)
     if (err != LK_OK) {
         gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
+        lk_out_reset(s->out);
+        gw_wa_numbers_reload(); /* each number's flow stands on its own */
         return;
     }
     /* Only this thread steps sessions, and between two callbacks nothing
@@ -152,6 +154,7 @@ static void reload_flow(gw_server *s)
     lk_flow_free(old);
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
+    gw_wa_numbers_reload();
 }
 
 /* ---- start and stop ----------------------------------------------------------------------------
@@ -268,6 +271,8 @@ static int open_parts(gw_server *s)
         return -1;
     }
     lk_diag_clear(&diag);
+    if (gw_wa_numbers_open(s->cfg.wa_numbers) < 0)
+        return -1;
     lk_store_opts_default(&so);
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
@@ -310,6 +315,7 @@ static void close_parts(gw_server *s)
     lk_out_free(s->out);
     lk_store_close(s->store);
     lk_flow_free(s->flow);
+    gw_wa_numbers_close();
     gw_limits_free(s->limits);
     gw_wsauth_free(s->wsauth);
     gw_config_free(&s->cfg);
