@@ -198,6 +198,25 @@ static int frame_check(gw_req *r, struct lws *wsi)
     return v.status;
 }
 
+/* The URI arguments as lws decoded them, for the URL a Twilio signature
+ * covers: each NUL-terminated in r->args; args_len -1 when they do not fit. */
+static void copy_args(struct lws *wsi, gw_req *r)
+{
+    int i, n, room;
+
+    for (i = 0;; i++) {
+        room = (int)sizeof r->args - r->args_len;
+        if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >= room) {
+            r->args_len = -1;
+            return;
+        }
+        n = lws_hdr_copy_fragment(wsi, r->args + r->args_len, room, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0) /* no more */
+            return;
+        r->args_len += n + 1;
+    }
+}
+
 static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
 {
     const struct route *rt = NULL;
@@ -227,6 +246,8 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->ctype, sizeof r->ctype);
     copy_custom(wsi, "x-hub-signature-256:", r->hub_sig, sizeof r->hub_sig);
     copy_custom(wsi, "x-twilio-signature:", r->twilio_sig, sizeof r->twilio_sig);
+    if (!strcmp(r->path, "/webhook/twilio"))
+        copy_args(wsi, r);
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
     if (frame_check(r, wsi) != 0)
         return 0;
