@@ -202,16 +202,21 @@ static int frame_check(gw_req *r, struct lws *wsi)
  * covers: each NUL-terminated in r->args; args_len -1 when they do not fit. */
 static void copy_args(struct lws *wsi, gw_req *r)
 {
-    int i, n, room;
+    char z[1];
+    int i, n;
 
     for (i = 0;; i++) {
-        room = (int)sizeof r->args - r->args_len;
-        if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >= room) {
+        /* 0 is an empty argument or none: only a copy tells them apart */
+        n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (!n && lws_hdr_copy_fragment(wsi, z, sizeof z, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+            return; /* no more */
+        if (n < 0 || n + 1 > (int)sizeof r->args - r->args_len) {
             r->args_len = -1;
             return;
         }
-        n = lws_hdr_copy_fragment(wsi, r->args + r->args_len, room, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0) /* no more */
+        n = lws_hdr_copy_fragment(wsi, r->args + r->args_len, (int)sizeof r->args - r->args_len,
+                                  WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
             return;
         r->args_len += n + 1;
     }
