@@ -130,7 +130,8 @@ int64_t gw_now_ms(void);
 int64_t gw_mono_us(void);
 /* Formats Unix ms as 2026-11-24T02:00:00.000Z. */
 void gw_iso_time(int64_t ms, char *out, size_t len);
-/* Appends s with & < > " ' escaped for XML. */
+/* Appends s with & < > " ' and CR escaped for XML, leaving out what XML 1.0
+ * forbids (other control characters, U+FFFE, U+FFFF, bytes not UTF-8). */
 void gw_xml_escape(lk_buf *b, const char *s);
 /* Called by a route once it freed everything a request body of len bytes
  * made (its parsed tree): after a big body, hands the freed heap back to the
@@ -159,6 +160,9 @@ void gw_metrics_out(enum gw_channel ch, int n);
 void gw_metrics_dup(enum gw_channel ch);
 void gw_metrics_error(enum gw_errkind k);
 void gw_metrics_step(int64_t us);
+/* One delivery status the platform reported (queued, sent, delivered, read,
+ * failed, undelivered; anything else counts as other). */
+void gw_metrics_status(enum gw_channel ch, const char *status);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
@@ -262,6 +266,8 @@ struct gw_req {
     char ctype[128];
     char hub_sig[128];    /* X-Hub-Signature-256 */
     char twilio_sig[128]; /* X-Twilio-Signature */
+    char args[1024];      /* the URI arguments (Twilio's signed URL), each NUL-terminated */
+    int args_len;         /* bytes in args; -1 when they did not fit */
     char auth[256];       /* Authorization */
     int64_t clen;         /* Content-Length, -1 when absent */
     lk_buf body;

@@ -84,16 +84,35 @@ int gw_hmac_sha1_b64(const char *key, const void *data, size_t n, char *out, siz
 /* 1 when header (X-Hub-Signature-256) is "sha256=" and the 64 hex digits, in
  * either case, of the HMAC-SHA256 of body keyed with secret; 0 otherwise. */
 int gw_wa_signature_ok(const char *header, const char *secret, const char *body, size_t len);
-/* Appends to b the string Twilio signs: public_url (when not NULL) or
- * http://{host}, then path, then every parameter's name and value sorted by
- * name (then value). Sorts f's pairs in place, so gw_form_find afterwards
- * finds the first of duplicate names in that order. -1 on out of memory. */
-int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
-                   gw_form *f);
+/* The URL Twilio requested, as loket sees it: the base is public_url (when
+ * not NULL) or http://{host}; then path; then, when args_len > 0, "?" and the
+ * query's arguments, which the HTTP parser hands over percent-decoded (and
+ * "+" as a space): args holds each one NUL-terminated, args_len bytes in all. */
+typedef struct gw_twilio_url {
+    const char *public_url, *host, *path;
+    const char *args;
+    size_t args_len;
+} gw_twilio_url;
+
+/* The spellings of that URL a signature is checked against, as bits of a
+ * variant number: the base with and without its port (Twilio's helper
+ * libraries accept both, :443 and :80 being the defaults), a space in the
+ * query as %20 or "+", and the characters a query may hold unencoded
+ * (!$'()*,/:=?@) percent-encoded or as they are. */
+enum { GW_TW_PORT = 1, GW_TW_PLUS = 2, GW_TW_LOOSE = 4, GW_TW_VARIANTS = 8 };
+
+/* Appends to b the URL in spelling variant. -1 on out of memory. */
+int gw_twilio_url_put(lk_buf *b, const gw_twilio_url *u, int variant);
+/* Appends to b the string Twilio signs: the URL (variant 0), then every
+ * parameter's name and value sorted by name (then value). Sorts f's pairs in
+ * place, so gw_form_find afterwards finds the first of duplicate names in
+ * that order. -1 on out of memory. */
+int gw_twilio_base(lk_buf *b, const gw_twilio_url *u, gw_form *f);
 /* 1 when header (X-Twilio-Signature) is the base64 HMAC-SHA1, keyed with
- * token, of the gw_twilio_base string (which sorts f); 0 otherwise. */
-int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
-                           const char *host, const char *path, gw_form *f);
+ * token, of the URL in one of its spellings followed by the sorted
+ * parameters (f is sorted as by gw_twilio_base); 0 otherwise. */
+int gw_twilio_signature_ok(const char *header, const char *token, const gw_twilio_url *u,
+                           gw_form *f);
 
 /* ---- whatsapp ------------------------------------------------------------------------- */
 enum gw_wa_kind {
