@@ -46,6 +46,8 @@ void gw_config_defaults(gw_config *c)
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
+    c->wa_read_receipts = 1;
+    c->wa_rate = 80; /* Meta's default throughput of a phone number */
 }
 
 void gw_config_free(gw_config *c)
@@ -223,6 +225,8 @@ static const char *const keys[] = {
     "max_webhook_conns",
     "trusted_proxies",
     "wa_numbers",
+    "wa_read_receipts",
+    "wa_rate",
     NULL,
 };
 
@@ -285,6 +289,16 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
             why = "messages per second per sender, above 0";
         else
             c->rate = r;
+    } else if (!strcmp(key, "wa_read_receipts")) {
+        if (parse_bool(v, &c->wa_read_receipts))
+            why = "yes or no";
+    } else if (!strcmp(key, "wa_rate")) {
+        char *end;
+        double r = strtod(v, &end);
+        if (end == v || *end || !(r > 0) || r > 100000)
+            why = "messages per second per WhatsApp phone number, above 0";
+        else
+            c->wa_rate = r;
     } else if (!strcmp(key, "burst")) {
         if (parse_int(v, 1, 1000000, &c->burst))
             why = "a number of messages, 1 or more";

@@ -231,8 +231,13 @@ size_t gw_json_text_len(const char **s);
 enum gw_send_verdict {
     GW_SEND_SENT,  /* any 2xx: the API took the message (its id, if any, is kept) */
     GW_SEND_RETRY, /* no answer, 408, 425, 429, any status not 2xx or 4xx, Meta's
-                      throughput and temporary errors */
+                      temporary and rate errors other than the ones below */
     GW_SEND_DROP,  /* any other 4xx: it would fail the same way again */
+    GW_SEND_AUTH,  /* the access token or a permission (HTTP 401, 403, codes 190, 10,
+                      200-299): every send fails until an operator acts; keep the reply */
+    GW_SEND_THROUGHPUT, /* 130429: the phone number is over its messages per second */
+    GW_SEND_PAIR,       /* 131056: too many messages to this one user in a short time */
+    GW_SEND_WINDOW,     /* 131047: more than 24 hours since the user's last message */
 };
 
 typedef struct gw_graph_answer {
@@ -243,10 +248,15 @@ typedef struct gw_graph_answer {
 
 /* Classifies the answer of POST /{phone_number_id}/messages: status is the
  * HTTP status (0 when the request got none), body[0..len) the answer. Always
- * fills a. Throughput errors (130429, 131056, 131048, 80007, 4) and
- * temporary ones (1, 2) are retried whatever the status. graph.c. */
+ * fills a. The Graph error code decides before the status: 131047 is
+ * GW_SEND_WINDOW, 130429 GW_SEND_THROUGHPUT, 131056 GW_SEND_PAIR, the token and
+ * permission codes (and any 401 or 403) GW_SEND_AUTH; Meta's other rate and
+ * temporary errors (131048, 80007, 4, 1, 2, 131000, 131016, 133004) are
+ * retried whatever the status. graph.c. */
 enum gw_send_verdict gw_graph_answer_parse(long status, const char *body, size_t len,
                                            gw_graph_answer *a);
+/* "sent", "retry", "drop", "auth", "throughput", "pair", "window". */
+const char *gw_send_verdict_name(enum gw_send_verdict v);
 
 /* ---- ws ----------------------------------------------------------------------------------- */
 enum gw_ws_kind {
