@@ -261,10 +261,18 @@ typedef struct lk_user_counts {
     int64_t sessions, log, outbox, seen;
 } lk_user_counts;
 
-/* Erases everything of user: of (channel, user), or of user on every
- * channel when channel is NULL. One transaction; *n (may be NULL) gets the
- * rows removed per table. Outside a transaction. */
-lk_err lk_store_forget(lk_store *s, const char *channel, const char *user, lk_user_counts *n);
+/* A user as an operator names one: (channel, user), or user on every
+ * channel when channel is NULL. */
+typedef struct lk_user_ref {
+    const char *channel;
+    const char *user;
+} lk_user_ref;
+
+/* Erases everything of the n users in one transaction: all of them or none.
+ * counts (may be NULL) gets n entries, the rows removed per table for each
+ * user. A user with nothing stored is not an error (zero counts). Outside a
+ * transaction. */
+lk_err lk_store_forget(lk_store *s, const lk_user_ref *users, int n, lk_user_counts *counts);
 
 /* One row read from a table: ncols columns, each with its name, its value
  * (text; integers in decimal; a blob as its bytes; NULL for SQL NULL), its
@@ -283,6 +291,8 @@ typedef struct lk_store_row {
  * (borrowed until it returns) and returns 0 to go on; else the export stops
  * with LK_EIO. Outside a transaction. */
 typedef int (*lk_export_fn)(void *ctx, const char *table, const lk_store_row *row);
+/* The tables of a user, in export order: the i-th name, NULL past the last. */
+const char *lk_store_user_table(int i);
 lk_err lk_store_export(lk_store *s, const char *channel, const char *user, lk_export_fn fn,
                        void *ctx);
 

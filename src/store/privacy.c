@@ -23,6 +23,7 @@
 /* The rows of one user of a table: $1 the user, $2 the channel or NULL. */
 #define OF_USER " WHERE \"user\" = $1 AND (CAST($2 AS text) IS NULL OR channel = $2)"
 
+/* In this order: forget's counts (lk_user_counts) follow it. */
 static const struct {
     const char *table, *order;
 } user_tables[] = {
@@ -128,38 +129,55 @@ static lk_err user_args(lk_store *s, const char *channel, const char *user, lk_s
     return LK_OK;
 }
 
-lk_err lk_store_forget(lk_store *s, const char *channel, const char *user, lk_user_counts *n)
+lk_err lk_store_forget(lk_store *s, const lk_user_ref *users, int n, lk_user_counts *counts)
 {
-    lk_user_counts dummy;
-    int64_t *count[NTABLES];
     lk_sql_arg a[2];
     char sql[160];
     lk_err err;
-    int i;
+    int i, k;
 
-    if (!n)
-        n = &dummy;
-    memset(n, 0, sizeof *n);
-    count[0] = &n->sessions;
-    count[1] = &n->log;
-    count[2] = &n->outbox;
-    count[3] = &n->seen;
-    if ((err = user_args(s, channel, user, a, "forget")) != LK_OK)
-        return err;
+    if (!s)
+        return LK_EINVAL;
+    if (!users || n <= 0) {
+        lk_store_set_err(s, "forget: no users");
+        return LK_EINVAL;
+    }
+    if (counts)
+        memset(counts, 0, (size_t)n * sizeof *counts);
+    for (k = 0; k < n; k++)
+        if ((err = user_args(s, users[k].channel, users[k].user, a, "forget")) != LK_OK)
+            return err;
     if ((err = s->ops->begin(s)) != LK_OK)
         return err;
-    for (i = 0; i < NTABLES; i++) {
-        snprintf(sql, sizeof sql, "DELETE FROM %s" OF_USER, user_tables[i].table);
-        if ((err = s->ops->query(s, sql, a, 2, NULL, NULL, count[i])) != LK_OK)
-            goto fail;
+    for (k = 0; k < n; k++) {
+        int64_t got[NTABLES] = {0};
+
+        user_args(s, users[k].channel, users[k].user, a, "forget");
+        for (i = 0; i < NTABLES; i++) {
+            snprintf(sql, sizeof sql, "DELETE FROM %s" OF_USER, user_tables[i].table);
+            if ((err = s->ops->query(s, sql, a, 2, NULL, NULL, &got[i])) != LK_OK)
+                goto fail;
+        }
+        if (counts) {
+            counts[k].sessions = got[0];
+            counts[k].log = got[1];
+            counts[k].outbox = got[2];
+            counts[k].seen = got[3];
+        }
     }
     if ((err = s->ops->commit(s)) != LK_OK)
         goto fail;
     return LK_OK;
 fail:
     s->ops->rollback(s);
-    memset(n, 0, sizeof *n);
+    if (counts)
+        memset(counts, 0, (size_t)n * sizeof *counts);
     return err;
+}
+
+const char *lk_store_user_table(int i)
+{
+    return i >= 0 && i < NTABLES ? user_tables[i].table : NULL;
 }
 
 typedef struct export_ctx {

@@ -204,14 +204,16 @@ static void test_forget(void)
 {
     const char *p = dbpath("forget.db");
     lk_store *s = open_ok(p);
-    lk_user_counts n;
+    lk_user_counts n, two[2];
+    lk_user_ref u = {"whatsapp", "628111"};
+    lk_user_ref both[2] = {{"whatsapp", "628222"}, {NULL, "no-such-user"}};
     lk_buf sec = {0};
 
     fill_users(s);
     CHECK_INT(lk_store_secret(s, "ws", "0123456789abcdef", 16, &sec), LK_OK);
 
     /* one user on one channel: the other channel's rows of the same id stay */
-    CHECK_INT(lk_store_forget(s, "whatsapp", "628111", &n), LK_OK);
+    CHECK_INT(lk_store_forget(s, &u, 1, &n), LK_OK);
     CHECK_INT(n.sessions, 1);
     CHECK_INT(n.log, 2);
     CHECK_INT(n.outbox, 1);
@@ -223,7 +225,8 @@ static void test_forget(void)
     CHECK_INT(rows_of(p, "sessions", "628111"), 1);
 
     /* a bare id: every channel */
-    CHECK_INT(lk_store_forget(s, NULL, "628111", &n), LK_OK);
+    u.channel = NULL;
+    CHECK_INT(lk_store_forget(s, &u, 1, &n), LK_OK);
     CHECK_INT(n.sessions, 1);
     CHECK_INT(n.log, 2);
     CHECK_INT(n.outbox, 1);
@@ -240,10 +243,11 @@ static void test_forget(void)
     CHECK_INT(count(p, "SELECT count(*) FROM secrets"), 1);
 
     /* again: nothing left to remove, and that is not an error */
-    CHECK_INT(lk_store_forget(s, NULL, "628111", &n), LK_OK);
+    CHECK_INT(lk_store_forget(s, &u, 1, &n), LK_OK);
     CHECK_INT(n.sessions + n.log + n.outbox + n.seen, 0);
     /* a user id with SQL in it is only a user id */
-    CHECK_INT(lk_store_forget(s, NULL, "x' OR '1'='1", &n), LK_OK);
+    u.user = "x' OR '1'='1";
+    CHECK_INT(lk_store_forget(s, &u, 1, &n), LK_OK);
     CHECK_INT(n.log, 0);
     CHECK_INT(count(p, "SELECT count(*) FROM log"), 4);
 
@@ -256,12 +260,31 @@ static void test_forget(void)
         lk_buf_free(&b);
     }
 
-    CHECK_INT(lk_store_forget(s, "", "628222", &n), LK_EINVAL);
-    CHECK_INT(lk_store_forget(s, NULL, "", &n), LK_EINVAL);
+    /* a bad user among good ones: nothing is erased */
+    both[1].channel = "";
+    CHECK_INT(lk_store_forget(s, both, 2, two), LK_EINVAL);
+    both[1].channel = NULL;
+    both[1].user = "";
+    CHECK_INT(lk_store_forget(s, both, 2, two), LK_EINVAL);
+    CHECK_INT(lk_store_forget(s, both, 0, two), LK_EINVAL);
     CHECK_INT(lk_store_begin(s), LK_OK);
-    CHECK_INT(lk_store_forget(s, NULL, "628222", &n), LK_EINVAL); /* not inside one */
+    CHECK_INT(lk_store_forget(s, both, 1, two), LK_EINVAL); /* not inside one */
     lk_store_rollback(s);
     CHECK_INT(rows_of(p, "log", "628222"), 2);
+
+    /* two users in one transaction, each with its own counts */
+    both[1].user = "628333";
+    CHECK_INT(lk_store_forget(s, both, 2, two), LK_OK);
+    CHECK_INT(two[0].log, 2);
+    CHECK_INT(two[0].sessions, 1);
+    CHECK_INT(two[1].log, 2);
+    CHECK_INT(two[1].outbox, 1);
+    CHECK_INT(count(p, "SELECT count(*) FROM log") + count(p, "SELECT count(*) FROM sessions") +
+                  count(p, "SELECT count(*) FROM outbox") + count(p, "SELECT count(*) FROM seen"),
+              0);
+    CHECK_STR(lk_store_user_table(0), "sessions");
+    CHECK_STR(lk_store_user_table(3), "seen");
+    CHECK(lk_store_user_table(4) == NULL);
     lk_buf_free(&sec);
     lk_store_close(s);
 }
