@@ -61,6 +61,7 @@ typedef struct gw_config {
     int log_level;  /* GW_LOG_* */
     int test_clock; /* clients may set the clock of their conversations */
     int64_t dedup_keep_ms;
+    int64_t log_keep_ms, outbox_keep_ms, session_keep_ms; /* retention; 0 keeps forever */
     double rate; /* messages per second per sender (token refill) */
     int burst;   /* bucket size */
     int max_conns_per_peer;
