@@ -61,6 +61,7 @@ typedef struct gw_config {
     int log_level;  /* GW_LOG_* */
     int test_clock; /* clients may set the clock of their conversations */
     int64_t dedup_keep_ms;
+    int64_t log_keep_ms, outbox_keep_ms, session_keep_ms; /* retention; 0 keeps forever */
     double rate; /* messages per second per sender (token refill) */
     int burst;   /* bucket size */
     int max_conns_per_peer;
@@ -87,6 +88,7 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+    char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
     int wa_read_receipts;     /* mark WhatsApp messages read, with the typing indicator */
     double wa_rate;           /* Graph API sends per second per phone number id */
 } gw_config;
@@ -135,7 +137,8 @@ int64_t gw_now_ms(void);
 int64_t gw_mono_us(void);
 /* Formats Unix ms as 2026-11-24T02:00:00.000Z. */
 void gw_iso_time(int64_t ms, char *out, size_t len);
-/* Appends s with & < > " ' escaped for XML. */
+/* Appends s with & < > " ' and CR escaped for XML, leaving out what XML 1.0
+ * forbids (other control characters, U+FFFE, U+FFFF, bytes not UTF-8). */
 void gw_xml_escape(lk_buf *b, const char *s);
 /* Called by a route once it freed everything a request body of len bytes
  * made (its parsed tree): after a big body, hands the freed heap back to the
@@ -164,6 +167,9 @@ void gw_metrics_out(enum gw_channel ch, int n);
 void gw_metrics_dup(enum gw_channel ch);
 void gw_metrics_error(enum gw_errkind k);
 void gw_metrics_step(int64_t us);
+/* One delivery status the platform reported (queued, sent, delivered, read,
+ * failed, undelivered; anything else counts as other). */
+void gw_metrics_status(enum gw_channel ch, const char *status);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
@@ -267,6 +273,8 @@ struct gw_req {
     char ctype[128];
     char hub_sig[128];    /* X-Hub-Signature-256 */
     char twilio_sig[128]; /* X-Twilio-Signature */
+    char args[1024];      /* the URI arguments (Twilio's signed URL), each NUL-terminated */
+    int args_len;         /* bytes in args; -1 when they did not fit */
     char auth[256];       /* Authorization */
     int64_t clen;         /* Content-Length, -1 when absent */
     lk_buf body;
@@ -333,8 +341,21 @@ int gw_route_metrics(gw_req *r);
 int gw_route_console(gw_req *r);
 int gw_route_healthz(gw_req *r); /* health.c */
 
-/* Renders one reply as a Graph API message body (lk_render_fn). */
+/* Renders one reply as a Graph API message body (lk_render_fn): to a phone number as
+ * "to", to a business-scoped user id as "recipient". */
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
+/* The WhatsApp counters of what is not answered, in the Prometheus text. */
+void gw_wa_metrics_render(lk_buf *b);
+
+/* ---- wa_numbers.c: a flow per WhatsApp number (wa_numbers) ------------------------------ */
+int gw_wa_numbers_valid(const char *spec, const char **why); /* 0, or -1 with *why */
+/* Loads every number's flow (the loop thread's table); -1 with the reason on stderr. */
+int gw_wa_numbers_open(const char *spec);
+void gw_wa_numbers_reload(void); /* after the reply buffers were reset; logs */
+void gw_wa_numbers_close(void);
+/* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
+const lk_flow *gw_wa_number_flow(const char *pnid);
+int gw_wa_numbers_count(void);
 
 /* ---- sender.c, maint.c --------------------------------------------------------------- */
 /* Opens the store connection of a background thread (logs why not). */

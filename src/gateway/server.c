@@ -141,6 +141,8 @@ static void reload_flow(gw_server *s)
     if (err != LK_OK) {
         gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
+        lk_out_reset(s->out);
+        gw_wa_numbers_reload(); /* each number's flow stands on its own */
         return;
     }
     /* Only this thread steps sessions, and between two callbacks nothing
@@ -153,6 +155,7 @@ static void reload_flow(gw_server *s)
     lk_flow_free(old);
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
+    gw_wa_numbers_reload();
 }
 
 /* ---- start and stop ----------------------------------------------------------------------------
@@ -172,9 +175,9 @@ static void usage(FILE *fp)
             "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
-            "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate. Each key is also\n"
-            "  read from LOKET_<KEY>; flags win over the environment, which wins over the\n"
-            "  file.\n"
+            "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
+            "  outbox_keep session_keep. Each key is also read from LOKET_<KEY>; flags\n"
+            "  win over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -270,6 +273,8 @@ static int open_parts(gw_server *s)
         return -1;
     }
     lk_diag_clear(&diag);
+    if (gw_wa_numbers_open(s->cfg.wa_numbers) < 0)
+        return -1;
     lk_store_opts_default(&so);
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
@@ -312,6 +317,7 @@ static void close_parts(gw_server *s)
     lk_out_free(s->out);
     lk_store_close(s->store);
     lk_flow_free(s->flow);
+    gw_wa_numbers_close();
     gw_limits_free(s->limits);
     gw_wsauth_free(s->wsauth);
     gw_config_free(&s->cfg);

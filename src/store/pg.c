@@ -92,6 +92,11 @@ static const char *const pg_migrations[] = {
 
     /* 6: the delivery status of a sent reply (pg_status.c) */
     PG_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: the times retention (privacy.c) deletes by */
+    "CREATE INDEX log_at ON log(at_ms);"
+    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -612,6 +617,8 @@ static const struct lk_store_ops pg_ops = {
     .checkpoint_truncate = pg_checkpoint_truncate,
     .wal_size = pg_wal_size,
     .secret = pg_secret,
+    .begin_read = pg_begin_read,
+    .query = pg_query,
 };
 
 lk_err lk_store_pg_ping(lk_store *s)

@@ -7,6 +7,8 @@
  *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
  *                   checkpoints and size, the server lock, secrets, and the
  *                   creation mode of the database file
+ *   sqlite_priv.c   the statements of privacy.c and misses.c (retention,
+ *                   erasure, export, misses): prepared per call
  *
  * These and the tests are the only files of loket that include sqlite3.h. */
 #ifndef LOKET_SQLITE_INT_H
@@ -140,6 +142,11 @@ lk_err sq_checkpoint(lk_store *s);
 lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err sq_wal_size(lk_store *s, int64_t *bytes);
 lk_err sq_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* ---- sqlite_priv.c ---- */
+lk_err sq_begin_read(lk_store *s);
+lk_err sq_query(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
+                void *ctx, int64_t *changes);
 
 /* Creates path 0600 when it does not exist yet, so that SQLite, which gives
  * the -wal and -shm files the mode of the database, never makes any of them
