@@ -178,6 +178,11 @@ const lk_flow *gw_wa_number_flow(const char *pnid)
     return NULL;
 }
 
+const char *gw_wa_number_pnid(int i)
+{
+    return i >= 0 && i < nnumbers ? numbers[i].pnid : NULL;
+}
+
 int gw_wa_numbers_count(void)
 {
     return nnumbers;
