@@ -76,6 +76,8 @@ int gw_wa_numbers_valid(const char *spec, const char **why)
             *why = "at most 64 numbers";
             return -1;
         }
+    if (rc == 0)
+        *why = NULL; /* next_pair set it before it knew */
     return rc;
 }
 
