@@ -176,11 +176,17 @@ def make_handler(state):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    # a sender opens up to send_inflight connections at once: the default backlog of 5
+    # would drop SYNs and add seconds of retransmission to a test's requests
+    request_queue_size = 512
+    daemon_threads = True
+
+
 def serve(port, state=None):
     """Starts the mock in a thread of this process; returns (server, state)."""
     state = state or State()
-    srv = ThreadingHTTPServer(("127.0.0.1", port), make_handler(state))
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", port), make_handler(state))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, state
 
@@ -190,8 +196,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args()
     state = State()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", args.port), make_handler(state))
     srv.serve_forever()
 
 
