@@ -430,6 +430,8 @@ void gw_sendpol_free(gw_sendpol *p); /* NULL-safe */
 /* Takes a send from number pnid's budget: 0 when it may go now, else the
  * microseconds until it may (its rate, a throughput pause, a token pause). */
 int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us);
+/* 1 from a refused token until a request succeeds again. */
+int gw_sendpol_auth_failing(const gw_sendpol *p);
 /* Microseconds left of a token pause (0: none). */
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us);
 /* Learns from an answer: throughput pauses the number, auth every number,

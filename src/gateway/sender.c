@@ -498,6 +498,12 @@ static void fill(gw_sender *s)
         wake_at(s, wait); /* the token was refused: nothing goes until the pause ends */
         return;
     }
+    /* after a pause for the token, one request tries it before the others go */
+    if (gw_sendpol_auth_failing(s->pol)) {
+        if (s->busy > 0)
+            return; /* the one request trying the token is still out */
+        want = 1;
+    }
     start_receipts(s);
     if (want <= 0 || s->busy >= s->nslots)
         return;
@@ -505,7 +511,8 @@ static void fill(gw_sender *s)
         gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
         return;
     }
-    for (i = 0; i < n && s->busy < s->nslots; i++) {
+    for (i = 0; i < n && s->busy < s->nslots && (!gw_sendpol_auth_failing(s->pol) || !s->busy);
+         i++) {
         if (user_busy(s, items[i].channel, items[i].user))
             continue;
         if ((wait = gw_sendpol_take(s->pol, pnid_of(items[i].channel), now_us)) > 0) {

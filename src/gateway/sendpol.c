@@ -230,6 +230,11 @@ int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us)
     return (int64_t)((1 - n->tokens) / p->cfg->wa_rate * 1e6) + 1;
 }
 
+int gw_sendpol_auth_failing(const gw_sendpol *p)
+{
+    return p->auth_level > 0;
+}
+
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us)
 {
     return now_us < p->auth_until_us ? p->auth_until_us - now_us : 0;
