@@ -108,7 +108,7 @@ def make_handler(state):
                 payload = json.loads(raw)
             except ValueError:
                 payload = None
-            to = payload.get("to") if isinstance(payload, dict) else None
+            to = (payload.get("to") or payload.get("recipient")) if isinstance(payload, dict) else None
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
                 delay = state.delay.get(pnid, 0)
