@@ -96,11 +96,12 @@ static int titles_distinct(const lk_reply *r, size_t max)
 /* The row or button id of choice i: it names the question it answers (parse.h). */
 static void add_choice_id(cJSON *o, const lk_reply *r, int i)
 {
-    lk_buf b = {0};
+    char id[GW_WA_ID_MAX + 1];
 
-    if (gw_wa_choice_id(&b, r->question ? r->question : "", r->choices[i].id) == 0)
-        cJSON_AddStringToObject(o, "id", r->question ? lk_buf_str(&b) : r->choices[i].id);
-    lk_buf_free(&b);
+    if (!r->question)
+        cJSON_AddStringToObject(o, "id", r->choices[i].id);
+    else if (gw_wa_choice_id(id, r->question, r->choices[i].id) == 0)
+        cJSON_AddStringToObject(o, "id", id);
 }
 
 static void add_buttons(cJSON *inter, const lk_reply *r)
