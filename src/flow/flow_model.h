@@ -437,6 +437,8 @@ struct lk_flow {
 
     int nedges;
     lk_edge_info *edges;
+
+    lk_flow_template *outside_window; /* window.c; NULL when the flow names none */
 };
 
 #endif

@@ -504,7 +504,9 @@ static void load_flow(ld *l)
     static const char *const keys[] = {"loket",     "name",     "start",  "include", "settings",
                                        "session",   "invalid",  "yes",    "no",      "commands",
                                        "functions", "datasets", "states", "lexicon", "clarify",
-                                       "answers",   "list_button", NULL};
+                                       "answers",   "list_button",
+                                       "outside_window", /* window.c */
+                                       NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;
     int64_t ver;
@@ -555,6 +557,7 @@ static void load_flow(ld *l)
     }
     ld_commands(l);
     ld_settings_blocks(l);
+    ld_outside_window(l);
     ld_clarify(l);
     ld_state_needs(l);
     if (!l->nerr)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
@@ -332,35 +333,142 @@ static int param_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->v, y->v);
 }
 
-int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
-                   gw_form *f)
+/* The base URL; with GW_TW_PORT, an explicit port is dropped and a missing
+ * one added (:443 for https, else :80), as Twilio's helper libraries try. */
+static void put_base(lk_buf *b, const gw_twilio_url *u, int toggle_port)
+{
+    const char *s = u->public_url ? u->public_url : u->host ? u->host : "", *sep;
+    size_t n = strlen(s), a = 0, e, c;
+    int https = 0;
+
+    if (!u->public_url)
+        lk_buf_puts(b, "http://");
+    else if ((sep = strstr(s, "://"))) {
+        a = (size_t)(sep - s) + 3;
+        https = a == 8 && !strncasecmp(s, "https", 5);
+    }
+    if (!toggle_port) {
+        lk_buf_put(b, s, n);
+        return;
+    }
+    for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++)
+        ;
+    for (c = e; c > a && isdigit((unsigned char)s[c - 1]); c--)
+        ;
+    if (c > a && c < e && s[c - 1] == ':') { /* ":port" */
+        lk_buf_put(b, s, c - 1);
+    } else {
+        lk_buf_put(b, s, e);
+        lk_buf_puts(b, https ? ":443" : ":80");
+    }
+    lk_buf_put(b, s + e, n - e);
+}
+
+static int plain_char(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Characters a query may hold as they are (RFC 3986), which the HTTP parser
+ * leaves alone: all but & ; + (which it reads as separators and a space). */
+static int loose_char(unsigned char c)
+{
+    return c && strchr("!$'()*,/:=?@", c) != NULL;
+}
+
+/* The query, each argument percent-encoded again: its first '=' as it is. */
+static void put_args(lk_buf *b, const gw_twilio_url *u, int variant)
+{
+    const char *p = u->args, *end = u->args + u->args_len;
+
+    lk_buf_putc(b, '?');
+    while (p < end) {
+        size_t n = strnlen(p, (size_t)(end - p)), i;
+        const char *eq = memchr(p, '=', n);
+        if (p != u->args)
+            lk_buf_putc(b, '&');
+        for (i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (plain_char(c) || p + i == eq || ((variant & GW_TW_LOOSE) && loose_char(c)))
+                lk_buf_putc(b, (char)c);
+            else if (c == ' ' && (variant & GW_TW_PLUS))
+                lk_buf_putc(b, '+');
+            else
+                lk_buf_printf(b, "%%%02X", c);
+        }
+        p += n + 1;
+    }
+}
+
+int gw_twilio_url_put(lk_buf *b, const gw_twilio_url *u, int variant)
+{
+    put_base(b, u, variant & GW_TW_PORT);
+    lk_buf_puts(b, u->path ? u->path : "");
+    if (u->args && u->args_len)
+        put_args(b, u, variant);
+    return b->oom ? -1 : 0;
+}
+
+/* The variant bits that spell this URL no differently (a query without a
+ * space needs no "+" variant, one without loose characters no loose one). */
+static int same_bits(const gw_twilio_url *u)
+{
+    int same = GW_TW_PLUS | GW_TW_LOOSE, seen_eq = 0;
+    size_t i;
+
+    for (i = 0; u->args && i < u->args_len; i++) {
+        unsigned char c = (unsigned char)u->args[i];
+        if (!c)
+            seen_eq = 0;
+        else if (c == ' ')
+            same &= ~GW_TW_PLUS;
+        else if (c == '=' && !seen_eq)
+            seen_eq = 1;
+        else if (loose_char(c))
+            same &= ~GW_TW_LOOSE;
+    }
+    return same;
+}
+
+static void put_params(lk_buf *b, gw_form *f)
 {
     int i;
 
-    if (public_url)
-        lk_buf_puts(b, public_url);
-    else
-        lk_buf_printf(b, "http://%s", host);
-    lk_buf_puts(b, path);
     if (f->n > 0)
         qsort(f->ps, (size_t)f->n, sizeof *f->ps, param_cmp);
     for (i = 0; i < f->n; i++) {
         lk_buf_puts(b, f->ps[i].k);
         lk_buf_puts(b, f->ps[i].v);
     }
+}
+
+int gw_twilio_base(lk_buf *b, const gw_twilio_url *u, gw_form *f)
+{
+    gw_twilio_url_put(b, u, 0);
+    put_params(b, f);
     return b->oom ? -1 : 0;
 }
 
-int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
-                           const char *host, const char *path, gw_form *f)
+int gw_twilio_signature_ok(const char *header, const char *token, const gw_twilio_url *u,
+                           gw_form *f)
 {
     char sig[64];
-    lk_buf data = {0};
-    int ok;
+    lk_buf params = {0}, data = {0};
+    int ok = 0, v, same = same_bits(u);
 
-    ok = gw_twilio_base(&data, public_url, host, path, f) == 0 &&
-         gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
-         gw_ct_equal(sig, strlen(sig), header, strlen(header));
+    put_params(&params, f);
+    for (v = 0; v < GW_TW_VARIANTS && !ok && !params.oom; v++) {
+        if (v & same)
+            continue;
+        lk_buf_reset(&data);
+        gw_twilio_url_put(&data, u, v);
+        lk_buf_put(&data, params.p, params.len);
+        if (data.oom)
+            break;
+        ok = gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
+             gw_ct_equal(sig, strlen(sig), header, strlen(header));
+    }
+    lk_buf_free(&params);
     lk_buf_free(&data);
     return ok;
 }

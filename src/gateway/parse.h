@@ -84,16 +84,35 @@ int gw_hmac_sha1_b64(const char *key, const void *data, size_t n, char *out, siz
 /* 1 when header (X-Hub-Signature-256) is "sha256=" and the 64 hex digits, in
  * either case, of the HMAC-SHA256 of body keyed with secret; 0 otherwise. */
 int gw_wa_signature_ok(const char *header, const char *secret, const char *body, size_t len);
-/* Appends to b the string Twilio signs: public_url (when not NULL) or
- * http://{host}, then path, then every parameter's name and value sorted by
- * name (then value). Sorts f's pairs in place, so gw_form_find afterwards
- * finds the first of duplicate names in that order. -1 on out of memory. */
-int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
-                   gw_form *f);
+/* The URL Twilio requested, as loket sees it: the base is public_url (when
+ * not NULL) or http://{host}; then path; then, when args_len > 0, "?" and the
+ * query's arguments, which the HTTP parser hands over percent-decoded (and
+ * "+" as a space): args holds each one NUL-terminated, args_len bytes in all. */
+typedef struct gw_twilio_url {
+    const char *public_url, *host, *path;
+    const char *args;
+    size_t args_len;
+} gw_twilio_url;
+
+/* The spellings of that URL a signature is checked against, as bits of a
+ * variant number: the base with and without its port (Twilio's helper
+ * libraries accept both, :443 and :80 being the defaults), a space in the
+ * query as %20 or "+", and the characters a query may hold unencoded
+ * (!$'()*,/:=?@) percent-encoded or as they are. */
+enum { GW_TW_PORT = 1, GW_TW_PLUS = 2, GW_TW_LOOSE = 4, GW_TW_VARIANTS = 8 };
+
+/* Appends to b the URL in spelling variant. -1 on out of memory. */
+int gw_twilio_url_put(lk_buf *b, const gw_twilio_url *u, int variant);
+/* Appends to b the string Twilio signs: the URL (variant 0), then every
+ * parameter's name and value sorted by name (then value). Sorts f's pairs in
+ * place, so gw_form_find afterwards finds the first of duplicate names in
+ * that order. -1 on out of memory. */
+int gw_twilio_base(lk_buf *b, const gw_twilio_url *u, gw_form *f);
 /* 1 when header (X-Twilio-Signature) is the base64 HMAC-SHA1, keyed with
- * token, of the gw_twilio_base string (which sorts f); 0 otherwise. */
-int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
-                           const char *host, const char *path, gw_form *f);
+ * token, of the URL in one of its spellings followed by the sorted
+ * parameters (f is sorted as by gw_twilio_base); 0 otherwise. */
+int gw_twilio_signature_ok(const char *header, const char *token, const gw_twilio_url *u,
+                           gw_form *f);
 
 /* ---- whatsapp ------------------------------------------------------------------------- */
 enum gw_wa_kind {
@@ -213,8 +232,13 @@ size_t gw_json_text_len(const char **s);
 enum gw_send_verdict {
     GW_SEND_SENT,  /* any 2xx: the API took the message (its id, if any, is kept) */
     GW_SEND_RETRY, /* no answer, 408, 425, 429, any status not 2xx or 4xx, Meta's
-                      throughput and temporary errors */
+                      temporary and rate errors other than the ones below */
     GW_SEND_DROP,  /* any other 4xx: it would fail the same way again */
+    GW_SEND_AUTH,  /* the access token or a permission (HTTP 401, 403, codes 190, 10,
+                      200-299): every send fails until an operator acts; keep the reply */
+    GW_SEND_THROUGHPUT, /* 130429: the phone number is over its messages per second */
+    GW_SEND_PAIR,       /* 131056: too many messages to this one user in a short time */
+    GW_SEND_WINDOW,     /* 131047: more than 24 hours since the user's last message */
 };
 
 typedef struct gw_graph_answer {
@@ -225,10 +249,15 @@ typedef struct gw_graph_answer {
 
 /* Classifies the answer of POST /{phone_number_id}/messages: status is the
  * HTTP status (0 when the request got none), body[0..len) the answer. Always
- * fills a. Throughput errors (130429, 131056, 131048, 80007, 4) and
- * temporary ones (1, 2) are retried whatever the status. graph.c. */
+ * fills a. The Graph error code decides before the status: 131047 is
+ * GW_SEND_WINDOW, 130429 GW_SEND_THROUGHPUT, 131056 GW_SEND_PAIR, the token and
+ * permission codes (and any 401 or 403) GW_SEND_AUTH; Meta's other rate and
+ * temporary errors (131048, 80007, 4, 1, 2, 131000, 131016, 133004) are
+ * retried whatever the status. graph.c. */
 enum gw_send_verdict gw_graph_answer_parse(long status, const char *body, size_t len,
                                            gw_graph_answer *a);
+/* "sent", "retry", "drop", "auth", "throughput", "pair", "window". */
+const char *gw_send_verdict_name(enum gw_send_verdict v);
 
 /* ---- ws ----------------------------------------------------------------------------------- */
 enum gw_ws_kind {

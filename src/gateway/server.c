@@ -4,7 +4,7 @@
  *
  * Threads: the loop thread runs lws and every transaction of the message
  * path on its own lk_store connection (automatic WAL checkpoints off); the
- * sender and the maintenance threads (outbox.c) have their own connections.
+ * sender and the maintenance threads (sender.c, maint.c) have their own connections.
  * Signals are blocked in those threads, so SIGTERM, SIGINT and SIGHUP always
  * interrupt the loop's poll().
  *
@@ -150,6 +150,7 @@ static void reload_flow(gw_server *s)
     old = s->flow;
     lk_out_reset(s->out);
     lk_runtime_set_flow(s->rt, flow);
+    gw_sender_set_template(s->sender, lk_flow_outside_window(flow));
     s->flow = flow;
     lk_flow_free(old);
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
@@ -174,8 +175,9 @@ static void usage(FILE *fp)
             "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
-            "  max_webhook_conns trusted_proxies. Each key is also read from\n"
-            "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
+            "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
+            "  outbox_keep session_keep. Each key is also read from LOKET_<KEY>; flags\n"
+            "  win over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -336,6 +338,7 @@ static int start_threads(gw_server *s)
     if (gw_sender_start(&s->cfg, &s->sender) != LK_OK ||
         gw_maint_start(&s->cfg, &s->maint) != LK_OK)
         rc = -1;
+    gw_sender_set_template(s->sender, lk_flow_outside_window(s->flow));
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

@@ -5,7 +5,7 @@
  * secret) before anything in them is looked at. Each inbound message is one
  * lk_runtime_handle transaction whose replies are rendered here into Graph
  * API request bodies and put in the outbox in the same transaction; the
- * sender thread (outbox.c) posts them to {api}/{phone_number_id}/messages.
+ * sender thread (sender.c) posts them to {api}/{phone_number_id}/messages.
  * The outbox row's channel is "whatsapp:<phone_number_id>", so the payload
  * is exactly the Graph API body. */
 #include "gw.h"
@@ -259,6 +259,7 @@ static int wa_message(wa_batch *b, const gw_wa_event *ev)
     in.media_type = ev->media_type;
     in.media_id = ev->media_id;
     in.media_mime = ev->media_mime;
+    gw_sender_read(gw_srv->sender, ev->pnid, ev->from, ev->id); /* read, typing: best effort */
     switch (gw_process(&in, &why)) {
     case GW_R_OK:
         if (lk_out_count(gw_srv->out) > 0)
@@ -312,6 +313,7 @@ static void wa_status(gw_req *r, const gw_wa_event *ev)
     gw_log(ev->status && !strcmp(ev->status, "failed") ? GW_LOG_WARN : GW_LOG_INFO,
            "whatsapp status", "rid=%s%s", r->rid, lk_buf_str(&b));
     lk_buf_free(&b);
+    gw_sender_status(gw_srv->sender, ev->pnid, ev->id, ev->status, ev->has_code ? ev->code : 0);
 }
 
 static void wa_event(wa_batch *w, const gw_wa_event *ev)
