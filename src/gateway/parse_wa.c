@@ -48,8 +48,7 @@ int gw_wa_choice_id(char *out, const char *question, const char *id)
         return -1;
     memcpy(out, "q:", 2);
     o = 2;
-    for (p = question; *p && o + (*p == ':' || *p == '%' ? 3 : 1) + 1 + idn <= GW_WA_ID_MAX;
-         p++) {
+    for (p = question; *p && o + (*p == ':' || *p == '%' ? 3 : 1) + 1 + idn <= GW_WA_ID_MAX; p++) {
         if (*p == ':' || *p == '%') {
             memcpy(out + o, *p == ':' ? "%3A" : "%25", 3);
             o += 3;

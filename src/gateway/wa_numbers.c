@@ -148,15 +148,14 @@ void gw_wa_numbers_reload(void)
         lk_diag_clear(&diag);
         if (err != LK_OK) {
             gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
-                   "phone_number_id=%s flow=\"%s\" err=\"%s\"", w->pnid, w->path,
-                   lk_strerror(err));
+                   "phone_number_id=%s flow=\"%s\" err=\"%s\"", w->pnid, w->path, lk_strerror(err));
             continue;
         }
         /* the caller reset the reply buffers: nothing points into the old flow */
         lk_flow_free(w->flow);
         w->flow = flow;
-        gw_log(GW_LOG_INFO, "flow reloaded", "phone_number_id=%s flow=\"%s\" name=\"%s\"",
-               w->pnid, w->path, lk_flow_name(flow));
+        gw_log(GW_LOG_INFO, "flow reloaded", "phone_number_id=%s flow=\"%s\" name=\"%s\"", w->pnid,
+               w->path, lk_flow_name(flow));
     }
 }
 

@@ -172,8 +172,7 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
     cJSON_AddStringToObject(o, is_phone(user) ? "to" : "recipient", user);
     buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
     /* a list needs the flow's label for its button; without one it goes as text */
-    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY &&
-        (buttons || reply->list_button)) {
+    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY && (buttons || reply->list_button)) {
         cJSON_AddStringToObject(o, "type", "interactive");
         if (!(inter = cJSON_AddObjectToObject(o, "interactive")))
             goto done;
@@ -215,8 +214,14 @@ typedef struct wa_batch {
 } wa_batch;
 
 /* What is logged and counted but not answered. */
-enum wa_skip { WA_SKIP_REACTION, WA_SKIP_UNSUPPORTED, WA_SKIP_UNKNOWN, WA_SKIP_GROUP,
-               WA_SKIP_ERROR, WA_SKIP_N };
+enum wa_skip {
+    WA_SKIP_REACTION,
+    WA_SKIP_UNSUPPORTED,
+    WA_SKIP_UNKNOWN,
+    WA_SKIP_GROUP,
+    WA_SKIP_ERROR,
+    WA_SKIP_N
+};
 static const char *const skip_names[WA_SKIP_N] = {"reaction", "unsupported", "unknown_type",
                                                   "group", "notification_error"};
 static atomic_ullong skipped[WA_SKIP_N];
@@ -273,9 +278,9 @@ static int wa_message(wa_batch *b, const gw_wa_event *ev)
 /* A message that gets no answer: logged with its type and id (never its content). */
 static void wa_skip(wa_batch *w, const gw_wa_event *ev)
 {
-    enum wa_skip k = ev->kind == GW_WA_GROUP                      ? WA_SKIP_GROUP
-                     : ev->kind == GW_WA_ERROR                    ? WA_SKIP_ERROR
-                     : ev->type && !strcmp(ev->type, "reaction")  ? WA_SKIP_REACTION
+    enum wa_skip k = ev->kind == GW_WA_GROUP                        ? WA_SKIP_GROUP
+                     : ev->kind == GW_WA_ERROR                      ? WA_SKIP_ERROR
+                     : ev->type && !strcmp(ev->type, "reaction")    ? WA_SKIP_REACTION
                      : ev->type && !strcmp(ev->type, "unsupported") ? WA_SKIP_UNSUPPORTED
                                                                     : WA_SKIP_UNKNOWN;
     lk_buf b = {0};
@@ -289,8 +294,7 @@ static void wa_skip(wa_batch *w, const gw_wa_event *ev)
     if (ev->has_error)
         gw_log_kv(&b, "title", ev->error_title);
     if (k == WA_SKIP_ERROR)
-        gw_log(GW_LOG_WARN, "whatsapp notification error", "rid=%s%s", w->r->rid,
-               lk_buf_str(&b));
+        gw_log(GW_LOG_WARN, "whatsapp notification error", "rid=%s%s", w->r->rid, lk_buf_str(&b));
     else if (k == WA_SKIP_GROUP)
         gw_log(GW_LOG_INFO, "whatsapp group message not answered: loket answers one to one",
                "rid=%s%s", w->r->rid, lk_buf_str(&b));

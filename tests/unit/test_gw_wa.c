@@ -8,9 +8,9 @@
 #include "parse.h"
 #include "test.h"
 
-#define HEAD                                                                                     \
-    "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"W\",\"changes\":[{\"field\":" \
-    "\"messages\",\"value\":{\"messaging_product\":\"whatsapp\",\"metadata\":{"                  \
+#define HEAD                                                                                       \
+    "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"W\",\"changes\":[{\"field\":"  \
+    "\"messages\",\"value\":{\"messaging_product\":\"whatsapp\",\"metadata\":{"                    \
     "\"display_phone_number\":\"15550000000\",\"phone_number_id\":\"106540352242922\"},"
 #define TAIL "}}]}]}"
 #define MSG(extra) "{\"id\":\"wamid.1\",\"timestamp\":\"1795485600\"," extra "}"
@@ -63,15 +63,36 @@ static void test_ids(void)
 
 static void test_taps(void)
 {
-    seen s = parse(HEAD "\"messages\":[" MSG(
-        "\"from\":\"628123\",\"type\":\"interactive\",\"interactive\":{\"type\":\"list_reply\","
-        "\"list_reply\":{\"id\":\"q:a%3Ab%25c#which:X:1\",\"title\":\"Riau\",\"description\":\"\"}}") ","
-        MSG("\"from\":\"628123\",\"type\":\"interactive\",\"interactive\":{\"type\":\"button_reply\","
-            "\"button_reply\":{\"id\":\"4\",\"title\":\"Riau\"}}") ","
-        MSG("\"from\":\"628123\",\"type\":\"interactive\",\"interactive\":{\"type\":\"nfm_reply\","
-            "\"nfm_reply\":{\"response_json\":\"{}\"}}") ","
-        MSG("\"from\":\"628123\",\"type\":\"button\",\"button\":{\"payload\":\"Ya\",\"text\":\"Ya\"}")
-        "]" TAIL);
+    seen s =
+        parse(HEAD
+              "\"messages\":[" MSG(
+                  "\"from\":\"628123\",\"type\":\"interactive\",\"interactive\":{\"type\":\"list_"
+                  "reply\","
+                  "\"list_reply\":{\"id\":\"q:a%3Ab%25c#which:X:1\",\"title\":\"Riau\","
+                  "\"description\":\"\"}}") "," MSG("\"from\":\"628123\",\"type\":\"interactive\","
+                                                    "\"interactive\":{\"type\":\"button_reply\","
+                                                    "\"button_reply\":{\"id\":\"4\",\"title\":"
+                                                    "\"Riau\"}}") "," MSG("\"from\":\"628123\","
+                                                                          "\"type\":"
+                                                                          "\"interactive\","
+                                                                          "\"interactive\":{"
+                                                                          "\"type\":\"nfm_reply\","
+                                                                          "\"nfm_reply\":{"
+                                                                          "\"response_json\":\"{}"
+                                                                          "\"}}") "," MSG("\"from\""
+                                                                                          ":\"62812"
+                                                                                          "3\","
+                                                                                          "\"type\""
+                                                                                          ":\"butto"
+                                                                                          "n\","
+                                                                                          "\"button"
+                                                                                          "\":{"
+                                                                                          "\"payloa"
+                                                                                          "d\":"
+                                                                                          "\"Ya\","
+                                                                                          "\"text\""
+                                                                                          ":\"Ya\""
+                                                                                          "}") "]" TAIL);
 
     CHECK_INT(s.n, 4);
     CHECK_INT(s.ev[0].kind, GW_WA_MESSAGE);
@@ -93,16 +114,19 @@ static void test_taps(void)
 
 static void test_media(void)
 {
-    seen s = parse(
-        HEAD "\"messages\":[" MSG(
-            "\"from\":\"628123\",\"type\":\"image\",\"image\":{\"caption\":\"KTP depan\","
-            "\"mime_type\":\"image/jpeg\",\"sha256\":\"ab\",\"id\":\"2754859441498128\"}") ","
-        MSG("\"from\":\"628123\",\"type\":\"audio\",\"audio\":{\"mime_type\":\"audio/ogg; "
-            "codecs=opus\",\"id\":\"77\",\"voice\":true}") ","
-        MSG("\"from\":\"628123\",\"type\":\"location\",\"location\":{\"latitude\":-6.9,"
-            "\"longitude\":107.6}") ","
-        MSG("\"from\":\"628123\",\"type\":\"reaction\",\"reaction\":{\"message_id\":\"wamid.0\","
-            "\"emoji\":\"x\"}") "]" TAIL);
+    seen s = parse(HEAD "\"messages\":[" MSG("\"from\":\"628123\",\"type\":\"image\",\"image\":{"
+                                             "\"caption\":\"KTP depan\","
+                                             "\"mime_type\":\"image/"
+                                             "jpeg\",\"sha256\":\"ab\",\"id\":"
+                                             "\"2754859441498128\"}") "," MSG("\"from\":\"628123\","
+                                                                              "\"type\":\"audio\","
+                                                                              "\"audio\":{\"mime_"
+                                                                              "type\":\"audio/ogg; "
+                                                                              "codecs=opus\","
+                                                                              "\"id\":\"77\","
+                                                                              "\"voice\":true}") "," MSG("\"from\":\"628123\",\"type\":\"location\",\"location\":{\"latitude\":-6.9,"
+                                                                                                         "\"longitude\":107.6}") "," MSG("\"from\":\"628123\",\"type\":\"reaction\",\"reaction\":{\"message_id\":\"wamid.0\","
+                                                                                                                                         "\"emoji\":\"x\"}") "]" TAIL);
 
     CHECK_INT(s.n, 4);
     CHECK_INT(s.ev[0].kind, GW_WA_MESSAGE);
@@ -119,15 +143,47 @@ static void test_media(void)
 
 static void test_users_groups_errors(void)
 {
-    seen s = parse(
-        HEAD "\"messages\":[" MSG("\"from_user_id\":\"US.13491208655302741918\",\"type\":\"text\","
-                                  "\"text\":{\"body\":\"Hi\"}") ","
-        MSG("\"from\":\"628123\",\"from_user_id\":\"US.1\",\"type\":\"text\",\"text\":{\"body\":\"Hi\"}") ","
-        MSG("\"from_user_id\":\"US.1 2\",\"type\":\"text\",\"text\":{\"body\":\"Hi\"}") ","
-        MSG("\"from\":\"628123\",\"type\":\"text\",\"text\":{\"body\":\"Hi\"},\"context\":{"
-            "\"group_id\":\"120363@g.us\"}") "],"
-        "\"statuses\":[{\"id\":\"wamid.S\",\"status\":\"read\"}],"
-        "\"errors\":[{\"code\":131000,\"title\":\"Something went wrong\"}]" TAIL);
+    seen s =
+        parse(HEAD
+              "\"messages\":[" MSG(
+                  "\"from_user_id\":\"US.13491208655302741918\",\"type\":\"text\","
+                  "\"text\":{\"body\":\"Hi\"}") "," MSG("\"from\":\"628123\",\"from_user_id\":\"US."
+                                                        "1\",\"type\":\"text\",\"text\":{\"body\":"
+                                                        "\"Hi\"}") "," MSG("\"from_user_id\":\"US."
+                                                                           "1 "
+                                                                           "2\",\"type\":\"text\","
+                                                                           "\"text\":{\"body\":"
+                                                                           "\"Hi\"}") "," MSG("\"fr"
+                                                                                              "om\""
+                                                                                              ":\"6"
+                                                                                              "2812"
+                                                                                              "3\","
+                                                                                              "\"ty"
+                                                                                              "pe\""
+                                                                                              ":\"t"
+                                                                                              "ext"
+                                                                                              "\","
+                                                                                              "\"te"
+                                                                                              "xt\""
+                                                                                              ":{"
+                                                                                              "\"bo"
+                                                                                              "dy\""
+                                                                                              ":\"H"
+                                                                                              "i\"}"
+                                                                                              ",\"c"
+                                                                                              "onte"
+                                                                                              "xt\""
+                                                                                              ":{"
+                                                                                              "\"gr"
+                                                                                              "oup_"
+                                                                                              "id\""
+                                                                                              ":\"1"
+                                                                                              "2036"
+                                                                                              "3@g."
+                                                                                              "us\""
+                                                                                              "}") "],"
+                                                                                                   "\"statuses\":[{\"id\":\"wamid.S\",\"status\":\"read\"}],"
+                                                                                                   "\"errors\":[{\"code\":131000,\"title\":\"Something went wrong\"}]" TAIL);
 
     CHECK_INT(s.n, 6);
     CHECK_INT(s.ev[0].kind, GW_WA_MESSAGE);
