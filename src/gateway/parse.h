@@ -155,6 +155,11 @@ typedef struct gw_wa_event {
     const char *group_id; /* GW_WA_GROUP */
 } gw_wa_event;
 
+/* 1 when a WhatsApp user id is a phone number (digits), which a Graph API message
+ * addresses as "to"; anything else is a business-scoped user id, addressed as
+ * "recipient". */
+int gw_wa_is_phone(const char *user);
+
 /* Writes the row or button id of choice id of question to out (GW_WA_ID_MAX + 1 bytes),
  * NUL-terminated: the bare id when the whole would be longer than GW_WA_ID_MAX (it then
  * names no question). -1 (out untouched) when id alone is longer. */

@@ -39,6 +39,16 @@ static int hexdig(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+int gw_wa_is_phone(const char *user)
+{
+    if (!*user)
+        return 0;
+    for (; *user; user++)
+        if (*user < '0' || *user > '9')
+            return 0;
+    return 1;
+}
+
 int gw_wa_choice_id(char *out, const char *question, const char *id)
 {
     size_t o = 0, idn = strlen(id);

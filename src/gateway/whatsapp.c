@@ -149,14 +149,6 @@ static void add_list(cJSON *inter, const lk_reply *r)
     }
 }
 
-static int is_phone(const char *user)
-{
-    for (; *user; user++)
-        if (*user < '0' || *user > '9')
-            return 0;
-    return 1;
-}
-
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload)
 {
     size_t chars = lk_utf8_len(reply->text, reply->len);
@@ -169,7 +161,7 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
     cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
     cJSON_AddStringToObject(o, "recipient_type", "individual");
     /* a business-scoped user id is addressed as recipient, a phone number as to */
-    cJSON_AddStringToObject(o, is_phone(user) ? "to" : "recipient", user);
+    cJSON_AddStringToObject(o, gw_wa_is_phone(user) ? "to" : "recipient", user);
     buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
     /* a list needs the flow's label for its button; without one it goes as text */
     if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY && (buttons || reply->list_button)) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gw.h"
 #include "parse.h"
 #include "test.h"
 
@@ -198,8 +199,33 @@ static void test_users_groups_errors(void)
     CHECK_INT(s.ev[5].code, 131000);
 }
 
+/* A phone number is addressed as "to", a business-scoped user id as "recipient", in
+ * replies and in the 24-hour window's template alike. */
+static void test_addressing(void)
+{
+    lk_buf b = {0};
+    lk_reply r = {0};
+
+    CHECK(gw_wa_is_phone("628123456789"));
+    CHECK(!gw_wa_is_phone("US.13491208655302741918"));
+    CHECK(!gw_wa_is_phone(""));
+    r.text = "Halo";
+    r.len = 4;
+    CHECK_INT(gw_wa_render(NULL, "US.13491208655302741918", &r, &b), 0);
+    CHECK(strstr(lk_buf_str(&b), "\"recipient\":\"US.13491208655302741918\"") != NULL);
+    CHECK(strstr(lk_buf_str(&b), "\"to\"") == NULL);
+    lk_buf_reset(&b);
+    CHECK_INT(gw_wa_template_render("US.13491208655302741918", "layanan", "id", NULL, 0, &b), 0);
+    CHECK(strstr(lk_buf_str(&b), "\"recipient\":\"US.13491208655302741918\"") != NULL);
+    lk_buf_reset(&b);
+    CHECK_INT(gw_wa_template_render("628123456789", "layanan", "id", NULL, 0, &b), 0);
+    CHECK(strstr(lk_buf_str(&b), "\"to\":\"628123456789\"") != NULL);
+    lk_buf_free(&b);
+}
+
 int main(void)
 {
+    test_addressing();
     test_ids();
     test_taps();
     test_media();
