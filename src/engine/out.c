@@ -12,8 +12,8 @@
 
 typedef struct reply_rec {
     size_t off, len;
-    int c0, nc;  /* choices [c0, c0 + nc) */
-    size_t q1;   /* the question its choices answer: in ids at q1 - 1; 0: none */
+    int c0, nc; /* choices [c0, c0 + nc) */
+    size_t q1;  /* the question its choices answer: in ids at q1 - 1; 0: none */
 } reply_rec;
 
 typedef struct choice_rec {

@@ -771,8 +771,7 @@ lk_err lk_engine_input(const lk_flow *flow, lk_session *s, const lk_input *in, i
     as_input = !cmd;
     if (cmd) {
         err = command(&r, cmd, &as_input);
-    } else if (!tapped && (ans = lk_find_answer(flow, &c)) &&
-               has_prompt(&flow->states[s->state])) {
+    } else if (!tapped && (ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
         /* answered, and the pending question asked again */
         reply(&r, ans->say);
         prompt(&r, &flow->states[s->state]);

@@ -339,7 +339,7 @@ int gw_wa_template_render(const char *to, const char *name, const char *language
         return -1;
     cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
     cJSON_AddStringToObject(o, "recipient_type", "individual");
-    cJSON_AddStringToObject(o, "to", to);
+    cJSON_AddStringToObject(o, gw_wa_is_phone(to) ? "to" : "recipient", to);
     cJSON_AddStringToObject(o, "type", "template");
     if (!(t = cJSON_AddObjectToObject(o, "template")))
         goto done;
