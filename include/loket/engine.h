@@ -50,6 +50,7 @@ typedef struct lk_reply {
     size_t len;
     const lk_choice_out *choices; /* a menu or list page: one per option; else NULL */
     int nchoices;
+    const char *more; /* a list page with pages after it: the word that shows the next; else NULL */
 } lk_reply;
 
 /* The output of one step: replies, the edges taken (for coverage) and the

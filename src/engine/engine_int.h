@@ -79,6 +79,8 @@ int lk_out_reopen(lk_out *o, int i);
 /* Adds a choice to the open reply: its id is key or else the number id;
  * key and title are borrowed. */
 void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
+/* The open reply is a list page with more after it: word (borrowed) shows the next. */
+void lk_out_more(lk_out *o, const char *word);
 void lk_out_edge(lk_out *o, int edge);
 void lk_out_state(lk_out *o, int state);
 void lk_out_miss(lk_out *o, int state); /* the state did not understand the message */

@@ -12,7 +12,8 @@
 
 typedef struct reply_rec {
     size_t off, len;
-    int c0, nc; /* choices [c0, c0 + nc) */
+    int c0, nc;       /* choices [c0, c0 + nc) */
+    const char *more; /* borrowed from the flow */
 } reply_rec;
 
 typedef struct choice_rec {
@@ -120,6 +121,7 @@ void lk_out_get(const lk_out *o, int i, lk_reply *r)
         r->choices = o->cho + rr->c0;
         r->nchoices = rr->nc;
     }
+    r->more = rr->more;
 }
 
 const char *lk_out_joined(const lk_out *o)
@@ -161,6 +163,7 @@ void lk_out_begin(lk_out *o)
     r->len = 0;
     r->c0 = o->nchs;
     r->nc = 0;
+    r->more = NULL;
     o->open = 1;
 }
 
@@ -208,6 +211,12 @@ void lk_out_choice(lk_out *o, const char *key, int id, const char *title)
         lk_put_int(&o->ids, id);
     lk_buf_putc(&o->ids, '\0');
     o->reps[o->nreps - 1].nc++;
+}
+
+void lk_out_more(lk_out *o, const char *word)
+{
+    if (o->open)
+        o->reps[o->nreps - 1].more = word;
 }
 
 void lk_out_edge(lk_out *o, int edge)

@@ -430,6 +430,9 @@ struct lk_flow {
 
     int nedges;
     lk_edge_info *edges;
+
+    int nconsole; /* the "console" section: texts a chat client shows around the talk */
+    const char **console_keys, **console_texts;
 };
 
 #endif

@@ -490,7 +490,7 @@ static void load_flow(ld *l)
     static const char *const keys[] = {"loket",     "name",     "start",  "include", "settings",
                                        "session",   "invalid",  "yes",    "no",      "commands",
                                        "functions", "datasets", "states", "lexicon", "clarify",
-                                       "answers",   NULL};
+                                       "answers",   "console",  NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;
     int64_t ver;
@@ -534,6 +534,7 @@ static void load_flow(ld *l)
     ld_commands(l);
     ld_settings_blocks(l);
     ld_clarify(l);
+    ld_console(l);
     ld_state_needs(l);
     if (!l->nerr)
         ld_pass_loops(l);
