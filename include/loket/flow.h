@@ -46,4 +46,15 @@ void lk_flow_edge(const lk_flow *flow, int e, int *from, int *to, const char **w
  * the flow: 1 with *key and *text set, 0 past the last. */
 int lk_flow_console_text(const lk_flow *flow, int i, const char **key, const char **text);
 
+/* The WhatsApp message template a reply goes as when it would leave more
+ * than 24 hours after the user's last message (the flow's "outside_window"),
+ * or NULL when the flow names none. Borrowed from the flow. */
+typedef struct lk_flow_template {
+    const char *name;          /* the approved template's name */
+    const char *language;      /* its language code: "id", "en_US" */
+    const char *const *params; /* the texts of its body parameters {{1}}, {{2}}, ... */
+    int nparams;
+} lk_flow_template;
+const lk_flow_template *lk_flow_outside_window(const lk_flow *flow);
+
 #endif

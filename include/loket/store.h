@@ -165,6 +165,20 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
  * error kept, so that the user's later replies can go. LK_EINVAL when id is
  * not a pending row. */
 lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+/* The delivery status the channel reported for the sent row of channel
+ * whose remote id is remote_id (WhatsApp's statuses webhook: "sent",
+ * "delivered", "read" or "failed"; anything else is LK_EINVAL). A status
+ * never moves a row back (a "delivered" that arrives after "read" leaves
+ * it read); error_code (0: none) is kept with a failed one. *updated (may be
+ * NULL) is 1 when the row took the status, 0 when no row has that remote id
+ * or the row is already at or past it. Outside or inside a transaction. */
+lk_err lk_store_outbox_status(lk_store *s, const char *channel, const char *remote_id,
+                              const char *status, int error_code, int64_t now_ms, int *updated);
+/* When the session of (channel, user) was last saved: *updated_ms, and
+ * *found 0 when there is none. The sender's view of a user's last message
+ * (a session is saved by each message the user sends). */
+lk_err lk_store_session_time(lk_store *s, const char *channel, const char *user,
+                             int64_t *updated_ms, int *found);
 /* Number of pending (unsent) rows, due or not. */
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
 

@@ -46,6 +46,8 @@ void gw_config_defaults(gw_config *c)
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
+    c->wa_read_receipts = 1;
+    c->wa_rate = 80; /* Meta's default throughput of a phone number */
 }
 
 void gw_config_free(gw_config *c)
@@ -61,6 +63,7 @@ void gw_config_free(gw_config *c)
     free(c->generic_token);
     free(c->public_url);
     free(c->ws_secret);
+    free(c->wa_numbers);
     free(c->trusted);
     memset(c, 0, sizeof *c);
 }
@@ -221,6 +224,9 @@ static const char *const keys[] = {
     "max_conns",
     "max_webhook_conns",
     "trusted_proxies",
+    "wa_numbers",
+    "wa_read_receipts",
+    "wa_rate",
     NULL,
 };
 
@@ -283,6 +289,16 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
             why = "messages per second per sender, above 0";
         else
             c->rate = r;
+    } else if (!strcmp(key, "wa_read_receipts")) {
+        if (parse_bool(v, &c->wa_read_receipts))
+            why = "yes or no";
+    } else if (!strcmp(key, "wa_rate")) {
+        char *end;
+        double r = strtod(v, &end);
+        if (end == v || *end || !(r > 0) || r > 100000)
+            why = "messages per second per WhatsApp phone number, above 0";
+        else
+            c->wa_rate = r;
     } else if (!strcmp(key, "burst")) {
         if (parse_int(v, 1, 1000000, &c->burst))
             why = "a number of messages, 1 or more";
@@ -301,6 +317,9 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "max_webhook_conns")) {
         if (parse_int(v, 1, 1000000, &c->max_webhook_conns))
             why = "a number of connections, 1 or more";
+    } else if (!strcmp(key, "wa_numbers")) {
+        if (gw_wa_numbers_valid(v, &why) == 0 && set_str(&c->wa_numbers, v))
+            return LK_ENOMEM;
     } else if (!strcmp(key, "trusted_proxies")) {
         if (parse_proxies(c, v) < 0)
             why = "addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1), or none";

@@ -135,4 +135,6 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
     lk_buf_puts(b, "# HELP loket_sender_inflight Graph API requests in flight.\n"
                    "# TYPE loket_sender_inflight gauge\n");
     lk_buf_printf(b, "loket_sender_inflight %d\n", atomic_load(&sender_inflight));
+    gw_wa_metrics_render(b);
+    gw_sendpol_metrics(b); /* the WhatsApp sender's (sendpol.c) */
 }
