@@ -105,6 +105,8 @@ static void show_page(run *r, const lk_state *st, int last)
         lk_buf_putc(lk_out_buf(r->out), '\n');
         lk_render(&r->ctx, ch->more, lk_out_buf(r->out));
     }
+    if (end < count && ch->more_word)
+        lk_out_more(r->out, ch->more_word);
     lk_out_end(r->out);
 }
 
