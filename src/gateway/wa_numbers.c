@@ -78,6 +78,8 @@ int gw_wa_numbers_valid(const char *spec, const char **why)
             *why = "at most 64 numbers";
             return -1;
         }
+    if (rc == 0)
+        *why = NULL; /* next_pair set it before it knew */
     return rc;
 }
 
@@ -177,6 +179,11 @@ const lk_flow *gw_wa_number_flow(const char *pnid)
         if (!strcmp(numbers[i].pnid, pnid))
             return numbers[i].flow;
     return NULL;
+}
+
+const char *gw_wa_number_pnid(int i)
+{
+    return i >= 0 && i < nnumbers ? numbers[i].pnid : NULL;
 }
 
 int gw_wa_numbers_count(void)

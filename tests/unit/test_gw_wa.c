@@ -203,7 +203,7 @@ static void test_users_groups_errors(void)
  * replies and in the 24-hour window's template alike. */
 static void test_addressing(void)
 {
-    lk_buf b = {0};
+    lk_buf b = {0}, t = {0};
     lk_reply r = {0};
 
     CHECK(gw_wa_is_phone("628123456789"));
@@ -214,12 +214,16 @@ static void test_addressing(void)
     CHECK_INT(gw_wa_render(NULL, "US.13491208655302741918", &r, &b), 0);
     CHECK(strstr(lk_buf_str(&b), "\"recipient\":\"US.13491208655302741918\"") != NULL);
     CHECK(strstr(lk_buf_str(&b), "\"to\"") == NULL);
+    /* the template is addressed as the reply it replaces was */
+    CHECK_INT(gw_wa_template_render(lk_buf_str(&b), "layanan", "id", NULL, 0, &t), 0);
+    CHECK(strstr(lk_buf_str(&t), "\"recipient\":\"US.13491208655302741918\"") != NULL);
+    CHECK(strstr(lk_buf_str(&t), "\"to\"") == NULL);
     lk_buf_reset(&b);
-    CHECK_INT(gw_wa_template_render("US.13491208655302741918", "layanan", "id", NULL, 0, &b), 0);
-    CHECK(strstr(lk_buf_str(&b), "\"recipient\":\"US.13491208655302741918\"") != NULL);
-    lk_buf_reset(&b);
-    CHECK_INT(gw_wa_template_render("628123456789", "layanan", "id", NULL, 0, &b), 0);
-    CHECK(strstr(lk_buf_str(&b), "\"to\":\"628123456789\"") != NULL);
+    lk_buf_reset(&t);
+    CHECK_INT(gw_wa_render(NULL, "628123456789", &r, &b), 0);
+    CHECK_INT(gw_wa_template_render(lk_buf_str(&b), "layanan", "id", NULL, 0, &t), 0);
+    CHECK(strstr(lk_buf_str(&t), "\"to\":\"628123456789\"") != NULL);
+    lk_buf_free(&t);
     lk_buf_free(&b);
 }
 
