@@ -55,6 +55,7 @@ typedef struct lk_reply {
      * Borrowed like the rest; NULL without choices. */
     const char *question;
     const char *list_button; /* the flow's label of the button that opens a list, or NULL */
+    const char *more; /* a list page with pages after it: the word that shows the next; else NULL */
 } lk_reply;
 
 /* The output of one step: replies, the edges taken (for coverage) and the

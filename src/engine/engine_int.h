@@ -84,6 +84,8 @@ void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
  * list_button is the flow's label, borrowed. */
 void lk_out_question(lk_out *o, const char *state, int which, const char *list_button);
 void lk_put_question(lk_buf *b, const char *state, int which);
+/* The open reply is a list page with more after it: word (borrowed) shows the next. */
+void lk_out_more(lk_out *o, const char *word);
 void lk_out_edge(lk_out *o, int edge);
 void lk_out_state(lk_out *o, int state);
 void lk_out_miss(lk_out *o, int state); /* the state did not understand the message */

@@ -12,8 +12,9 @@
 
 typedef struct reply_rec {
     size_t off, len;
-    int c0, nc;  /* choices [c0, c0 + nc) */
-    size_t q1;   /* the question its choices answer: in ids at q1 - 1; 0: none */
+    int c0, nc;       /* choices [c0, c0 + nc) */
+    size_t q1;        /* the question its choices answer: in ids at q1 - 1; 0: none */
+    const char *more; /* borrowed from the flow */
 } reply_rec;
 
 typedef struct choice_rec {
@@ -124,6 +125,7 @@ void lk_out_get(const lk_out *o, int i, lk_reply *r)
         r->question = rr->q1 ? o->ids.p + rr->q1 - 1 : NULL;
         r->list_button = o->list_button;
     }
+    r->more = rr->more;
 }
 
 const char *lk_out_joined(const lk_out *o)
@@ -166,6 +168,7 @@ void lk_out_begin(lk_out *o)
     r->c0 = o->nchs;
     r->nc = 0;
     r->q1 = 0;
+    r->more = NULL;
     o->open = 1;
 }
 
@@ -230,6 +233,12 @@ void lk_put_question(lk_buf *b, const char *state, int which)
     lk_buf_puts(b, state);
     if (which)
         lk_buf_puts(b, "#which");
+}
+
+void lk_out_more(lk_out *o, const char *word)
+{
+    if (o->open)
+        o->reps[o->nreps - 1].more = word;
 }
 
 void lk_out_edge(lk_out *o, int edge)

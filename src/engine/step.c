@@ -105,6 +105,8 @@ static void show_page(run *r, const lk_state *st, int last)
         lk_buf_putc(lk_out_buf(r->out), '\n');
         lk_render(&r->ctx, ch->more, lk_out_buf(r->out));
     }
+    if (end < count && ch->more_word)
+        lk_out_more(r->out, ch->more_word);
     lk_out_end(r->out);
 }
 
@@ -771,8 +773,7 @@ lk_err lk_engine_input(const lk_flow *flow, lk_session *s, const lk_input *in, i
     as_input = !cmd;
     if (cmd) {
         err = command(&r, cmd, &as_input);
-    } else if (!tapped && (ans = lk_find_answer(flow, &c)) &&
-               has_prompt(&flow->states[s->state])) {
+    } else if (!tapped && (ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
         /* answered, and the pending question asked again */
         reply(&r, ans->say);
         prompt(&r, &flow->states[s->state]);

@@ -439,6 +439,9 @@ struct lk_flow {
     lk_edge_info *edges;
 
     lk_flow_template *outside_window; /* window.c; NULL when the flow names none */
+
+    int nconsole; /* the "console" section: texts a chat client shows around the talk */
+    const char **console_keys, **console_texts;
 };
 
 #endif

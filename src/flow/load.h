@@ -158,6 +158,8 @@ void ld_outside_window(ld *l);
 /* ---- lexload.c: the lexicon, clarify texts and answers ---- */
 void ld_lexicon(ld *l); /* before anything that reads words */
 void ld_clarify(ld *l);
+/* "console": the texts a chat client (the web console) shows. top.c. */
+void ld_console(ld *l);
 /* The canonical form of a flow word (lexicon applied; with drop, fillers
  * dropped too) in the arena; notes lexicon words the flow itself uses. */
 char *ld_canon(ld *l, const char *s, int drop);

@@ -182,7 +182,7 @@ static void units(ld *l, lk_validator *v, const cJSON *obj)
  * slots of <var>_type, <var>_mime and <var>_caption (load.c made them). */
 static void media_accept(ld *l, lk_state *s, const cJSON *in, const char *what)
 {
-    static const char *const known[] = {"image", "audio",   "voice",    "video",
+    static const char *const known[] = {"image",    "audio",   "voice",    "video",
                                         "document", "sticker", "location", "contacts"};
     static const char *const sfx[] = {"_type", "_mime", "_caption"};
     lk_validator *v = &s->input;

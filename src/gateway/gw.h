@@ -5,7 +5,7 @@
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
  *   wsauth.c    websocket resume tokens and new sessions per address
- *   generic.c   POST /v1/messages
+ *   generic.c   POST /v1/messages, GET /metrics
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
@@ -26,6 +26,7 @@
  *               addresses, CIDR ranges and X-Forwarded-For (parse.h)
  *   wsclient.c  the blocking client of `loket replay --url`
  *   console.c   `loket console`
+ *   webconsole.c GET /: the web console page with the flow's console texts
  *
  * Only the loop thread touches gw_server fields other than the ones marked
  * otherwise; the sender and maintenance threads own their own lk_store. */

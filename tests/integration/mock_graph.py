@@ -125,7 +125,7 @@ def make_handler(state):
                         "path": u.path, "authorization": self.headers.get("Authorization"),
                         "payload": payload, "at": time.time()})
                 return self.answer(200, {"success": True})
-            to = payload.get("to") if isinstance(payload, dict) else None
+            to = (payload.get("to") or payload.get("recipient")) if isinstance(payload, dict) else None
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
                 delay = state.delay.get(pnid, 0)
