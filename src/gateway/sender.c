@@ -201,14 +201,18 @@ static void unsent_no_template(gw_sender *s, const lk_outbox_item *it, long stat
              status, "reply kept unsent: outside the 24-hour window");
 }
 
-/* Records the outcome of one reply. Returns 1 when the slot was started
- * again (the template after a 131047), 0 when it is done. */
-static int finish(gw_sender *s, send_slot *sl, enum gw_send_verdict v, long status,
-                  const gw_graph_answer *a, const char *why);
-
 static int slot_start(gw_sender *s, send_slot *sl, const char *pnid, const char *body, long tmo,
                       char *why, size_t wlen);
 
+static void skipped_template_went(gw_sender *s, const lk_outbox_item *it, long status)
+{
+    gw_sendpol_count(GW_SP_SKIPPED);
+    row_drop(s, it, "outside the 24-hour customer service window: the template went already",
+             status, "reply kept unsent: outside the 24-hour window");
+}
+
+/* Records the outcome of one reply. Returns 1 when the slot was started
+ * again (the template after a 131047), 0 when it is done. */
 static int finish(gw_sender *s, send_slot *sl, enum gw_send_verdict v, long status,
                   const gw_graph_answer *a, const char *why)
 {
@@ -223,6 +227,11 @@ static int finish(gw_sender *s, send_slot *sl, enum gw_send_verdict v, long stat
     switch (v) {
     case GW_SEND_SENT: row_sent(s, sl, a->id, status); return 0;
     case GW_SEND_WINDOW:
+        if (!sl->as_template &&
+            gw_sendpol_template_since(s->pol, it->channel, it->user, it->created_ms)) {
+            skipped_template_went(s, it, status); /* the template of this silence went */
+            return 0;
+        }
         if (!sl->as_template) {
             int rc = use_template(s, sl);
             if (rc == 0) {
@@ -454,11 +463,7 @@ static void start_reply(gw_sender *s, lk_outbox_item *it)
     if (outside_window(s, sl->it, now_ms, &last_ms)) {
         int rc;
         if (gw_sendpol_template_since(s->pol, sl->it->channel, sl->it->user, last_ms)) {
-            gw_sendpol_count(GW_SP_SKIPPED);
-            row_drop(s, sl->it,
-                     "outside the 24-hour customer service window: the template went "
-                     "already",
-                     0, "reply kept unsent: outside the 24-hour window");
+            skipped_template_went(s, sl->it, 0);
             slot_clear(sl);
             return;
         }

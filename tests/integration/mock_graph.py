@@ -8,7 +8,8 @@ with a 500 while a failure count for that phone number id is above zero.
 Control endpoints (used by tests from other processes):
   GET  /_control/health
   POST /_control/fail      {"pnid": "...", "count": N, "status": 500, "code": 131000}
-                           (count -1: until reset; code: the Graph API error code answered)
+                           (count -1: until reset; code: the Graph API error code answered;
+                           "spare": "template" lets messages of that type through)
   POST /_control/hang      {"pnid": "...", "on": true}   hold every request of that phone number
                            id unanswered until "on": false (a Graph API that hangs)
   POST /_control/noid      {"pnid": "...", "on": true}   answer 200 without messages[0].id
@@ -35,7 +36,7 @@ class State:
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = {}  # pnid -> [records]
-        self.failing = {}   # pnid -> [count, status]
+        self.failing = {}   # pnid -> [count, status, code, type spared]
         self.delay = {}     # pnid -> seconds to wait before answering
         self.arrived = {}   # pnid -> requests received (counted before any delay)
         self.next_id = 0
@@ -98,7 +99,7 @@ def make_handler(state):
                 c = json.loads(raw)
                 with state.lock:
                     state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500)),
-                                                int(c.get("code", 131000))]
+                                                int(c.get("code", 131000)), c.get("spare")]
                 return self.answer(200, {"ok": True})
             if u.path in ("/_control/hang", "/_control/noid"):
                 c = json.loads(raw)
@@ -145,7 +146,9 @@ def make_handler(state):
                     state.inflight_total -= 1
             with state.lock:
                 f = state.failing.get(pnid)
-                if f and f[0] != 0:
+                spared = f and len(f) > 3 and f[3] and isinstance(payload, dict) \
+                    and payload.get("type") == f[3]
+                if f and f[0] != 0 and not spared:
                     if f[0] > 0:
                         f[0] -= 1
                     status = f[1]
