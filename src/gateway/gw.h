@@ -9,6 +9,7 @@
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
+ *   sendrec.c   what an answer does to its row (sender_int.h: their inside)
  *   sendpol.c   the sender's rules: rate per number, token pause, the 24-hour
  *               window's template, the sender's metrics
  *   sendq.c     read receipts and statuses handed from the route to the sender
