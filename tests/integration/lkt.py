@@ -602,8 +602,8 @@ class MockClient:
         check(st == 200, "mock control answered %d" % st)
         return data
 
-    def hang(self, pnid, on=True):
-        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on})
+    def hang(self, pnid, on=True, to=None):
+        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on, "to": to})
         check(st == 200, "mock control answered %d" % st)
 
     def noid(self, pnid, on=True):

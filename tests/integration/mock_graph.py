@@ -11,12 +11,14 @@ Control endpoints (used by tests from other processes):
                            (count -1: until reset; code: the Graph API error code answered;
                            "spare": "template" lets messages of that type through)
   POST /_control/hang      {"pnid": "...", "on": true}   hold every request of that phone number
-                           id unanswered until "on": false (a Graph API that hangs)
+                           id unanswered until "on": false (a Graph API that hangs); with
+                           "to": "..." only the requests to that recipient
   POST /_control/noid      {"pnid": "...", "on": true}   answer 200 without messages[0].id
   GET  /_control/requests?pnid=...   every request recorded for that phone number id
   GET  /_control/inflight  {"max_total": N, "max_per_user": N}: the most requests seen in
                            flight at once, overall and for one recipient ("to")
   GET  /_control/reads?pnid=...      every read receipt recorded for that phone number id
+  GET  /_control/arrived?pnid=...    {"arrived": N}: messages received, answered or not yet
 
 A read receipt (a POST /{phone_number_id}/messages whose body has "status": "read", the
 message_id and the typing indicator, as Meta documents marking a message as read) is
@@ -82,6 +84,10 @@ def make_handler(state):
                 with state.lock:
                     return self.answer(200, {"max_total": state.max_total,
                                              "max_per_user": state.max_per_user})
+            if u.path == "/_control/arrived":
+                pnid = parse_qs(u.query).get("pnid", [""])[0]
+                with state.lock:
+                    return self.answer(200, {"arrived": state.arrived.get(pnid, 0)})
             if u.path == "/_control/reads":
                 pnid = parse_qs(u.query).get("pnid", [""])[0]
                 with state.lock:
@@ -106,11 +112,14 @@ def make_handler(state):
                 if u.path == "/_control/noid":
                     with state.lock:
                         (state.noid.add if c["on"] else state.noid.discard)(c["pnid"])
-                elif c["on"]:
-                    with state.lock:
-                        state.hang.setdefault(c["pnid"], threading.Event())
                 else:
-                    state.release(c["pnid"])
+                    # with "to": only that recipient's requests on the number hang
+                    key = c["pnid"] + ("/" + c["to"] if c.get("to") else "")
+                    if c["on"]:
+                        with state.lock:
+                            state.hang.setdefault(key, threading.Event())
+                    else:
+                        state.release(key)
                 return self.answer(200, {"ok": True})
             parts = u.path.strip("/").split("/")
             if len(parts) != 2 or parts[1] != "messages":
@@ -130,7 +139,7 @@ def make_handler(state):
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
                 delay = state.delay.get(pnid, 0)
-                hang = state.hang.get(pnid)
+                hang = state.hang.get(pnid) or state.hang.get("%s/%s" % (pnid, to))
                 state.inflight[to] = state.inflight.get(to, 0) + 1
                 state.inflight_total += 1
                 state.max_total = max(state.max_total, state.inflight_total)
