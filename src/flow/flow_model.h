@@ -227,6 +227,7 @@ typedef struct lk_validator {
     const int64_t *unit_mult;  /* 1000000 */
     lk_template *confirm;      /* a plain value to confirm ("lebih", a correction): {{match}} */
     lk_template *unit_refused; /* a number with another question's unit ("kelas 2") */
+    int sensitive;             /* personal data: masked in the log (src/flow/sensitive.c) */
 } lk_validator;
 
 typedef struct lk_choice {
@@ -278,6 +279,8 @@ typedef struct lk_state {
     const char **yes, **no;  /* canonical */
     int64_t expire_ms;       /* idle time here; 0: the flow's */
     lk_template *resume;     /* after that time: offer to go on here (ya/tidak) */
+    int nclear;
+    int *clear; /* slots unset on entry, after say ("clear"; sensitive.c) */
 } lk_state;
 
 typedef enum lk_cmd_action {
@@ -430,6 +433,9 @@ struct lk_flow {
 
     int nedges;
     lk_edge_info *edges;
+
+    int nsensitive;
+    int *sensitive; /* slots of inputs marked "sensitive" (sensitive.c) */
 };
 
 #endif
