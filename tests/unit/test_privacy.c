@@ -187,7 +187,10 @@ static void fill_users(lk_store *s)
         CHECK_INT(lk_store_save(s, ch, u, "lk1s4:main.", 11, NOW + i), LK_OK);
         log_at(s, ch, u, NOW + i, "Hi Chika", NULL);
         log_at(s, ch, u, NOW + i, "3273012345678901", NULL);
-        CHECK_INT(lk_store_outbox_add(s, u, ch, "{\"text\":\"Halo\"}", NOW + i, NULL), LK_OK);
+        /* WhatsApp's outbox rows name the sending number too */
+        CHECK_INT(lk_store_outbox_add(s, u, !strcmp(ch, "whatsapp") ? "whatsapp:15550001" : ch,
+                                      "{\"text\":\"Halo\"}", NOW + i, NULL),
+                  LK_OK);
         CHECK_INT(lk_store_commit(s), LK_OK);
     }
 }
