@@ -2,6 +2,7 @@
  * and the store together. The session, blob buffer and reply buffers are kept
  * in the runtime and reused, so a warm runtime does not allocate per message. */
 #include "loket/runtime.h"
+#include "loket/mask.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@ struct lk_runtime {
     lk_session *session;
     lk_buf blob;
     lk_buf payload;
+    lk_buf mask; /* a log row with its sensitive data masked (mask.c) */
 };
 
 lk_runtime *lk_runtime_new(const lk_flow *flow, lk_store *store)
@@ -36,6 +38,7 @@ void lk_runtime_free(lk_runtime *rt)
     lk_session_free(rt->session);
     lk_buf_free(&rt->blob);
     lk_buf_free(&rt->payload);
+    lk_buf_free(&rt->mask);
     free(rt);
 }
 
@@ -91,6 +94,8 @@ static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *ou
         lk_out_get(out, i, &r);
         e.text = r.text;
         e.text_len = r.len;
+        if (lk_log_mask(out, &e, &rt->mask) != 0)
+            return LK_ENOMEM;
         if ((err = lk_store_log(rt->store, &e)) != LK_OK)
             return err;
         if (in->render) {
@@ -162,6 +167,10 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
                        in->ext_id, in->text,    in->len,   NULL};
     if (lk_out_missed(out) >= 0)
         e.missed = lk_flow_state_name(flow, lk_out_missed(out));
+    if (lk_log_mask(out, &e, &rt->mask) != 0) {
+        err = LK_ENOMEM;
+        goto fail;
+    }
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         goto fail;
     if ((err = log_replies(rt, in, out, st)) != LK_OK)
