@@ -1,6 +1,8 @@
 /* The gateway's private interface, shared by the files of src/gateway:
  *
  *   server.c    the context, vhost, signals, the main loop, shutdown, reload
+ *   pipeline.c  the message path to the store and back: jobs (pipeline.h)
+ *   channels.c  the table of channels and routes (channel.h)
  *   config.c    settings from defaults, a `key = value` file, the environment
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
@@ -216,7 +218,6 @@ typedef struct gw_server {
     lk_flow *flow;
     lk_store *store; /* the loop thread's connection */
     lk_runtime *rt;
-    lk_out *out;
     gw_limits *limits;
     gw_wsauth *wsauth;
     gw_sender *sender;
@@ -229,19 +230,6 @@ typedef struct gw_server {
 
 extern gw_server *gw_srv; /* the one server of this process (loop thread only) */
 
-/* The result of gw_process. */
-typedef enum gw_result {
-    GW_R_OK = 0,
-    GW_R_DUP,      /* already processed: acknowledge, nothing happened */
-    GW_R_RATE,     /* over the sender's rate: not processed */
-    GW_R_INVALID,  /* refused by lk_inbound_check: why says what */
-    GW_R_INTERNAL, /* store or engine failure; the transaction rolled back */
-} gw_result;
-
-/* Runs one inbound message through lk_runtime_handle on the loop thread, with
- * the rate limit, metrics and logging. On GW_R_OK the replies are in
- * gw_srv->out until the next call. */
-gw_result gw_process(const lk_inbound *in, const char **why);
 /* Tells the sender thread that new outbox rows were committed. */
 void gw_wake_sender(void);
 
@@ -359,5 +347,8 @@ const char *gw_wsclient_token(const lk_wsclient *c);
 /* The state a resumed session waits in, as the welcome said (NULL for a new
  * conversation); *ended (may be NULL) is 1 when it had ended. */
 const char *gw_wsclient_state(const lk_wsclient *c, int *ended);
+
+#include "pipeline.h"
+#include "channel.h"
 
 #endif

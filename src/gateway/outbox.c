@@ -226,11 +226,11 @@ static void slot_clear(send_slot *sl)
 static int slot_start(gw_sender *s, send_slot *sl, char *why, size_t wlen)
 {
     const lk_outbox_item *it = sl->it;
-    const char *pnid = strchr(it->channel, ':');
+    const char *pnid = NULL;
     lk_buf auth = {0};
     int rc = -1;
 
-    if (strncmp(it->channel, "whatsapp:", 9) || !pnid[1]) {
+    if (!gw_chan_outbox(it->channel, &pnid) || !*pnid) { /* channels.c */
         snprintf(why, wlen, "unknown outbox channel '%s'", it->channel);
         return -1;
     }
@@ -238,7 +238,7 @@ static int slot_start(gw_sender *s, send_slot *sl, char *why, size_t wlen)
         snprintf(why, wlen, "LOKET_WA_TOKEN is not set");
         return -1;
     }
-    lk_buf_printf(&sl->url, "%s/%s/messages", s->cfg->wa_api_url, pnid + 1);
+    lk_buf_printf(&sl->url, "%s/%s/messages", s->cfg->wa_api_url, pnid);
     lk_buf_printf(&auth, "Authorization: Bearer %s", s->cfg->wa_token);
     if (sl->url.oom || auth.oom || !(sl->hdrs = curl_slist_append(NULL, lk_buf_str(&auth))) ||
         !curl_slist_append(sl->hdrs, "Content-Type: application/json")) {
@@ -345,7 +345,8 @@ static int reap(gw_sender *s)
             continue;
         if (m->data.result == CURLE_OK) {
             curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
-            v = gw_graph_answer_parse(status, sl->answer.p, sl->answer.len, &a);
+            v = gw_chan_outbox(sl->it->channel, NULL)
+                    ->classify(status, sl->answer.p, sl->answer.len, &a);
             snprintf(why, sizeof why, "HTTP %ld%s%.200s", status, a.message[0] ? ": " : "",
                      a.message);
         } else {

@@ -1,6 +1,6 @@
 /* `loket serve`: the libwebsockets context and vhost, signals, the main loop,
- * the one place messages reach the runtime (gw_process), flow reloads and
- * the orderly shutdown.
+ * the service turns that hand committed messages back to the channels
+ * (gw_pipeline_poll), flow reloads and the orderly shutdown.
  *
  * Threads: the loop thread runs lws and every transaction of the message
  * path on its own lk_store connection (automatic WAL checkpoints off); the
@@ -60,63 +60,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* ---- the message path ---------------------------------------------------------------- */
-
-/* A short stable hash of a user id for logs: phone numbers stay out of them. */
-static unsigned long user_tag(const char *u)
-{
-    unsigned long h = 5381;
-    for (; *u; u++)
-        h = h * 33 + (unsigned char)*u;
-    return h & 0xffffffffUL;
-}
-
-gw_result gw_process(const lk_inbound *in, const char **why)
-{
-    enum gw_channel ch = gw_channel_of(in->channel);
-    const char *state = NULL;
-    int64_t t0;
-    int dup = 0;
-    lk_err err;
-
-    *why = NULL;
-    if (!gw_limits_take(gw_srv->limits, in->channel, in->user, gw_mono_us())) {
-        gw_metrics_error(GW_E_RATE);
-        gw_log(GW_LOG_WARN, "message over the sender's rate: not processed",
-               "channel=%s user=%08lx", in->channel, user_tag(in->user));
-        return GW_R_RATE;
-    }
-    t0 = gw_mono_us();
-    err = lk_runtime_handle(gw_srv->rt, in, gw_srv->out, &dup, &state);
-    if (err == LK_OK && dup) {
-        gw_metrics_dup(ch);
-        gw_log(GW_LOG_INFO, "duplicate message acknowledged", "channel=%s user=%08lx", in->channel,
-               user_tag(in->user));
-        return GW_R_DUP;
-    }
-    if (err == LK_OK) {
-        int64_t us = gw_mono_us() - t0;
-        gw_metrics_step(us);
-        gw_metrics_in(ch);
-        gw_log(GW_LOG_DEBUG, "message", "channel=%s user=%08lx state=%s replies=%d ms=%.2f",
-               in->channel, user_tag(in->user), state ? state : "", lk_out_count(gw_srv->out),
-               (double)us / 1000.0);
-        return GW_R_OK;
-    }
-    if (err == LK_EINVAL) {
-        lk_inbound_check(in, why);
-        gw_metrics_error(GW_E_BAD_INPUT);
-        gw_log(GW_LOG_INFO, "message refused", "channel=%s user=%08lx why=\"%s\"", in->channel,
-               user_tag(in->user), *why ? *why : "");
-        return GW_R_INVALID;
-    }
-    gw_metrics_error(GW_E_INTERNAL);
-    gw_log(GW_LOG_ERROR, "message failed, rolled back",
-           "channel=%s user=%08lx err=\"%s\" store=\"%s\"", in->channel, user_tag(in->user),
-           lk_strerror(err), lk_store_errmsg(gw_srv->store));
-    return GW_R_INTERNAL;
-}
-
 void gw_wake_sender(void)
 {
     gw_sender_wake(gw_srv->sender);
@@ -126,7 +69,7 @@ void gw_wake_sender(void)
 
 static void reload_flow(gw_server *s)
 {
-    lk_flow *flow = NULL, *old;
+    lk_flow *flow = NULL;
     lk_diag diag = {0};
     lk_err err = lk_flow_load(s->cfg.flow, &flow, &diag);
     size_t i;
@@ -143,13 +86,7 @@ static void reload_flow(gw_server *s)
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
         return;
     }
-    /* Only this thread steps sessions, and between two callbacks nothing
-     * holds a pointer into the old flow (the reply buffers are reset first). */
-    old = s->flow;
-    lk_out_reset(s->out);
-    lk_runtime_set_flow(s->rt, flow);
-    s->flow = flow;
-    lk_flow_free(old);
+    gw_pipeline_set_flow(flow); /* frees the old one when nothing refers to it */
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
 }
@@ -293,7 +230,7 @@ static int open_parts(gw_server *s)
     lo.ntrusted = s->cfg.ntrusted;
     lo.rate = s->cfg.rate;
     lo.burst = s->cfg.burst;
-    if (!(s->rt = lk_runtime_new(s->flow, s->store)) || !(s->out = lk_out_new()) ||
+    if (!(s->rt = lk_runtime_new(s->flow, s->store)) ||
         !(s->limits = gw_limits_new(&lo)) ||
         !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
         fprintf(stderr, "loket serve: out of memory\n");
@@ -307,7 +244,6 @@ static void close_parts(gw_server *s)
     gw_sender_stop(s->sender);
     gw_maint_stop(s->maint);
     lk_runtime_free(s->rt);
-    lk_out_free(s->out);
     lk_store_close(s->store);
     lk_flow_free(s->flow);
     gw_limits_free(s->limits);
@@ -379,6 +315,7 @@ static void run(gw_server *s)
     while (!got_stop) {
         if (lws_service(s->ctx, 0) < 0)
             break;
+        gw_pipeline_poll();
         if (got_reload) {
             got_reload = 0;
             reload_flow(s);
@@ -391,6 +328,7 @@ static void run(gw_server *s)
         lws_sul_schedule(s->ctx, 0, &drain_tick, on_tick, 50 * LWS_US_PER_MS);
         if (lws_service(s->ctx, 0) < 0)
             break;
+        gw_pipeline_poll();
     }
     lws_sul_cancel(&drain_tick);
     lws_sul_cancel(&log_tick);
@@ -420,7 +358,8 @@ int lk_serve_main(int argc, char **argv)
         return 1;
     }
     rc = 1;
-    if (gw_generic_check_listen(&s->cfg) < 0 || open_parts(s) < 0 || start_threads(s) < 0)
+    if (gw_generic_check_listen(&s->cfg) < 0 || open_parts(s) < 0 || start_threads(s) < 0 ||
+        gw_pipeline_start(s) != LK_OK)
         goto done;
     if (!(s->ctx = create_context(s))) {
         gw_log(GW_LOG_ERROR, "cannot listen", "host=%s port=%d", s->cfg.host, s->cfg.port);
@@ -439,8 +378,12 @@ int lk_serve_main(int argc, char **argv)
            lk_version(), *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
     run(s);
     signal_ctx = NULL;
-    lws_context_destroy(s->ctx);
-    s->ctx = NULL;
+    {
+        struct lws_context *ctx = s->ctx;
+        s->ctx = NULL; /* nothing wakes the loop while it closes the connections */
+        lws_context_destroy(ctx);
+    }
+    gw_pipeline_stop();
     rc = 0;
 done:
     close_parts(s);

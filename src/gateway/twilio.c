@@ -6,7 +6,8 @@
  * parameter's name and value, sorted by name. The URL is rebuilt from
  * LOKET_PUBLIC_URL (when set, e.g. https://bot.example.org behind a proxy) or
  * http://{Host}, plus the path (gw_form_parse and gw_twilio_base, in
- * parse.c). Replies go back synchronously as TwiML. */
+ * parse.c). Replies go back as TwiML in the answer, once their message
+ * committed. */
 #include "gw.h"
 
 #include <string.h>
@@ -32,14 +33,32 @@ static void twiml(gw_req *r, const lk_out *out)
     lk_buf_free(&b);
 }
 
+/* After the commit: the replies as TwiML; duplicates, rate-limited and
+ * refused texts are acknowledged with nothing said. */
+static void twilio_answer(gw_req *r, const gw_job *job)
+{
+    switch (gw_job_result(job, 0, NULL)) {
+    case GW_R_OK:
+        gw_metrics_out(GW_CH_TWILIO, lk_out_count(gw_job_out(job, 0)));
+        twiml(r, gw_job_out(job, 0));
+        break;
+    case GW_R_INTERNAL:
+        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
+        break;
+    default: twiml(r, NULL); break;
+    }
+}
+
 int gw_route_twilio(gw_req *r)
 {
-    const char *token = gw_srv->cfg.twilio_token, *from, *sid, *why = NULL;
+    const char *token = gw_srv->cfg.twilio_token, *from, *sid;
     const gw_form_param *body;
     gw_form form = {0};
     lk_inbound in = {0};
     lk_err err;
 
+    if (r->route_ctx) /* being handled already: the body's completion came twice */
+        return 0;
     if (!token) {
         gw_log(GW_LOG_ERROR, "twilio request refused: LOKET_TWILIO_AUTH_TOKEN is not set", "rid=%s",
                r->rid);
@@ -73,25 +92,27 @@ int gw_route_twilio(gw_req *r)
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, "MessageSid must not be empty");
         goto done;
     }
-    in.channel = "twilio";
+    in.channel = gw_chan_twilio.name;
     in.user = from;
     in.ext_id = sid;
     in.text = body->v;
     in.len = body->vlen;
     in.now_ms = gw_now_ms();
-    switch (gw_process(&in, &why)) {
-    case GW_R_OK:
-        gw_metrics_out(GW_CH_TWILIO, lk_out_count(gw_srv->out));
-        twiml(r, gw_srv->out);
-        break;
-    case GW_R_INTERNAL:
-        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
-        break;
-    default: /* duplicates, rate-limited and refused texts: acknowledged, nothing said */
-        twiml(r, NULL);
-        break;
-    }
+    gw_chan_submit(r, &gw_chan_twilio, &in, 1); /* answered by twilio_answer */
 done:
     gw_form_clear(&form);
     return 0;
 }
+
+static const gw_route twilio_routes[] = {
+    {GW_POST, "/webhook/twilio", gw_route_twilio},
+    {GW_OTHER, NULL, NULL},
+};
+
+const gw_chan gw_chan_twilio = {
+    .name = "twilio",
+    .metric = GW_CH_TWILIO,
+    .routes = twilio_routes,
+    .webhook = 1,
+    .answer = twilio_answer,
+};
