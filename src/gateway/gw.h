@@ -85,6 +85,9 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite */
+    int batch_max;            /* messages per commit at most */
+    int batch_wait_us;        /* how long a worker waits for more before a commit */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -161,6 +164,9 @@ void gw_metrics_dup(enum gw_channel ch);
 void gw_metrics_error(enum gw_errkind k);
 void gw_metrics_step(int64_t us);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
+void gw_metrics_commit(int n);          /* a store worker committed n messages */
+void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
+void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);
@@ -217,7 +223,6 @@ typedef struct gw_server {
     lws_retry_bo_t retry;
     lk_flow *flow;
     lk_store *store; /* the loop thread's connection */
-    lk_runtime *rt;
     gw_limits *limits;
     gw_wsauth *wsauth;
     gw_sender *sender;

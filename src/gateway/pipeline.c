@@ -1,33 +1,73 @@
-/* The message path from the channels to the store and back (pipeline.h).
+/* The message path from the channels to the store and back (pipeline.h):
+ * one queue type (gw_msg lists), the store workers, the done list.
  *
  * The life of one message, in the order things happen:
  *   1. loop thread, gw_job_add: the channel's parsed lk_inbound is copied
  *      into a gw_msg of its job; the sender's rate and lk_inbound_check are
- *      applied (a refused message keeps its result and goes on like the
- *      others, so that results come back in order);
- *   2. it is processed: lk_runtime_handle, in its own transaction, here on
- *      the loop thread;
- *   3. it is put on the done list and the loop is woken (lws_cancel_service);
- *   4. loop thread, gw_pipeline_poll after the service turn: the message is
+ *      applied (a refused message keeps its result and goes the same way as
+ *      the others, so that results come back in order). The message goes to
+ *      the queue of the worker that a hash of (channel, user) names, so one
+ *      user's messages are always handled by one worker, in order.
+ *   2. worker thread, worker_main: it takes every message waiting, up to
+ *      batch_max (after waiting up to batch_wait_us for more when there are
+ *      fewer), opens one transaction on its own lk_store, runs each message
+ *      in a savepoint of its own (lk_runtime_step: dedup, load, step, save,
+ *      log, outbox; a failing one undoes only its own work, and a duplicate
+ *      of an earlier message of the same batch is a duplicate), and commits
+ *      once. A failed commit fails every message of the batch.
+ *   3. worker thread: the batch goes on the done list, the sender is woken
+ *      when outbox rows were committed, and the loop is woken with
+ *      lws_cancel_service, the one lws call other threads may make.
+ *   4. loop thread, gw_pipeline_poll after each service turn: each message is
  *      counted and logged; when it was the last one of an ended job, the
  *      job's done function answers (websocket frames, the HTTP answer) and
- *      the job is freed.
+ *      the job is freed. Nothing is answered before step 4, so a reply, a
+ *      websocket done and a webhook's 200 leave only after their commit.
  * A job that ends with nothing pending goes to the ready list and is done
- * in the next poll, so done never runs inside gw_job_add or gw_job_end. */
+ * in the next poll, so done never runs inside gw_job_add or gw_job_end.
+ *
+ * The flow: replies point into the flow they were stepped with (choice
+ * titles), so a flow is reference-counted: the pipeline holds the current
+ * one, a worker holds the one of its batch while it runs, and each stepped
+ * message holds it until it is freed. SIGHUP swaps the current one; workers
+ * take the new one at their next batch, and the old one is freed by whoever
+ * drops its last reference.
+ *
+ * Stop: the workers finish everything queued (each batch committed) and
+ * exit; what they hand back is answered if its requester is still there.
+ *
+ * LOKET_TEST_HOLD_COMMIT=PATH (tests only, never in production): while PATH
+ * exists a worker holds each batch before its commit, after writing the
+ * batch's size to PATH.held, so that a test can look at the server between
+ * the step and the commit. */
 #include "gw.h"
 
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUT_POOL 1024 /* lk_out kept for reuse (each keeps its buffers) */
+
+typedef struct flowref {
+    lk_flow *flow;
+    atomic_int refs;
+} flowref;
 
 typedef struct gw_msg {
-    struct gw_msg *next; /* on the done list */
+    struct gw_msg *next; /* in a worker's queue, then on the done list */
     gw_job *job;
     lk_inbound in; /* its strings point into data */
-    lk_out *out;   /* NULL unless it reached the store */
+    lk_out *out;   /* NULL unless it goes to the store */
+    flowref *fref; /* the flow its replies point into, once stepped */
+    int todo;      /* 1: for the store; 0: refused on the loop thread */
     gw_result res;
     const char *why;   /* GW_R_INVALID */
     const char *state; /* after the step, for the log (borrowed from the flow) */
-    int64_t step_us;
+    int64_t queued_us, step_us;
     char data[];
 } gw_msg;
 
@@ -42,10 +82,34 @@ struct gw_job {
     gw_job *next_ready;
 };
 
+typedef struct worker {
+    pthread_t th;
+    int started;
+    lk_store *store;
+    lk_runtime *rt;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    gw_msg *head, *tail; /* its queue */
+    int depth;
+    int idle; /* waiting on cv */
+    int stop;
+} worker;
+
 static struct {
     gw_server *srv;
+    struct lws_context *_Atomic ctx; /* NULL once the workers stopped */
+    worker *w;
+    int nw;
+    int batch_max, batch_wait_us;
+    const char *hold;   /* LOKET_TEST_HOLD_COMMIT */
+    pthread_mutex_t mu; /* the done list and cur */
     gw_msg *done_head, *done_tail;
+    flowref *cur;
+    /* loop thread only */
     gw_job *ready_head, *ready_tail;
+    lk_out *pool[OUT_POOL];
+    int npool;
+    int stopped;
 } P;
 
 /* A short stable hash of a user id for logs: phone numbers stay out of them. */
@@ -57,7 +121,62 @@ static unsigned long user_tag(const char *u)
     return h & 0xffffffffUL;
 }
 
-/* ---- jobs ---------------------------------------------------------------------------- */
+static void wake_loop(void)
+{
+    struct lws_context *ctx = atomic_load(&P.ctx);
+    if (ctx)
+        lws_cancel_service(ctx);
+}
+
+/* ---- flows ------------------------------------------------------------------------------ */
+
+static flowref *flowref_new(lk_flow *flow)
+{
+    flowref *f = malloc(sizeof *f);
+    if (f) {
+        f->flow = flow;
+        atomic_init(&f->refs, 1);
+    }
+    return f;
+}
+
+static void flowref_release(flowref *f)
+{
+    if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
+        lk_flow_free(f->flow);
+        free(f);
+    }
+}
+
+static flowref *flowref_current(void)
+{
+    flowref *f;
+
+    pthread_mutex_lock(&P.mu);
+    f = P.cur;
+    atomic_fetch_add(&f->refs, 1);
+    pthread_mutex_unlock(&P.mu);
+    return f;
+}
+
+void gw_pipeline_set_flow(lk_flow *flow)
+{
+    flowref *f = flowref_new(flow), *old;
+
+    if (!f) {
+        gw_log(GW_LOG_ERROR, "flow reload refused: out of memory", NULL);
+        lk_flow_free(flow);
+        return;
+    }
+    pthread_mutex_lock(&P.mu);
+    old = P.cur;
+    P.cur = f;
+    pthread_mutex_unlock(&P.mu);
+    P.srv->flow = flow;
+    flowref_release(old);
+}
+
+/* ---- messages and jobs (loop thread) ------------------------------------------------------- */
 
 gw_job *gw_job_new(gw_job_fn done, void *ctx)
 {
@@ -67,11 +186,6 @@ gw_job *gw_job_new(gw_job_fn done, void *ctx)
         j->ctx = ctx;
     }
     return j;
-}
-
-static size_t slen(const char *s)
-{
-    return s ? strlen(s) + 1 : 0;
 }
 
 /* Copies s (n bytes and a NUL) to *p and advances it; NULL stays NULL. */
@@ -86,12 +200,16 @@ static const char *put(char **p, const char *s, size_t n)
     return d;
 }
 
+static size_t slen(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
 static gw_msg *msg_new(const lk_inbound *in)
 {
-    size_t text = in->text ? in->len + 1 : 0;
-    size_t size = sizeof(gw_msg) + slen(in->channel) + slen(in->user) + slen(in->ext_id) + text +
-                  slen(in->outbox_channel);
-    gw_msg *m = malloc(size);
+    size_t nc = slen(in->channel), nu = slen(in->user), ne = slen(in->ext_id),
+           no = slen(in->outbox_channel);
+    gw_msg *m = malloc(sizeof(gw_msg) + nc + nu + ne + no + (in->text ? in->len : 0) + 5);
     char *p;
 
     if (!m)
@@ -99,25 +217,36 @@ static gw_msg *msg_new(const lk_inbound *in)
     memset(m, 0, sizeof *m);
     m->in = *in;
     p = m->data;
-    m->in.channel = put(&p, in->channel, slen(in->channel) - !!in->channel);
-    m->in.user = put(&p, in->user, slen(in->user) - !!in->user);
-    m->in.ext_id = put(&p, in->ext_id, slen(in->ext_id) - !!in->ext_id);
+    m->in.channel = put(&p, in->channel, nc);
+    m->in.user = put(&p, in->user, nu);
+    m->in.ext_id = put(&p, in->ext_id, ne);
     m->in.text = put(&p, in->text, in->len);
-    m->in.outbox_channel =
-        put(&p, in->outbox_channel, slen(in->outbox_channel) - !!in->outbox_channel);
+    m->in.outbox_channel = put(&p, in->outbox_channel, no);
     return m;
+}
+
+static lk_out *out_get(void)
+{
+    return P.npool ? P.pool[--P.npool] : lk_out_new();
+}
+
+static void out_put(lk_out *o)
+{
+    if (!o)
+        return;
+    if (P.npool < OUT_POOL) {
+        lk_out_reset(o);
+        P.pool[P.npool++] = o;
+    } else {
+        lk_out_free(o);
+    }
 }
 
 static void msg_free(gw_msg *m)
 {
-    lk_out_free(m->out);
+    out_put(m->out);
+    flowref_release(m->fref);
     free(m);
-}
-
-static void wake_loop(void)
-{
-    if (P.srv && P.srv->ctx)
-        lws_cancel_service(P.srv->ctx);
 }
 
 static void ready_push(gw_job *j)
@@ -131,37 +260,52 @@ static void ready_push(gw_job *j)
     wake_loop();
 }
 
-static void done_push(gw_msg *m)
+/* Appends the list first..last to the done list and wakes the loop. */
+static void done_push(gw_msg *first, gw_msg *last)
 {
-    m->next = NULL;
+    pthread_mutex_lock(&P.mu);
     if (P.done_tail)
-        P.done_tail->next = m;
+        P.done_tail->next = first;
     else
-        P.done_head = m;
-    P.done_tail = m;
+        P.done_head = first;
+    P.done_tail = last;
+    pthread_mutex_unlock(&P.mu);
     wake_loop();
 }
 
-/* Runs the message in its own transaction (step 2). */
-static void msg_process(gw_msg *m)
+/* The worker of (channel, user): FNV-1a over both. */
+static worker *route(const lk_inbound *in)
 {
-    int64_t t0 = gw_mono_us();
-    int dup = 0;
-    lk_err err = lk_runtime_handle(P.srv->rt, &m->in, m->out, &dup, &m->state);
+    uint32_t h = 2166136261u;
+    const char *p;
 
-    m->step_us = gw_mono_us() - t0;
-    if (err == LK_OK)
-        m->res = dup ? GW_R_DUP : GW_R_OK;
-    else if (err == LK_EINVAL)
-        m->res = GW_R_INVALID, lk_inbound_check(&m->in, &m->why);
-    else {
-        m->res = GW_R_INTERNAL;
-        gw_log(GW_LOG_ERROR, "message failed, rolled back",
-               "channel=%s user=%08lx err=\"%s\" store=\"%s\"", m->in.channel, user_tag(m->in.user),
-               lk_strerror(err), lk_store_errmsg(P.srv->store));
-    }
-    if (m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0)
-        gw_wake_sender();
+    for (p = in->channel; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+    for (p = in->user; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &P.w[h % (uint32_t)P.nw];
+}
+
+static void enqueue(gw_msg *m)
+{
+    worker *w = route(&m->in);
+    int idle;
+
+    m->next = NULL;
+    m->queued_us = gw_mono_us();
+    gw_metrics_queue_depth(1);
+    pthread_mutex_lock(&w->mu);
+    if (w->tail)
+        w->tail->next = m;
+    else
+        w->head = m;
+    w->tail = m;
+    w->depth++;
+    idle = w->idle;
+    pthread_mutex_unlock(&w->mu);
+    if (idle)
+        pthread_cond_signal(&w->cv);
 }
 
 int gw_job_add(gw_job *j, const lk_inbound *in)
@@ -186,11 +330,18 @@ int gw_job_add(gw_job *j, const lk_inbound *in)
         m->res = GW_R_RATE;
     else if (lk_inbound_check(&m->in, &m->why) != LK_OK)
         m->res = GW_R_INVALID;
-    else if (!(m->out = lk_out_new()))
+    else if (!(m->out = out_get()))
         m->res = GW_R_INTERNAL;
     else
-        msg_process(m);
-    done_push(m);
+        m->todo = 1;
+    if (P.stopped) { /* while the server closes its connections */
+        m->res = m->todo ? GW_R_INTERNAL : m->res;
+        m->todo = 0;
+        m->next = NULL;
+        done_push(m, m);
+    } else {
+        enqueue(m);
+    }
     return 0;
 }
 
@@ -240,23 +391,166 @@ int gw_job_count_result(const gw_job *j, gw_result r)
     return n;
 }
 
-static void job_free(gw_job *j)
+static void job_complete(gw_job *j)
 {
+    size_t bytes = j->bytes;
     int i;
+
+    if (!j->cancelled && j->done)
+        j->done(j, j->ctx);
     for (i = 0; i < j->n; i++)
         msg_free(j->msgs[i]);
     free(j->msgs);
     free(j);
+    gw_mem_after_body(bytes); /* a webhook body of thousands of messages */
 }
 
-static void job_complete(gw_job *j)
-{
-    size_t bytes = j->bytes;
+/* ---- the store workers ---------------------------------------------------------------------- */
 
-    if (!j->cancelled && j->done)
-        j->done(j, j->ctx);
-    job_free(j);
-    gw_mem_after_body(bytes); /* a webhook body of thousands of messages */
+/* LOKET_TEST_HOLD_COMMIT: see the top of the file. */
+static void hold_before_commit(int n)
+{
+    char held[512];
+    FILE *f;
+
+    if (!P.hold || access(P.hold, F_OK) != 0)
+        return;
+    snprintf(held, sizeof held, "%s.held", P.hold);
+    if ((f = fopen(held, "w"))) {
+        fprintf(f, "%d\n", n);
+        fclose(f);
+    }
+    while (access(P.hold, F_OK) == 0) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    unlink(held);
+}
+
+/* Steps one message in its savepoint. 1 when the store lost the transaction. */
+static int step_one(worker *w, gw_msg *m, flowref *fr)
+{
+    int64_t t0 = gw_mono_us();
+    int dup = 0, lost = 0;
+    lk_err err;
+
+    gw_metrics_queued(t0 - m->queued_us);
+    err = lk_runtime_step(w->rt, &m->in, m->out, &dup, &m->state, &lost);
+    m->step_us = gw_mono_us() - t0;
+    m->todo = 0;
+    if (err == LK_OK) {
+        m->res = dup ? GW_R_DUP : GW_R_OK;
+        atomic_fetch_add(&fr->refs, 1);
+        m->fref = fr;
+    } else if (err == LK_EINVAL) {
+        m->res = GW_R_INVALID;
+        lk_inbound_check(&m->in, &m->why);
+    } else {
+        m->res = GW_R_INTERNAL;
+        gw_log(GW_LOG_ERROR, "message failed, its work undone",
+               "channel=%s user=%08lx err=\"%s\" store=\"%s\"", m->in.channel, user_tag(m->in.user),
+               lk_strerror(err), lk_store_errmsg(w->store));
+    }
+    return lost;
+}
+
+/* Steps and commits one batch (step 2). */
+static void run_batch(worker *w, gw_msg *batch)
+{
+    flowref *fr = flowref_current();
+    gw_msg *m;
+    int lost = 0, n = 0, outbox = 0;
+    lk_err err = LK_OK;
+
+    if (lk_runtime_flow(w->rt) != fr->flow)
+        lk_runtime_set_flow(w->rt, fr->flow);
+    for (m = batch; m && !m->todo; m = m->next)
+        ;
+    if (m && (err = lk_store_begin(w->store)) == LK_OK) {
+        for (m = batch; m && !lost; m = m->next)
+            if (m->todo) {
+                lost = step_one(w, m, fr);
+                n++;
+                outbox |= m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0;
+            }
+        if (!lost) {
+            hold_before_commit(n);
+            err = lk_store_commit(w->store);
+        }
+        if (lost || err != LK_OK) {
+            gw_log(GW_LOG_ERROR, "batch failed, rolled back", "messages=%d store=\"%s\"", n,
+                   lk_store_errmsg(w->store));
+            lk_store_rollback(w->store);
+        } else {
+            gw_metrics_commit(n);
+        }
+    } else if (m) {
+        gw_log(GW_LOG_ERROR, "batch not begun", "store=\"%s\"", lk_store_errmsg(w->store));
+    }
+    for (m = batch; m; m = m->next) /* what did not commit failed */
+        if (m->todo || ((lost || err != LK_OK) && (m->res == GW_R_OK || m->res == GW_R_DUP))) {
+            m->todo = 0;
+            m->res = GW_R_INTERNAL;
+            lk_out_reset(m->out);
+        }
+    if (outbox && !lost && err == LK_OK)
+        gw_wake_sender();
+    flowref_release(fr);
+}
+
+/* Takes the batch waiting in w's queue: NULL when w was stopped and its
+ * queue is empty. */
+static gw_msg *take(worker *w, gw_msg **last)
+{
+    gw_msg *first;
+    int n = 1;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->head && !w->stop) {
+        w->idle = 1;
+        pthread_cond_wait(&w->cv, &w->mu);
+        w->idle = 0;
+    }
+    if (w->head && P.batch_wait_us > 0 && w->depth < P.batch_max && !w->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)P.batch_wait_us * 1000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        while (w->depth < P.batch_max && !w->stop) {
+            w->idle = 1;
+            if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT) {
+                w->idle = 0;
+                break;
+            }
+            w->idle = 0;
+        }
+    }
+    if ((first = w->head)) {
+        for (*last = first; n < P.batch_max && (*last)->next; n++)
+            *last = (*last)->next;
+        w->head = (*last)->next;
+        if (!w->head)
+            w->tail = NULL;
+        (*last)->next = NULL;
+        w->depth -= n;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (first)
+        gw_metrics_queue_depth(-n);
+    return first;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    gw_msg *batch, *last = NULL;
+
+    while ((batch = take(w, &last))) {
+        run_batch(w, batch);
+        done_push(batch, last); /* step 3 */
+    }
+    return NULL;
 }
 
 /* ---- the loop's side ---------------------------------------------------------------------- */
@@ -293,7 +587,7 @@ static void msg_finish(gw_msg *m)
     case GW_R_INTERNAL: gw_metrics_error(GW_E_INTERNAL); break;
     }
     if (in->render) { /* its replies went to the outbox: nobody reads them here */
-        lk_out_free(m->out);
+        out_put(m->out);
         m->out = NULL;
     }
     if (--m->job->pending == 0 && m->job->ended)
@@ -302,13 +596,15 @@ static void msg_finish(gw_msg *m)
 
 void gw_pipeline_poll(void)
 {
-    gw_msg *m;
+    gw_msg *m, *next;
     gw_job *j;
 
-    while ((m = P.done_head)) {
-        P.done_head = m->next;
-        if (!P.done_head)
-            P.done_tail = NULL;
+    pthread_mutex_lock(&P.mu);
+    m = P.done_head;
+    P.done_head = P.done_tail = NULL;
+    pthread_mutex_unlock(&P.mu);
+    for (; m; m = next) {
+        next = m->next;
         msg_finish(m);
     }
     while ((j = P.ready_head)) {
@@ -319,43 +615,134 @@ void gw_pipeline_poll(void)
     }
 }
 
-lk_err gw_pipeline_start(gw_server *s)
+static lk_err worker_open(gw_server *s, worker *w)
 {
-    memset(&P, 0, sizeof P);
-    P.srv = s;
+    lk_store_opts so;
+    char dbname[256];
+    lk_diag diag = {0};
+    lk_err err;
+
+    lk_store_opts_default(&so);
+    so.sync = s->cfg.sync;
+    so.wal_autocheckpoint = 0;         /* the maintenance thread checkpoints */
+    so.wal_limit = 2 * s->cfg.wal_max; /* the writer's bound on the WAL (see server.c) */
+    if ((err = lk_store_open(s->cfg.db, &so, &w->store, &diag)) != LK_OK) {
+        gw_log(GW_LOG_ERROR, "store worker: cannot open the database", "db=\"%s\" why=\"%s\"",
+               lk_store_redact(s->cfg.db, dbname, sizeof dbname),
+               diag.n ? diag.items[0].msg : lk_strerror(err));
+        lk_diag_clear(&diag);
+        return err;
+    }
+    if (!(w->rt = lk_runtime_new(s->flow, w->store)))
+        return LK_ENOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        return LK_ENOMEM;
+    }
+    w->started = 1;
     return LK_OK;
 }
 
-void gw_pipeline_set_flow(lk_flow *flow)
+lk_err gw_pipeline_start(gw_server *s)
 {
-    gw_server *s = P.srv;
-    lk_flow *old = s->flow;
+    sigset_t set, old;
+    lk_err err = LK_OK;
+    int i, n = s->cfg.store_workers;
 
-    /* messages are processed inside the loop's callbacks and their replies
-     * answered in the poll before this: nothing refers to the old flow */
-    lk_runtime_set_flow(s->rt, flow);
-    s->flow = flow;
-    lk_flow_free(old);
+    memset(&P, 0, sizeof P);
+    P.srv = s;
+    P.batch_max = s->cfg.batch_max;
+    P.batch_wait_us = s->cfg.batch_wait_us;
+    P.hold = getenv("LOKET_TEST_HOLD_COMMIT");
+    if (P.hold && !*P.hold)
+        P.hold = NULL;
+    pthread_mutex_init(&P.mu, NULL);
+    if (!(P.cur = flowref_new(s->flow)))
+        return LK_ENOMEM;
+    /* SQLite has one writer: more workers would only wait for its lock */
+    if (n > 1 && !lk_store_outbox_claims(s->store)) {
+        gw_log(GW_LOG_WARN, "store_workers is 1 with SQLite (one writer)", "store_workers=%d", n);
+        n = 1;
+    }
+    if (!(P.w = calloc((size_t)n, sizeof *P.w)))
+        return LK_ENOMEM;
+    P.nw = n;
+    atomic_store(&P.ctx, s->ctx);
+    /* the workers get no signals: SIGTERM and SIGHUP go to the loop's poll() */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    for (i = 0; i < n && err == LK_OK; i++)
+        err = worker_open(s, &P.w[i]);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return err;
 }
 
 void gw_pipeline_stop(void)
 {
-    gw_msg *m;
-    gw_job *j;
+    int i;
 
-    /* what is left belongs to requests that went: the jobs are cancelled */
-    while ((m = P.done_head)) {
-        P.done_head = m->next;
-        m->job->cancelled = 1;
-        m->job->ended = 1;
+    for (i = 0; i < P.nw; i++) {
+        worker *w = &P.w[i];
+        if (!w->started)
+            continue;
+        pthread_mutex_lock(&w->mu);
+        w->stop = 1;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    for (i = 0; i < P.nw; i++)
+        if (P.w[i].started) {
+            pthread_join(P.w[i].th, NULL);
+            pthread_cond_destroy(&P.w[i].cv);
+            pthread_mutex_destroy(&P.w[i].mu);
+            P.w[i].started = 0;
+        }
+    atomic_store(&P.ctx, NULL);
+    P.stopped = 1;
+    gw_pipeline_poll(); /* answers what its requesters still wait for */
+}
+
+void gw_pipeline_free(void)
+{
+    gw_msg *m, *next;
+    gw_job *j;
+    int i;
+
+    if (!P.srv)
+        return;
+    gw_pipeline_stop();
+    /* what is left belongs to requests that went (cancelled jobs) */
+    for (m = P.done_head; m; m = next) {
+        next = m->next;
+        m->job->cancelled = m->job->ended = 1;
         msg_finish(m);
     }
-    P.done_tail = NULL;
+    P.done_head = P.done_tail = NULL;
     while ((j = P.ready_head)) {
         P.ready_head = j->next_ready;
         j->cancelled = 1;
         job_complete(j);
     }
     P.ready_tail = NULL;
+    for (i = 0; i < P.nw; i++) {
+        lk_runtime_free(P.w[i].rt);
+        lk_store_close(P.w[i].store);
+    }
+    free(P.w);
+    P.w = NULL;
+    P.nw = 0;
+    for (i = 0; i < P.npool; i++)
+        lk_out_free(P.pool[i]);
+    P.npool = 0;
+    flowref_release(P.cur); /* the server's flow: freed here, or by its last message */
+    P.cur = NULL;
+    P.srv->flow = NULL;
+    pthread_mutex_destroy(&P.mu);
     P.srv = NULL;
 }

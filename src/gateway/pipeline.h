@@ -51,7 +51,10 @@ const lk_out *gw_job_out(const gw_job *j, int i);
 int gw_job_count_result(const gw_job *j, gw_result r);
 
 /* ---- the server's side (server.c) ---- */
-/* Starts the store side on the server's settings. LK_OK or an error (logged). */
+/* Starts the store workers (store_workers, each with its own lk_store and
+ * lk_runtime) on the server's settings, once s->ctx exists. The pipeline
+ * takes s->flow over (gw_pipeline_free frees it). LK_OK or an error
+ * (logged); gw_pipeline_free cleans up either way. */
 lk_err gw_pipeline_start(gw_server *s);
 /* Loop thread, after each service turn: runs the done functions of the jobs
  * whose messages came through. */
@@ -59,8 +62,11 @@ void gw_pipeline_poll(void);
 /* The flow messages are stepped with from the next batch on; the pipeline
  * frees the old one once nothing refers to it any more. Loop thread. */
 void gw_pipeline_set_flow(lk_flow *flow);
-/* Processes and commits everything queued, then stops. Done functions of
- * jobs still open run no more (they are freed). */
+/* Processes and commits everything queued, stops the workers, and runs the
+ * done functions of what came back. Messages added later fail (internal). */
 void gw_pipeline_stop(void);
+/* After the context is gone (every job cancelled): frees the rest, the
+ * workers' stores and the flow. NULL-safe without a start. */
+void gw_pipeline_free(void);
 
 #endif

@@ -86,7 +86,8 @@ static void reload_flow(gw_server *s)
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
         return;
     }
-    gw_pipeline_set_flow(flow); /* frees the old one when nothing refers to it */
+    gw_pipeline_set_flow(flow); /* the workers take it at their next batch; the old
+                                   one is freed once nothing refers to it */
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
 }
@@ -230,9 +231,7 @@ static int open_parts(gw_server *s)
     lo.ntrusted = s->cfg.ntrusted;
     lo.rate = s->cfg.rate;
     lo.burst = s->cfg.burst;
-    if (!(s->rt = lk_runtime_new(s->flow, s->store)) ||
-        !(s->limits = gw_limits_new(&lo)) ||
-        !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
+    if (!(s->limits = gw_limits_new(&lo)) || !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
         fprintf(stderr, "loket serve: out of memory\n");
         return -1;
     }
@@ -243,7 +242,7 @@ static void close_parts(gw_server *s)
 {
     gw_sender_stop(s->sender);
     gw_maint_stop(s->maint);
-    lk_runtime_free(s->rt);
+    gw_pipeline_free();
     lk_store_close(s->store);
     lk_flow_free(s->flow);
     gw_limits_free(s->limits);
@@ -358,11 +357,16 @@ int lk_serve_main(int argc, char **argv)
         return 1;
     }
     rc = 1;
-    if (gw_generic_check_listen(&s->cfg) < 0 || open_parts(s) < 0 || start_threads(s) < 0 ||
-        gw_pipeline_start(s) != LK_OK)
+    if (gw_generic_check_listen(&s->cfg) < 0 || open_parts(s) < 0 || start_threads(s) < 0)
         goto done;
     if (!(s->ctx = create_context(s))) {
         gw_log(GW_LOG_ERROR, "cannot listen", "host=%s port=%d", s->cfg.host, s->cfg.port);
+        goto done;
+    }
+    if (gw_pipeline_start(s) != LK_OK) {
+        gw_pipeline_stop();
+        lws_context_destroy(s->ctx);
+        s->ctx = NULL;
         goto done;
     }
     signal_ctx = s->ctx;
@@ -372,18 +376,16 @@ int lk_serve_main(int argc, char **argv)
            "generic_auth=%s fd_limit=%ld max_conns=%d max_webhook_conns=%d "
            "max_conns_per_peer=%d trusted_proxies=%d version=%s git=%s schema=%d",
            s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
-           lk_store_redact(s->cfg.db, dbname, sizeof dbname), s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
-           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off", fd_limit,
-           s->cfg.max_conns, s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted,
-           lk_version(), *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
+           lk_store_redact(s->cfg.db, dbname, sizeof dbname), s->cfg.test_clock,
+           s->cfg.wa_app_secret ? "on" : "off", s->cfg.twilio_token ? "on" : "off",
+           s->cfg.generic_token ? "on" : "off", fd_limit, s->cfg.max_conns,
+           s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted, lk_version(),
+           *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
     run(s);
     signal_ctx = NULL;
-    {
-        struct lws_context *ctx = s->ctx;
-        s->ctx = NULL; /* nothing wakes the loop while it closes the connections */
-        lws_context_destroy(ctx);
-    }
-    gw_pipeline_stop();
+    gw_pipeline_stop(); /* what is queued commits */
+    lws_context_destroy(s->ctx);
+    s->ctx = NULL;
     rc = 0;
 done:
     close_parts(s);
