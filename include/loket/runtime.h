@@ -36,6 +36,17 @@ typedef struct lk_inbound {
     lk_render_fn render; /* NULL: replies are not put in the outbox */
     void *render_ctx;
     const char *outbox_channel; /* channel name stored with outbox rows */
+    /* What a channel knows beyond the text; all zero for a typed message. */
+    const lk_flow *flow;      /* the flow of this message (a number's own); NULL: the runtime's */
+    int tap;                  /* 1: a tap on a list row or button; text is the choice id sent back */
+    const char *tap_question; /* the question the tapped list answered (lk_reply.question), or NULL
+                                 when the id named none (an id from before, a foreign one) */
+    const char *tap_title;    /* the title sent back with the tap, or NULL */
+    /* Media: text is then the caption ("" when none). media_type is "image", "audio",
+     * "voice", "video", "document", "sticker", "location" or "contacts"; NULL: no media. */
+    const char *media_type;
+    const char *media_id;   /* the platform's media id (or URL); NULL when none */
+    const char *media_mime; /* its MIME type; NULL when not given */
 } lk_inbound;
 
 /* The runtime borrows flow and store; both must outlive it (or be swapped

@@ -176,6 +176,20 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
  * error kept, so that the user's later replies can go. LK_EINVAL when id is
  * not a pending row. */
 lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+/* The delivery status the channel reported for the sent row of channel
+ * whose remote id is remote_id (WhatsApp's statuses webhook: "sent",
+ * "delivered", "read" or "failed"; anything else is LK_EINVAL). A status
+ * never moves a row back (a "delivered" that arrives after "read" leaves
+ * it read); error_code (0: none) is kept with a failed one. *updated (may be
+ * NULL) is 1 when the row took the status, 0 when no row has that remote id
+ * or the row is already at or past it. Outside or inside a transaction. */
+lk_err lk_store_outbox_status(lk_store *s, const char *channel, const char *remote_id,
+                              const char *status, int error_code, int64_t now_ms, int *updated);
+/* When the session of (channel, user) was last saved: *updated_ms, and
+ * *found 0 when there is none. The sender's view of a user's last message
+ * (a session is saved by each message the user sends). */
+lk_err lk_store_session_time(lk_store *s, const char *channel, const char *user,
+                             int64_t *updated_ms, int *found);
 /* Number of pending (unsent) rows, due or not. */
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
 
@@ -229,8 +243,7 @@ lk_err lk_store_backup(const char *path, const char *dest, int64_t *pages, int *
  * when state is not NULL, normalised (lk_text_norm, runs of five or more
  * digits as "#", so personal numbers never show) and grouped by state and
  * text, most frequent first, then the latest. *out is malloc-ed (free with
- * lk_store_misses_free); *n rows. Only for SQLite stores; not on the
- * message path. */
+ * lk_store_misses_free); *n rows. Not on the message path. */
 typedef struct lk_miss {
     char *state; /* owned, like text */
     char *text;
@@ -239,5 +252,73 @@ typedef struct lk_miss {
 } lk_miss;
 lk_err lk_store_misses(lk_store *s, int64_t since_ms, const char *state, lk_miss **out, int *n);
 void lk_store_misses_free(lk_miss *m, int n);
+
+/* ---- personal data: retention, erasure, access (privacy.c) ----------------
+ * Every table that holds something of a user (sessions, log, outbox, seen)
+ * carries its channel and user id; the secrets table holds the server's own
+ * secrets and is never touched here. None of these run on the message path,
+ * and none takes the server lock (lk_store_opts.server_lock): they run
+ * beside a server on the same database, waiting for its transactions up to
+ * the busy timeout. */
+
+/* What lk_store_prune deletes: rows older than each time; 0 keeps that table. */
+typedef struct lk_prune_opts {
+    int64_t log_before_ms;     /* log rows with at_ms before this */
+    int64_t outbox_before_ms;  /* sent or dropped outbox rows whose sent_ms is before this */
+    int64_t session_before_ms; /* sessions last saved before this */
+    int batch;                 /* rows per transaction and table; <= 0: 500 */
+} lk_prune_opts;
+
+typedef struct lk_prune_counts {
+    int64_t log, outbox, sessions;
+} lk_prune_counts;
+
+/* Deletes one batch of old rows from each table, each batch in a short
+ * transaction of its own, so a writer waits at most one batch. Adds what it
+ * deleted to *n (may be NULL); *more (may be NULL) is 1 when some table had
+ * a full batch (call again, after a pause that lets writers in). PostgreSQL:
+ * one server at a time (a lock; the others delete nothing). Outside a
+ * transaction. */
+lk_err lk_store_prune(lk_store *s, const lk_prune_opts *o, lk_prune_counts *n, int *more);
+
+/* What one user has stored, table by table (lk_store_forget's counts). */
+typedef struct lk_user_counts {
+    int64_t sessions, log, outbox, seen;
+} lk_user_counts;
+
+/* A user as an operator names one: (channel, user), or user on every
+ * channel when channel is NULL. */
+typedef struct lk_user_ref {
+    const char *channel;
+    const char *user;
+} lk_user_ref;
+
+/* Erases everything of the n users in one transaction: all of them or none.
+ * counts (may be NULL) gets n entries, the rows removed per table for each
+ * user. A user with nothing stored is not an error (zero counts). Outside a
+ * transaction. */
+lk_err lk_store_forget(lk_store *s, const lk_user_ref *users, int n, lk_user_counts *counts);
+
+/* One row read from a table: ncols columns, each with its name, its value
+ * (text; integers in decimal; a blob as its bytes; NULL for SQL NULL), its
+ * length in bytes and its kind ('i' integer, 't' text, 'b' blob, 'n' NULL). */
+typedef struct lk_store_row {
+    int ncols;
+    const char *const *names;
+    const char *const *vals;
+    const size_t *lens;
+    const char *kinds;
+} lk_store_row;
+
+/* Every row stored about user (of channel, or of every channel when NULL),
+ * table by table in a fixed order (sessions, log, outbox, seen), oldest
+ * first, every column (SELECT *), read in one snapshot. fn gets each row
+ * (borrowed until it returns) and returns 0 to go on; else the export stops
+ * with LK_EIO. Outside a transaction. */
+typedef int (*lk_export_fn)(void *ctx, const char *table, const lk_store_row *row);
+/* The tables of a user, in export order: the i-th name, NULL past the last. */
+const char *lk_store_user_table(int i);
+lk_err lk_store_export(lk_store *s, const char *channel, const char *user, lk_export_fn fn,
+                       void *ctx);
 
 #endif

@@ -152,6 +152,9 @@ void ld_settings_blocks(ld *l);
 void ld_state_needs(ld *l); /* yes/no words, default invalid text */
 void ld_pass_loops(ld *l);
 
+/* ---- window.c: the template for replies outside WhatsApp's 24-hour window ---- */
+void ld_outside_window(ld *l);
+
 /* ---- lexload.c: the lexicon, clarify texts and answers ---- */
 void ld_lexicon(ld *l); /* before anything that reads words */
 void ld_clarify(ld *l);

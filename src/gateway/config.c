@@ -20,6 +20,9 @@ void gw_config_defaults(gw_config *c)
     c->sync = LK_SYNC_FULL;
     c->log_level = GW_LOG_INFO;
     c->dedup_keep_ms = INT64_C(8) * 86400 * 1000;
+    c->log_keep_ms = INT64_C(90) * 86400 * 1000;
+    c->outbox_keep_ms = INT64_C(7) * 86400 * 1000;
+    c->session_keep_ms = INT64_C(30) * 86400 * 1000;
     c->rate = 1.0;
     c->burst = 20;
     c->max_conns_per_peer = 64;
@@ -49,6 +52,8 @@ void gw_config_defaults(gw_config *c)
     c->store_workers = 1;
     c->batch_max = 256;
     c->batch_wait_us = 0;
+    c->wa_read_receipts = 1;
+    c->wa_rate = 80; /* Meta's default throughput of a phone number */
 }
 
 void gw_config_free(gw_config *c)
@@ -64,6 +69,7 @@ void gw_config_free(gw_config *c)
     free(c->generic_token);
     free(c->public_url);
     free(c->ws_secret);
+    free(c->wa_numbers);
     free(c->trusted);
     memset(c, 0, sizeof *c);
 }
@@ -201,6 +207,9 @@ static const char *const keys[] = {
     "log",
     "test_clock",
     "dedup_keep",
+    "log_keep",
+    "outbox_keep",
+    "session_keep",
     "rate",
     "burst",
     "max_conns_per_peer",
@@ -227,6 +236,9 @@ static const char *const keys[] = {
     "store_workers",
     "batch_max",
     "batch_wait_us",
+    "wa_numbers",
+    "wa_read_receipts",
+    "wa_rate",
     NULL,
 };
 
@@ -289,6 +301,16 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
             why = "messages per second per sender, above 0";
         else
             c->rate = r;
+    } else if (!strcmp(key, "wa_read_receipts")) {
+        if (parse_bool(v, &c->wa_read_receipts))
+            why = "yes or no";
+    } else if (!strcmp(key, "wa_rate")) {
+        char *end;
+        double r = strtod(v, &end);
+        if (end == v || *end || !(r > 0) || r > 100000)
+            why = "messages per second per WhatsApp phone number, above 0";
+        else
+            c->wa_rate = r;
     } else if (!strcmp(key, "burst")) {
         if (parse_int(v, 1, 1000000, &c->burst))
             why = "a number of messages, 1 or more";
@@ -316,9 +338,23 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "max_webhook_conns")) {
         if (parse_int(v, 1, 1000000, &c->max_webhook_conns))
             why = "a number of connections, 1 or more";
+    } else if (!strcmp(key, "wa_numbers")) {
+        if (gw_wa_numbers_valid(v, &why) == 0 && set_str(&c->wa_numbers, v))
+            return LK_ENOMEM;
     } else if (!strcmp(key, "trusted_proxies")) {
         if (parse_proxies(c, v) < 0)
             why = "addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1), or none";
+    } else if (!strcmp(key, "log_keep") || !strcmp(key, "outbox_keep") ||
+               !strcmp(key, "session_keep")) {
+        int64_t *dst = key[0] == 'l'   ? &c->log_keep_ms
+                       : key[0] == 'o' ? &c->outbox_keep_ms
+                                       : &c->session_keep_ms;
+        if (!strcmp(v, "forever"))
+            *dst = 0;
+        else if (parse_duration(v, &ms) || ms < 60000)
+            why = "a duration of 1m or more, such as 90d, or forever";
+        else
+            *dst = ms;
     } else if (!strcmp(key, "ws_ping") || !strcmp(key, "ws_idle") ||
                !strcmp(key, "request_timeout") || !strcmp(key, "send_timeout")) {
         if (parse_duration(v, &ms) || ms < 1000 || ms > 65535 * 1000)

@@ -182,6 +182,30 @@ static int frame_check(gw_req *r, struct lws *wsi)
     return v.status;
 }
 
+/* The URI arguments as lws decoded them, for the URL a Twilio signature
+ * covers: each NUL-terminated in r->args; args_len -1 when they do not fit. */
+static void copy_args(struct lws *wsi, gw_req *r)
+{
+    char z[1];
+    int i, n;
+
+    for (i = 0;; i++) {
+        /* 0 is an empty argument or none: only a copy tells them apart */
+        n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (!n && lws_hdr_copy_fragment(wsi, z, sizeof z, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+            return; /* no more */
+        if (n < 0 || n + 1 > (int)sizeof r->args - r->args_len) {
+            r->args_len = -1;
+            return;
+        }
+        n = lws_hdr_copy_fragment(wsi, r->args + r->args_len, (int)sizeof r->args - r->args_len,
+                                  WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            return;
+        r->args_len += n + 1;
+    }
+}
+
 static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
 {
     const gw_route *rt;
@@ -210,6 +234,8 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->ctype, sizeof r->ctype);
     copy_custom(wsi, "x-hub-signature-256:", r->hub_sig, sizeof r->hub_sig);
     copy_custom(wsi, "x-twilio-signature:", r->twilio_sig, sizeof r->twilio_sig);
+    if (!strcmp(r->path, "/webhook/twilio"))
+        copy_args(wsi, r);
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
     if (frame_check(r, wsi) != 0)
         return 0;

@@ -27,6 +27,11 @@ static const double batch_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
 static atomic_ullong commits, batch_bucket[NBATCH + 1], batch_sum;
 static atomic_ullong queue_bucket[NBUCKETS + 1], queue_sum_us;
 static atomic_llong queue_depth;
+/* delivery statuses a platform reported back (Twilio's MessageStatus, ...) */
+static const char *const status_names[] = {"queued", "sent",        "delivered", "read",
+                                           "failed", "undelivered", "other"};
+#define NSTATUS (sizeof status_names / sizeof *status_names)
+static atomic_ullong statuses[GW_CH_N][NSTATUS];
 
 enum gw_channel gw_channel_of(const char *name)
 {
@@ -56,6 +61,15 @@ void gw_metrics_dup(enum gw_channel ch)
 void gw_metrics_error(enum gw_errkind k)
 {
     atomic_fetch_add(&errors[k], 1);
+}
+
+void gw_metrics_status(enum gw_channel ch, const char *status)
+{
+    size_t i;
+
+    for (i = 0; i < NSTATUS - 1 && (!status || strcmp(status, status_names[i])); i++)
+        ;
+    atomic_fetch_add(&statuses[ch][i], 1);
 }
 
 void gw_metrics_sender_inflight(int n)
@@ -161,6 +175,15 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
     for (i = 0; i < GW_E_N; i++)
         lk_buf_printf(b, "loket_errors_total{kind=\"%s\"} %llu\n", error_names[i],
                       atomic_load(&errors[i]));
+    lk_buf_puts(b, "# HELP loket_statuses_total Delivery statuses reported back, by channel.\n"
+                   "# TYPE loket_statuses_total counter\n");
+    for (i = 0; i < GW_CH_N; i++) {
+        size_t k;
+        for (k = 0; k < NSTATUS; k++)
+            if (atomic_load(&statuses[i][k]))
+                lk_buf_printf(b, "loket_statuses_total{channel=\"%s\",status=\"%s\"} %llu\n",
+                              channel_names[i], status_names[k], atomic_load(&statuses[i][k]));
+    }
     lk_buf_puts(b, "# HELP loket_step_seconds Time to handle one message in its transaction.\n"
                    "# TYPE loket_step_seconds histogram\n");
     for (i = 0; i < NBUCKETS; i++) {
@@ -181,4 +204,6 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
                    "# TYPE loket_sender_inflight gauge\n");
     lk_buf_printf(b, "loket_sender_inflight %d\n", atomic_load(&sender_inflight));
     render_pipeline(b);
+    gw_wa_metrics_render(b);
+    gw_sendpol_metrics(b); /* the WhatsApp sender's (sendpol.c) */
 }

@@ -26,12 +26,15 @@
  * A job that ends with nothing pending goes to the ready list and is done
  * in the next poll, so done never runs inside gw_job_add or gw_job_end.
  *
- * The flow: replies point into the flow they were stepped with (choice
- * titles), so a flow is reference-counted: the pipeline holds the current
- * one, a worker holds the one of its batch while it runs, and each stepped
- * message holds it until it is freed. SIGHUP swaps the current one; workers
- * take the new one at their next batch, and the old one is freed by whoever
- * drops its last reference.
+ * Flows: replies point into the flow they were stepped with (choice
+ * titles), and a message may name a flow of its own (lk_inbound.flow, a
+ * number's). On SIGHUP the server's flow is swapped under the workers' lock
+ * and they take the new one at their next batch; the old one, like any flow
+ * handed to gw_pipeline_retire, is freed once every message submitted before
+ * the swap is through (and so is every batch that could have used it: a
+ * batch holds only messages queued before it began): each message carries a
+ * sequence number, and a retired flow counts down the messages alive at its
+ * retirement.
  *
  * Stop: the workers finish everything queued (each batch committed) and
  * exit; what they hand back is answered if its requester is still there.
@@ -52,17 +55,19 @@
 
 #define OUT_POOL 1024 /* lk_out kept for reuse (each keeps its buffers) */
 
-typedef struct flowref {
+/* A flow waiting for the messages submitted before it was retired. */
+typedef struct retired {
+    struct retired *next;
     lk_flow *flow;
-    atomic_int refs;
-} flowref;
-
+    uint64_t seq; /* messages with a sequence number up to this one may use it */
+    int64_t live; /* of those, the ones not freed yet */
+} retired;
 typedef struct gw_msg {
     struct gw_msg *next; /* in a worker's queue, then on the done list */
     gw_job *job;
     lk_inbound in; /* its strings point into data */
     lk_out *out;   /* NULL unless it goes to the store */
-    flowref *fref; /* the flow its replies point into, once stepped */
+    uint64_t seq;  /* in the order of gw_job_add */
     int todo;      /* 1: for the store; 0: refused on the loop thread */
     gw_result res;
     const char *why;   /* GW_R_INVALID */
@@ -102,14 +107,17 @@ static struct {
     int nw;
     int batch_max, batch_wait_us;
     const char *hold;   /* LOKET_TEST_HOLD_COMMIT */
-    pthread_mutex_t mu; /* the done list and cur */
+    pthread_mutex_t mu; /* the done list and flow */
     gw_msg *done_head, *done_tail;
-    flowref *cur;
+    lk_flow *flow; /* the server's, for the next batch; owned */
     /* loop thread only */
     gw_job *ready_head, *ready_tail;
     lk_out *pool[OUT_POOL];
     int npool;
     int stopped;
+    uint64_t seq; /* the last message's sequence number */
+    int64_t live; /* messages submitted and not freed */
+    retired *retired;
 } P;
 
 /* A short stable hash of a user id for logs: phone numbers stay out of them. */
@@ -130,50 +138,53 @@ static void wake_loop(void)
 
 /* ---- flows ------------------------------------------------------------------------------ */
 
-static flowref *flowref_new(lk_flow *flow)
+void gw_pipeline_retire(lk_flow *flow)
 {
-    flowref *f = malloc(sizeof *f);
-    if (f) {
-        f->flow = flow;
-        atomic_init(&f->refs, 1);
+    retired *r;
+
+    if (!flow)
+        return;
+    if (P.live == 0) {
+        lk_flow_free(flow);
+        return;
     }
-    return f;
+    if (!(r = malloc(sizeof *r))) {
+        gw_log(GW_LOG_ERROR, "a replaced flow is kept: out of memory", NULL);
+        return; /* leaked rather than freed under a worker */
+    }
+    r->flow = flow;
+    r->seq = P.seq;
+    r->live = P.live;
+    r->next = P.retired;
+    P.retired = r;
 }
 
-static void flowref_release(flowref *f)
+/* A message of sequence number seq was freed: retired flows it held back go. */
+static void retired_note(uint64_t seq)
 {
-    if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
-        lk_flow_free(f->flow);
-        free(f);
+    retired **rp = &P.retired, *r;
+
+    while ((r = *rp)) {
+        if (seq <= r->seq && --r->live == 0) {
+            *rp = r->next;
+            lk_flow_free(r->flow);
+            free(r);
+            continue;
+        }
+        rp = &r->next;
     }
-}
-
-static flowref *flowref_current(void)
-{
-    flowref *f;
-
-    pthread_mutex_lock(&P.mu);
-    f = P.cur;
-    atomic_fetch_add(&f->refs, 1);
-    pthread_mutex_unlock(&P.mu);
-    return f;
 }
 
 void gw_pipeline_set_flow(lk_flow *flow)
 {
-    flowref *f = flowref_new(flow), *old;
+    lk_flow *old;
 
-    if (!f) {
-        gw_log(GW_LOG_ERROR, "flow reload refused: out of memory", NULL);
-        lk_flow_free(flow);
-        return;
-    }
     pthread_mutex_lock(&P.mu);
-    old = P.cur;
-    P.cur = f;
+    old = P.flow;
+    P.flow = flow;
     pthread_mutex_unlock(&P.mu);
     P.srv->flow = flow;
-    flowref_release(old);
+    gw_pipeline_retire(old);
 }
 
 /* ---- messages and jobs (loop thread) ------------------------------------------------------- */
@@ -205,23 +216,31 @@ static size_t slen(const char *s)
     return s ? strlen(s) : 0;
 }
 
+/* The strings of an lk_inbound that the message copies (text apart, which
+ * has its length): a string field added to lk_inbound goes here too. */
+#define MSG_STRINGS(X)                                                                             \
+    X(channel)                                                                                     \
+    X(user) X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id)     \
+        X(media_mime)
+
 static gw_msg *msg_new(const lk_inbound *in)
 {
-    size_t nc = slen(in->channel), nu = slen(in->user), ne = slen(in->ext_id),
-           no = slen(in->outbox_channel);
-    gw_msg *m = malloc(sizeof(gw_msg) + nc + nu + ne + no + (in->text ? in->len : 0) + 5);
+    size_t size = sizeof(gw_msg) + (in->text ? in->len + 1 : 0);
+    gw_msg *m;
     char *p;
 
-    if (!m)
+#define SIZE(f) size += in->f ? strlen(in->f) + 1 : 0;
+    MSG_STRINGS(SIZE)
+#undef SIZE
+    if (!(m = malloc(size)))
         return NULL;
     memset(m, 0, sizeof *m);
-    m->in = *in;
+    m->in = *in; /* render, render_ctx and flow outlive the message */
     p = m->data;
-    m->in.channel = put(&p, in->channel, nc);
-    m->in.user = put(&p, in->user, nu);
-    m->in.ext_id = put(&p, in->ext_id, ne);
     m->in.text = put(&p, in->text, in->len);
-    m->in.outbox_channel = put(&p, in->outbox_channel, no);
+#define COPY(f) m->in.f = put(&p, in->f, slen(in->f));
+    MSG_STRINGS(COPY)
+#undef COPY
     return m;
 }
 
@@ -245,7 +264,9 @@ static void out_put(lk_out *o)
 static void msg_free(gw_msg *m)
 {
     out_put(m->out);
-    flowref_release(m->fref);
+    P.live--;
+    if (P.retired)
+        retired_note(m->seq);
     free(m);
 }
 
@@ -323,6 +344,8 @@ int gw_job_add(gw_job *j, const lk_inbound *in)
     if (!(m = msg_new(in)))
         return -1;
     m->job = j;
+    m->seq = ++P.seq;
+    P.live++;
     j->bytes += sizeof *m + (size_t)(m->in.text ? m->in.len : 0);
     j->msgs[j->n++] = m;
     j->pending++;
@@ -428,7 +451,7 @@ static void hold_before_commit(int n)
 }
 
 /* Steps one message in its savepoint. 1 when the store lost the transaction. */
-static int step_one(worker *w, gw_msg *m, flowref *fr)
+static int step_one(worker *w, gw_msg *m)
 {
     int64_t t0 = gw_mono_us();
     int dup = 0, lost = 0;
@@ -440,8 +463,6 @@ static int step_one(worker *w, gw_msg *m, flowref *fr)
     m->todo = 0;
     if (err == LK_OK) {
         m->res = dup ? GW_R_DUP : GW_R_OK;
-        atomic_fetch_add(&fr->refs, 1);
-        m->fref = fr;
     } else if (err == LK_EINVAL) {
         m->res = GW_R_INVALID;
         lk_inbound_check(&m->in, &m->why);
@@ -457,19 +478,19 @@ static int step_one(worker *w, gw_msg *m, flowref *fr)
 /* Steps and commits one batch (step 2). */
 static void run_batch(worker *w, gw_msg *batch)
 {
-    flowref *fr = flowref_current();
     gw_msg *m;
     int lost = 0, n = 0, outbox = 0;
     lk_err err = LK_OK;
-
-    if (lk_runtime_flow(w->rt) != fr->flow)
-        lk_runtime_set_flow(w->rt, fr->flow);
+    pthread_mutex_lock(&P.mu); /* a SIGHUP swaps it between two batches */
+    if (lk_runtime_flow(w->rt) != P.flow)
+        lk_runtime_set_flow(w->rt, P.flow);
+    pthread_mutex_unlock(&P.mu);
     for (m = batch; m && !m->todo; m = m->next)
         ;
     if (m && (err = lk_store_begin(w->store)) == LK_OK) {
         for (m = batch; m && !lost; m = m->next)
             if (m->todo) {
-                lost = step_one(w, m, fr);
+                lost = step_one(w, m);
                 n++;
                 outbox |= m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0;
             }
@@ -495,7 +516,6 @@ static void run_batch(worker *w, gw_msg *batch)
         }
     if (outbox && !lost && err == LK_OK)
         gw_wake_sender();
-    flowref_release(fr);
 }
 
 /* Takes the batch waiting in w's queue: NULL when w was stopped and its
@@ -660,8 +680,7 @@ lk_err gw_pipeline_start(gw_server *s)
     if (P.hold && !*P.hold)
         P.hold = NULL;
     pthread_mutex_init(&P.mu, NULL);
-    if (!(P.cur = flowref_new(s->flow)))
-        return LK_ENOMEM;
+    P.flow = s->flow;
     /* SQLite has one writer: more workers would only wait for its lock */
     if (n > 1 && !lk_store_outbox_claims(s->store)) {
         gw_log(GW_LOG_WARN, "store_workers is 1 with SQLite (one writer)", "store_workers=%d", n);
@@ -740,8 +759,14 @@ void gw_pipeline_free(void)
     for (i = 0; i < P.npool; i++)
         lk_out_free(P.pool[i]);
     P.npool = 0;
-    flowref_release(P.cur); /* the server's flow: freed here, or by its last message */
-    P.cur = NULL;
+    while (P.retired) { /* every message is freed: nothing uses them */
+        retired *r = P.retired;
+        P.retired = r->next;
+        lk_flow_free(r->flow);
+        free(r);
+    }
+    lk_flow_free(P.flow);
+    P.flow = NULL;
     P.srv->flow = NULL;
     pthread_mutex_destroy(&P.mu);
     P.srv = NULL;

@@ -25,8 +25,9 @@ typedef enum gw_result {
  * through; the job is freed when done returns. NULL on out of memory. */
 gw_job *gw_job_new(gw_job_fn done, void *ctx);
 /* Submits one message of the job: copies in (channel, user, ext_id, text,
- * outbox_channel and the other fields; a pointer field added to lk_inbound
- * must be copied in msg_new too, or outlive the job), takes a token of the
+ * outbox_channel, the tap and media strings: MSG_STRINGS in pipeline.c,
+ * where a string field added to lk_inbound goes too; render_ctx and flow
+ * must outlive the job), takes a token of the
  * sender's rate and checks the text here, on the loop thread, and queues it
  * for its store worker. Messages of one (channel, user) are processed in the
  * order they were added, across jobs. 0, or -1 on out of memory (not queued). */
@@ -59,9 +60,13 @@ lk_err gw_pipeline_start(gw_server *s);
 /* Loop thread, after each service turn: runs the done functions of the jobs
  * whose messages came through. */
 void gw_pipeline_poll(void);
-/* The flow messages are stepped with from the next batch on; the pipeline
- * frees the old one once nothing refers to it any more. Loop thread. */
+/* The server's flow, for messages without one of their own, from the next
+ * batch on; takes flow over and retires the old one. Loop thread. */
 void gw_pipeline_set_flow(lk_flow *flow);
+/* Takes over a flow that was replaced (a number's, on SIGHUP) and frees it once
+ * every message submitted before this call is through: a queued message may
+ * name it (lk_inbound.flow) and replies point into it. Loop thread. */
+void gw_pipeline_retire(lk_flow *flow);
 /* Processes and commits everything queued, stops the workers, and runs the
  * done functions of what came back. Messages added later fail (internal). */
 void gw_pipeline_stop(void);

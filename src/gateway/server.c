@@ -4,7 +4,7 @@
  *
  * Threads: the loop thread runs lws and every transaction of the message
  * path on its own lk_store connection (automatic WAL checkpoints off); the
- * sender and the maintenance threads (outbox.c) have their own connections.
+ * sender and the maintenance threads (sender.c, maint.c) have their own connections.
  * Signals are blocked in those threads, so SIGTERM, SIGINT and SIGHUP always
  * interrupt the loop's poll().
  *
@@ -84,12 +84,15 @@ static void reload_flow(gw_server *s)
     if (err != LK_OK) {
         gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
+        gw_wa_numbers_reload(); /* each number's flow stands on its own */
         return;
     }
     gw_pipeline_set_flow(flow); /* the workers take it at their next batch; the old
                                    one is freed once nothing refers to it */
+    gw_sender_set_template(s->sender, lk_flow_outside_window(flow));
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
+    gw_wa_numbers_reload();
 }
 
 /* ---- start and stop ----------------------------------------------------------------------------
@@ -109,8 +112,9 @@ static void usage(FILE *fp)
             "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
-            "  max_webhook_conns trusted_proxies. Each key is also read from\n"
-            "  LOKET_<KEY>; flags win over the environment, which wins over the file.\n"
+            "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
+            "  outbox_keep session_keep. Each key is also read from LOKET_<KEY>; flags\n"
+            "  win over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -206,6 +210,8 @@ static int open_parts(gw_server *s)
         return -1;
     }
     lk_diag_clear(&diag);
+    if (gw_wa_numbers_open(s->cfg.wa_numbers) < 0)
+        return -1;
     lk_store_opts_default(&so);
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
@@ -245,6 +251,7 @@ static void close_parts(gw_server *s)
     gw_pipeline_free();
     lk_store_close(s->store);
     lk_flow_free(s->flow);
+    gw_wa_numbers_close();
     gw_limits_free(s->limits);
     gw_wsauth_free(s->wsauth);
     gw_config_free(&s->cfg);
@@ -265,6 +272,7 @@ static int start_threads(gw_server *s)
     if (gw_sender_start(&s->cfg, &s->sender) != LK_OK ||
         gw_maint_start(&s->cfg, &s->maint) != LK_OK)
         rc = -1;
+    gw_sender_set_template(s->sender, lk_flow_outside_window(s->flow));
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

@@ -1,15 +1,26 @@
 /* The Twilio channel at /webhook/twilio (WhatsApp or SMS through Twilio).
  *
- * The body is application/x-www-form-urlencoded (From, Body, MessageSid,
- * ButtonText, ...). X-Twilio-Signature is the base64 HMAC-SHA1, keyed with
- * the auth token, of the full URL Twilio called followed by every POST
- * parameter's name and value, sorted by name. The URL is rebuilt from
- * LOKET_PUBLIC_URL (when set, e.g. https://bot.example.org behind a proxy) or
- * http://{Host}, plus the path (gw_form_parse and gw_twilio_base, in
- * parse.c). Replies go back as TwiML in the answer, once their message
- * committed. */
+ * The body is application/x-www-form-urlencoded. X-Twilio-Signature is the
+ * base64 HMAC-SHA1, keyed with the auth token, of the full URL Twilio called
+ * (its query string included) followed by every POST parameter's name and
+ * value, sorted by name. The URL is rebuilt from LOKET_PUBLIC_URL (when set,
+ * e.g. https://bot.example.org behind a proxy) or http://{Host}, plus the
+ * path and the query; it is checked in the spellings Twilio's helper
+ * libraries accept (with and without the port, parse.c).
+ *
+ * Three kinds of request come here:
+ * - a status callback (MessageStatus and no Body): counted by status,
+ *   answered 200 with an empty Response;
+ * - a message: its text is ButtonPayload (a quick-reply tap), else Body,
+ *   else ButtonText; a media or location message without a caption
+ *   (NumMedia > 0, Latitude/Longitude) has no text the flow can read, so it
+ *   goes to the engine as an empty text, which the state answers with its
+ *   flow's text for input it cannot use;
+ * - anything else: 400.
+ * Replies go back as TwiML in the answer, once their message committed. */
 #include "gw.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void twiml(gw_req *r, const lk_out *out)
@@ -33,6 +44,44 @@ static void twiml(gw_req *r, const lk_out *out)
     lk_buf_free(&b);
 }
 
+/* A parameter's value when present and not empty, else NULL. */
+static const gw_form_param *nonempty(const gw_form *f, const char *k)
+{
+    const gw_form_param *p = gw_form_find(f, k);
+    return p && p->vlen ? p : NULL;
+}
+
+/* The text of a message; *kind says what else it carried, for the log. */
+static const gw_form_param *message_text(const gw_form *f, const char **kind)
+{
+    const gw_form_param *p;
+    const char *nm = gw_form_get(f, "NumMedia");
+
+    *kind = "text";
+    /* a tap's Body repeats the button's text: the payload says which button */
+    if ((p = nonempty(f, "ButtonPayload")) || (p = nonempty(f, "ButtonText"))) {
+        *kind = "button";
+        return p;
+    }
+    if (nm && strtol(nm, NULL, 10) > 0)
+        *kind = "media";
+    else if (nonempty(f, "Latitude") && nonempty(f, "Longitude"))
+        *kind = "location";
+    return gw_form_find(f, "Body"); /* a caption is text; empty when there is none */
+}
+
+/* A delivery status callback: counted and logged, nothing to answer. */
+static void status_callback(gw_req *r, const gw_form *f, const char *status)
+{
+    const char *code = gw_form_get(f, "ErrorCode"), *sid = gw_form_get(f, "MessageSid");
+
+    gw_metrics_status(GW_CH_TWILIO, status);
+    gw_log(code && *code ? GW_LOG_WARN : GW_LOG_INFO, "twilio status",
+           "rid=%s sid=%.64s status=%.32s error=%.16s", r->rid, sid ? sid : "", status,
+           code ? code : "");
+    twiml(r, NULL);
+}
+
 /* After the commit: the replies as TwiML; duplicates, rate-limited and
  * refused texts are acknowledged with nothing said. */
 static void twilio_answer(gw_req *r, const gw_job *job)
@@ -51,9 +100,10 @@ static void twilio_answer(gw_req *r, const gw_job *job)
 
 int gw_route_twilio(gw_req *r)
 {
-    const char *token = gw_srv->cfg.twilio_token, *from, *sid;
+    const char *token = gw_srv->cfg.twilio_token, *from, *sid, *status, *kind;
     const gw_form_param *body;
     gw_form form = {0};
+    gw_twilio_url url;
     lk_inbound in = {0};
     lk_err err;
 
@@ -72,26 +122,43 @@ int gw_route_twilio(gw_req *r)
             gw_respond_error(r, 400, GW_E_BAD_REQUEST, "malformed form body");
         goto done;
     }
-    if (!r->twilio_sig[0] || !gw_twilio_signature_ok(r->twilio_sig, token, gw_srv->cfg.public_url,
-                                                     r->host, r->path, &form)) {
-        gw_log(GW_LOG_WARN, "twilio request refused: bad signature", "rid=%s present=%d", r->rid,
-               r->twilio_sig[0] != 0);
-        gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong X-Twilio-Signature");
+    url.public_url = gw_srv->cfg.public_url;
+    url.host = r->host;
+    url.path = r->path;
+    url.args = r->args;
+    url.args_len = r->args_len > 0 ? (size_t)r->args_len : 0;
+    if (!r->twilio_sig[0] || r->args_len < 0 ||
+        !gw_twilio_signature_ok(r->twilio_sig, token, &url, &form)) {
+        gw_log(GW_LOG_WARN, "twilio request refused: bad signature", "rid=%s present=%d query=%s",
+               r->rid, r->twilio_sig[0] != 0,
+               r->args_len < 0 ? "too-long"
+               : r->args_len   ? "yes"
+                               : "no");
+        gw_respond_error(r, 401, GW_E_SIGNATURE,
+                         r->args_len < 0 ? "the query string is too long to check the signature"
+                                         : "missing or wrong X-Twilio-Signature");
+        goto done;
+    }
+    status = gw_form_get(&form, "MessageStatus");
+    if (!gw_form_find(&form, "Body") && status && *status) {
+        status_callback(r, &form, status);
         goto done;
     }
     from = gw_form_get(&form, "From");
     sid = gw_form_get(&form, "MessageSid");
-    body = gw_form_find(&form, "Body");
-    if (!body || !body->vlen)
-        body = gw_form_find(&form, "ButtonText");
+    body = message_text(&form, &kind);
     if (!from || !*from || !body) {
-        gw_respond_error(r, 400, GW_E_BAD_REQUEST, "From and Body are required");
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST,
+                         "From and Body are required (or MessageStatus for a status callback)");
         goto done;
     }
     if (sid && !*sid) { /* an empty id cannot deduplicate: refused, not processed twice */
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, "MessageSid must not be empty");
         goto done;
     }
+    if (strcmp(kind, "text") && strcmp(kind, "button"))
+        gw_log(GW_LOG_INFO, "twilio message with no text the flow reads",
+               "rid=%s kind=%s caption=%d", r->rid, kind, body->vlen > 0);
     in.channel = gw_chan_twilio.name;
     in.user = from;
     in.ext_id = sid;

@@ -5,12 +5,13 @@
  * secret) before anything in them is looked at. Each inbound message goes
  * to the store pipeline (pipeline.h), whose replies are rendered here into
  * Graph API request bodies and put in the outbox in the same transaction; the
- * sender thread (outbox.c) posts them to {api}/{phone_number_id}/messages.
+ * sender thread (sender.c) posts them to {api}/{phone_number_id}/messages.
  * The outbox row's channel is "whatsapp:<phone_number_id>", so the payload
  * is exactly the Graph API body. */
 #include "gw.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,16 @@ static int titles_distinct(const lk_reply *r, size_t max)
     return ok;
 }
 
+/* The row or button id of choice i: it names the question it answers (parse.h). */
+static void add_choice_id(cJSON *o, const lk_reply *r, int i)
+{
+    lk_buf b = {0};
+
+    if (gw_wa_choice_id(&b, r->question ? r->question : "", r->choices[i].id) == 0)
+        cJSON_AddStringToObject(o, "id", r->question ? lk_buf_str(&b) : r->choices[i].id);
+    lk_buf_free(&b);
+}
+
 static void add_buttons(cJSON *inter, const lk_reply *r)
 {
     cJSON *action = cJSON_AddObjectToObject(inter, "action");
@@ -104,7 +115,7 @@ static void add_buttons(cJSON *inter, const lk_reply *r)
             return;
         cJSON_AddStringToObject(b, "type", "reply");
         if ((reply = cJSON_AddObjectToObject(b, "reply"))) {
-            cJSON_AddStringToObject(reply, "id", r->choices[i].id);
+            add_choice_id(reply, r, i);
             cJSON_AddItemToObject(reply, "title", cut_string(r->choices[i].title, WA_BUTTON_TITLE));
         }
         cJSON_AddItemToArray(btns, b);
@@ -118,7 +129,7 @@ static void add_list(cJSON *inter, const lk_reply *r)
 
     if (!action)
         return;
-    cJSON_AddStringToObject(action, "button", "Pilih");
+    cJSON_AddItemToObject(action, "button", cut_string(r->list_button, WA_BUTTON_TITLE));
     if (!(sections = cJSON_AddArrayToObject(action, "sections")) || !(sec = cJSON_CreateObject()))
         return;
     cJSON_AddItemToArray(sections, sec);
@@ -129,7 +140,7 @@ static void add_list(cJSON *inter, const lk_reply *r)
         const char *t = r->choices[i].title;
         if (!row)
             return;
-        cJSON_AddStringToObject(row, "id", r->choices[i].id);
+        add_choice_id(row, r, i);
         cJSON_AddItemToObject(row, "title", cut_string(t, WA_ROW_TITLE));
         if (lk_utf8_len(t, strlen(t)) > WA_ROW_TITLE) /* the whole title, under the cut one */
             cJSON_AddItemToObject(row, "description", cut_string(t, WA_ROW_DESC));
@@ -137,20 +148,31 @@ static void add_list(cJSON *inter, const lk_reply *r)
     }
 }
 
+static int is_phone(const char *user)
+{
+    for (; *user; user++)
+        if (*user < '0' || *user > '9')
+            return 0;
+    return 1;
+}
+
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload)
 {
     size_t chars = lk_utf8_len(reply->text, reply->len);
     cJSON *o = cJSON_CreateObject(), *inter, *body;
-    int rc = -1, n = reply->nchoices;
+    int rc = -1, n = reply->nchoices, buttons;
 
     (void)ctx;
     if (!o)
         return -1;
     cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
     cJSON_AddStringToObject(o, "recipient_type", "individual");
-    cJSON_AddStringToObject(o, "to", user);
-    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY) {
-        int buttons = n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
+    /* a business-scoped user id is addressed as recipient, a phone number as to */
+    cJSON_AddStringToObject(o, is_phone(user) ? "to" : "recipient", user);
+    buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
+    /* a list needs the flow's label for its button; without one it goes as text */
+    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY &&
+        (buttons || reply->list_button)) {
         cJSON_AddStringToObject(o, "type", "interactive");
         if (!(inter = cJSON_AddObjectToObject(o, "interactive")))
             goto done;
@@ -192,14 +214,37 @@ typedef struct wa_batch {
     int failed; /* out of memory: Meta should retry */
 } wa_batch;
 
-/* Submits one message to the store. -1 when out of memory. */
+/* What is logged and counted but not answered. */
+enum wa_skip { WA_SKIP_REACTION, WA_SKIP_UNSUPPORTED, WA_SKIP_UNKNOWN, WA_SKIP_GROUP,
+               WA_SKIP_ERROR, WA_SKIP_N };
+static const char *const skip_names[WA_SKIP_N] = {"reaction", "unsupported", "unknown_type",
+                                                  "group", "notification_error"};
+static atomic_ullong skipped[WA_SKIP_N];
+
+void gw_wa_metrics_render(lk_buf *b)
+{
+    int i;
+
+    lk_buf_puts(b, "# HELP loket_whatsapp_unanswered_total WhatsApp items logged and not "
+                   "answered, by reason.\n"
+                   "# TYPE loket_whatsapp_unanswered_total counter\n");
+    for (i = 0; i < WA_SKIP_N; i++)
+        lk_buf_printf(b, "loket_whatsapp_unanswered_total{reason=\"%s\"} %llu\n", skip_names[i],
+                      atomic_load(&skipped[i]));
+}
+
+/* Submits one message to the store, with the flow of its number. -1 when out of
+ * memory. */
 static int wa_message(wa_batch *b, const gw_wa_event *ev)
 {
+    const lk_flow *flow = gw_wa_number_flow(ev->pnid);
     char chan[48];
     lk_inbound in = {0};
 
     snprintf(chan, sizeof chan, "whatsapp:%s", ev->pnid);
-    in.channel = gw_chan_whatsapp.name;
+    /* a number with its own flow has its own sessions */
+    in.channel = flow ? chan : gw_chan_whatsapp.name;
+    in.flow = flow;
     in.user = ev->from;
     in.ext_id = ev->id;
     in.text = ev->text;
@@ -207,7 +252,44 @@ static int wa_message(wa_batch *b, const gw_wa_event *ev)
     in.now_ms = gw_now_ms();
     in.render = gw_chan_whatsapp.render;
     in.outbox_channel = chan;
-    return gw_job_add(b->job, &in); /* copies in */
+    in.tap = ev->tap;
+    in.tap_question = ev->has_question ? ev->question : NULL;
+    in.tap_title = ev->tap_title;
+    in.media_type = ev->media_type;
+    in.media_id = ev->media_id;
+    in.media_mime = ev->media_mime;
+    gw_sender_read(gw_srv->sender, ev->pnid, ev->from, ev->id); /* read, typing: best effort */
+    return gw_job_add(b->job, &in);                             /* copies in */
+}
+
+/* A message that gets no answer: logged with its type and id (never its content). */
+static void wa_skip(wa_batch *w, const gw_wa_event *ev)
+{
+    enum wa_skip k = ev->kind == GW_WA_GROUP                      ? WA_SKIP_GROUP
+                     : ev->kind == GW_WA_ERROR                    ? WA_SKIP_ERROR
+                     : ev->type && !strcmp(ev->type, "reaction")  ? WA_SKIP_REACTION
+                     : ev->type && !strcmp(ev->type, "unsupported") ? WA_SKIP_UNSUPPORTED
+                                                                    : WA_SKIP_UNKNOWN;
+    lk_buf b = {0};
+
+    atomic_fetch_add(&skipped[k], 1);
+    gw_log_kv(&b, "type", ev->type);
+    gw_log_kv(&b, "wamid", ev->id);
+    gw_log_kv(&b, "phone_number_id", ev->pnid);
+    if (ev->has_code)
+        lk_buf_printf(&b, " code=%d", ev->code);
+    if (ev->has_error)
+        gw_log_kv(&b, "title", ev->error_title);
+    if (k == WA_SKIP_ERROR)
+        gw_log(GW_LOG_WARN, "whatsapp notification error", "rid=%s%s", w->r->rid,
+               lk_buf_str(&b));
+    else if (k == WA_SKIP_GROUP)
+        gw_log(GW_LOG_INFO, "whatsapp group message not answered: loket answers one to one",
+               "rid=%s%s", w->r->rid, lk_buf_str(&b));
+    else
+        gw_log(GW_LOG_INFO, "whatsapp message not answered: type not handled", "rid=%s%s",
+               w->r->rid, lk_buf_str(&b));
+    lk_buf_free(&b);
 }
 
 static void wa_status(gw_req *r, const gw_wa_event *ev)
@@ -223,6 +305,7 @@ static void wa_status(gw_req *r, const gw_wa_event *ev)
     gw_log(ev->status && !strcmp(ev->status, "failed") ? GW_LOG_WARN : GW_LOG_INFO,
            "whatsapp status", "rid=%s%s", r->rid, lk_buf_str(&b));
     lk_buf_free(&b);
+    gw_sender_status(gw_srv->sender, ev->pnid, ev->id, ev->status, ev->has_code ? ev->code : 0);
 }
 
 static void wa_event(wa_batch *w, const gw_wa_event *ev)
@@ -236,7 +319,8 @@ static void wa_event(wa_batch *w, const gw_wa_event *ev)
         break;
     case GW_WA_INVALID:
         gw_log(GW_LOG_WARN,
-               "whatsapp message skipped: no from, id, type, timestamp or phone_number_id",
+               "whatsapp message skipped: no from (or from_user_id), id, type, timestamp or "
+               "phone_number_id",
                "rid=%s", w->r->rid);
         gw_metrics_error(GW_E_BAD_REQUEST);
         break;
@@ -248,11 +332,8 @@ static void wa_event(wa_batch *w, const gw_wa_event *ev)
         gw_metrics_error(GW_E_STALE);
         break;
     case GW_WA_UNHANDLED:
-        gw_log_kv(&b, "type", ev->type);
-        gw_log_kv(&b, "wamid", ev->id);
-        gw_log(GW_LOG_INFO, "whatsapp message skipped: type not handled", "rid=%s%s", w->r->rid,
-               lk_buf_str(&b));
-        break;
+    case GW_WA_GROUP:
+    case GW_WA_ERROR: wa_skip(w, ev); break;
     case GW_WA_STATUS: wa_status(w->r, ev); break;
     }
     lk_buf_free(&b);

@@ -114,10 +114,12 @@ static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *ou
 static lk_err process(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *seen,
                       const char **state)
 {
+    const lk_flow *flow = in->flow ? in->flow : rt->flow;
     const char *st;
     int found = 0;
     lk_err err;
     lk_log_entry e;
+    lk_input ein = {0};
 
     if ((err = lk_store_seen(rt->store, in->channel, in->user, in->ext_id, in->now_ms, seen)) !=
             LK_OK ||
@@ -125,13 +127,21 @@ static lk_err process(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *se
         return err;
     if ((err = lk_store_load(rt->store, in->channel, in->user, &rt->blob, &found)) != LK_OK)
         return err;
-    if (!found || lk_session_decode(rt->session, rt->flow, rt->blob.p, rt->blob.len) != LK_OK)
-        lk_session_reset(rt->session, rt->flow);
-    if ((err = lk_engine_step(rt->flow, rt->session, in->text, in->len, in->now_ms, out)) != LK_OK)
+    if (!found || lk_session_decode(rt->session, flow, rt->blob.p, rt->blob.len) != LK_OK)
+        lk_session_reset(rt->session, flow);
+    ein.text = in->text;
+    ein.len = in->len;
+    ein.tap = in->tap;
+    ein.tap_question = in->tap_question;
+    ein.tap_title = in->tap_title;
+    ein.media_type = in->media_type;
+    ein.media_id = in->media_id;
+    ein.media_mime = in->media_mime;
+    if ((err = lk_engine_input(flow, rt->session, &ein, in->now_ms, out)) != LK_OK)
         return err;
-    st = lk_session_state(rt->session, rt->flow);
+    st = lk_session_state(rt->session, flow);
     lk_buf_reset(&rt->blob);
-    if ((err = lk_session_encode(rt->session, rt->flow, &rt->blob)) != LK_OK)
+    if ((err = lk_session_encode(rt->session, flow, &rt->blob)) != LK_OK)
         return err;
     if (rt->blob.oom)
         return LK_ENOMEM;
@@ -141,7 +151,7 @@ static lk_err process(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *se
     e = (lk_log_entry){in->user,   in->channel, LK_DIR_IN, in->now_ms, st,
                        in->ext_id, in->text,    in->len,   NULL};
     if (lk_out_missed(out) >= 0)
-        e.missed = lk_flow_state_name(rt->flow, lk_out_missed(out));
+        e.missed = lk_flow_state_name(flow, lk_out_missed(out));
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         return err;
     if ((err = log_replies(rt, in, out, st)) != LK_OK)

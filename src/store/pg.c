@@ -89,6 +89,14 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE log ADD COLUMN missed text;"
     "CREATE INDEX log_missed ON log(at_ms)"
     "  WHERE missed IS NOT NULL;",
+
+    /* 6: the delivery status of a sent reply (pg_status.c) */
+    PG_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: the times retention (privacy.c) deletes by */
+    "CREATE INDEX log_at ON log(at_ms);"
+    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -148,12 +156,15 @@ static const struct {
     [PS_SECRET_PUT] = {"INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                        "tb"},
     [PS_SECRET_GET] = {"SELECT value FROM secrets WHERE name = $1", "t"},
+    [PS_OB_STATUS] = {PG_SQL_OB_STATUS, "tttii"},
+    [PS_SESSION_TIME] = {PG_SQL_SESSION_TIME, "tt"},
 };
 
 /* the names the statements are prepared under, by index */
 static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3", "lk4",  "lk5",
                                          "lk6",  "lk7",  "lk8",  "lk9", "lk10", "lk11",
-                                         "lk12", "lk13", "lk14", "lk15"};
+                                         "lk12", "lk13", "lk14", "lk15",
+                                         "lk16", "lk17"};
 
 static const struct lk_store_ops pg_ops;
 
@@ -657,12 +668,16 @@ static const struct lk_store_ops pg_ops = {
     .outbox_retry = pg_outbox_retry,
     .outbox_drop = pg_outbox_drop,
     .outbox_depth = pg_outbox_depth,
+    .outbox_status = pg_outbox_status,
+    .session_time = pg_session_time,
     .prune_seen = pg_prune_seen,
     .active_sessions = pg_active_sessions,
     .checkpoint = pg_checkpoint,
     .checkpoint_truncate = pg_checkpoint_truncate,
     .wal_size = pg_wal_size,
     .secret = pg_secret,
+    .begin_read = pg_begin_read,
+    .query = pg_query,
 };
 
 lk_err lk_store_pg_ping(lk_store *s)

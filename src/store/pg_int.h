@@ -4,6 +4,10 @@
  *               message path, the vtable
  *   pg_maint.c  the outbox (claims with a lease), counts for the metrics,
  *               pruning under a lock, secrets, the health check
+ *   pg_status.c delivery statuses of sent replies (schema step 6) and the
+ *               time of a user's session, for the sender
+ *   pg_priv.c   the statements of privacy.c and misses.c (retention,
+ *               erasure, export, misses): unnamed, prepared per call
  *
  * These and the tests are the only files of loket that include libpq-fe.h. */
 #ifndef LOKET_PG_INT_H
@@ -31,6 +35,8 @@ enum {
     PS_ACTIVE,
     PS_SECRET_PUT,
     PS_SECRET_GET,
+    PS_OB_STATUS,    /* pg_status.c */
+    PS_SESSION_TIME, /* pg_status.c */
     PS__N
 };
 
@@ -72,6 +78,24 @@ lk_err pg_usable(pg_store *q, const char *op);
 lk_err pg_ready(pg_store *q, const char *op);
 int64_t pg_i64(const PGresult *r, int row, int col); /* text-format column */
 
+/* ---- pg_status.c ---- */
+/* The schema step that adds delivery statuses to the outbox, and the SQL of
+ * its statements (prepared at open with the others). */
+#define PG_MIGRATE_OUTBOX_STATUS                                                                   \
+    "ALTER TABLE outbox ADD COLUMN status text, ADD COLUMN status_ms bigint,"                      \
+    "  ADD COLUMN error_code integer;"                                                             \
+    "CREATE INDEX outbox_remote ON outbox(remote_id) WHERE remote_id IS NOT NULL;"
+#define PG_SQL_OB_STATUS                                                                           \
+    "UPDATE outbox SET status = $3, status_ms = $4, "                                              \
+    "error_code = CASE WHEN $5 <> 0 THEN $5 ELSE error_code END "                                  \
+    "WHERE remote_id = $2 AND channel = $1 AND " OUTBOX_STATUS_RANK(                               \
+        "status") " < " OUTBOX_STATUS_RANK("$3")
+#define PG_SQL_SESSION_TIME "SELECT updated_ms FROM sessions WHERE channel = $1 AND \"user\" = $2"
+lk_err pg_outbox_status(lk_store *s, const char *channel, const char *remote_id, const char *status,
+                        int error_code, int64_t now_ms, int *updated);
+lk_err pg_session_time(lk_store *s, const char *channel, const char *user, int64_t *updated_ms,
+                       int *found);
+
 /* ---- pg_maint.c ---- */
 lk_err pg_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
 lk_err pg_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
@@ -84,5 +108,10 @@ lk_err pg_checkpoint(lk_store *s);
 lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err pg_wal_size(lk_store *s, int64_t *bytes);
 lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* ---- pg_priv.c ---- */
+lk_err pg_begin_read(lk_store *s);
+lk_err pg_query(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
+                void *ctx, int64_t *changes);
 
 #endif

@@ -123,6 +123,16 @@ static const char *const migrations[] = {
     "ALTER TABLE log ADD COLUMN missed TEXT;"
     "CREATE INDEX log_missed ON log(at_ms)"
     "  WHERE missed IS NOT NULL;",
+
+    /* 6: the delivery status of a sent reply (sqlite_status.c) */
+    SQ_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: retention (lk_store_prune, privacy.c) deletes by these times in
+     * small batches; without the indexes each batch would scan its table
+     * while holding the write lock. One page more per message written. */
+    "CREATE INDEX log_at ON log(at_ms);"
+    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -166,6 +176,8 @@ static const char *const stmt_sql[ST__N] = {
     [ST_OB_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_ms IS NULL",
     [ST_PRUNE_SEEN] = "DELETE FROM seen WHERE at_ms < ?1",
     [ST_ACTIVE] = "SELECT count(*) FROM sessions WHERE updated_ms >= ?1",
+    [ST_OB_STATUS] = SQ_SQL_OB_STATUS,
+    [ST_SESSION_TIME] = SQ_SQL_SESSION_TIME,
 };
 
 static const struct lk_store_ops sq_ops;
@@ -751,10 +763,14 @@ static const struct lk_store_ops sq_ops = {
     .outbox_retry = sq_outbox_retry,
     .outbox_drop = sq_outbox_drop,
     .outbox_depth = sq_outbox_depth,
+    .outbox_status = sq_outbox_status,
+    .session_time = sq_session_time,
     .prune_seen = sq_prune_seen,
     .active_sessions = sq_active_sessions,
     .checkpoint = sq_checkpoint,
     .checkpoint_truncate = sq_checkpoint_truncate,
     .wal_size = sq_wal_size,
     .secret = sq_secret,
+    .begin_read = sq_begin_read,
+    .query = sq_query,
 };

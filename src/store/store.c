@@ -249,6 +249,31 @@ lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t 
     return s ? s->ops->outbox_drop(s, id, error, now_ms) : LK_EINVAL;
 }
 
+lk_err lk_store_outbox_status(lk_store *s, const char *channel, const char *remote_id,
+                              const char *status, int error_code, int64_t now_ms, int *updated)
+{
+    int dummy;
+
+    if (!s)
+        return LK_EINVAL;
+    if (!channel || !*channel || !remote_id || !*remote_id)
+        return einval(s, "outbox_status: no channel or remote id");
+    if (!status || lk_outbox_status_rank(status) <= 0)
+        return einval(s, "outbox_status: the status is not sent, delivered, read or failed");
+    return s->ops->outbox_status(s, channel, remote_id, status, error_code, now_ms,
+                                 updated ? updated : &dummy);
+}
+
+lk_err lk_store_session_time(lk_store *s, const char *channel, const char *user,
+                             int64_t *updated_ms, int *found)
+{
+    if (!s)
+        return LK_EINVAL;
+    if (!channel || !*channel || !user || !*user || !updated_ms || !found)
+        return einval(s, "session_time: no channel, user or result");
+    return s->ops->session_time(s, channel, user, updated_ms, found);
+}
+
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n)
 {
     if (!s || !n)

@@ -10,6 +10,26 @@
 
 #include "loket/store.h"
 
+/* An argument of lk_store_ops.query: text (NULL for SQL NULL), or with
+ * is_int the integer i. */
+typedef struct lk_sql_arg {
+    const char *text;
+    int64_t i;
+    int is_int;
+} lk_sql_arg;
+
+/* One row of lk_store_ops.query (borrowed until it returns); 0 goes on. */
+typedef int (*lk_row_fn)(void *ctx, const lk_store_row *row);
+
+/* The ops of privacy.c and misses.c, written once for every backend:
+ *   begin_read  a read-only transaction that sees one snapshot (ended by
+ *               commit or rollback; LK_EINVAL when one is open)
+ *   query       runs one statement, SQL that both backends read ("user"
+ *               quoted, parameters $1 to $n in that order, CAST(... AS
+ *               text)), prepared for this call only; each row goes to fn
+ *               (may be NULL; nonzero stops with LK_EIO); *changes (may be
+ *               NULL) gets the rows a DELETE or UPDATE changed. Inside or
+ *               outside a transaction. */
 struct lk_store_ops {
     const char *name; /* "sqlite" */
     void (*close)(lk_store *s);
@@ -33,13 +53,39 @@ struct lk_store_ops {
     lk_err (*outbox_retry)(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
     lk_err (*outbox_drop)(lk_store *s, int64_t id, const char *error, int64_t now_ms);
     lk_err (*outbox_depth)(lk_store *s, int64_t *n);
+    /* outbox_status.c: status is one of sent, delivered, read, failed */
+    lk_err (*outbox_status)(lk_store *s, const char *channel, const char *remote_id,
+                            const char *status, int error_code, int64_t now_ms, int *updated);
+    lk_err (*session_time)(lk_store *s, const char *channel, const char *user, int64_t *updated_ms,
+                           int *found);
     lk_err (*prune_seen)(lk_store *s, int64_t before_ms, int64_t *n);
     lk_err (*active_sessions)(lk_store *s, int64_t since_ms, int64_t *n);
     lk_err (*checkpoint)(lk_store *s);
     lk_err (*checkpoint_truncate)(lk_store *s, int wait_ms, int *done);
     lk_err (*wal_size)(lk_store *s, int64_t *bytes);
     lk_err (*secret)(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+    /* privacy.c and misses.c, off the message path (sqlite_priv.c, pg_priv.c) */
+    lk_err (*begin_read)(lk_store *s);
+    lk_err (*query)(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
+                    void *ctx, int64_t *changes);
 };
+
+/* The order of delivery statuses (a row only moves forward): sent 1,
+ * delivered 2, read 3, failed 4; 0 for anything else. The backends write
+ * the same order in SQL (OUTBOX_STATUS_RANK below). */
+static inline int lk_outbox_status_rank(const char *st)
+{
+    static const char *const names[] = {"sent", "delivered", "read", "failed"};
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (!__builtin_strcmp(st, names[i]))
+            return i + 1;
+    return 0;
+}
+#define OUTBOX_STATUS_RANK(x)                                                                      \
+    "CASE " x " WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 "                    \
+    "WHEN 'failed' THEN 4 ELSE 0 END"
 
 /* The first member of every backend's store object. */
 struct lk_store {

@@ -583,6 +583,12 @@ class MockClient:
     def delivered(self, pnid):
         return [r for r in self.requests(pnid) if 200 <= r["status"] < 300]
 
+    def reads(self, pnid):
+        """The read receipts (status read, typing indicator) the mock got for pnid."""
+        st, data = http_json(self.port, "GET", "/_control/reads?pnid=" + pnid)
+        check(st == 200, "mock control answered %d" % st)
+        return data
+
     def hang(self, pnid, on=True):
         st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on})
         check(st == 200, "mock control answered %d" % st)

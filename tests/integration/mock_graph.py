@@ -15,6 +15,12 @@ Control endpoints (used by tests from other processes):
   GET  /_control/requests?pnid=...   every request recorded for that phone number id
   GET  /_control/inflight  {"max_total": N, "max_per_user": N}: the most requests seen in
                            flight at once, overall and for one recipient ("to")
+  GET  /_control/reads?pnid=...      every read receipt recorded for that phone number id
+
+A read receipt (a POST /{phone_number_id}/messages whose body has "status": "read", the
+message_id and the typing indicator, as Meta documents marking a message as read) is
+answered {"success": true} and recorded apart from the messages: it never counts in
+/_control/requests, the failure counts, the hangs or the delays.
 """
 
 import argparse
@@ -37,6 +43,7 @@ class State:
         self.noid = set()   # pnids answered 200 without a message id
         self.inflight = {}  # recipient -> requests in flight now
         self.inflight_total = 0
+        self.reads = {}     # pnid -> [read receipts]
         self.max_total = 0
         self.max_per_user = 0
 
@@ -74,6 +81,10 @@ def make_handler(state):
                 with state.lock:
                     return self.answer(200, {"max_total": state.max_total,
                                              "max_per_user": state.max_per_user})
+            if u.path == "/_control/reads":
+                pnid = parse_qs(u.query).get("pnid", [""])[0]
+                with state.lock:
+                    return self.answer(200, list(state.reads.get(pnid, [])))
             if u.path == "/_control/requests":
                 pnid = parse_qs(u.query).get("pnid", [""])[0]
                 with state.lock:
@@ -108,6 +119,12 @@ def make_handler(state):
                 payload = json.loads(raw)
             except ValueError:
                 payload = None
+            if isinstance(payload, dict) and payload.get("status") == "read":
+                with state.lock:
+                    state.reads.setdefault(pnid, []).append({
+                        "path": u.path, "authorization": self.headers.get("Authorization"),
+                        "payload": payload, "at": time.time()})
+                return self.answer(200, {"success": True})
             to = payload.get("to") if isinstance(payload, dict) else None
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
