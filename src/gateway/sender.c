@@ -112,10 +112,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* The phone number id of an outbox row's channel ("whatsapp:<id>", channels.c);
+ * "" for a row of no channel the sender posts (slot_start refuses it). */
 static const char *pnid_of(const char *channel)
 {
-    const char *p = strchr(channel, ':');
-    return p ? p + 1 : "";
+    const char *acct = "";
+    return gw_chan_outbox(channel, &acct) ? acct : "";
 }
 
 static void wake_at(gw_sender *s, int64_t wait_us)
