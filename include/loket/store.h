@@ -85,6 +85,17 @@ lk_err lk_store_begin(lk_store *s);
 lk_err lk_store_commit(lk_store *s);
 void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
 
+/* One savepoint inside an open transaction, so that many messages share one
+ * commit and a failing one undoes only its own work: savepoint marks;
+ * release keeps what was done since the mark and drops it; rollback_to
+ * undoes what was done since the mark and drops it, the transaction staying
+ * open. LK_EINVAL without an open transaction (or, for release and
+ * rollback_to, without a mark). When rollback_to fails, the database may
+ * have lost the whole transaction: roll back. */
+lk_err lk_store_savepoint(lk_store *s);
+lk_err lk_store_release(lk_store *s);
+lk_err lk_store_rollback_to(lk_store *s);
+
 /* Sessions and processed ids belong to a user of one channel: the key is
  * (channel, user), both non-empty, so that the same phone number on the
  * generic webhook and on WhatsApp are two users with two sessions. The pair

@@ -49,6 +49,9 @@ void gw_config_defaults(gw_config *c)
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
+    c->store_workers = 1;
+    c->batch_max = 256;
+    c->batch_wait_us = 0;
     c->wa_read_receipts = 1;
     c->wa_rate = 80; /* Meta's default throughput of a phone number */
 }
@@ -230,6 +233,9 @@ static const char *const keys[] = {
     "max_conns",
     "max_webhook_conns",
     "trusted_proxies",
+    "store_workers",
+    "batch_max",
+    "batch_wait_us",
     "wa_numbers",
     "wa_read_receipts",
     "wa_rate",
@@ -314,6 +320,15 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "send_inflight")) {
         if (parse_int(v, 1, 1000, &c->send_inflight))
             why = "a number of requests in flight, 1 to 1000";
+    } else if (!strcmp(key, "store_workers")) {
+        if (parse_int(v, 1, 64, &c->store_workers))
+            why = "a number of store worker threads, 1 to 64 (SQLite uses 1)";
+    } else if (!strcmp(key, "batch_max")) {
+        if (parse_int(v, 1, 100000, &c->batch_max))
+            why = "a number of messages per commit, 1 or more";
+    } else if (!strcmp(key, "batch_wait_us")) {
+        if (parse_int(v, 0, 1000000, &c->batch_wait_us))
+            why = "microseconds a worker waits for more messages, 0 to 1000000";
     } else if (!strcmp(key, "batch_per_turn")) {
         if (parse_int(v, 1, 100000, &c->batch_per_turn))
             why = "a number of messages, 1 or more";

@@ -1,6 +1,8 @@
 /* The gateway's private interface, shared by the files of src/gateway:
  *
  *   server.c    the context, vhost, signals, the main loop, shutdown, reload
+ *   pipeline.c  the message path to the store and back: jobs (pipeline.h)
+ *   channels.c  the table of channels and routes (channel.h)
  *   config.c    settings from defaults, a `key = value` file, the environment
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
@@ -90,6 +92,9 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite */
+    int batch_max;            /* messages per commit at most */
+    int batch_wait_us;        /* how long a worker waits for more before a commit */
     char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
     int wa_read_receipts;     /* mark WhatsApp messages read, with the typing indicator */
     double wa_rate;           /* Graph API sends per second per phone number id */
@@ -173,6 +178,9 @@ void gw_metrics_step(int64_t us);
  * failed, undelivered; anything else counts as other). */
 void gw_metrics_status(enum gw_channel ch, const char *status);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
+void gw_metrics_commit(int n);          /* a store worker committed n messages */
+void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
+void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);
@@ -229,8 +237,6 @@ typedef struct gw_server {
     lws_retry_bo_t retry;
     lk_flow *flow;
     lk_store *store; /* the loop thread's connection */
-    lk_runtime *rt;
-    lk_out *out;
     gw_limits *limits;
     gw_wsauth *wsauth;
     gw_sender *sender;
@@ -243,19 +249,6 @@ typedef struct gw_server {
 
 extern gw_server *gw_srv; /* the one server of this process (loop thread only) */
 
-/* The result of gw_process. */
-typedef enum gw_result {
-    GW_R_OK = 0,
-    GW_R_DUP,      /* already processed: acknowledge, nothing happened */
-    GW_R_RATE,     /* over the sender's rate: not processed */
-    GW_R_INVALID,  /* refused by lk_inbound_check: why says what */
-    GW_R_INTERNAL, /* store or engine failure; the transaction rolled back */
-} gw_result;
-
-/* Runs one inbound message through lk_runtime_handle on the loop thread, with
- * the rate limit, metrics and logging. On GW_R_OK the replies are in
- * gw_srv->out until the next call. */
-gw_result gw_process(const lk_inbound *in, const char **why);
 /* Tells the sender thread that new outbox rows were committed. */
 void gw_wake_sender(void);
 
@@ -479,5 +472,8 @@ const char *gw_wsclient_token(const lk_wsclient *c);
 /* The state a resumed session waits in, as the welcome said (NULL for a new
  * conversation); *ended (may be NULL) is 1 when it had ended. */
 const char *gw_wsclient_state(const lk_wsclient *c, int *ended);
+
+#include "pipeline.h"
+#include "channel.h"
 
 #endif

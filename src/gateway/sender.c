@@ -46,10 +46,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* The phone number id of an outbox row's channel ("whatsapp:<id>", channels.c);
+ * "" for a row of no channel the sender posts (gw_send_start refuses it). */
 const char *gw_send_pnid(const char *channel)
 {
-    const char *p = strchr(channel, ':');
-    return p ? p + 1 : "";
+    const char *acct = "";
+    return gw_chan_outbox(channel, &acct) ? acct : "";
 }
 
 static void wake_at(gw_sender *s, int64_t wait_us)
@@ -71,6 +73,7 @@ static void slot_clear(send_slot *sl)
     lk_outbox_items_free(sl->it, 1);
     sl->it = NULL;
     sl->kind = SLOT_FREE;
+    sl->ch = NULL;
     sl->counted = 0;
     sl->as_template = 0;
     sl->tmpl[0] = '\0';
@@ -177,6 +180,7 @@ static void start_receipts(gw_sender *s)
             return;
         }
         sl->kind = SLOT_READ;
+        sl->ch = &gw_chan_whatsapp;
         sl->note = notes[i];
         lk_buf_reset(&sl->body);
         if ((o = cJSON_CreateObject())) {
@@ -239,6 +243,12 @@ static void start_reply(gw_sender *s, lk_outbox_item *it)
     *sl->it = *it; /* the slot owns the row's strings now */
     memset(it, 0, sizeof *it);
     sl->kind = SLOT_REPLY;
+    if (!(sl->ch = gw_chan_outbox(sl->it->channel, NULL)) || !sl->ch->classify) {
+        snprintf(why, sizeof why, "no channel sends outbox rows of '%.64s'", sl->it->channel);
+        gw_send_retry(s, sl->it, gw_send_backoff(s, sl->it->attempts), 0, why);
+        slot_clear(sl);
+        return;
+    }
     if (outside_window(s, sl->it, now_ms, &last_ms)) {
         int rc;
         if (gw_sendpol_template_since(s->pol, sl->it->channel, sl->it->user, last_ms)) {
@@ -335,7 +345,7 @@ static int reap(gw_sender *s)
         memset(&a, 0, sizeof a);
         if (m->data.result == CURLE_OK) {
             curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
-            v = gw_graph_answer_parse(status, sl->answer.p, sl->answer.len, &a);
+            v = sl->ch->classify(status, sl->answer.p, sl->answer.len, &a);
             if (s->cfg->wa_token && *s->cfg->wa_token && strstr(a.message, s->cfg->wa_token))
                 snprintf(a.message, sizeof a.message, "(a message quoting the token)");
             if (a.code)

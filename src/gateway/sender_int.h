@@ -27,6 +27,7 @@ enum { SLOT_FREE, SLOT_REPLY, SLOT_READ };
 typedef struct send_slot {
     CURL *easy;
     int kind;
+    const gw_chan *ch;  /* the channel whose row or receipt it is (channels.c) */
     lk_outbox_item *it; /* SLOT_REPLY */
     gw_sendq_item note; /* SLOT_READ */
     int counted;        /* in s->busy */

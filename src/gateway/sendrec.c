@@ -70,7 +70,7 @@ static void row_sent(gw_sender *s, const send_slot *sl, const char *remote, long
     const lk_outbox_item *it = sl->it;
     lk_err err = lk_store_outbox_sent(s->store, it->id, *remote ? remote : NULL, gw_now_ms());
 
-    gw_metrics_out(GW_CH_WHATSAPP, 1);
+    gw_metrics_out(sl->ch->metric, 1);
     if (sl->as_template) {
         gw_sendpol_template_sent(s->pol, it->channel, it->user, gw_now_ms());
         gw_sendpol_count(GW_SP_TEMPLATE);

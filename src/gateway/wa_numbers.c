@@ -154,7 +154,7 @@ void gw_wa_numbers_reload(void)
             continue;
         }
         /* the caller reset the reply buffers: nothing points into the old flow */
-        lk_flow_free(w->flow);
+        gw_pipeline_retire(w->flow); /* freed once no queued message names it */
         w->flow = flow;
         gw_log(GW_LOG_INFO, "flow reloaded", "phone_number_id=%s flow=\"%s\" name=\"%s\"", w->pnid,
                w->path, lk_flow_name(flow));

@@ -44,6 +44,7 @@ typedef struct pg_store {
     lk_store base; /* first: an lk_store * is a pg_store * */
     PGconn *conn;
     int tx;           /* 1 from a successful begin until commit or rollback */
+    int sp;           /* 1 while a savepoint is marked */
     int64_t lease_ms; /* lk_store_opts.outbox_lease_ms */
     int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
     int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */

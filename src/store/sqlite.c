@@ -323,6 +323,7 @@ static void sq_free(sq_store *q)
 
     for (i = 0; i < ST__N; i++)
         sqlite3_finalize(q->st[i]);
+    sq_sp_free(q);
     sqlite3_close_v2(q->db); /* NULL-safe */
     sq_unlock(q->lock_fd);
     free(q->path);
@@ -456,6 +457,7 @@ static void sq_rollback(lk_store *s)
     sqlite3_stmt *st = q->st[ST_ROLLBACK];
 
     q->tx = 0;
+    q->sp = 0;
     if (sqlite3_get_autocommit(q->db))
         return; /* never begun, or SQLite already rolled back after an error */
     done(q, st, sqlite3_step(st), "rollback");
@@ -512,7 +514,7 @@ static lk_err sq_commit(lk_store *s)
     /* On failure the transaction may still be open; the caller rolls back. */
     err = done(q, st, sqlite3_step(st), "commit");
     if (err == LK_OK)
-        q->tx = 0;
+        q->tx = q->sp = 0;
     return err;
 }
 
@@ -747,6 +749,9 @@ static const struct lk_store_ops sq_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
     .seen = sq_seen,
     .load = sq_load,
     .save = sq_save,

@@ -2,6 +2,7 @@
  *
  *   sqlite.c        open, the schema and its migrations, transactions, the
  *                   message path, the outbox, the vtable
+ *   sqlite_sp.c     savepoints inside a transaction
  *   sqlite_status.c delivery statuses of sent replies (schema step 6) and
  *                   the time of a user's session, for the sender
  *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
@@ -46,6 +47,8 @@ typedef struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST__N];
     int tx;                   /* 1 from a successful begin until commit or rollback */
+    int sp;                   /* 1 while a savepoint is marked (sqlite_sp.c) */
+    sqlite3_stmt *sp_st[3];   /* its statements, prepared at first use */
     char *path;               /* the database file ("" in memory), for the lock */
     char *wal_path;           /* PATH-wal, NULL in memory */
     int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
@@ -115,6 +118,11 @@ static inline lk_err usable(sq_store *q, const char *op)
     return LK_OK;
 }
 
+/* ---- sqlite_sp.c ---- */
+lk_err sq_savepoint(lk_store *s);
+lk_err sq_release(lk_store *s);
+lk_err sq_rollback_to(lk_store *s);
+void sq_sp_free(sq_store *q); /* finalizes the savepoint statements */
 /* ---- sqlite_status.c ---- */
 /* The schema step that adds delivery statuses to the outbox, and the SQL of
  * its statements (prepared at open with the others). */

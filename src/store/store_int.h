@@ -36,6 +36,9 @@ struct lk_store_ops {
     lk_err (*begin)(lk_store *s);
     lk_err (*commit)(lk_store *s);
     void (*rollback)(lk_store *s);
+    lk_err (*savepoint)(lk_store *s);
+    lk_err (*release)(lk_store *s);
+    lk_err (*rollback_to)(lk_store *s);
     lk_err (*seen)(lk_store *s, const char *channel, const char *user, const char *ext_id,
                    int64_t now_ms, int *dup);
     lk_err (*load)(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found);
