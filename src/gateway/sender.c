@@ -18,9 +18,11 @@
  *    24 hours after the user's last message (the session's update time, read
  *    only for such old rows) would be refused by Meta: it goes as the flow's
  *    outside_window template instead, or is kept unsent when there is none.
- * 4. Answers are classified (graph.c) and recorded: a 2xx marks the row sent
- *    with its messages[0].id (a 2xx without it was still taken: sending it
- *    again would deliver it twice); a temporary error retries with
+ * 4. Answers are classified by the row's channel (its classify in the
+ *    channel table, channels.c: graph.c for WhatsApp) and recorded
+ *    (sendrec.c): a 2xx marks the row sent with its messages[0].id (a 2xx
+ *    without it was still taken: sending it again would deliver it
+ *    twice); a temporary error retries with
  *    exponential backoff and jitter; the pair rate limit (131056) retries no
  *    sooner than Meta's six seconds per user; the throughput limit (130429)
  *    pauses the number; a refused token or permission pauses every request,
