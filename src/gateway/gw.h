@@ -345,7 +345,7 @@ void gw_wa_metrics_render(lk_buf *b);
 int gw_wa_numbers_valid(const char *spec, const char **why); /* 0, or -1 with *why */
 /* Loads every number's flow (the loop thread's table); -1 with the reason on stderr. */
 int gw_wa_numbers_open(const char *spec);
-void gw_wa_numbers_reload(void); /* after the reply buffers were reset; logs */
+void gw_wa_numbers_reload(void); /* old flows go to gw_pipeline_retire; logs */
 void gw_wa_numbers_close(void);
 /* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
 const lk_flow *gw_wa_number_flow(const char *pnid);
