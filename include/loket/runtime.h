@@ -69,4 +69,14 @@ lk_err lk_inbound_check(const lk_inbound *in, const char **why);
 lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
                          const char **state);
 
+/* Handles one message inside the caller's open transaction (lk_store_begin
+ * on the runtime's store), in a savepoint of its own, so that many messages
+ * share one commit: the caller commits, and hands the replies out only
+ * after that. Results as lk_runtime_handle (a duplicate leaves nothing
+ * written). On an error only this message's work is undone, unless the
+ * store lost the whole transaction: then *lost is 1 and the caller rolls
+ * back, losing the batch's earlier messages too. */
+lk_err lk_runtime_step(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
+                       const char **state, int *lost);
+
 #endif

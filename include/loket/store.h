@@ -85,6 +85,17 @@ lk_err lk_store_begin(lk_store *s);
 lk_err lk_store_commit(lk_store *s);
 void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
 
+/* One savepoint inside an open transaction, so that many messages share one
+ * commit and a failing one undoes only its own work: savepoint marks;
+ * release keeps what was done since the mark and drops it; rollback_to
+ * undoes what was done since the mark and drops it, the transaction staying
+ * open. LK_EINVAL without an open transaction (or, for release and
+ * rollback_to, without a mark). When rollback_to fails, the database may
+ * have lost the whole transaction: roll back. */
+lk_err lk_store_savepoint(lk_store *s);
+lk_err lk_store_release(lk_store *s);
+lk_err lk_store_rollback_to(lk_store *s);
+
 /* Sessions and processed ids belong to a user of one channel: the key is
  * (channel, user), both non-empty, so that the same phone number on the
  * generic webhook and on WhatsApp are two users with two sessions. The pair
@@ -232,8 +243,7 @@ lk_err lk_store_backup(const char *path, const char *dest, int64_t *pages, int *
  * when state is not NULL, normalised (lk_text_norm, runs of five or more
  * digits as "#", so personal numbers never show) and grouped by state and
  * text, most frequent first, then the latest. *out is malloc-ed (free with
- * lk_store_misses_free); *n rows. Only for SQLite stores; not on the
- * message path. */
+ * lk_store_misses_free); *n rows. Not on the message path. */
 typedef struct lk_miss {
     char *state; /* owned, like text */
     char *text;
@@ -242,5 +252,73 @@ typedef struct lk_miss {
 } lk_miss;
 lk_err lk_store_misses(lk_store *s, int64_t since_ms, const char *state, lk_miss **out, int *n);
 void lk_store_misses_free(lk_miss *m, int n);
+
+/* ---- personal data: retention, erasure, access (privacy.c) ----------------
+ * Every table that holds something of a user (sessions, log, outbox, seen)
+ * carries its channel and user id; the secrets table holds the server's own
+ * secrets and is never touched here. None of these run on the message path,
+ * and none takes the server lock (lk_store_opts.server_lock): they run
+ * beside a server on the same database, waiting for its transactions up to
+ * the busy timeout. */
+
+/* What lk_store_prune deletes: rows older than each time; 0 keeps that table. */
+typedef struct lk_prune_opts {
+    int64_t log_before_ms;     /* log rows with at_ms before this */
+    int64_t outbox_before_ms;  /* sent or dropped outbox rows whose sent_ms is before this */
+    int64_t session_before_ms; /* sessions last saved before this */
+    int batch;                 /* rows per transaction and table; <= 0: 500 */
+} lk_prune_opts;
+
+typedef struct lk_prune_counts {
+    int64_t log, outbox, sessions;
+} lk_prune_counts;
+
+/* Deletes one batch of old rows from each table, each batch in a short
+ * transaction of its own, so a writer waits at most one batch. Adds what it
+ * deleted to *n (may be NULL); *more (may be NULL) is 1 when some table had
+ * a full batch (call again, after a pause that lets writers in). PostgreSQL:
+ * one server at a time (a lock; the others delete nothing). Outside a
+ * transaction. */
+lk_err lk_store_prune(lk_store *s, const lk_prune_opts *o, lk_prune_counts *n, int *more);
+
+/* What one user has stored, table by table (lk_store_forget's counts). */
+typedef struct lk_user_counts {
+    int64_t sessions, log, outbox, seen;
+} lk_user_counts;
+
+/* A user as an operator names one: (channel, user), or user on every
+ * channel when channel is NULL. */
+typedef struct lk_user_ref {
+    const char *channel;
+    const char *user;
+} lk_user_ref;
+
+/* Erases everything of the n users in one transaction: all of them or none.
+ * counts (may be NULL) gets n entries, the rows removed per table for each
+ * user. A user with nothing stored is not an error (zero counts). Outside a
+ * transaction. */
+lk_err lk_store_forget(lk_store *s, const lk_user_ref *users, int n, lk_user_counts *counts);
+
+/* One row read from a table: ncols columns, each with its name, its value
+ * (text; integers in decimal; a blob as its bytes; NULL for SQL NULL), its
+ * length in bytes and its kind ('i' integer, 't' text, 'b' blob, 'n' NULL). */
+typedef struct lk_store_row {
+    int ncols;
+    const char *const *names;
+    const char *const *vals;
+    const size_t *lens;
+    const char *kinds;
+} lk_store_row;
+
+/* Every row stored about user (of channel, or of every channel when NULL),
+ * table by table in a fixed order (sessions, log, outbox, seen), oldest
+ * first, every column (SELECT *), read in one snapshot. fn gets each row
+ * (borrowed until it returns) and returns 0 to go on; else the export stops
+ * with LK_EIO. Outside a transaction. */
+typedef int (*lk_export_fn)(void *ctx, const char *table, const lk_store_row *row);
+/* The tables of a user, in export order: the i-th name, NULL past the last. */
+const char *lk_store_user_table(int i);
+lk_err lk_store_export(lk_store *s, const char *channel, const char *user, lk_export_fn fn,
+                       void *ctx);
 
 #endif

@@ -12,6 +12,8 @@ int cmd_replay(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_misses(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Loads a flow, printing every diagnostic to stderr. NULL when it is broken. */
 lk_flow *cli_load_flow(const char *path);

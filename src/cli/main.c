@@ -24,6 +24,8 @@ static const struct command {
     {"check", cmd_check, "load a flow and report every problem found"},
     {"backup", cmd_backup, "copy the database consistently, also while a server runs"},
     {"misses", cmd_misses, "what users typed that the flow did not understand, from the log"},
+    {"forget", cmd_forget, "erase everything stored about users (sessions, log, outbox)"},
+    {"export", cmd_export, "print everything stored about a user as JSON"},
 };
 
 static void usage(FILE *fp)

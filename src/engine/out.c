@@ -39,7 +39,9 @@ struct lk_out {
     int nstates, capstates;
     int open; /* a reply is being written: reps[nreps - 1] */
     int oom;
-    int missed; /* the state that did not understand the message, plus 1; 0: none */
+    int missed;       /* the state that did not understand the message, plus 1; 0: none */
+    int sensitive_in; /* a sensitive input read the message (sensitive.c) */
+    lk_buf secrets;   /* sensitive values the step saw, each NUL-terminated */
 };
 
 /* Grows *arr (of elem bytes each) to hold need elements. */
@@ -73,6 +75,7 @@ void lk_out_free(lk_out *o)
     lk_buf_free(&o->text);
     lk_buf_free(&o->ids);
     lk_buf_free(&o->joined);
+    lk_buf_free(&o->secrets);
     free(o->reps);
     free(o->chs);
     free(o->cho);
@@ -90,6 +93,34 @@ void lk_out_reset(lk_out *o)
     o->open = 0;
     o->oom = 0;
     o->missed = 0;
+    o->sensitive_in = 0;
+    lk_buf_reset(&o->secrets);
+}
+
+void lk_out_secret(lk_out *o, int input, const char *v, size_t n)
+{
+    size_t i;
+
+    o->sensitive_in |= input;
+    if (!v || !n)
+        return;
+    for (i = 0; i < o->secrets.len; i += strlen(o->secrets.p + i) + 1)
+        if (strlen(o->secrets.p + i) == n && !memcmp(o->secrets.p + i, v, n))
+            return;
+    lk_buf_put(&o->secrets, v, n);
+    lk_buf_putc(&o->secrets, '\0');
+    o->oom |= o->secrets.oom;
+}
+
+int lk_out_sensitive_input(const lk_out *o)
+{
+    return o->sensitive_in;
+}
+
+const char *lk_out_sensitive_values(const lk_out *o, size_t *n)
+{
+    *n = o->secrets.len;
+    return o->secrets.len ? o->secrets.p : "";
 }
 
 void lk_out_miss(lk_out *o, int state)

@@ -132,6 +132,12 @@ int ld_dataset(const ld *l, const char *name);
 int ld_edge(ld *l, int from, int to, const char *what); /* edge id or -1 */
 int ld_target(ld *l, const cJSON *node); /* state index of a goto string, or -1 after reporting */
 
+/* ---- sensitive.c: personal data ---- */
+/* The state's "clear" list, after its keys were checked. */
+void ld_state_clear(ld *l, lk_state *s, const cJSON *st);
+/* flow->sensitive from the inputs marked "sensitive", after the states. */
+void ld_sensitive(ld *l);
+
 /* ---- expr.c / template.c ---- */
 /* Compiles the expression at s[start..] where s is the decoded text of the
  * JSON string node. Outside templates the expression must fill the rest of

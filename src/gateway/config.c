@@ -20,6 +20,9 @@ void gw_config_defaults(gw_config *c)
     c->sync = LK_SYNC_FULL;
     c->log_level = GW_LOG_INFO;
     c->dedup_keep_ms = INT64_C(8) * 86400 * 1000;
+    c->log_keep_ms = INT64_C(90) * 86400 * 1000;
+    c->outbox_keep_ms = INT64_C(7) * 86400 * 1000;
+    c->session_keep_ms = INT64_C(30) * 86400 * 1000;
     c->rate = 1.0;
     c->burst = 20;
     c->max_conns_per_peer = 64;
@@ -46,6 +49,9 @@ void gw_config_defaults(gw_config *c)
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
+    c->store_workers = 1;
+    c->batch_max = 256;
+    c->batch_wait_us = 0;
     c->wa_read_receipts = 1;
     c->wa_rate = 80; /* Meta's default throughput of a phone number */
 }
@@ -201,6 +207,9 @@ static const char *const keys[] = {
     "log",
     "test_clock",
     "dedup_keep",
+    "log_keep",
+    "outbox_keep",
+    "session_keep",
     "rate",
     "burst",
     "max_conns_per_peer",
@@ -224,6 +233,9 @@ static const char *const keys[] = {
     "max_conns",
     "max_webhook_conns",
     "trusted_proxies",
+    "store_workers",
+    "batch_max",
+    "batch_wait_us",
     "wa_numbers",
     "wa_read_receipts",
     "wa_rate",
@@ -308,6 +320,15 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "send_inflight")) {
         if (parse_int(v, 1, 1000, &c->send_inflight))
             why = "a number of requests in flight, 1 to 1000";
+    } else if (!strcmp(key, "store_workers")) {
+        if (parse_int(v, 1, 64, &c->store_workers))
+            why = "a number of store worker threads, 1 to 64 (SQLite uses 1)";
+    } else if (!strcmp(key, "batch_max")) {
+        if (parse_int(v, 1, 100000, &c->batch_max))
+            why = "a number of messages per commit, 1 or more";
+    } else if (!strcmp(key, "batch_wait_us")) {
+        if (parse_int(v, 0, 1000000, &c->batch_wait_us))
+            why = "microseconds a worker waits for more messages, 0 to 1000000";
     } else if (!strcmp(key, "batch_per_turn")) {
         if (parse_int(v, 1, 100000, &c->batch_per_turn))
             why = "a number of messages, 1 or more";
@@ -323,6 +344,17 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "trusted_proxies")) {
         if (parse_proxies(c, v) < 0)
             why = "addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1), or none";
+    } else if (!strcmp(key, "log_keep") || !strcmp(key, "outbox_keep") ||
+               !strcmp(key, "session_keep")) {
+        int64_t *dst = key[0] == 'l'   ? &c->log_keep_ms
+                       : key[0] == 'o' ? &c->outbox_keep_ms
+                                       : &c->session_keep_ms;
+        if (!strcmp(v, "forever"))
+            *dst = 0;
+        else if (parse_duration(v, &ms) || ms < 60000)
+            why = "a duration of 1m or more, such as 90d, or forever";
+        else
+            *dst = ms;
     } else if (!strcmp(key, "ws_ping") || !strcmp(key, "ws_idle") ||
                !strcmp(key, "request_timeout") || !strcmp(key, "send_timeout")) {
         if (parse_duration(v, &ms) || ms < 1000 || ms > 65535 * 1000)

@@ -1,6 +1,8 @@
 /* The gateway's private interface, shared by the files of src/gateway:
  *
  *   server.c    the context, vhost, signals, the main loop, shutdown, reload
+ *   pipeline.c  the message path to the store and back: jobs (pipeline.h)
+ *   channels.c  the table of channels and routes (channel.h)
  *   config.c    settings from defaults, a `key = value` file, the environment
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
@@ -62,6 +64,7 @@ typedef struct gw_config {
     int log_level;  /* GW_LOG_* */
     int test_clock; /* clients may set the clock of their conversations */
     int64_t dedup_keep_ms;
+    int64_t log_keep_ms, outbox_keep_ms, session_keep_ms; /* retention; 0 keeps forever */
     double rate; /* messages per second per sender (token refill) */
     int burst;   /* bucket size */
     int max_conns_per_peer;
@@ -88,6 +91,9 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite */
+    int batch_max;            /* messages per commit at most */
+    int batch_wait_us;        /* how long a worker waits for more before a commit */
     char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
     int wa_read_receipts;     /* mark WhatsApp messages read, with the typing indicator */
     double wa_rate;           /* Graph API sends per second per phone number id */
@@ -171,6 +177,9 @@ void gw_metrics_step(int64_t us);
  * failed, undelivered; anything else counts as other). */
 void gw_metrics_status(enum gw_channel ch, const char *status);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
+void gw_metrics_commit(int n);          /* a store worker committed n messages */
+void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
+void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);
@@ -227,8 +236,6 @@ typedef struct gw_server {
     lws_retry_bo_t retry;
     lk_flow *flow;
     lk_store *store; /* the loop thread's connection */
-    lk_runtime *rt;
-    lk_out *out;
     gw_limits *limits;
     gw_wsauth *wsauth;
     gw_sender *sender;
@@ -241,19 +248,6 @@ typedef struct gw_server {
 
 extern gw_server *gw_srv; /* the one server of this process (loop thread only) */
 
-/* The result of gw_process. */
-typedef enum gw_result {
-    GW_R_OK = 0,
-    GW_R_DUP,      /* already processed: acknowledge, nothing happened */
-    GW_R_RATE,     /* over the sender's rate: not processed */
-    GW_R_INVALID,  /* refused by lk_inbound_check: why says what */
-    GW_R_INTERNAL, /* store or engine failure; the transaction rolled back */
-} gw_result;
-
-/* Runs one inbound message through lk_runtime_handle on the loop thread, with
- * the rate limit, metrics and logging. On GW_R_OK the replies are in
- * gw_srv->out until the next call. */
-gw_result gw_process(const lk_inbound *in, const char **why);
 /* Tells the sender thread that new outbox rows were committed. */
 void gw_wake_sender(void);
 
@@ -356,12 +350,15 @@ void gw_wa_numbers_close(void);
 /* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
 const lk_flow *gw_wa_number_flow(const char *pnid);
 int gw_wa_numbers_count(void);
+const char *gw_wa_number_pnid(int i); /* the i-th listed number, NULL past the end */
 
 /* ---- sender.c, maint.c --------------------------------------------------------------- */
 /* Opens the store connection of a background thread (logs why not). */
 lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out);
-/* Starts the sender thread on its own store connection. */
+/* Starts the sender thread on its own store connection; it sends nothing
+ * until gw_sender_ready, once it was given the templates. */
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
+void gw_sender_ready(gw_sender *s); /* NULL-safe */
 void gw_sender_wake(gw_sender *s);
 /* 1 while the sender thread runs and has turned its loop recently enough. */
 int gw_sender_alive(gw_sender *s);
@@ -371,9 +368,10 @@ void gw_sender_stop(gw_sender *s);
 lk_err gw_maint_start(const gw_config *cfg, gw_maint **out);
 void gw_maint_stop(gw_maint *m); /* NULL-safe */
 
-/* The outside_window template of the flow, copied (t NULL: none); called at
- * start and after each reload. NULL-safe. */
-void gw_sender_set_template(gw_sender *s, const lk_flow_template *t);
+/* The outside_window template (copied; t NULL: none) of number pnid's own
+ * flow, or with pnid NULL of the server's flow, which serves every number
+ * without one. At start and after each reload. NULL-safe. */
+void gw_sender_set_template(gw_sender *s, const char *pnid, const lk_flow_template *t);
 /* WhatsApp route: marks message wamid of user, received on number pnid, as
  * read with the typing indicator (when wa_read_receipts is on), best effort,
  * from the sender thread before the user's next reply. NULL-safe. */
@@ -436,14 +434,17 @@ void gw_sendpol_template_sent(gw_sendpol *p, const char *channel, const char *us
                               int64_t now_ms);
 int gw_sendpol_template_since(const gw_sendpol *p, const char *channel, const char *user,
                               int64_t since_ms);
-void gw_sendpol_set_template(gw_sendpol *p, const lk_flow_template *t);
-/* The template's Graph API body to user to into out (appending) and its name:
- * 1, 0 when the flow names none, -1 out of memory. */
-int gw_sendpol_template_body(gw_sendpol *p, const char *to, lk_buf *out, char *name,
-                             size_t namelen);
-/* A message template as a Graph API body: type template, its name, language
- * and text body parameters. 0, or -1 out of memory. */
-int gw_wa_template_render(const char *to, const char *name, const char *language,
+/* The template of number pnid's flow (NULL: the server's flow's). */
+void gw_sendpol_set_template(gw_sendpol *p, const char *pnid, const lk_flow_template *t);
+/* The Graph API body of the template of number pnid's flow in place of reply
+ * (a Graph API body) into out (appending), and its name: 1, 0 when the flow
+ * names none, -1 out of memory or a reply with no recipient. */
+int gw_sendpol_template_body(gw_sendpol *p, const char *pnid, const char *reply, lk_buf *out,
+                             char *name, size_t namelen);
+/* A message template as a Graph API body, to whom reply (a Graph API body) is
+ * addressed ("to" or "recipient"): type template, its name, language and
+ * text body parameters. 0, or -1 (out of memory, no recipient in reply). */
+int gw_wa_template_render(const char *reply, const char *name, const char *language,
                           const char *const *params, int nparams, lk_buf *out);
 void gw_sendpol_count_answer(enum gw_send_verdict v);
 void gw_sendpol_count_status(const char *status);
@@ -468,5 +469,8 @@ const char *gw_wsclient_token(const lk_wsclient *c);
 /* The state a resumed session waits in, as the welcome said (NULL for a new
  * conversation); *ended (may be NULL) is 1 when it had ended. */
 const char *gw_wsclient_state(const lk_wsclient *c, int *ended);
+
+#include "pipeline.h"
+#include "channel.h"
 
 #endif

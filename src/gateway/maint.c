@@ -149,6 +149,35 @@ static void checkpoint(gw_maint *m, int64_t *last_us, int64_t *warned_us)
     }
 }
 
+/* Retention (log_keep, outbox_keep, session_keep; lk_store_prune): a batch
+ * per table at a time, with a pause between batches that lets the message
+ * path take the write lock; at most RETENTION_BATCHES a round, the rest in
+ * the next. */
+#define RETENTION_BATCHES 2000
+#define RETENTION_PAUSE_MS 20
+
+static void retention(gw_maint *m)
+{
+    int64_t now = gw_now_ms();
+    lk_prune_opts o = {0};
+    lk_prune_counts n = {0};
+    int more = 1, k;
+
+    o.log_before_ms = m->cfg->log_keep_ms ? now - m->cfg->log_keep_ms : 0;
+    o.outbox_before_ms = m->cfg->outbox_keep_ms ? now - m->cfg->outbox_keep_ms : 0;
+    o.session_before_ms = m->cfg->session_keep_ms ? now - m->cfg->session_keep_ms : 0;
+    for (k = 0; more && k < RETENTION_BATCHES && (!k || !sleeper_wait(&m->sl, RETENTION_PAUSE_MS));
+         k++)
+        if (lk_store_prune(m->store, &o, &n, &more) != LK_OK) {
+            gw_log(GW_LOG_ERROR, "pruning old rows failed", "why=\"%s\"",
+                   lk_store_errmsg(m->store));
+            break;
+        }
+    if (n.log || n.outbox || n.sessions)
+        gw_log(GW_LOG_INFO, "old rows pruned", "log=%lld outbox=%lld sessions=%lld",
+               (long long)n.log, (long long)n.outbox, (long long)n.sessions);
+}
+
 static void *maint_main(void *arg)
 {
     gw_maint *m = arg;
@@ -157,10 +186,12 @@ static void *maint_main(void *arg)
     int done = 0;
 
     prune(m);
+    retention(m);
     while (!sleeper_wait(&m->sl, poll)) {
         checkpoint(m, &last_ckpt, &warned);
         if ((gw_mono_us() - last_prune) / 1000 >= m->cfg->prune_every_ms) {
             prune(m);
+            retention(m);
             last_prune = gw_mono_us();
         }
     }

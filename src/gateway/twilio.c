@@ -18,7 +18,7 @@
  *   a state whose input takes media keeps it, elsewhere a caption is read
  *   as text and media alone gets the flow's text for what it cannot read;
  * - anything else: 400.
- * Replies go back synchronously as TwiML. */
+ * Replies go back as TwiML in the answer, once their message committed. */
 #include "gw.h"
 
 #include <stdlib.h>
@@ -108,15 +108,33 @@ static void status_callback(gw_req *r, const gw_form *f, const char *status)
     twiml(r, NULL);
 }
 
+/* After the commit: the replies as TwiML; duplicates, rate-limited and
+ * refused texts are acknowledged with nothing said. */
+static void twilio_answer(gw_req *r, const gw_job *job)
+{
+    switch (gw_job_result(job, 0, NULL)) {
+    case GW_R_OK:
+        gw_metrics_out(GW_CH_TWILIO, lk_out_count(gw_job_out(job, 0)));
+        twiml(r, gw_job_out(job, 0));
+        break;
+    case GW_R_INTERNAL:
+        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
+        break;
+    default: twiml(r, NULL); break;
+    }
+}
+
 int gw_route_twilio(gw_req *r)
 {
-    const char *token = gw_srv->cfg.twilio_token, *from, *sid, *status, *why = NULL;
+    const char *token = gw_srv->cfg.twilio_token, *from, *sid, *status;
     const gw_form_param *body;
     gw_form form = {0};
     gw_twilio_url url;
     lk_inbound in = {0};
     lk_err err;
 
+    if (r->route_ctx) /* being handled already: the body's completion came twice */
+        return 0;
     if (!token) {
         gw_log(GW_LOG_ERROR, "twilio request refused: LOKET_TWILIO_AUTH_TOKEN is not set", "rid=%s",
                r->rid);
@@ -164,25 +182,27 @@ int gw_route_twilio(gw_req *r)
     if (in.media_type)
         gw_log(GW_LOG_INFO, "twilio media", "rid=%s type=%s caption=%d", r->rid, in.media_type,
                body->vlen > 0);
-    in.channel = "twilio";
+    in.channel = gw_chan_twilio.name;
     in.user = from;
     in.ext_id = sid;
     in.text = body->v;
     in.len = body->vlen;
     in.now_ms = gw_now_ms();
-    switch (gw_process(&in, &why)) {
-    case GW_R_OK:
-        gw_metrics_out(GW_CH_TWILIO, lk_out_count(gw_srv->out));
-        twiml(r, gw_srv->out);
-        break;
-    case GW_R_INTERNAL:
-        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
-        break;
-    default: /* duplicates, rate-limited and refused texts: acknowledged, nothing said */
-        twiml(r, NULL);
-        break;
-    }
+    gw_chan_submit(r, &gw_chan_twilio, &in, 1); /* answered by twilio_answer */
 done:
     gw_form_clear(&form);
     return 0;
 }
+
+static const gw_route twilio_routes[] = {
+    {GW_POST, "/webhook/twilio", gw_route_twilio},
+    {GW_OTHER, NULL, NULL},
+};
+
+const gw_chan gw_chan_twilio = {
+    .name = "twilio",
+    .metric = GW_CH_TWILIO,
+    .routes = twilio_routes,
+    .webhook = 1,
+    .answer = twilio_answer,
+};

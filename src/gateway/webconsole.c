@@ -42,7 +42,7 @@ static const char *find(const char *s, size_t n, const char *what)
 int gw_route_console(gw_req *r)
 {
     const char *page = (const char *)gw_console_html, *at, *key, *text;
-    const lk_flow *flow = lk_runtime_flow(gw_srv->rt);
+    const lk_flow *flow = gw_srv->flow;
     lk_buf b = {0};
     size_t head;
     int i;

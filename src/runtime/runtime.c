@@ -1,7 +1,9 @@
-/* One inbound message, one transaction: the only place that puts the engine
- * and the store together. The session, blob buffer and reply buffers are kept
+/* One inbound message, one transaction (or one savepoint of a transaction
+ * shared by many): the only place that puts the engine and the store
+ * together. The session, blob buffer and reply buffers are kept
  * in the runtime and reused, so a warm runtime does not allocate per message. */
 #include "loket/runtime.h"
+#include "loket/mask.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@ struct lk_runtime {
     lk_session *session;
     lk_buf blob;
     lk_buf payload;
+    lk_buf mask; /* a log row with its sensitive data masked (mask.c) */
 };
 
 lk_runtime *lk_runtime_new(const lk_flow *flow, lk_store *store)
@@ -36,6 +39,7 @@ void lk_runtime_free(lk_runtime *rt)
     lk_session_free(rt->session);
     lk_buf_free(&rt->blob);
     lk_buf_free(&rt->payload);
+    lk_buf_free(&rt->mask);
     free(rt);
 }
 
@@ -91,6 +95,8 @@ static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *ou
         lk_out_get(out, i, &r);
         e.text = r.text;
         e.text_len = r.len;
+        if (lk_log_mask(out, &e, &rt->mask) != 0)
+            return LK_ENOMEM;
         if ((err = lk_store_log(rt->store, &e)) != LK_OK)
             return err;
         if (in->render) {
@@ -107,34 +113,25 @@ static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *ou
     return LK_OK;
 }
 
-lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
-                         const char **state)
+/* The work of one message inside an open transaction: dedup, load, step,
+ * save, log, outbox. *seen is 1 for a duplicate (nothing written). On error
+ * the caller undoes what was written (rollback or rollback_to). */
+static lk_err process(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *seen,
+                      const char **state)
 {
     const lk_flow *flow = in->flow ? in->flow : rt->flow;
-    const char *why, *st;
-    int seen = 0, found = 0;
+    const char *st;
+    int found = 0;
     lk_err err;
     lk_log_entry e;
     lk_input ein = {0};
 
-    if (dup)
-        *dup = 0;
-    lk_out_reset(out);
-    if ((err = lk_inbound_check(in, &why)) != LK_OK)
+    if ((err = lk_store_seen(rt->store, in->channel, in->user, in->ext_id, in->now_ms, seen)) !=
+            LK_OK ||
+        *seen)
         return err;
-    if ((err = lk_store_begin(rt->store)) != LK_OK)
-        return err;
-    if ((err = lk_store_seen(rt->store, in->channel, in->user, in->ext_id, in->now_ms, &seen)) !=
-        LK_OK)
-        goto fail;
-    if (seen) {
-        lk_store_rollback(rt->store);
-        if (dup)
-            *dup = 1;
-        return LK_OK;
-    }
     if ((err = lk_store_load(rt->store, in->channel, in->user, &rt->blob, &found)) != LK_OK)
-        goto fail;
+        return err;
     if (!found || lk_session_decode(rt->session, flow, rt->blob.p, rt->blob.len) != LK_OK)
         lk_session_reset(rt->session, flow);
     ein.text = in->text;
@@ -146,26 +143,52 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
     ein.media_id = in->media_id;
     ein.media_mime = in->media_mime;
     if ((err = lk_engine_input(flow, rt->session, &ein, in->now_ms, out)) != LK_OK)
-        goto fail;
+        return err;
     st = lk_session_state(rt->session, flow);
     lk_buf_reset(&rt->blob);
     if ((err = lk_session_encode(rt->session, flow, &rt->blob)) != LK_OK)
-        goto fail;
-    if (rt->blob.oom) {
-        err = LK_ENOMEM;
-        goto fail;
-    }
+        return err;
+    if (rt->blob.oom)
+        return LK_ENOMEM;
     if ((err = lk_store_save(rt->store, in->channel, in->user, rt->blob.p, rt->blob.len,
                              in->now_ms)) != LK_OK)
-        goto fail;
+        return err;
     e = (lk_log_entry){in->user,   in->channel, LK_DIR_IN, in->now_ms, st,
                        in->ext_id, in->text,    in->len,   NULL};
     if (lk_out_missed(out) >= 0)
         e.missed = lk_flow_state_name(flow, lk_out_missed(out));
+    if (lk_log_mask(out, &e, &rt->mask) != 0)
+        return LK_ENOMEM;
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
-        goto fail;
+        return err;
     if ((err = log_replies(rt, in, out, st)) != LK_OK)
+        return err;
+    *state = st;
+    return LK_OK;
+}
+
+lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
+                         const char **state)
+{
+    const char *why, *st = NULL;
+    int seen = 0;
+    lk_err err;
+
+    if (dup)
+        *dup = 0;
+    lk_out_reset(out);
+    if ((err = lk_inbound_check(in, &why)) != LK_OK)
+        return err;
+    if ((err = lk_store_begin(rt->store)) != LK_OK)
+        return err;
+    if ((err = process(rt, in, out, &seen, &st)) != LK_OK)
         goto fail;
+    if (seen) {
+        lk_store_rollback(rt->store);
+        if (dup)
+            *dup = 1;
+        return LK_OK;
+    }
     if ((err = lk_store_commit(rt->store)) != LK_OK)
         goto fail;
     if (state)
@@ -173,6 +196,40 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
     return LK_OK;
 fail:
     lk_store_rollback(rt->store);
+    lk_out_reset(out);
+    return err;
+}
+
+lk_err lk_runtime_step(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
+                       const char **state, int *lost)
+{
+    const char *why, *st = NULL;
+    int seen = 0;
+    lk_err err;
+
+    *dup = 0;
+    *lost = 0;
+    lk_out_reset(out);
+    if ((err = lk_inbound_check(in, &why)) != LK_OK)
+        return err;
+    if ((err = lk_store_savepoint(rt->store)) != LK_OK) {
+        *lost = 1;
+        return err;
+    }
+    if ((err = process(rt, in, out, &seen, &st)) != LK_OK)
+        goto fail;
+    if ((err = lk_store_release(rt->store)) != LK_OK) {
+        *lost = 1;
+        lk_out_reset(out);
+        return err;
+    }
+    *dup = seen;
+    if (state)
+        *state = st;
+    return LK_OK;
+fail:
+    if (lk_store_rollback_to(rt->store) != LK_OK)
+        *lost = 1;
     lk_out_reset(out);
     return err;
 }

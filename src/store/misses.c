@@ -2,8 +2,7 @@
  * message log (the `missed` column, schema version 4). A tool's query, off
  * the message path: it reads every missed row since a time and groups them
  * here, after normalising, since SQL cannot normalise the way the engine
- * does. */
-#include <sqlite3.h>
+ * does. The same query on every backend (lk_store_ops.query). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,84 +54,77 @@ void lk_store_misses_free(lk_miss *m, int n)
     free(m);
 }
 
+typedef struct miss_acc {
+    lk_miss *m;
+    int n, cap;
+} miss_acc;
+
+/* One missed row: grouped by state and normalised text. */
+static int miss_row(void *ctx, const lk_store_row *r)
+{
+    miss_acc *a = ctx;
+    const char *ms = r->vals[0], *tx = r->vals[1];
+    int64_t at = r->vals[2] ? strtoll(r->vals[2], NULL, 10) : 0;
+    char key[MISS_TEXT];
+    int i;
+
+    if (!ms)
+        return 0;
+    norm_masked(tx ? tx : "", tx ? r->lens[1] : 0, key, sizeof key);
+    for (i = 0; i < a->n; i++)
+        if (!strcmp(a->m[i].text, key) && !strcmp(a->m[i].state, ms))
+            break;
+    if (i == a->n) {
+        if (a->n == a->cap) {
+            int ncap = a->cap ? a->cap * 2 : 64;
+            lk_miss *g = realloc(a->m, (size_t)ncap * sizeof *g);
+            if (!g)
+                return -1;
+            a->m = g;
+            a->cap = ncap;
+        }
+        a->m[i].state = strdup(ms);
+        a->m[i].text = strdup(key);
+        a->m[i].count = 0;
+        a->m[i].last_ms = at;
+        if (!a->m[i].state || !a->m[i].text) {
+            free(a->m[i].state);
+            free(a->m[i].text);
+            return -1;
+        }
+        a->n++;
+    }
+    a->m[i].count++;
+    if (at > a->m[i].last_ms)
+        a->m[i].last_ms = at;
+    return 0;
+}
+
 lk_err lk_store_misses(lk_store *s, int64_t since_ms, const char *state, lk_miss **out, int *n)
 {
-    sqlite3 *db = s ? lk_store_sqlite_db(s) : NULL;
-    sqlite3_stmt *st = NULL;
-    lk_miss *m = NULL;
-    int nm = 0, cap = 0, rc, i;
-    lk_err err = LK_OK;
+    static const char sql[] = "SELECT missed, text, at_ms FROM log WHERE missed IS NOT NULL "
+                              "AND at_ms >= $1 AND (CAST($2 AS text) IS NULL OR missed = $2)";
+    lk_sql_arg a[2] = {{.i = since_ms, .is_int = 1}, {.text = state}};
+    miss_acc acc = {NULL, 0, 0};
+    lk_err err;
 
-    *out = NULL;
-    *n = 0;
-    if (!db) {
-        if (s)
-            lk_store_set_err(s, "misses: only for SQLite databases");
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!s || !out || !n)
         return LK_EINVAL;
-    }
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT missed, text, at_ms FROM log WHERE missed IS NOT NULL "
-                            "AND at_ms >= ?1 AND (?2 IS NULL OR missed = ?2)",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 1, since_ms);
-    if (rc == SQLITE_OK)
-        rc = state ? sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 2);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *ms = (const char *)sqlite3_column_text(st, 0);
-        const char *tx = (const char *)sqlite3_column_text(st, 1);
-        int tn = sqlite3_column_bytes(st, 1);
-        int64_t at = sqlite3_column_int64(st, 2);
-        char key[MISS_TEXT];
-
-        rc = SQLITE_OK;
-        if (!ms)
-            continue;
-        norm_masked(tx ? tx : "", (size_t)tn, key, sizeof key);
-        for (i = 0; i < nm; i++)
-            if (!strcmp(m[i].text, key) && !strcmp(m[i].state, ms))
-                break;
-        if (i == nm) {
-            if (nm == cap) {
-                int ncap = cap ? cap * 2 : 64;
-                lk_miss *g = realloc(m, (size_t)ncap * sizeof *g);
-                if (!g) {
-                    err = LK_ENOMEM;
-                    goto done;
-                }
-                m = g;
-                cap = ncap;
-            }
-            m[nm].state = strdup(ms);
-            m[nm].text = strdup(key);
-            m[nm].count = 0;
-            m[nm].last_ms = at;
-            if (!m[nm].state || !m[nm].text) {
-                free(m[nm].state);
-                free(m[nm].text);
-                err = LK_ENOMEM;
-                goto done;
-            }
-            nm++;
+    if ((err = s->ops->query(s, sql, a, 2, miss_row, &acc, NULL)) != LK_OK) {
+        if (err == LK_EIO) {
+            lk_store_set_err(s, "misses: out of memory");
+            err = LK_ENOMEM;
         }
-        m[i].count++;
-        if (at > m[i].last_ms)
-            m[i].last_ms = at;
-    }
-    if (rc != SQLITE_DONE) {
-        lk_store_set_err(s, "misses: %s", sqlite3_errmsg(db));
-        err = LK_ESTORE;
-        goto done;
-    }
-    if (nm)
-        qsort(m, (size_t)nm, sizeof *m, cmp_miss);
-done:
-    sqlite3_finalize(st);
-    if (err != LK_OK) {
-        lk_store_misses_free(m, nm);
+        lk_store_misses_free(acc.m, acc.n);
         return err;
     }
-    *out = m;
-    *n = nm;
+    if (acc.n)
+        qsort(acc.m, (size_t)acc.n, sizeof *acc.m, cmp_miss);
+    *out = acc.m;
+    *n = acc.n;
     return LK_OK;
 }

@@ -92,6 +92,11 @@ static const char *const pg_migrations[] = {
 
     /* 6: the delivery status of a sent reply (pg_status.c) */
     PG_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: the times retention (privacy.c) deletes by */
+    "CREATE INDEX log_at ON log(at_ms);"
+    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -194,10 +199,12 @@ void pg_p_i64(pg_params *p, int64_t v)
     p->fmt[i] = 1;
 }
 
-/* The server's message without its trailing newline. */
+/* The server's message: its first line only. The lines after it (DETAIL,
+ * "Failing row contains (...)") may quote the values of a row, a user's
+ * text among them, and the message goes to the server log. */
 static void set_pg_err(pg_store *q, const char *op, const char *msg)
 {
-    size_t n = msg ? strlen(msg) : 0;
+    size_t n = msg ? strcspn(msg, "\n") : 0;
 
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;
@@ -409,7 +416,7 @@ static void pg_rollback(lk_store *s)
 
     if (q->tx && PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(PQexec(q->conn, "ROLLBACK"));
-    q->tx = 0;
+    q->tx = q->sp = 0;
 }
 
 static void pg_close(lk_store *s)
@@ -448,8 +455,64 @@ static lk_err pg_commit(lk_store *s)
         return err;
     /* an aborted transaction "commits" as ROLLBACK: that is a failure */
     if ((err = exec(q, "COMMIT", "commit", "COMMIT")) == LK_OK)
-        q->tx = 0;
+        q->tx = q->sp = 0;
     return err;
+}
+
+/* One savepoint level ("m"): a transaction of many messages undoes a failing
+ * message's work alone. After an error PostgreSQL refuses everything in the
+ * transaction but ROLLBACK TO, which is why rollback_to does not ask
+ * pg_usable. */
+static lk_err pg_savepoint(lk_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    lk_err err;
+
+    if (!q->tx || q->sp) {
+        lk_store_set_err(s, "savepoint: %s", q->tx ? "one is marked already" : "no transaction");
+        return LK_EINVAL;
+    }
+    if ((err = pg_usable(q, "savepoint")) != LK_OK ||
+        (err = exec(q, "SAVEPOINT m", "savepoint", NULL)) != LK_OK)
+        return err;
+    q->sp = 1;
+    return LK_OK;
+}
+
+static lk_err pg_release(lk_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    lk_err err;
+
+    if (!q->tx || !q->sp) {
+        lk_store_set_err(s, "release: no savepoint");
+        return LK_EINVAL;
+    }
+    if ((err = pg_usable(q, "release")) != LK_OK ||
+        (err = exec(q, "RELEASE SAVEPOINT m", "release", NULL)) != LK_OK)
+        return err;
+    q->sp = 0;
+    return LK_OK;
+}
+
+static lk_err pg_rollback_to(lk_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    lk_err err;
+
+    if (!q->tx || !q->sp) {
+        lk_store_set_err(s, "rollback to savepoint: no savepoint");
+        return LK_EINVAL;
+    }
+    if (PQstatus(q->conn) != CONNECTION_OK) {
+        lk_store_set_err(s, "rollback to savepoint: %s: the connection was lost", q->where);
+        return LK_ESTORE;
+    }
+    if ((err = exec(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK ||
+        (err = exec(q, "RELEASE SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK)
+        return err;
+    q->sp = 0;
+    return LK_OK;
 }
 
 /* ---- the message path ----------------------------------------------------- */
@@ -592,6 +655,9 @@ static const struct lk_store_ops pg_ops = {
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
+    .savepoint = pg_savepoint,
+    .release = pg_release,
+    .rollback_to = pg_rollback_to,
     .rollback = pg_rollback,
     .seen = pg_seen,
     .load = pg_load,
@@ -612,6 +678,8 @@ static const struct lk_store_ops pg_ops = {
     .checkpoint_truncate = pg_checkpoint_truncate,
     .wal_size = pg_wal_size,
     .secret = pg_secret,
+    .begin_read = pg_begin_read,
+    .query = pg_query,
 };
 
 lk_err lk_store_pg_ping(lk_store *s)

@@ -6,6 +6,8 @@
  *               pruning under a lock, secrets, the health check
  *   pg_status.c delivery statuses of sent replies (schema step 6) and the
  *               time of a user's session, for the sender
+ *   pg_priv.c   the statements of privacy.c and misses.c (retention,
+ *               erasure, export, misses): unnamed, prepared per call
  *
  * These and the tests are the only files of loket that include libpq-fe.h. */
 #ifndef LOKET_PG_INT_H
@@ -42,6 +44,7 @@ typedef struct pg_store {
     lk_store base; /* first: an lk_store * is a pg_store * */
     PGconn *conn;
     int tx;           /* 1 from a successful begin until commit or rollback */
+    int sp;           /* 1 while a savepoint is marked */
     int64_t lease_ms; /* lk_store_opts.outbox_lease_ms */
     int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
     int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */
@@ -105,5 +108,10 @@ lk_err pg_checkpoint(lk_store *s);
 lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err pg_wal_size(lk_store *s, int64_t *bytes);
 lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* ---- pg_priv.c ---- */
+lk_err pg_begin_read(lk_store *s);
+lk_err pg_query(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
+                void *ctx, int64_t *changes);
 
 #endif

@@ -126,6 +126,13 @@ static const char *const migrations[] = {
 
     /* 6: the delivery status of a sent reply (sqlite_status.c) */
     SQ_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: retention (lk_store_prune, privacy.c) deletes by these times in
+     * small batches; without the indexes each batch would scan its table
+     * while holding the write lock. One page more per message written. */
+    "CREATE INDEX log_at ON log(at_ms);"
+    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
+    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -316,6 +323,7 @@ static void sq_free(sq_store *q)
 
     for (i = 0; i < ST__N; i++)
         sqlite3_finalize(q->st[i]);
+    sq_sp_free(q);
     sqlite3_close_v2(q->db); /* NULL-safe */
     sq_unlock(q->lock_fd);
     free(q->path);
@@ -449,6 +457,7 @@ static void sq_rollback(lk_store *s)
     sqlite3_stmt *st = q->st[ST_ROLLBACK];
 
     q->tx = 0;
+    q->sp = 0;
     if (sqlite3_get_autocommit(q->db))
         return; /* never begun, or SQLite already rolled back after an error */
     done(q, st, sqlite3_step(st), "rollback");
@@ -505,7 +514,7 @@ static lk_err sq_commit(lk_store *s)
     /* On failure the transaction may still be open; the caller rolls back. */
     err = done(q, st, sqlite3_step(st), "commit");
     if (err == LK_OK)
-        q->tx = 0;
+        q->tx = q->sp = 0;
     return err;
 }
 
@@ -740,6 +749,9 @@ static const struct lk_store_ops sq_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
     .seen = sq_seen,
     .load = sq_load,
     .save = sq_save,
@@ -759,4 +771,6 @@ static const struct lk_store_ops sq_ops = {
     .checkpoint_truncate = sq_checkpoint_truncate,
     .wal_size = sq_wal_size,
     .secret = sq_secret,
+    .begin_read = sq_begin_read,
+    .query = sq_query,
 };

@@ -2,11 +2,14 @@
  *
  *   sqlite.c        open, the schema and its migrations, transactions, the
  *                   message path, the outbox, the vtable
+ *   sqlite_sp.c     savepoints inside a transaction
  *   sqlite_status.c delivery statuses of sent replies (schema step 6) and
  *                   the time of a user's session, for the sender
  *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
  *                   checkpoints and size, the server lock, secrets, and the
  *                   creation mode of the database file
+ *   sqlite_priv.c   the statements of privacy.c and misses.c (retention,
+ *                   erasure, export, misses): prepared per call
  *
  * These and the tests are the only files of loket that include sqlite3.h. */
 #ifndef LOKET_SQLITE_INT_H
@@ -44,6 +47,8 @@ typedef struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST__N];
     int tx;                   /* 1 from a successful begin until commit or rollback */
+    int sp;                   /* 1 while a savepoint is marked (sqlite_sp.c) */
+    sqlite3_stmt *sp_st[3];   /* its statements, prepared at first use */
     char *path;               /* the database file ("" in memory), for the lock */
     char *wal_path;           /* PATH-wal, NULL in memory */
     int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
@@ -113,6 +118,11 @@ static inline lk_err usable(sq_store *q, const char *op)
     return LK_OK;
 }
 
+/* ---- sqlite_sp.c ---- */
+lk_err sq_savepoint(lk_store *s);
+lk_err sq_release(lk_store *s);
+lk_err sq_rollback_to(lk_store *s);
+void sq_sp_free(sq_store *q); /* finalizes the savepoint statements */
 /* ---- sqlite_status.c ---- */
 /* The schema step that adds delivery statuses to the outbox, and the SQL of
  * its statements (prepared at open with the others). */
@@ -140,6 +150,11 @@ lk_err sq_checkpoint(lk_store *s);
 lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err sq_wal_size(lk_store *s, int64_t *bytes);
 lk_err sq_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* ---- sqlite_priv.c ---- */
+lk_err sq_begin_read(lk_store *s);
+lk_err sq_query(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
+                void *ctx, int64_t *changes);
 
 /* Creates path 0600 when it does not exist yet, so that SQLite, which gives
  * the -wal and -shm files the mode of the database, never makes any of them

@@ -119,6 +119,21 @@ void lk_store_rollback(lk_store *s)
         s->ops->rollback(s);
 }
 
+lk_err lk_store_savepoint(lk_store *s)
+{
+    return s ? s->ops->savepoint(s) : LK_EINVAL;
+}
+
+lk_err lk_store_release(lk_store *s)
+{
+    return s ? s->ops->release(s) : LK_EINVAL;
+}
+
+lk_err lk_store_rollback_to(lk_store *s)
+{
+    return s ? s->ops->rollback_to(s) : LK_EINVAL;
+}
+
 lk_err lk_store_seen(lk_store *s, const char *channel, const char *user, const char *ext_id,
                      int64_t now_ms, int *dup)
 {

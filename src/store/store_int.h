@@ -10,12 +10,35 @@
 
 #include "loket/store.h"
 
+/* An argument of lk_store_ops.query: text (NULL for SQL NULL), or with
+ * is_int the integer i. */
+typedef struct lk_sql_arg {
+    const char *text;
+    int64_t i;
+    int is_int;
+} lk_sql_arg;
+
+/* One row of lk_store_ops.query (borrowed until it returns); 0 goes on. */
+typedef int (*lk_row_fn)(void *ctx, const lk_store_row *row);
+
+/* The ops of privacy.c and misses.c, written once for every backend:
+ *   begin_read  a read-only transaction that sees one snapshot (ended by
+ *               commit or rollback; LK_EINVAL when one is open)
+ *   query       runs one statement, SQL that both backends read ("user"
+ *               quoted, parameters $1 to $n in that order, CAST(... AS
+ *               text)), prepared for this call only; each row goes to fn
+ *               (may be NULL; nonzero stops with LK_EIO); *changes (may be
+ *               NULL) gets the rows a DELETE or UPDATE changed. Inside or
+ *               outside a transaction. */
 struct lk_store_ops {
     const char *name; /* "sqlite" */
     void (*close)(lk_store *s);
     lk_err (*begin)(lk_store *s);
     lk_err (*commit)(lk_store *s);
     void (*rollback)(lk_store *s);
+    lk_err (*savepoint)(lk_store *s);
+    lk_err (*release)(lk_store *s);
+    lk_err (*rollback_to)(lk_store *s);
     lk_err (*seen)(lk_store *s, const char *channel, const char *user, const char *ext_id,
                    int64_t now_ms, int *dup);
     lk_err (*load)(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found);
@@ -41,6 +64,10 @@ struct lk_store_ops {
     lk_err (*checkpoint_truncate)(lk_store *s, int wait_ms, int *done);
     lk_err (*wal_size)(lk_store *s, int64_t *bytes);
     lk_err (*secret)(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+    /* privacy.c and misses.c, off the message path (sqlite_priv.c, pg_priv.c) */
+    lk_err (*begin_read)(lk_store *s);
+    lk_err (*query)(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
+                    void *ctx, int64_t *changes);
 };
 
 /* The order of delivery statuses (a row only moves forward): sent 1,

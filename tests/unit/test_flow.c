@@ -136,7 +136,7 @@ static void test_format_errors(void)
                  2, 44, "states.a.gotoo",
                  "unknown key 'gotoo' in state 'a' (expected one of: say, "
                  "set, menu, input, choice, end, next, invalid, data_words, yes, no, "
-                 "expire_after, resume)");
+                 "expire_after, resume, clear)");
     expect_error("unknown top key",
                  "{'loket': 1, 'nmae': 't', 'start': 'a',\n"
                  "'states': {'a': {'end': true}}}",
