@@ -11,6 +11,7 @@
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
+ *   sendrec.c   what an answer does to its row (sender_int.h: their inside)
  *   sendpol.c   the sender's rules: rate per number, token pause, the 24-hour
  *               window's template, the sender's metrics
  *   sendq.c     read receipts and statuses handed from the route to the sender
@@ -424,6 +425,8 @@ void gw_sendpol_free(gw_sendpol *p); /* NULL-safe */
 /* Takes a send from number pnid's budget: 0 when it may go now, else the
  * microseconds until it may (its rate, a throughput pause, a token pause). */
 int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us);
+/* 1 from a refused token until a request succeeds again. */
+int gw_sendpol_auth_failing(const gw_sendpol *p);
 /* Microseconds left of a token pause (0: none). */
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us);
 /* Learns from an answer: throughput pauses the number, auth every number,
