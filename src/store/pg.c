@@ -89,11 +89,6 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE log ADD COLUMN missed text;"
     "CREATE INDEX log_missed ON log(at_ms)"
     "  WHERE missed IS NOT NULL;",
-
-    /* 6: the times retention (privacy.c) deletes by */
-    "CREATE INDEX log_at ON log(at_ms);"
-    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
-    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
