@@ -22,7 +22,7 @@ void gw_config_defaults(gw_config *c)
     c->dedup_keep_ms = INT64_C(8) * 86400 * 1000;
     c->log_keep_ms = INT64_C(90) * 86400 * 1000;
     c->outbox_keep_ms = INT64_C(7) * 86400 * 1000;
-    c->session_keep_ms = INT64_C(30) * 86400 * 1000;
+    c->session_keep_ms = INT64_C(7) * 86400 * 1000;
     c->rate = 1.0;
     c->burst = 20;
     c->max_conns_per_peer = 64;

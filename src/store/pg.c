@@ -92,11 +92,6 @@ static const char *const pg_migrations[] = {
 
     /* 6: the delivery status of a sent reply (pg_status.c) */
     PG_MIGRATE_OUTBOX_STATUS,
-
-    /* 7: the times retention (privacy.c) deletes by */
-    "CREATE INDEX log_at ON log(at_ms);"
-    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
-    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
