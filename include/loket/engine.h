@@ -55,6 +55,7 @@ typedef struct lk_reply {
      * Borrowed like the rest; NULL without choices. */
     const char *question;
     const char *list_button; /* the flow's label of the button that opens a list, or NULL */
+    const char *more; /* a list page with pages after it: the word that shows the next; else NULL */
 } lk_reply;
 
 /* The output of one step: replies, the edges taken (for coverage) and the
@@ -76,6 +77,12 @@ int lk_out_states(const lk_out *o, const int **states);
 /* The state that did not understand the message (it got an invalid reply),
  * or -1: what `loket misses` reads from the message log. */
 int lk_out_missed(const lk_out *o);
+/* Personal data the step saw, for whoever logs it to mask (inputs marked
+ * "sensitive" in the flow): 1 when such an input read the message itself;
+ * and the values of sensitive variables the session held or took during the
+ * step, each NUL-terminated, one after another, *n bytes in all (0: none). */
+int lk_out_sensitive_input(const lk_out *o);
+const char *lk_out_sensitive_values(const lk_out *o, size_t *n);
 
 /* ---- the step --------------------------------------------------------------
  * Handles one inbound message of len bytes (valid UTF-8, no NUL: the caller

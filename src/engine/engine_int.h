@@ -84,12 +84,28 @@ void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
  * list_button is the flow's label, borrowed. */
 void lk_out_question(lk_out *o, const char *state, int which, const char *list_button);
 void lk_put_question(lk_buf *b, const char *state, int which);
+/* The open reply is a list page with more after it: word (borrowed) shows the next. */
+void lk_out_more(lk_out *o, const char *word);
 void lk_out_edge(lk_out *o, int edge);
 void lk_out_state(lk_out *o, int state);
 void lk_out_miss(lk_out *o, int state); /* the state did not understand the message */
+/* Notes sensitive data the step saw: input 1 when a sensitive input read the
+ * message; v (n bytes, may be NULL) a sensitive value, kept once. */
+void lk_out_secret(lk_out *o, int input, const char *v, size_t n);
 /* Resolves choice pointers and the joined text after a step. 0 ok, -1 OOM
  * happened somewhere during the step. */
 int lk_out_finish(lk_out *o);
+
+/* ---- sensitive.c ---- */
+/* Notes the sensitive variables the session holds (at the start of a step). */
+void lk_sensitive_held(const lk_flow *flow, const lk_session *s, lk_out *o);
+/* After the sensitive input st read a message: notes that, and the value it
+ * took (or one waiting for confirmation). */
+void lk_sensitive_read(const lk_flow *flow, const lk_state *st, const lk_session *s, lk_out *o);
+/* Entering st: unsets its "clear" variables. */
+void lk_sensitive_clear_state(const lk_flow *flow, const lk_state *st, lk_session *s, lk_out *o);
+/* The session ends: unsets every sensitive variable. */
+void lk_sensitive_clear_all(const lk_flow *flow, lk_session *s, lk_out *o);
 
 /* ---- eval.c ---- */
 typedef struct lk_ctx {

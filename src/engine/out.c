@@ -12,8 +12,9 @@
 
 typedef struct reply_rec {
     size_t off, len;
-    int c0, nc;  /* choices [c0, c0 + nc) */
-    size_t q1;   /* the question its choices answer: in ids at q1 - 1; 0: none */
+    int c0, nc;       /* choices [c0, c0 + nc) */
+    size_t q1;        /* the question its choices answer: in ids at q1 - 1; 0: none */
+    const char *more; /* borrowed from the flow */
 } reply_rec;
 
 typedef struct choice_rec {
@@ -38,7 +39,9 @@ struct lk_out {
     int nstates, capstates;
     int open; /* a reply is being written: reps[nreps - 1] */
     int oom;
-    int missed; /* the state that did not understand the message, plus 1; 0: none */
+    int missed;       /* the state that did not understand the message, plus 1; 0: none */
+    int sensitive_in; /* a sensitive input read the message (sensitive.c) */
+    lk_buf secrets;   /* sensitive values the step saw, each NUL-terminated */
 };
 
 /* Grows *arr (of elem bytes each) to hold need elements. */
@@ -72,6 +75,7 @@ void lk_out_free(lk_out *o)
     lk_buf_free(&o->text);
     lk_buf_free(&o->ids);
     lk_buf_free(&o->joined);
+    lk_buf_free(&o->secrets);
     free(o->reps);
     free(o->chs);
     free(o->cho);
@@ -89,6 +93,34 @@ void lk_out_reset(lk_out *o)
     o->open = 0;
     o->oom = 0;
     o->missed = 0;
+    o->sensitive_in = 0;
+    lk_buf_reset(&o->secrets);
+}
+
+void lk_out_secret(lk_out *o, int input, const char *v, size_t n)
+{
+    size_t i;
+
+    o->sensitive_in |= input;
+    if (!v || !n)
+        return;
+    for (i = 0; i < o->secrets.len; i += strlen(o->secrets.p + i) + 1)
+        if (strlen(o->secrets.p + i) == n && !memcmp(o->secrets.p + i, v, n))
+            return;
+    lk_buf_put(&o->secrets, v, n);
+    lk_buf_putc(&o->secrets, '\0');
+    o->oom |= o->secrets.oom;
+}
+
+int lk_out_sensitive_input(const lk_out *o)
+{
+    return o->sensitive_in;
+}
+
+const char *lk_out_sensitive_values(const lk_out *o, size_t *n)
+{
+    *n = o->secrets.len;
+    return o->secrets.len ? o->secrets.p : "";
 }
 
 void lk_out_miss(lk_out *o, int state)
@@ -124,6 +156,7 @@ void lk_out_get(const lk_out *o, int i, lk_reply *r)
         r->question = rr->q1 ? o->ids.p + rr->q1 - 1 : NULL;
         r->list_button = o->list_button;
     }
+    r->more = rr->more;
 }
 
 const char *lk_out_joined(const lk_out *o)
@@ -166,6 +199,7 @@ void lk_out_begin(lk_out *o)
     r->c0 = o->nchs;
     r->nc = 0;
     r->q1 = 0;
+    r->more = NULL;
     o->open = 1;
 }
 
@@ -230,6 +264,12 @@ void lk_put_question(lk_buf *b, const char *state, int which)
     lk_buf_puts(b, state);
     if (which)
         lk_buf_puts(b, "#which");
+}
+
+void lk_out_more(lk_out *o, const char *word)
+{
+    if (o->open)
+        o->reps[o->nreps - 1].more = word;
 }
 
 void lk_out_edge(lk_out *o, int edge)

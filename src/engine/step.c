@@ -105,6 +105,8 @@ static void show_page(run *r, const lk_state *st, int last)
         lk_buf_putc(lk_out_buf(r->out), '\n');
         lk_render(&r->ctx, ch->more, lk_out_buf(r->out));
     }
+    if (end < count && ch->more_word)
+        lk_out_more(r->out, ch->more_word);
     lk_out_end(r->out);
 }
 
@@ -144,8 +146,11 @@ static const lk_edge *next_edge(run *r, const lk_state *st)
     return NULL;
 }
 
-static void end_session(lk_session *s)
+static void end_session(run *r)
 {
+    lk_session *s = r->s;
+
+    lk_sensitive_clear_all(r->flow, s, r->out);
     s->ended = 1;
     s->nhist = 0;
     s->pending = LK_PEND_NONE;
@@ -197,8 +202,9 @@ static lk_err enter(run *r, int target)
             }
         }
         prompt(r, st);
+        lk_sensitive_clear_state(flow, st, r->s, r->out);
         if (st->kind == LK_S_END) {
-            end_session(r->s);
+            end_session(r);
             return LK_OK;
         }
         if (st->kind != LK_S_PASS)
@@ -287,7 +293,7 @@ static lk_err command(run *r, const lk_command *c, int *as_input)
     case LK_CMD_END:
         reply(r, c->say);
         lk_out_edge(r->out, c->edge);
-        end_session(s);
+        end_session(r);
         return LK_OK;
     }
     return LK_OK;
@@ -635,7 +641,11 @@ static lk_err handle(run *r, const lk_state *st, const char *raw, size_t rn, con
 {
     switch (st->kind) {
     case LK_S_MENU: return handle_menu(r, st, c);
-    case LK_S_INPUT: return handle_input(r, st, raw, rn, c);
+    case LK_S_INPUT: {
+        lk_err err = handle_input(r, st, raw, rn, c);
+        lk_sensitive_read(r->flow, st, r->s, r->out);
+        return err;
+    }
     case LK_S_CHOICE: return handle_choice(r, st, q, qn, c);
     default: /* a pass state that had nowhere to go: try again */ return follow(r, st);
     }
@@ -728,6 +738,7 @@ lk_err lk_engine_input(const lk_flow *flow, lk_session *s, const lk_input *in, i
     qn = lk_text_norm(raw, rn, q, sizeof q);
     lk_canon_read(&flow->lex, raw, rn, &c);
 
+    lk_sensitive_held(flow, s, out);
     lk_out_state(out, s->state);
     if (resume) { /* "Lanjutkan pembayaran? (ya/tidak)" */
         s->pending = LK_PEND_RESUME;
@@ -771,8 +782,7 @@ lk_err lk_engine_input(const lk_flow *flow, lk_session *s, const lk_input *in, i
     as_input = !cmd;
     if (cmd) {
         err = command(&r, cmd, &as_input);
-    } else if (!tapped && (ans = lk_find_answer(flow, &c)) &&
-               has_prompt(&flow->states[s->state])) {
+    } else if (!tapped && (ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
         /* answered, and the pending question asked again */
         reply(&r, ans->say);
         prompt(&r, &flow->states[s->state]);

@@ -110,9 +110,8 @@ lk_tapres lk_tap_resolve(const lk_flow *flow, const lk_session *s, const lk_inpu
 
     question_choices(flow, s, &q);
     if (q.count <= 0)
-        return q.st->nsay > 0 || q.st->kind == LK_S_MENU || q.st->kind == LK_S_CHOICE
-                   ? LK_TAP_STALE
-                   : LK_TAP_TEXT;
+        return q.st->nsay > 0 || q.st->kind == LK_S_MENU || q.st->kind == LK_S_CHOICE ? LK_TAP_STALE
+                                                                                      : LK_TAP_TEXT;
     same = in->tap_question && question_is(q.st->name, q.which, in->tap_question);
     for (i = 0; same && i < q.count; i++) {
         nth_choice(&q, i, cid, sizeof cid, &t1, &t2);
@@ -184,8 +183,7 @@ int lk_tap_aside(const lk_flow *flow, const lk_session *s, const lk_input *in, i
     if (resume)
         return 0;
     if (in->tap) {
-        res = s->pending == LK_PEND_RESUME ? LK_TAP_STALE
-                                              : lk_tap_resolve(flow, s, in, tapid, cap);
+        res = s->pending == LK_PEND_RESUME ? LK_TAP_STALE : lk_tap_resolve(flow, s, in, tapid, cap);
         if (res == LK_TAP_TAKE) {
             *text = tapid;
             *len = strlen(tapid);

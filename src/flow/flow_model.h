@@ -231,6 +231,7 @@ typedef struct lk_validator {
     int naccept;               /* LK_V_MEDIA: the media types taken ("image", "document") */
     const char **accept;
     int media_slots[3]; /* LK_V_MEDIA: slots of <var>_type, <var>_mime, <var>_caption */
+    int sensitive;             /* personal data: masked in the log (src/flow/sensitive.c) */
 } lk_validator;
 
 typedef struct lk_choice {
@@ -282,6 +283,8 @@ typedef struct lk_state {
     const char **yes, **no;  /* canonical */
     int64_t expire_ms;       /* idle time here; 0: the flow's */
     lk_template *resume;     /* after that time: offer to go on here (ya/tidak) */
+    int nclear;
+    int *clear; /* slots unset on entry, after say ("clear"; sensitive.c) */
 } lk_state;
 
 typedef enum lk_cmd_action {
@@ -439,6 +442,11 @@ struct lk_flow {
     lk_edge_info *edges;
 
     lk_flow_template *outside_window; /* window.c; NULL when the flow names none */
+
+    int nconsole; /* the "console" section: texts a chat client shows around the talk */
+    const char **console_keys, **console_texts;
+    int nsensitive;
+    int *sensitive; /* slots of inputs marked "sensitive" (sensitive.c) */
 };
 
 #endif

@@ -506,6 +506,7 @@ static void load_flow(ld *l)
                                        "functions", "datasets", "states", "lexicon", "clarify",
                                        "answers",   "list_button",
                                        "outside_window", /* window.c */
+                                       "console",
                                        NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;
@@ -559,6 +560,7 @@ static void load_flow(ld *l)
     ld_settings_blocks(l);
     ld_outside_window(l);
     ld_clarify(l);
+    ld_console(l);
     ld_state_needs(l);
     if (!l->nerr)
         ld_pass_loops(l);

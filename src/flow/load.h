@@ -132,6 +132,12 @@ int ld_dataset(const ld *l, const char *name);
 int ld_edge(ld *l, int from, int to, const char *what); /* edge id or -1 */
 int ld_target(ld *l, const cJSON *node); /* state index of a goto string, or -1 after reporting */
 
+/* ---- sensitive.c: personal data ---- */
+/* The state's "clear" list, after its keys were checked. */
+void ld_state_clear(ld *l, lk_state *s, const cJSON *st);
+/* flow->sensitive from the inputs marked "sensitive", after the states. */
+void ld_sensitive(ld *l);
+
 /* ---- expr.c / template.c ---- */
 /* Compiles the expression at s[start..] where s is the decoded text of the
  * JSON string node. Outside templates the expression must fill the rest of
@@ -158,6 +164,8 @@ void ld_outside_window(ld *l);
 /* ---- lexload.c: the lexicon, clarify texts and answers ---- */
 void ld_lexicon(ld *l); /* before anything that reads words */
 void ld_clarify(ld *l);
+/* "console": the texts a chat client (the web console) shows. top.c. */
+void ld_console(ld *l);
 /* The canonical form of a flow word (lexicon applied; with drop, fillers
  * dropped too) in the arena; notes lexicon words the flow itself uses. */
 char *ld_canon(ld *l, const char *s, int drop);

@@ -182,7 +182,7 @@ static void units(ld *l, lk_validator *v, const cJSON *obj)
  * slots of <var>_type, <var>_mime and <var>_caption (load.c made them). */
 static void media_accept(ld *l, lk_state *s, const cJSON *in, const char *what)
 {
-    static const char *const known[] = {"image", "audio",   "voice",    "video",
+    static const char *const known[] = {"image",    "audio",   "voice",    "video",
                                         "document", "sticker", "location", "contacts"};
     static const char *const sfx[] = {"_type", "_mime", "_caption"};
     lk_validator *v = &s->input;
@@ -222,9 +222,9 @@ static void media_accept(ld *l, lk_state *s, const cJSON *in, const char *what)
 
 static void input(ld *l, lk_state *s, const cJSON *in)
 {
-    static const char *const keys[] = {"var",     "type",         "max_len", "lengths", "min",
-                                       "max",     "not_future",   "pattern", "words",   "units",
-                                       "confirm", "unit_refused", "accept",  NULL};
+    static const char *const keys[] = {"var",     "type",         "max_len",   "lengths", "min",
+                                       "max",     "not_future",   "pattern",   "words",   "units",
+                                       "confirm", "unit_refused", "accept",    "sensitive", NULL};
     static const struct {
         const char *name;
         lk_vkind kind;
@@ -272,7 +272,8 @@ static void input(ld *l, lk_state *s, const cJSON *in)
     v->kind = types[t].kind;
     for (c = in->child; c; c = c->next) {
         size_t mark;
-        if (!strcmp(c->string, "var") || !strcmp(c->string, "type"))
+        if (!strcmp(c->string, "var") || !strcmp(c->string, "type") ||
+            !strcmp(c->string, "sensitive"))
             continue;
         snprintf(key, sizeof key, " %s ", c->string);
         if (strstr(types[t].keys, key))
@@ -322,6 +323,8 @@ static void input(ld *l, lk_state *s, const cJSON *in)
     }
     if ((c = ld_member(l, in, "not_future", LD_BOOL, 0, what)))
         v->not_future = cJSON_IsTrue(c);
+    if ((c = ld_member(l, in, "sensitive", LD_BOOL, 0, what)))
+        v->sensitive = cJSON_IsTrue(c);
     if (v->kind == LK_V_REGEX && (c = ld_member(l, in, "pattern", LD_STR, 1, what))) {
         int rc = regcomp(&v->re, c->valuestring, REG_EXTENDED | REG_ICASE | REG_NOSUB);
         size_t mark = ld_push(l, "pattern");
@@ -505,7 +508,7 @@ static void state(ld *l, int si)
 {
     static const char *const keys[] = {"say", "set",          "menu",    "input",      "choice",
                                        "end", "next",         "invalid", "data_words", "yes",
-                                       "no",  "expire_after", "resume",  NULL};
+                                       "no",  "expire_after", "resume",  "clear",      NULL};
     lk_state *s = &l->f->states[si];
     const cJSON *st = l->states[si].node, *say, *set, *mn, *in, *ch, *end, *nx, *inv, *dw, *c;
     int kinds, needs_next = 0, k;
@@ -602,6 +605,7 @@ static void state(ld *l, int si)
     }
     s->no_history = s->kind == LK_S_PASS || s->kind == LK_S_END;
     ld_state_words(l, s, st, what);
+    ld_state_clear(l, s, st);
 
     if (kinds > 1)
         return;
@@ -670,4 +674,5 @@ void ld_states(ld *l)
         state(l, i);
         ld_pop(l, mark);
     }
+    ld_sensitive(l);
 }

@@ -13,15 +13,13 @@
  * server starts without a token only on a loopback address, or when
  * `generic_open = yes` says that is meant (it then warns at start).
  *
- * Also the metrics and web console routes, which are as small (their routes
+ * Also the metrics route, which is as small (the routes that are no channel's
  * are the server's, in channels.c). */
 #include "gw.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
-
-#include "gw_console_html.h"
 
 /* 1 for an address only this machine can reach: 127.0.0.0/8, ::1,
  * ::ffff:127.x.x.x or "localhost". Anything else (0.0.0.0, a name, an
@@ -175,12 +173,5 @@ int gw_route_metrics(gw_req *r)
     else
         gw_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     lk_buf_free(&b);
-    return 0;
-}
-
-int gw_route_console(gw_req *r)
-{
-    gw_respond(r, 200, "text/html; charset=utf-8", (const char *)gw_console_html,
-               gw_console_html_len);
     return 0;
 }

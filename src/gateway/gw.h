@@ -7,7 +7,7 @@
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
  *   wsauth.c    websocket resume tokens and new sessions per address
- *   generic.c   POST /v1/messages
+ *   generic.c   POST /v1/messages, GET /metrics
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
@@ -28,6 +28,7 @@
  *               addresses, CIDR ranges and X-Forwarded-For (parse.h)
  *   wsclient.c  the blocking client of `loket replay --url`
  *   console.c   `loket console`
+ *   webconsole.c GET /: the web console page with the flow's console texts
  *
  * Only the loop thread touches gw_server fields other than the ones marked
  * otherwise; the sender and maintenance threads own their own lk_store. */
@@ -349,12 +350,15 @@ void gw_wa_numbers_close(void);
 /* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
 const lk_flow *gw_wa_number_flow(const char *pnid);
 int gw_wa_numbers_count(void);
+const char *gw_wa_number_pnid(int i); /* the i-th listed number, NULL past the end */
 
 /* ---- sender.c, maint.c --------------------------------------------------------------- */
 /* Opens the store connection of a background thread (logs why not). */
 lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out);
-/* Starts the sender thread on its own store connection. */
+/* Starts the sender thread on its own store connection; it sends nothing
+ * until gw_sender_ready, once it was given the templates. */
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
+void gw_sender_ready(gw_sender *s); /* NULL-safe */
 void gw_sender_wake(gw_sender *s);
 /* 1 while the sender thread runs and has turned its loop recently enough. */
 int gw_sender_alive(gw_sender *s);
@@ -364,9 +368,10 @@ void gw_sender_stop(gw_sender *s);
 lk_err gw_maint_start(const gw_config *cfg, gw_maint **out);
 void gw_maint_stop(gw_maint *m); /* NULL-safe */
 
-/* The outside_window template of the flow, copied (t NULL: none); called at
- * start and after each reload. NULL-safe. */
-void gw_sender_set_template(gw_sender *s, const lk_flow_template *t);
+/* The outside_window template (copied; t NULL: none) of number pnid's own
+ * flow, or with pnid NULL of the server's flow, which serves every number
+ * without one. At start and after each reload. NULL-safe. */
+void gw_sender_set_template(gw_sender *s, const char *pnid, const lk_flow_template *t);
 /* WhatsApp route: marks message wamid of user, received on number pnid, as
  * read with the typing indicator (when wa_read_receipts is on), best effort,
  * from the sender thread before the user's next reply. NULL-safe. */
@@ -429,14 +434,17 @@ void gw_sendpol_template_sent(gw_sendpol *p, const char *channel, const char *us
                               int64_t now_ms);
 int gw_sendpol_template_since(const gw_sendpol *p, const char *channel, const char *user,
                               int64_t since_ms);
-void gw_sendpol_set_template(gw_sendpol *p, const lk_flow_template *t);
-/* The template's Graph API body to user to into out (appending) and its name:
- * 1, 0 when the flow names none, -1 out of memory. */
-int gw_sendpol_template_body(gw_sendpol *p, const char *to, lk_buf *out, char *name,
-                             size_t namelen);
-/* A message template as a Graph API body: type template, its name, language
- * and text body parameters. 0, or -1 out of memory. */
-int gw_wa_template_render(const char *to, const char *name, const char *language,
+/* The template of number pnid's flow (NULL: the server's flow's). */
+void gw_sendpol_set_template(gw_sendpol *p, const char *pnid, const lk_flow_template *t);
+/* The Graph API body of the template of number pnid's flow in place of reply
+ * (a Graph API body) into out (appending), and its name: 1, 0 when the flow
+ * names none, -1 out of memory or a reply with no recipient. */
+int gw_sendpol_template_body(gw_sendpol *p, const char *pnid, const char *reply, lk_buf *out,
+                             char *name, size_t namelen);
+/* A message template as a Graph API body, to whom reply (a Graph API body) is
+ * addressed ("to" or "recipient"): type template, its name, language and
+ * text body parameters. 0, or -1 (out of memory, no recipient in reply). */
+int gw_wa_template_render(const char *reply, const char *name, const char *language,
                           const char *const *params, int nparams, lk_buf *out);
 void gw_sendpol_count_answer(enum gw_send_verdict v);
 void gw_sendpol_count_status(const char *status);

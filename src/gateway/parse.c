@@ -453,20 +453,30 @@ int gw_twilio_signature_ok(const char *header, const char *token, const gw_twili
                            gw_form *f)
 {
     char sig[64];
-    lk_buf params = {0}, data = {0};
-    int ok = 0, v, same = same_bits(u);
+    lk_buf data = {0}, params = {0};
+    size_t hn = strlen(header), at;
+    int ok, v, same = same_bits(u);
 
-    put_params(&params, f);
-    for (v = 0; v < GW_TW_VARIANTS && !ok && !params.oom; v++) {
+    /* the first spelling is nearly always the one: the parameters are copied
+     * aside only when another has to be tried */
+    gw_twilio_url_put(&data, u, 0);
+    at = data.len;
+    put_params(&data, f);
+    ok = !data.oom && gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
+         gw_ct_equal(sig, strlen(sig), header, hn);
+    for (v = 1; v < GW_TW_VARIANTS && !ok && !data.oom && !params.oom; v++) {
         if (v & same)
             continue;
+        if (at != SIZE_MAX) { /* once: the parameters, before data is reused */
+            lk_buf_put(&params, data.p + at, data.len - at);
+            at = SIZE_MAX;
+        }
         lk_buf_reset(&data);
         gw_twilio_url_put(&data, u, v);
         lk_buf_put(&data, params.p, params.len);
-        if (data.oom)
-            break;
-        ok = gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
-             gw_ct_equal(sig, strlen(sig), header, strlen(header));
+        ok = !data.oom && !params.oom &&
+             gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
+             gw_ct_equal(sig, strlen(sig), header, hn);
     }
     lk_buf_free(&params);
     lk_buf_free(&data);

@@ -155,9 +155,15 @@ typedef struct gw_wa_event {
     const char *group_id; /* GW_WA_GROUP */
 } gw_wa_event;
 
-/* Appends the row or button id of choice id of question to b (GW_WA_ID_MAX bytes at most:
- * a longer one is the bare id, which names no question). -1 on out of memory. */
-int gw_wa_choice_id(lk_buf *b, const char *question, const char *id);
+/* 1 when a WhatsApp user id is a phone number (digits), which a Graph API message
+ * addresses as "to"; anything else is a business-scoped user id, addressed as
+ * "recipient". */
+int gw_wa_is_phone(const char *user);
+
+/* Writes the row or button id of choice id of question to out (GW_WA_ID_MAX + 1 bytes),
+ * NUL-terminated: the bare id when the whole would be longer than GW_WA_ID_MAX (it then
+ * names no question). -1 (out untouched) when id alone is longer. */
+int gw_wa_choice_id(char *out, const char *question, const char *id);
 
 typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
 

@@ -39,27 +39,40 @@ static int hexdig(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-int gw_wa_choice_id(lk_buf *b, const char *question, const char *id)
+int gw_wa_is_phone(const char *user)
 {
-    size_t start = b->len;
+    if (!*user)
+        return 0;
+    for (; *user; user++)
+        if (*user < '0' || *user > '9')
+            return 0;
+    return 1;
+}
+
+int gw_wa_choice_id(char *out, const char *question, const char *id)
+{
+    size_t o = 0, idn = strlen(id);
     const char *p;
 
-    lk_buf_puts(b, "q:");
-    for (p = question; *p; p++) {
-        if (*p == ':')
-            lk_buf_puts(b, "%3A");
-        else if (*p == '%')
-            lk_buf_puts(b, "%25");
-        else
-            lk_buf_putc(b, *p);
+    if (idn > GW_WA_ID_MAX)
+        return -1;
+    memcpy(out, "q:", 2);
+    o = 2;
+    for (p = question; *p && o + (*p == ':' || *p == '%' ? 3 : 1) + 1 + idn <= GW_WA_ID_MAX; p++) {
+        if (*p == ':' || *p == '%') {
+            memcpy(out + o, *p == ':' ? "%3A" : "%25", 3);
+            o += 3;
+        } else {
+            out[o++] = *p;
+        }
     }
-    lk_buf_putc(b, ':');
-    lk_buf_puts(b, id);
-    if (b->len - start > GW_WA_ID_MAX) {
-        b->len = start;
-        lk_buf_puts(b, id);
+    if (*p) { /* too long to name its question: the bare id */
+        memcpy(out, id, idn + 1);
+        return 0;
     }
-    return b->oom ? -1 : 0;
+    out[o++] = ':';
+    memcpy(out + o, id, idn + 1);
+    return 0;
 }
 
 /* A tapped row or button id: "q:<question>:<choice>" names its question; any other id

@@ -74,7 +74,7 @@ struct gw_sender {
     gw_sendq *q;
     gw_sendpol *pol;
     int64_t wake_at_us; /* a token or a pause ends then: look at the outbox again */
-    atomic_int stop, woken;
+    atomic_int stop, woken, ready;
     uint64_t prng; /* jitter only; xorshift seeded from the OS */
     /* the loop's last turn (monotonic) and its end, for gw_sender_alive */
     _Atomic int64_t beat_us;
@@ -188,7 +188,8 @@ static int use_template(gw_sender *s, send_slot *sl)
     int rc;
 
     lk_buf_reset(&sl->body);
-    rc = gw_sendpol_template_body(s->pol, sl->it->user, &sl->body, sl->tmpl, sizeof sl->tmpl);
+    rc = gw_sendpol_template_body(s->pol, pnid_of(sl->it->channel), sl->it->payload, &sl->body,
+                                  sl->tmpl, sizeof sl->tmpl);
     sl->as_template = rc == 1;
     return rc;
 }
@@ -601,7 +602,7 @@ static void *sender_main(void *arg)
             query = 1;
         }
         gw_sendq_store_statuses(s->q, s->store);
-        if (!stop && query && s->busy < s->nslots) {
+        if (!stop && query && s->busy < s->nslots && atomic_load(&s->ready)) {
             fill(s);
             last_query = gw_mono_us();
         }
@@ -699,10 +700,18 @@ void gw_sender_wake(gw_sender *s)
     curl_multi_wakeup(s->multi); /* the one multi call safe from another thread */
 }
 
-void gw_sender_set_template(gw_sender *s, const lk_flow_template *t)
+void gw_sender_set_template(gw_sender *s, const char *pnid, const lk_flow_template *t)
 {
     if (s)
-        gw_sendpol_set_template(s->pol, t);
+        gw_sendpol_set_template(s->pol, pnid, t);
+}
+
+void gw_sender_ready(gw_sender *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->ready, 1);
+    gw_sender_wake(s);
 }
 
 static void queue(gw_sender *s, const gw_sendq_item *it)

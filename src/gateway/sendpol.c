@@ -40,9 +40,15 @@ struct gw_sendpol {
         uint64_t key; /* hash of channel and user; 0 free */
         int64_t at_ms;
     } sent[MAX_REMEMBER];
-    pthread_mutex_t mu; /* the template: set by the loop thread at start and reload */
-    lk_buf tmpl_name, tmpl_lang, tmpl_params; /* params: NUL-separated */
-    int tmpl_n, has_tmpl;
+    /* the templates, set by the loop thread at start and reload: [0] the
+     * server's flow's, then those of the numbers with their own flow */
+    pthread_mutex_t mu;
+    struct tmpl {
+        char pnid[40];             /* "" for [0] */
+        lk_buf name, lang, params; /* params: NUL-separated */
+        int n, has;
+    } tmpl[MAX_NUMBERS + 1];
+    int ntmpl;
 };
 
 /* ---- metrics ------------------------------------------------------------------------- */
@@ -149,17 +155,22 @@ gw_sendpol *gw_sendpol_new(const gw_config *cfg)
         return NULL;
     }
     p->cfg = cfg;
+    p->ntmpl = 1; /* the server's flow's, none until set */
     return p;
 }
 
 void gw_sendpol_free(gw_sendpol *p)
 {
+    int i;
+
     if (!p)
         return;
     pthread_mutex_destroy(&p->mu);
-    lk_buf_free(&p->tmpl_name);
-    lk_buf_free(&p->tmpl_lang);
-    lk_buf_free(&p->tmpl_params);
+    for (i = 0; i < p->ntmpl; i++) {
+        lk_buf_free(&p->tmpl[i].name);
+        lk_buf_free(&p->tmpl[i].lang);
+        lk_buf_free(&p->tmpl[i].params);
+    }
     free(p);
 }
 
@@ -283,45 +294,68 @@ int gw_sendpol_template_since(const gw_sendpol *p, const char *channel, const ch
     return r->key == k && r->at_ms >= since_ms;
 }
 
-void gw_sendpol_set_template(gw_sendpol *p, const lk_flow_template *t)
+/* The entry of number pnid (NULL or unlisted: the server flow's, [0]); with
+ * add, a new one for an unlisted number while there is room. */
+static struct tmpl *tmpl_of(gw_sendpol *p, const char *pnid, int add)
 {
     int i;
 
+    if (!pnid)
+        return &p->tmpl[0];
+    for (i = 1; i < p->ntmpl; i++)
+        if (!strcmp(p->tmpl[i].pnid, pnid))
+            return &p->tmpl[i];
+    if (!add || p->ntmpl > MAX_NUMBERS || strlen(pnid) >= sizeof p->tmpl[0].pnid)
+        return add ? NULL : &p->tmpl[0];
+    snprintf(p->tmpl[p->ntmpl].pnid, sizeof p->tmpl[0].pnid, "%s", pnid);
+    return &p->tmpl[p->ntmpl++];
+}
+
+void gw_sendpol_set_template(gw_sendpol *p, const char *pnid, const lk_flow_template *t)
+{
+    struct tmpl *e;
+    int i;
+
     pthread_mutex_lock(&p->mu);
-    lk_buf_reset(&p->tmpl_name);
-    lk_buf_reset(&p->tmpl_lang);
-    lk_buf_reset(&p->tmpl_params);
-    p->tmpl_n = 0;
-    p->has_tmpl = t != NULL;
-    if (t) {
-        lk_buf_puts(&p->tmpl_name, t->name);
-        lk_buf_puts(&p->tmpl_lang, t->language);
-        for (i = 0; i < t->nparams; i++)
-            lk_buf_put(&p->tmpl_params, t->params[i], strlen(t->params[i]) + 1);
-        p->tmpl_n = t->nparams;
-        if (p->tmpl_name.oom || p->tmpl_lang.oom || p->tmpl_params.oom)
-            p->has_tmpl = 0;
+    if ((e = tmpl_of(p, pnid, 1))) {
+        lk_buf_reset(&e->name);
+        lk_buf_reset(&e->lang);
+        lk_buf_reset(&e->params);
+        e->n = 0;
+        e->has = t != NULL;
+        if (t) {
+            lk_buf_puts(&e->name, t->name);
+            lk_buf_puts(&e->lang, t->language);
+            for (i = 0; i < t->nparams; i++)
+                lk_buf_put(&e->params, t->params[i], strlen(t->params[i]) + 1);
+            e->n = t->nparams;
+            if (e->name.oom || e->lang.oom || e->params.oom)
+                e->has = 0;
+        }
     }
     pthread_mutex_unlock(&p->mu);
 }
 
-int gw_sendpol_template_body(gw_sendpol *p, const char *to, lk_buf *out, char *name, size_t namelen)
+int gw_sendpol_template_body(gw_sendpol *p, const char *pnid, const char *reply, lk_buf *out,
+                             char *name, size_t namelen)
 {
+    const struct tmpl *e;
     int rc = 0;
 
     pthread_mutex_lock(&p->mu);
-    if (p->has_tmpl) {
+    e = tmpl_of(p, pnid, 0);
+    if (e->has) {
         const char *params[20];
-        const char *s = p->tmpl_params.p;
-        int i, n = p->tmpl_n < 20 ? p->tmpl_n : 20;
+        const char *s = e->params.p;
+        int i, n = e->n < 20 ? e->n : 20;
 
         for (i = 0; i < n; i++) {
             params[i] = s;
             s += strlen(s) + 1;
         }
-        snprintf(name, namelen, "%s", lk_buf_str(&p->tmpl_name));
-        rc = gw_wa_template_render(to, lk_buf_str(&p->tmpl_name), lk_buf_str(&p->tmpl_lang), params,
-                                   n, out) == 0
+        snprintf(name, namelen, "%s", lk_buf_str(&e->name));
+        rc = gw_wa_template_render(reply, lk_buf_str(&e->name), lk_buf_str(&e->lang), params, n,
+                                   out) == 0
                  ? 1
                  : -1;
     }
@@ -329,17 +363,24 @@ int gw_sendpol_template_body(gw_sendpol *p, const char *to, lk_buf *out, char *n
     return rc;
 }
 
-int gw_wa_template_render(const char *to, const char *name, const char *language,
+int gw_wa_template_render(const char *reply, const char *name, const char *language,
                           const char *const *params, int nparams, lk_buf *out)
 {
-    cJSON *o = cJSON_CreateObject(), *t, *lang, *comps, *body, *ps;
+    cJSON *o = NULL, *t, *lang, *comps, *body, *ps, *r = NULL;
+    const char *key = "to", *who;
     int i, rc = -1;
 
-    if (!o)
+    /* addressed as the reply was: "to" a phone number, "recipient" a
+     * business-scoped user id (gw_wa_render decides) */
+    if (!(r = cJSON_Parse(reply)))
         return -1;
+    if (!(who = gw_json_str(r, key)))
+        who = gw_json_str(r, key = "recipient");
+    if (!who || !(o = cJSON_CreateObject()))
+        goto done;
     cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
     cJSON_AddStringToObject(o, "recipient_type", "individual");
-    cJSON_AddStringToObject(o, "to", to);
+    cJSON_AddStringToObject(o, key, who);
     cJSON_AddStringToObject(o, "type", "template");
     if (!(t = cJSON_AddObjectToObject(o, "template")))
         goto done;
@@ -366,5 +407,6 @@ int gw_wa_template_render(const char *to, const char *name, const char *language
     rc = gw_json_put(out, o);
 done:
     cJSON_Delete(o);
+    cJSON_Delete(r);
     return rc;
 }

@@ -67,6 +67,19 @@ void gw_wake_sender(void)
 
 /* ---- reload ------------------------------------------------------------------------------ */
 
+/* The sender's copies of the outside_window templates: the server's flow's and
+ * those of the numbers with a flow of their own. */
+static void sender_templates(gw_server *s)
+{
+    int i;
+
+    gw_sender_set_template(s->sender, NULL, lk_flow_outside_window(s->flow));
+    for (i = 0; i < gw_wa_numbers_count(); i++) {
+        const char *pnid = gw_wa_number_pnid(i);
+        gw_sender_set_template(s->sender, pnid, lk_flow_outside_window(gw_wa_number_flow(pnid)));
+    }
+}
+
 static void reload_flow(gw_server *s)
 {
     lk_flow *flow = NULL;
@@ -85,14 +98,15 @@ static void reload_flow(gw_server *s)
         gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
         gw_wa_numbers_reload(); /* each number's flow stands on its own */
+        sender_templates(s);
         return;
     }
     gw_pipeline_set_flow(flow); /* the workers take it at their next batch; the old
                                    one is freed once nothing refers to it */
-    gw_sender_set_template(s->sender, lk_flow_outside_window(flow));
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
     gw_wa_numbers_reload();
+    sender_templates(s);
 }
 
 /* ---- start and stop ----------------------------------------------------------------------------
@@ -272,7 +286,10 @@ static int start_threads(gw_server *s)
     if (gw_sender_start(&s->cfg, &s->sender) != LK_OK ||
         gw_maint_start(&s->cfg, &s->maint) != LK_OK)
         rc = -1;
-    gw_sender_set_template(s->sender, lk_flow_outside_window(s->flow));
+    else {
+        sender_templates(s);
+        gw_sender_ready(s->sender); /* it sends nothing before it knows the templates */
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

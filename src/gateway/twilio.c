@@ -12,10 +12,11 @@
  * - a status callback (MessageStatus and no Body): counted by status,
  *   answered 200 with an empty Response;
  * - a message: its text is ButtonPayload (a quick-reply tap), else Body,
- *   else ButtonText; a media or location message without a caption
- *   (NumMedia > 0, Latitude/Longitude) has no text the flow can read, so it
- *   goes to the engine as an empty text, which the state answers with its
- *   flow's text for input it cannot use;
+ *   else ButtonText. A message with media (NumMedia > 0: MediaUrl0,
+ *   MediaContentType0) or a location (Latitude, Longitude) goes to the
+ *   engine as media, as WhatsApp's do: Body is its caption, MediaUrl0 its id;
+ *   a state whose input takes media keeps it, elsewhere a caption is read
+ *   as text and media alone gets the flow's text for what it cannot read;
  * - anything else: 400.
  * Replies go back as TwiML in the answer, once their message committed. */
 #include "gw.h"
@@ -51,23 +52,48 @@ static const gw_form_param *nonempty(const gw_form *f, const char *k)
     return p && p->vlen ? p : NULL;
 }
 
-/* The text of a message; *kind says what else it carried, for the log. */
-static const gw_form_param *message_text(const gw_form *f, const char **kind)
+/* The first medium's kind as lk_inbound names them: Twilio's MessageType
+ * when it is one of them (WhatsApp), else what its MIME type says. */
+static const char *media_kind(const gw_form *f, const char *mime)
+{
+    static const char *const kinds[] = {"image",    "audio",   "voice",   "video",
+                                        "document", "sticker", "contacts"};
+    const char *mt = gw_form_get(f, "MessageType");
+    size_t i;
+
+    for (i = 0; mt && i < sizeof kinds / sizeof *kinds; i++)
+        if (!strcmp(mt, kinds[i]))
+            return kinds[i];
+    if (!mime)
+        return "document";
+    if (!strncmp(mime, "image/", 6))
+        return "image";
+    if (!strncmp(mime, "audio/", 6))
+        return "audio";
+    if (!strncmp(mime, "video/", 6))
+        return "video";
+    if (!strcmp(mime, "text/vcard") || !strcmp(mime, "text/x-vcard"))
+        return "contacts";
+    return "document";
+}
+
+/* The text of a message (NULL: none, a malformed request), and its media in in. */
+static const gw_form_param *message_input(const gw_form *f, lk_inbound *in)
 {
     const gw_form_param *p;
     const char *nm = gw_form_get(f, "NumMedia");
 
-    *kind = "text";
     /* a tap's Body repeats the button's text: the payload says which button */
-    if ((p = nonempty(f, "ButtonPayload")) || (p = nonempty(f, "ButtonText"))) {
-        *kind = "button";
+    if ((p = nonempty(f, "ButtonPayload")) || (p = nonempty(f, "ButtonText")))
         return p;
+    if (nm && strtol(nm, NULL, 10) > 0) {
+        in->media_mime = gw_form_get(f, "MediaContentType0");
+        in->media_id = gw_form_get(f, "MediaUrl0");
+        in->media_type = media_kind(f, in->media_mime);
+    } else if (nonempty(f, "Latitude") && nonempty(f, "Longitude")) {
+        in->media_type = "location";
     }
-    if (nm && strtol(nm, NULL, 10) > 0)
-        *kind = "media";
-    else if (nonempty(f, "Latitude") && nonempty(f, "Longitude"))
-        *kind = "location";
-    return gw_form_find(f, "Body"); /* a caption is text; empty when there is none */
+    return gw_form_find(f, "Body"); /* with media, the caption: "" when there is none */
 }
 
 /* A delivery status callback: counted and logged, nothing to answer. */
@@ -100,7 +126,7 @@ static void twilio_answer(gw_req *r, const gw_job *job)
 
 int gw_route_twilio(gw_req *r)
 {
-    const char *token = gw_srv->cfg.twilio_token, *from, *sid, *status, *kind;
+    const char *token = gw_srv->cfg.twilio_token, *from, *sid, *status;
     const gw_form_param *body;
     gw_form form = {0};
     gw_twilio_url url;
@@ -146,7 +172,7 @@ int gw_route_twilio(gw_req *r)
     }
     from = gw_form_get(&form, "From");
     sid = gw_form_get(&form, "MessageSid");
-    body = message_text(&form, &kind);
+    body = message_input(&form, &in);
     if (!from || !*from || !body) {
         gw_respond_error(r, 400, GW_E_BAD_REQUEST,
                          "From and Body are required (or MessageStatus for a status callback)");
@@ -156,9 +182,9 @@ int gw_route_twilio(gw_req *r)
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, "MessageSid must not be empty");
         goto done;
     }
-    if (strcmp(kind, "text") && strcmp(kind, "button"))
-        gw_log(GW_LOG_INFO, "twilio message with no text the flow reads",
-               "rid=%s kind=%s caption=%d", r->rid, kind, body->vlen > 0);
+    if (in.media_type)
+        gw_log(GW_LOG_INFO, "twilio media", "rid=%s type=%s caption=%d", r->rid, in.media_type,
+               body->vlen > 0);
     in.channel = gw_chan_twilio.name;
     in.user = from;
     in.ext_id = sid;

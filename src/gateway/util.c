@@ -42,6 +42,10 @@ cJSON *gw_reply_json(const lk_reply *r, const char *type)
             cJSON_AddItemToArray(arr, ch);
         }
     }
+    if (r->more && !cJSON_AddStringToObject(o, "more", r->more)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 

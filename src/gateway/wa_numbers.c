@@ -42,13 +42,11 @@ static int next_pair(const char **sp, char pnid[33], char *path, size_t cap, con
     if (!end)
         end = s + strlen(s);
     eq = memchr(s, '=', (size_t)(end - s));
-    *why = "phone_number_id=flow file pairs separated by commas, such as "
-           "106540352242922=flows/pandawa.json";
     if (!eq || eq == s || eq - s > 32)
-        return -1;
+        goto bad;
     for (n = 0; s + n < eq; n++) {
         if (!isdigit((unsigned char)s[n]))
-            return -1;
+            goto bad;
         pnid[n] = s[n];
     }
     pnid[n] = '\0';
@@ -59,11 +57,15 @@ static int next_pair(const char **sp, char pnid[33], char *path, size_t cap, con
     while (n > 0 && (eq[n - 1] == ' ' || eq[n - 1] == '\t'))
         n--;
     if (n == 0 || n >= cap)
-        return -1;
+        goto bad;
     memcpy(path, eq, n);
     path[n] = '\0';
     *sp = end;
     return 1;
+bad:
+    *why = "phone_number_id=flow file pairs separated by commas, such as "
+           "106540352242922=flows/pandawa.json";
+    return -1;
 }
 
 int gw_wa_numbers_valid(const char *spec, const char **why)
@@ -76,6 +78,8 @@ int gw_wa_numbers_valid(const char *spec, const char **why)
             *why = "at most 64 numbers";
             return -1;
         }
+    if (rc == 0)
+        *why = NULL; /* next_pair set it before it knew */
     return rc;
 }
 
@@ -146,15 +150,14 @@ void gw_wa_numbers_reload(void)
         lk_diag_clear(&diag);
         if (err != LK_OK) {
             gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
-                   "phone_number_id=%s flow=\"%s\" err=\"%s\"", w->pnid, w->path,
-                   lk_strerror(err));
+                   "phone_number_id=%s flow=\"%s\" err=\"%s\"", w->pnid, w->path, lk_strerror(err));
             continue;
         }
         /* the caller reset the reply buffers: nothing points into the old flow */
         gw_pipeline_retire(w->flow); /* freed once no queued message names it */
         w->flow = flow;
-        gw_log(GW_LOG_INFO, "flow reloaded", "phone_number_id=%s flow=\"%s\" name=\"%s\"",
-               w->pnid, w->path, lk_flow_name(flow));
+        gw_log(GW_LOG_INFO, "flow reloaded", "phone_number_id=%s flow=\"%s\" name=\"%s\"", w->pnid,
+               w->path, lk_flow_name(flow));
     }
 }
 
@@ -176,6 +179,11 @@ const lk_flow *gw_wa_number_flow(const char *pnid)
         if (!strcmp(numbers[i].pnid, pnid))
             return numbers[i].flow;
     return NULL;
+}
+
+const char *gw_wa_number_pnid(int i)
+{
+    return i >= 0 && i < nnumbers ? numbers[i].pnid : NULL;
 }
 
 int gw_wa_numbers_count(void)

@@ -96,11 +96,12 @@ static int titles_distinct(const lk_reply *r, size_t max)
 /* The row or button id of choice i: it names the question it answers (parse.h). */
 static void add_choice_id(cJSON *o, const lk_reply *r, int i)
 {
-    lk_buf b = {0};
+    char id[GW_WA_ID_MAX + 1];
 
-    if (gw_wa_choice_id(&b, r->question ? r->question : "", r->choices[i].id) == 0)
-        cJSON_AddStringToObject(o, "id", r->question ? lk_buf_str(&b) : r->choices[i].id);
-    lk_buf_free(&b);
+    if (!r->question)
+        cJSON_AddStringToObject(o, "id", r->choices[i].id);
+    else if (gw_wa_choice_id(id, r->question, r->choices[i].id) == 0)
+        cJSON_AddStringToObject(o, "id", id);
 }
 
 static void add_buttons(cJSON *inter, const lk_reply *r)
@@ -148,14 +149,6 @@ static void add_list(cJSON *inter, const lk_reply *r)
     }
 }
 
-static int is_phone(const char *user)
-{
-    for (; *user; user++)
-        if (*user < '0' || *user > '9')
-            return 0;
-    return 1;
-}
-
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload)
 {
     size_t chars = lk_utf8_len(reply->text, reply->len);
@@ -168,11 +161,10 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
     cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
     cJSON_AddStringToObject(o, "recipient_type", "individual");
     /* a business-scoped user id is addressed as recipient, a phone number as to */
-    cJSON_AddStringToObject(o, is_phone(user) ? "to" : "recipient", user);
+    cJSON_AddStringToObject(o, gw_wa_is_phone(user) ? "to" : "recipient", user);
     buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
     /* a list needs the flow's label for its button; without one it goes as text */
-    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY &&
-        (buttons || reply->list_button)) {
+    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY && (buttons || reply->list_button)) {
         cJSON_AddStringToObject(o, "type", "interactive");
         if (!(inter = cJSON_AddObjectToObject(o, "interactive")))
             goto done;
@@ -215,8 +207,14 @@ typedef struct wa_batch {
 } wa_batch;
 
 /* What is logged and counted but not answered. */
-enum wa_skip { WA_SKIP_REACTION, WA_SKIP_UNSUPPORTED, WA_SKIP_UNKNOWN, WA_SKIP_GROUP,
-               WA_SKIP_ERROR, WA_SKIP_N };
+enum wa_skip {
+    WA_SKIP_REACTION,
+    WA_SKIP_UNSUPPORTED,
+    WA_SKIP_UNKNOWN,
+    WA_SKIP_GROUP,
+    WA_SKIP_ERROR,
+    WA_SKIP_N
+};
 static const char *const skip_names[WA_SKIP_N] = {"reaction", "unsupported", "unknown_type",
                                                   "group", "notification_error"};
 static atomic_ullong skipped[WA_SKIP_N];
@@ -265,9 +263,9 @@ static int wa_message(wa_batch *b, const gw_wa_event *ev)
 /* A message that gets no answer: logged with its type and id (never its content). */
 static void wa_skip(wa_batch *w, const gw_wa_event *ev)
 {
-    enum wa_skip k = ev->kind == GW_WA_GROUP                      ? WA_SKIP_GROUP
-                     : ev->kind == GW_WA_ERROR                    ? WA_SKIP_ERROR
-                     : ev->type && !strcmp(ev->type, "reaction")  ? WA_SKIP_REACTION
+    enum wa_skip k = ev->kind == GW_WA_GROUP                        ? WA_SKIP_GROUP
+                     : ev->kind == GW_WA_ERROR                      ? WA_SKIP_ERROR
+                     : ev->type && !strcmp(ev->type, "reaction")    ? WA_SKIP_REACTION
                      : ev->type && !strcmp(ev->type, "unsupported") ? WA_SKIP_UNSUPPORTED
                                                                     : WA_SKIP_UNKNOWN;
     lk_buf b = {0};
@@ -281,8 +279,7 @@ static void wa_skip(wa_batch *w, const gw_wa_event *ev)
     if (ev->has_error)
         gw_log_kv(&b, "title", ev->error_title);
     if (k == WA_SKIP_ERROR)
-        gw_log(GW_LOG_WARN, "whatsapp notification error", "rid=%s%s", w->r->rid,
-               lk_buf_str(&b));
+        gw_log(GW_LOG_WARN, "whatsapp notification error", "rid=%s%s", w->r->rid, lk_buf_str(&b));
     else if (k == WA_SKIP_GROUP)
         gw_log(GW_LOG_INFO, "whatsapp group message not answered: loket answers one to one",
                "rid=%s%s", w->r->rid, lk_buf_str(&b));

@@ -3,6 +3,7 @@
  * together. The session, blob buffer and reply buffers are kept
  * in the runtime and reused, so a warm runtime does not allocate per message. */
 #include "loket/runtime.h"
+#include "loket/mask.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct lk_runtime {
     lk_session *session;
     lk_buf blob;
     lk_buf payload;
+    lk_buf mask; /* a log row with its sensitive data masked (mask.c) */
 };
 
 lk_runtime *lk_runtime_new(const lk_flow *flow, lk_store *store)
@@ -37,6 +39,7 @@ void lk_runtime_free(lk_runtime *rt)
     lk_session_free(rt->session);
     lk_buf_free(&rt->blob);
     lk_buf_free(&rt->payload);
+    lk_buf_free(&rt->mask);
     free(rt);
 }
 
@@ -91,6 +94,8 @@ static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *ou
         return LK_OK;
     e.text = lk_out_joined(out);
     e.text_len = strlen(e.text);
+    if (lk_log_mask(out, &e, &rt->mask) != 0) /* a reply that repeats a sensitive value */
+        return LK_ENOMEM;
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         return err;
     for (i = 0; in->render && i < n; i++) {
@@ -153,6 +158,8 @@ static lk_err process(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *se
                        in->ext_id, in->text,    in->len,   NULL};
     if (lk_out_missed(out) >= 0)
         e.missed = lk_flow_state_name(flow, lk_out_missed(out));
+    if (lk_log_mask(out, &e, &rt->mask) != 0)
+        return LK_ENOMEM;
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         return err;
     if ((err = log_replies(rt, in, out)) != LK_OK)

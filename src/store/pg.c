@@ -199,10 +199,12 @@ void pg_p_i64(pg_params *p, int64_t v)
     p->fmt[i] = 1;
 }
 
-/* The server's message without its trailing newline. */
+/* The server's message: its first line only. The lines after it (DETAIL,
+ * "Failing row contains (...)") may quote the values of a row, a user's
+ * text among them, and the message goes to the server log. */
 static void set_pg_err(pg_store *q, const char *op, const char *msg)
 {
-    size_t n = msg ? strlen(msg) : 0;
+    size_t n = msg ? strcspn(msg, "\n") : 0;
 
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;

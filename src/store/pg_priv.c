@@ -30,8 +30,9 @@ lk_err pg_begin_read(lk_store *s)
         return err;
     r = PQexec(q->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        lk_store_set_err(s, "begin: %s: %s", q->where,
-                         r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn);
+
+        lk_store_set_err(s, "begin: %s: %.*s", q->where, (int)strcspn(m, "\n"), m);
         PQclear(r);
         return r ? LK_ESTORE : LK_ENOMEM;
     }
@@ -73,12 +74,10 @@ lk_err pg_query(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs,
     }
     r = PQexecParams(q->conn, sql, nargs, types, vals, NULL, NULL, 0);
     if (!r || (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)) {
+        /* the first line: the next ones may quote a row's values */
         const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn);
-        size_t n = strlen(m);
 
-        while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-            n--;
-        lk_store_set_err(s, "query: %s: %.*s", q->where, (int)n, m);
+        lk_store_set_err(s, "query: %s: %.*s", q->where, (int)strcspn(m, "\n"), m);
         PQclear(r);
         return r ? LK_ESTORE : LK_ENOMEM;
     }

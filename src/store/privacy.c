@@ -20,8 +20,12 @@
  * the one lk_store_prune_seen takes): one server prunes at a time. */
 #define PG_MAINT_LOCK "SELECT pg_try_advisory_xact_lock(7813581961993125890)"
 
-/* The rows of one user of a table: $1 the user, $2 the channel or NULL. */
-#define OF_USER " WHERE \"user\" = $1 AND (CAST($2 AS text) IS NULL OR channel = $2)"
+/* The rows of one user of a table, for snprintf ("%%" is "%"): $1 the user,
+ * $2 the channel or NULL. An outbox row names the channel's sending number
+ * too ("whatsapp:PNID"). */
+#define OF_USER                                                                                    \
+    " WHERE \"user\" = $1 AND (CAST($2 AS text) IS NULL OR channel = $2 OR "                       \
+    "channel LIKE CAST($2 AS text) || ':%%')"
 
 /* In this order: forget's counts (lk_user_counts) follow it. */
 static const struct {
@@ -132,7 +136,7 @@ static lk_err user_args(lk_store *s, const char *channel, const char *user, lk_s
 lk_err lk_store_forget(lk_store *s, const lk_user_ref *users, int n, lk_user_counts *counts)
 {
     lk_sql_arg a[2];
-    char sql[160];
+    char sql[320];
     lk_err err;
     int i, k;
 
@@ -198,7 +202,7 @@ lk_err lk_store_export(lk_store *s, const char *channel, const char *user, lk_ex
 {
     export_ctx e = {fn, ctx, NULL};
     lk_sql_arg a[2];
-    char sql[160];
+    char sql[320];
     lk_err err;
     int i;
 

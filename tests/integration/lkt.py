@@ -499,7 +499,8 @@ def wa_notification(pnid, messages=(), statuses=()):
             "entry": [{"id": "WABA-1", "changes": [{"field": "messages", "value": {
                 "messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
-                "contacts": [{"profile": {"name": "Tester"}, "wa_id": m["from"]} for m in messages],
+                "contacts": [{"profile": {"name": "Tester"}, "wa_id": m["from"]} for m in messages
+                             if "from" in m],
                 "messages": list(messages), "statuses": list(statuses)}}]}]}
 
 
@@ -518,6 +519,17 @@ def wa_button_reply(frm, btn_id, title, wamid=None):
     return {"from": frm, "id": wamid or "wamid.%s" % os.urandom(8).hex(),
             "timestamp": str(int(time.time())), "type": "interactive",
             "interactive": {"type": "button_reply", "button_reply": {"id": btn_id, "title": title}}}
+
+
+def wa_message(frm, mtype, content, wamid=None, **extra):
+    """A message of any type as Meta sends it: {"type": mtype, mtype: content, ...};
+    extra adds fields such as group_id or from_user_id (from=None leaves from out)."""
+    m = {"id": wamid or "wamid.%s" % os.urandom(8).hex(), "timestamp": str(int(time.time())),
+         "type": mtype, mtype: content}
+    if frm is not None:
+        m["from"] = frm
+    m.update(extra)
+    return m
 
 
 def wa_post(port, notification, secret=WA_SECRET, signature=True, headers=None):

@@ -2,7 +2,7 @@
 """A stand-in for the WhatsApp Cloud API (Graph API) for the integration tests.
 
 POST /{phone_number_id}/messages records the request (path, Authorization header, JSON
-body, the status answered) and answers {"messages":[{"id":"wamid.mock-N"}]}, or fails
+body, the status answered, the time it was answered) and answers {"messages":[{"id":"wamid.mock-N"}]}, or fails
 with a 500 while a failure count for that phone number id is above zero.
 
 Control endpoints (used by tests from other processes):
@@ -125,7 +125,7 @@ def make_handler(state):
                         "path": u.path, "authorization": self.headers.get("Authorization"),
                         "payload": payload, "at": time.time()})
                 return self.answer(200, {"success": True})
-            to = payload.get("to") if isinstance(payload, dict) else None
+            to = (payload.get("to") or payload.get("recipient")) if isinstance(payload, dict) else None
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
                 delay = state.delay.get(pnid, 0)
@@ -167,7 +167,7 @@ def make_handler(state):
                 state.requests.setdefault(pnid, []).append({
                     "path": u.path, "authorization": self.headers.get("Authorization"),
                     "content_type": self.headers.get("Content-Type"),
-                    "payload": payload, "status": status})
+                    "payload": payload, "status": status, "at": time.time()})
             try:
                 self.answer(status, answer)
             except OSError:

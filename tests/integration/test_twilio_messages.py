@@ -2,9 +2,10 @@
 """What Twilio sends besides plain text, with the payloads of Twilio's messaging webhook
 documentation: delivery status callbacks (acknowledged with an empty Response and counted
 by status, never 400, which Twilio would log as error 11200), media and location messages
-(a caption is text; without one the flow's own text for what it cannot read answers), a
-quick-reply tap (ButtonPayload says which button), and control characters a user typed,
-echoed into TwiML that a real XML parser must still read."""
+(a state that takes media keeps its URL, type, MIME type and caption; elsewhere a caption
+is text, and media alone gets the flow's text for what it cannot read), a quick-reply tap
+(ButtonPayload says which button), and control characters a user typed, echoed into TwiML
+that a real XML parser must still read."""
 
 import json
 import os
@@ -16,7 +17,7 @@ from twilio_ref import post
 
 FLOW = os.path.join(lkt.SRC, "tests", "integration", "flows", "echo.json")
 with open(FLOW) as f:
-    CANNOT_READ = json.load(f)["invalid"]["message"]
+    CANNOT_READ = json.load(f)["clarify"]["media"]
 
 srv = lkt.Server("twmsg", flow=FLOW).start()
 P = srv.port
@@ -88,7 +89,18 @@ try:
     check(got and got[0] == "Anda menulis: foto kartu saya", "a caption was not read as text: %r" % got)
 
     # a quick-reply tap: Body and ButtonText are the title, ButtonPayload says which button
-    got = replies(message(frm, Body="Ulangi", ButtonText="Ulangi", ButtonPayload="2",
+    got = replies(message(frm, Body="Ulangi", ButtonText="Ulangi", ButtonPayload="3",
+                          MessageType="button"), "a tap")
+    check(got == ["Kirim foto KTP Anda."], "ButtonPayload 3 (Kirim foto KTP) was not taken: %r" % got)
+    # where the flow asks for a photo, a text is not one, and the photo is kept
+    got = replies(message(frm, Body="ini ktp saya"), "a text where a photo is asked")
+    check(got == ["Mohon kirim foto atau dokumen KTP."], "a text for a photo got %r" % got)
+    url = "https://api.twilio.com/2010-04-01/Accounts/%s/Messages/MM3/Media/ME3" % ACCOUNT
+    got = replies(message(frm, Body="ktp saya", NumMedia="1", MessageType="image",
+                          MediaContentType0="image/jpeg", MediaUrl0=url), "the photo asked for")
+    check(got and got[0] == "Diterima: image image/jpeg %s [ktp saya]" % url,
+          "the photo was not kept: %r" % got)
+    got = replies(message(frm, Body="Selesai", ButtonText="Selesai", ButtonPayload="2",
                           MessageType="button"), "a tap")
     check(got == ["Terima kasih."], "ButtonPayload 2 (Selesai) was not taken: %r" % got)
 

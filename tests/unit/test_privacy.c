@@ -187,7 +187,10 @@ static void fill_users(lk_store *s)
         CHECK_INT(lk_store_save(s, ch, u, "lk1s4:main.", 11, NOW + i), LK_OK);
         log_at(s, ch, u, NOW + i, "Hi Chika", NULL);
         log_at(s, ch, u, NOW + i, "3273012345678901", NULL);
-        CHECK_INT(lk_store_outbox_add(s, u, ch, "{\"text\":\"Halo\"}", NOW + i, NULL), LK_OK);
+        /* WhatsApp's outbox rows name the sending number too */
+        CHECK_INT(lk_store_outbox_add(s, u, !strcmp(ch, "whatsapp") ? "whatsapp:15550001" : ch,
+                                      "{\"text\":\"Halo\"}", NOW + i, NULL),
+                  LK_OK);
         CHECK_INT(lk_store_commit(s), LK_OK);
     }
 }
@@ -462,6 +465,22 @@ static void test_pg_prune_lock(void)
     lk_store_close(s);
 }
 
+/* PostgreSQL: an error's DETAIL may quote a row ("Failing row contains
+ * (..., 3273012345678901, ...)"), and store errors go to the server log: the
+ * store keeps the first line only. */
+static void test_pg_error_detail(void)
+{
+    lk_store *s = open_ok(dbpath("detail"));
+    lk_sql_arg a[1] = {{.text = "3273012345678901"}};
+
+    CHECK_INT(s->ops->query(s, "INSERT INTO log(\"user\", text) VALUES ('u', $1)", a, 1, NULL,
+                            NULL, NULL),
+              LK_ESTORE);
+    CHECK(strstr(lk_store_errmsg(s), "not-null") != NULL);
+    CHECK(strstr(lk_store_errmsg(s), "3273") == NULL);
+    lk_store_close(s);
+}
+
 /* A database of its own in the test cluster, for this run: PostgreSQL's
  * advisory locks hold per database, and the maintenance lock these cases
  * take and hold must not meet test_store's pruning, run at the same time. */
@@ -508,6 +527,7 @@ int main(void)
         pg_base = own_database(cluster);
         run_cases();
         test_pg_prune_lock();
+        test_pg_error_detail();
         pg_drop_schemas();
         if (pg_base == own_uri) {
             snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", own_db);
