@@ -220,7 +220,8 @@ static size_t slen(const char *s)
  * has its length): a string field added to lk_inbound goes here too. */
 #define MSG_STRINGS(X)                                                                             \
     X(channel)                                                                                     \
-    X(user) X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id)     \
+    X(user)                                                                                        \
+    X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id)             \
         X(media_mime)
 
 static gw_msg *msg_new(const lk_inbound *in)
@@ -699,6 +700,9 @@ lk_err gw_pipeline_start(gw_server *s)
     for (i = 0; i < n && err == LK_OK; i++)
         err = worker_open(s, &P.w[i]);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err == LK_OK)
+        gw_log(GW_LOG_INFO, "store workers started",
+               "store_workers=%d batch_max=%d batch_wait_us=%d", n, P.batch_max, P.batch_wait_us);
     return err;
 }
 
