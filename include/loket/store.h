@@ -96,6 +96,21 @@ lk_err lk_store_savepoint(lk_store *s);
 lk_err lk_store_release(lk_store *s);
 lk_err lk_store_rollback_to(lk_store *s);
 
+/* Inside an open transaction, before the messages of a batch: locks the
+ * users (channels[i], users[i]) of its n messages at once, in one order that
+ * every server shares (PostgreSQL: each user's advisory lock, in the order
+ * of their keys), so that two batches with the same users in opposite
+ * orders wait for each other instead of deadlocking. A user may appear more
+ * than once. A no-op for SQLite, whose one writer holds the database. */
+lk_err lk_store_lock_users(lk_store *s, const char *const *channels, const char *const *users,
+                           int n);
+/* 1 when the store's last error was a lock conflict the database settled by
+ * failing a statement of this transaction (PostgreSQL: a deadlock, a lock
+ * timeout, a serialization failure): nothing was wrong with the work, which
+ * may succeed when the transaction is rolled back and run again from begin.
+ * 0 after the next begin. */
+int lk_store_retryable(const lk_store *s);
+
 /* Sessions and processed ids belong to a user of one channel: the key is
  * (channel, user), both non-empty, so that the same phone number on the
  * generic webhook and on WhatsApp are two users with two sessions. The pair

@@ -92,7 +92,7 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
-    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite */
+    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite, 0 unset */
     int batch_max;            /* messages per commit at most */
     int batch_wait_us;        /* how long a worker waits for more before a commit */
     char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
