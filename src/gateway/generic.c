@@ -13,8 +13,8 @@
  * server starts without a token only on a loopback address, or when
  * `generic_open = yes` says that is meant (it then warns at start).
  *
- * Also the metrics route, which is as small (its route is the server's, in
- * channels.c). */
+ * Also the metrics route, which is as small (the routes that are no channel's
+ * are the server's, in channels.c). */
 #include "gw.h"
 
 #include <arpa/inet.h>

@@ -81,34 +81,35 @@ lk_err lk_inbound_check(const lk_inbound *in, const char **why)
     return LK_OK;
 }
 
-static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *out,
-                          const char *state)
+/* The replies of one step: one log row holding them all (joined with "\n"
+ * as a transcript shows them; the state is the inbound row's), and, when the
+ * channel sends later, one outbox row each. */
+static lk_err log_replies(lk_runtime *rt, const lk_inbound *in, const lk_out *out)
 {
     int i, n = lk_out_count(out);
+    lk_log_entry e = {in->user, in->channel, LK_DIR_OUT, in->now_ms, NULL, NULL, NULL, 0, NULL};
     lk_err err;
 
-    for (i = 0; i < n; i++) {
+    if (n == 0)
+        return LK_OK;
+    e.text = lk_out_joined(out);
+    e.text_len = strlen(e.text);
+    if (lk_log_mask(out, &e, &rt->mask) != 0) /* a reply that repeats a sensitive value */
+        return LK_ENOMEM;
+    if ((err = lk_store_log(rt->store, &e)) != LK_OK)
+        return err;
+    for (i = 0; in->render && i < n; i++) {
         lk_reply r;
-        lk_log_entry e = {in->user, in->channel, LK_DIR_OUT, in->now_ms, state,
-                          NULL,     NULL,        0,          NULL};
 
         lk_out_get(out, i, &r);
-        e.text = r.text;
-        e.text_len = r.len;
-        if (lk_log_mask(out, &e, &rt->mask) != 0)
+        lk_buf_reset(&rt->payload);
+        if (in->render(in->render_ctx, in->user, &r, &rt->payload) != 0 || rt->payload.oom)
             return LK_ENOMEM;
-        if ((err = lk_store_log(rt->store, &e)) != LK_OK)
+        err = lk_store_outbox_add(rt->store, in->user,
+                                  in->outbox_channel ? in->outbox_channel : in->channel,
+                                  lk_buf_str(&rt->payload), in->now_ms, NULL);
+        if (err != LK_OK)
             return err;
-        if (in->render) {
-            lk_buf_reset(&rt->payload);
-            if (in->render(in->render_ctx, in->user, &r, &rt->payload) != 0 || rt->payload.oom)
-                return LK_ENOMEM;
-            err = lk_store_outbox_add(rt->store, in->user,
-                                      in->outbox_channel ? in->outbox_channel : in->channel,
-                                      lk_buf_str(&rt->payload), in->now_ms, NULL);
-            if (err != LK_OK)
-                return err;
-        }
     }
     return LK_OK;
 }
@@ -161,7 +162,7 @@ static lk_err process(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *se
         return LK_ENOMEM;
     if ((err = lk_store_log(rt->store, &e)) != LK_OK)
         return err;
-    if ((err = log_replies(rt, in, out, st)) != LK_OK)
+    if ((err = log_replies(rt, in, out)) != LK_OK)
         return err;
     *state = st;
     return LK_OK;
