@@ -2,7 +2,7 @@
  * the flow did not understand, from the message log: normalised inputs that
  * got an invalid reply, grouped by state, most frequent first, with a count
  * and the last time seen (UTC). Long digit runs (NIKs, card numbers) show as
- * "#". Exit 0, 1 on a store error, 2 on bad usage. */
+ * "#". SQLite or PostgreSQL. Exit 0, 1 on a store error, 2 on bad usage. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +15,7 @@ static int usage(FILE *fp, int rc)
     fprintf(fp, "usage: loket misses [--db PATH] [--since DURATION] [--state NAME]\n\n"
                 "Lists the inputs that got an invalid reply, normalised and grouped by\n"
                 "state, most frequent first, with a count and the last time seen (UTC).\n"
-                "--db      the database (default " LK_DEFAULT_DB ")\n"
+                "--db      the database (default " LK_DEFAULT_DB "), or a postgresql:// URI\n"
                 "--since   only the last DURATION (90s, 30m, 2h, 7d); default: all\n"
                 "--state   only this state\n");
     return rc;
