@@ -2,7 +2,7 @@
 # Installs the Debian packages loket needs that are missing (only those).
 #   tools/setup.sh          what building and running need
 #   tools/setup.sh --test   also what the tests need (python3, node, chromium, clang,
-#                           the PostgreSQL server)
+#                           the PostgreSQL server, Twilio's helper library python3-twilio)
 # A tool already on the PATH counts as present, whichever package brought it
 # (Node.js from another source ships its own npm, which Debian's npm conflicts
 # with).
@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # package[:command that stands for it]
 build_pkgs=(gcc:gcc make:make cmake:cmake pkg-config:pkg-config libcjson-dev libsqlite3-dev
             libwebsockets-dev libssl-dev libcurl4-openssl-dev libedit-dev libpq-dev)
-test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium clang:clang postgresql)
+test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium clang:clang postgresql
+           python3-twilio)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

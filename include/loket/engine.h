@@ -50,6 +50,12 @@ typedef struct lk_reply {
     size_t len;
     const lk_choice_out *choices; /* a menu or list page: one per option; else NULL */
     int nchoices;
+    /* With choices: the question they answer ("prov", "kabkota#which"), which a channel
+     * puts in its button and row ids so that a tap names it back (lk_input.tap_question).
+     * Borrowed like the rest; NULL without choices. */
+    const char *question;
+    const char *list_button; /* the flow's label of the button that opens a list, or NULL */
+    const char *more; /* a list page with pages after it: the word that shows the next; else NULL */
 } lk_reply;
 
 /* The output of one step: replies, the edges taken (for coverage) and the
@@ -86,5 +92,25 @@ const char *lk_out_sensitive_values(const lk_out *o, size_t *n);
  * may be half-changed: the caller drops it and keeps the stored one. */
 lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size_t len,
                       int64_t now_ms, lk_out *out);
+
+/* A message with what a channel knows beyond its text. A zeroed lk_input with text and
+ * len set is a typed message (lk_engine_step). */
+typedef struct lk_input {
+    const char *text; /* as for lk_engine_step; a tap's choice id; media's caption or "" */
+    size_t len;
+    /* A tap on a list row or button (text is the choice id sent back): it is taken when
+     * tap_question is the question being asked and the title fits, or else when the title
+     * exactly fits one choice of the question being asked; otherwise the flow's
+     * clarify.stale note and the question again. Never by its number alone. */
+    int tap;
+    const char *tap_question; /* NULL: the id named no question */
+    const char *tap_title;    /* NULL: none sent back */
+    /* Media ("image", "document", ...): a state whose input accepts the type stores it;
+     * elsewhere a caption is read as text, and no caption gets clarify.media. */
+    const char *media_type, *media_id, *media_mime; /* NULL when none */
+} lk_input;
+
+lk_err lk_engine_input(const lk_flow *flow, lk_session *s, const lk_input *in, int64_t now_ms,
+                       lk_out *out);
 
 #endif

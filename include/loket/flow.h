@@ -41,5 +41,20 @@ int lk_flow_edge_count(const lk_flow *flow);
 /* Edge e goes from state *from to state *to; *what names it ("next",
  * "menu 3", "command menu", ...). Any out pointer may be NULL. */
 void lk_flow_edge(const lk_flow *flow, int e, int *from, int *to, const char **what);
+/* The i-th text of the flow's "console" section (what a chat client shows
+ * around the conversation: "connecting", "reconnecting", ...), borrowed from
+ * the flow: 1 with *key and *text set, 0 past the last. */
+int lk_flow_console_text(const lk_flow *flow, int i, const char **key, const char **text);
+
+/* The WhatsApp message template a reply goes as when it would leave more
+ * than 24 hours after the user's last message (the flow's "outside_window"),
+ * or NULL when the flow names none. Borrowed from the flow. */
+typedef struct lk_flow_template {
+    const char *name;          /* the approved template's name */
+    const char *language;      /* its language code: "id", "en_US" */
+    const char *const *params; /* the texts of its body parameters {{1}}, {{2}}, ... */
+    int nparams;
+} lk_flow_template;
+const lk_flow_template *lk_flow_outside_window(const lk_flow *flow);
 
 #endif

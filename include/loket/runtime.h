@@ -36,6 +36,17 @@ typedef struct lk_inbound {
     lk_render_fn render; /* NULL: replies are not put in the outbox */
     void *render_ctx;
     const char *outbox_channel; /* channel name stored with outbox rows */
+    /* What a channel knows beyond the text; all zero for a typed message. */
+    const lk_flow *flow;      /* the flow of this message (a number's own); NULL: the runtime's */
+    int tap;                  /* 1: a tap on a list row or button; text is the choice id sent back */
+    const char *tap_question; /* the question the tapped list answered (lk_reply.question), or NULL
+                                 when the id named none (an id from before, a foreign one) */
+    const char *tap_title;    /* the title sent back with the tap, or NULL */
+    /* Media: text is then the caption ("" when none). media_type is "image", "audio",
+     * "voice", "video", "document", "sticker", "location" or "contacts"; NULL: no media. */
+    const char *media_type;
+    const char *media_id;   /* the platform's media id (or URL); NULL when none */
+    const char *media_mime; /* its MIME type; NULL when not given */
 } lk_inbound;
 
 /* The runtime borrows flow and store; both must outlive it (or be swapped
@@ -57,5 +68,15 @@ lk_err lk_inbound_check(const lk_inbound *in, const char **why);
  * gets the state after the step, borrowed from the flow. */
 lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
                          const char **state);
+
+/* Handles one message inside the caller's open transaction (lk_store_begin
+ * on the runtime's store), in a savepoint of its own, so that many messages
+ * share one commit: the caller commits, and hands the replies out only
+ * after that. Results as lk_runtime_handle (a duplicate leaves nothing
+ * written). On an error only this message's work is undone, unless the
+ * store lost the whole transaction: then *lost is 1 and the caller rolls
+ * back, losing the batch's earlier messages too. */
+lk_err lk_runtime_step(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
+                       const char **state, int *lost);
 
 #endif

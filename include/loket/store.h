@@ -85,6 +85,32 @@ lk_err lk_store_begin(lk_store *s);
 lk_err lk_store_commit(lk_store *s);
 void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
 
+/* One savepoint inside an open transaction, so that many messages share one
+ * commit and a failing one undoes only its own work: savepoint marks;
+ * release keeps what was done since the mark and drops it; rollback_to
+ * undoes what was done since the mark and drops it, the transaction staying
+ * open. LK_EINVAL without an open transaction (or, for release and
+ * rollback_to, without a mark). When rollback_to fails, the database may
+ * have lost the whole transaction: roll back. */
+lk_err lk_store_savepoint(lk_store *s);
+lk_err lk_store_release(lk_store *s);
+lk_err lk_store_rollback_to(lk_store *s);
+
+/* Inside an open transaction, before the messages of a batch: locks the
+ * users (channels[i], users[i]) of its n messages at once, in one order that
+ * every server shares (PostgreSQL: each user's advisory lock, in the order
+ * of their keys), so that two batches with the same users in opposite
+ * orders wait for each other instead of deadlocking. A user may appear more
+ * than once. A no-op for SQLite, whose one writer holds the database. */
+lk_err lk_store_lock_users(lk_store *s, const char *const *channels, const char *const *users,
+                           int n);
+/* 1 when the store's last error was a lock conflict the database settled by
+ * failing a statement of this transaction (PostgreSQL: a deadlock, a lock
+ * timeout, a serialization failure): nothing was wrong with the work, which
+ * may succeed when the transaction is rolled back and run again from begin.
+ * 0 after the next begin. */
+int lk_store_retryable(const lk_store *s);
+
 /* Sessions and processed ids belong to a user of one channel: the key is
  * (channel, user), both non-empty, so that the same phone number on the
  * generic webhook and on WhatsApp are two users with two sessions. The pair
@@ -165,6 +191,20 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
  * error kept, so that the user's later replies can go. LK_EINVAL when id is
  * not a pending row. */
 lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+/* The delivery status the channel reported for the sent row of channel
+ * whose remote id is remote_id (WhatsApp's statuses webhook: "sent",
+ * "delivered", "read" or "failed"; anything else is LK_EINVAL). A status
+ * never moves a row back (a "delivered" that arrives after "read" leaves
+ * it read); error_code (0: none) is kept with a failed one. *updated (may be
+ * NULL) is 1 when the row took the status, 0 when no row has that remote id
+ * or the row is already at or past it. Outside or inside a transaction. */
+lk_err lk_store_outbox_status(lk_store *s, const char *channel, const char *remote_id,
+                              const char *status, int error_code, int64_t now_ms, int *updated);
+/* When the session of (channel, user) was last saved: *updated_ms, and
+ * *found 0 when there is none. The sender's view of a user's last message
+ * (a session is saved by each message the user sends). */
+lk_err lk_store_session_time(lk_store *s, const char *channel, const char *user,
+                             int64_t *updated_ms, int *found);
 /* Number of pending (unsent) rows, due or not. */
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
 

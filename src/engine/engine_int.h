@@ -79,6 +79,13 @@ int lk_out_reopen(lk_out *o, int i);
 /* Adds a choice to the open reply: its id is key or else the number id;
  * key and title are borrowed. */
 void lk_out_choice(lk_out *o, const char *key, int id, const char *title);
+/* Names the question the open reply's choices answer: the state's name, with "#which"
+ * for a "which one?" list of a choice (its numbers are the list's, not the rows');
+ * list_button is the flow's label, borrowed. */
+void lk_out_question(lk_out *o, const char *state, int which, const char *list_button);
+void lk_put_question(lk_buf *b, const char *state, int which);
+/* The open reply is a list page with more after it: word (borrowed) shows the next. */
+void lk_out_more(lk_out *o, const char *word);
 void lk_out_edge(lk_out *o, int edge);
 void lk_out_state(lk_out *o, int state);
 void lk_out_miss(lk_out *o, int state); /* the state did not understand the message */
@@ -207,5 +214,24 @@ lk_cres lk_match_choice(const lk_flow *flow, const lk_session *s, const lk_choic
                         const char *q, size_t qn, const lk_canon *c, lk_cmatch *m);
 /* The one row of d named exactly (or by alias) in q, or -1. */
 int lk_choice_named(const lk_dataset *d, const char *q, size_t qn);
+
+/* ---- tap.c ---- */
+typedef enum lk_tapres {
+    LK_TAP_TEXT = 0, /* the state asks nothing: the tap is its input like any text */
+    LK_TAP_TAKE,     /* id holds the choice id of the question being asked */
+    LK_TAP_STALE,    /* it answers another question: note it and ask again */
+} lk_tapres;
+/* Where a tap (in->tap) goes in the session's current state; id gets cap bytes. */
+lk_tapres lk_tap_resolve(const lk_flow *flow, const lk_session *s, const lk_input *in, char *id,
+                         size_t cap);
+/* 1 when st is a media input that takes media of type (every type without accept). */
+int lk_media_accepts(const lk_state *st, const char *type);
+/* What a tap or media does before the text is read (not after an expiry that asks to
+ * resume): 0 read the text (*text, *len may now be the tapped choice's id, written to
+ * tapid, and *tapped is 1), 1 answered aside (a stale tap, media nothing reads). */
+int lk_tap_aside(const lk_flow *flow, const lk_session *s, const lk_input *in, int resume,
+                 char *tapid, size_t cap, const char **text, size_t *len, int *tapped);
+/* Stores the media of in in st's variables: 0, or -1 out of memory. */
+int lk_media_store(lk_session *s, const lk_state *st, const lk_input *in);
 
 #endif

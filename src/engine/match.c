@@ -134,6 +134,8 @@ lk_nres lk_match_input(const lk_flow *flow, const lk_state *st, const char *raw,
             }
         }
         return LK_N_NONE;
+    case LK_V_MEDIA: /* text where media is asked (the media itself never comes here) */
+        return LK_N_NONE;
     }
     return LK_N_NONE;
 }

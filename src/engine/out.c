@@ -12,7 +12,9 @@
 
 typedef struct reply_rec {
     size_t off, len;
-    int c0, nc; /* choices [c0, c0 + nc) */
+    int c0, nc;       /* choices [c0, c0 + nc) */
+    size_t q1;        /* the question its choices answer: in ids at q1 - 1; 0: none */
+    const char *more; /* borrowed from the flow */
 } reply_rec;
 
 typedef struct choice_rec {
@@ -30,6 +32,7 @@ struct lk_out {
     int nchs, capchs;
     lk_choice_out *cho; /* resolved by lk_out_finish */
     int capcho;
+    const char *list_button; /* the flow's, borrowed: given to every reply with choices */
     int *edges;
     int nedges, capedges;
     int *states;
@@ -150,7 +153,10 @@ void lk_out_get(const lk_out *o, int i, lk_reply *r)
     if (rr->nc > 0 && o->cho) {
         r->choices = o->cho + rr->c0;
         r->nchoices = rr->nc;
+        r->question = rr->q1 ? o->ids.p + rr->q1 - 1 : NULL;
+        r->list_button = o->list_button;
     }
+    r->more = rr->more;
 }
 
 const char *lk_out_joined(const lk_out *o)
@@ -192,6 +198,8 @@ void lk_out_begin(lk_out *o)
     r->len = 0;
     r->c0 = o->nchs;
     r->nc = 0;
+    r->q1 = 0;
+    r->more = NULL;
     o->open = 1;
 }
 
@@ -239,6 +247,29 @@ void lk_out_choice(lk_out *o, const char *key, int id, const char *title)
         lk_put_int(&o->ids, id);
     lk_buf_putc(&o->ids, '\0');
     o->reps[o->nreps - 1].nc++;
+}
+
+void lk_out_question(lk_out *o, const char *state, int which, const char *list_button)
+{
+    if (!o->open)
+        return;
+    o->list_button = list_button;
+    o->reps[o->nreps - 1].q1 = o->ids.len + 1;
+    lk_put_question(&o->ids, state, which);
+    lk_buf_putc(&o->ids, '\0');
+}
+
+void lk_put_question(lk_buf *b, const char *state, int which)
+{
+    lk_buf_puts(b, state);
+    if (which)
+        lk_buf_puts(b, "#which");
+}
+
+void lk_out_more(lk_out *o, const char *word)
+{
+    if (o->open)
+        o->reps[o->nreps - 1].more = word;
 }
 
 void lk_out_edge(lk_out *o, int edge)

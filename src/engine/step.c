@@ -98,12 +98,15 @@ static void show_page(run *r, const lk_state *st, int last)
     start = r->s->page * size;
     end = count - start > size ? start + size : count;
     mark = open_for_list(r, last);
+    lk_out_question(r->out, st->name, 0, r->flow->list_button);
     for (i = start; i < end; i++)
         list_line(r, mark, i + 1, d->rows[first + i].name);
     if (end < count && ch->more) {
         lk_buf_putc(lk_out_buf(r->out), '\n');
         lk_render(&r->ctx, ch->more, lk_out_buf(r->out));
     }
+    if (end < count && ch->more_word)
+        lk_out_more(r->out, ch->more_word);
     lk_out_end(r->out);
 }
 
@@ -121,6 +124,7 @@ static void prompt(run *r, const lk_state *st)
     }
     if (st->kind == LK_S_MENU && st->noptions > 0) {
         size_t mark = open_for_list(r, last);
+        lk_out_question(r->out, st->name, 0, r->flow->list_button);
         for (i = 0; i < st->noptions; i++) {
             const lk_option *o = &st->options[i];
             list_line_key(r, mark, i + 1, o->key, o->title, o->short_title);
@@ -336,6 +340,7 @@ static void show_which(run *r, const lk_template *head, const lk_dataset *d, con
     int i;
 
     lk_out_begin(r->out);
+    lk_out_question(r->out, r->flow->states[r->s->state].name, 1, r->flow->list_button);
     mark = lk_out_buf(r->out)->len;
     lk_render(&r->ctx, head, lk_out_buf(r->out));
     for (i = 0; i < n; i++)
@@ -504,6 +509,7 @@ static lk_err handle_menu(run *r, const lk_state *st, const lk_canon *c)
         if (!r->flow->which)
             return invalid(r, st, NULL);
         lk_out_begin(r->out);
+        lk_out_question(r->out, st->name, 0, r->flow->list_button);
         mark = lk_out_buf(r->out)->len;
         lk_render(&r->ctx, r->flow->which, lk_out_buf(r->out));
         for (i = 0; i < m.n; i++) {
@@ -663,7 +669,21 @@ static int expired(const lk_flow *flow, const lk_session *s, int64_t now_ms)
 lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size_t len,
                       int64_t now_ms, lk_out *out)
 {
-    char q[LK_NORM_MAX];
+    lk_input in;
+
+    memset(&in, 0, sizeof in);
+    in.text = text;
+    in.len = len;
+    return lk_engine_input(flow, s, &in, now_ms, out);
+}
+
+lk_err lk_engine_input(const lk_flow *flow, lk_session *s, const lk_input *in, int64_t now_ms,
+                       lk_out *out)
+{
+    const char *text = in->text;
+    size_t len = in->len;
+    char q[LK_NORM_MAX], tapid[64];
+    int aside, tapped;
     lk_canon c;
     const char *raw;
     size_t qn, rn;
@@ -700,6 +720,8 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
         }
     }
 
+    aside = lk_tap_aside(flow, s, in, resume, tapid, sizeof tapid, &text, &len, &tapped);
+
     /* 2 */
     while (len > 0 && is_space(*text)) {
         text++;
@@ -724,6 +746,25 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
         reply(&r, flow->states[s->state].resume);
         goto ok;
     }
+    if (aside) { /* a tap on an old list, media where none is read */
+        const lk_state *st = &flow->states[s->state];
+        if (in->tap) {
+            reply(&r, flow->stale ? flow->stale : flow->invalid);
+            if (s->pending == LK_PEND_RESUME)
+                reply(&r, st->resume);
+            else
+                prompt(&r, st);
+        } else {
+            reply(&r, flow->media ? flow->media : flow->invalid);
+        }
+        goto ok;
+    }
+    if (in->media_type && lk_media_accepts(&flow->states[s->state], in->media_type)) {
+        const lk_state *st = &flow->states[s->state];
+        valid(&r, st);
+        err = lk_media_store(s, st, in) < 0 ? LK_ENOMEM : follow(&r, st);
+        goto ok;
+    }
     if (s->pending == LK_PEND_RESUME) {
         int yn = lk_match_yesno(flow, NULL, c.map, c.mapn);
         s->pending = LK_PEND_NONE;
@@ -737,11 +778,11 @@ lk_err lk_engine_step(const lk_flow *flow, lk_session *s, const char *text, size
     }
 
     /* 3, 4 and 5; the state that handles the message counts as visited */
-    cmd = lk_find_command(flow, &flow->states[s->state], q, qn, raw, rn, &c);
+    cmd = tapped ? NULL : lk_find_command(flow, &flow->states[s->state], q, qn, raw, rn, &c);
     as_input = !cmd;
     if (cmd) {
         err = command(&r, cmd, &as_input);
-    } else if ((ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
+    } else if (!tapped && (ans = lk_find_answer(flow, &c)) && has_prompt(&flow->states[s->state])) {
         /* answered, and the pending question asked again */
         reply(&r, ans->say);
         prompt(&r, &flow->states[s->state]);

@@ -137,6 +137,9 @@ static void gen_of(ck *c, int i)
                 SETBIT(g, s->options[k].set[j].slot);
     if (s->kind == LK_S_INPUT && s->var >= 0)
         SETBIT(g, s->var);
+    for (k = 0; s->kind == LK_S_INPUT && s->input.kind == LK_V_MEDIA && k < 3; k++)
+        if (s->input.media_slots[k] >= 0)
+            SETBIT(g, s->input.media_slots[k]);
     if (s->kind == LK_S_CHOICE) {
         const lk_choice *ch = &s->choice;
         if (ch->var >= 0)

@@ -52,6 +52,15 @@ int lk_flow_state_find(const lk_flow *flow, const char *name)
     return -1;
 }
 
+int lk_flow_console_text(const lk_flow *flow, int i, const char **key, const char **text)
+{
+    if (i < 0 || i >= flow->nconsole)
+        return 0;
+    *key = flow->console_keys[i];
+    *text = flow->console_texts[i];
+    return 1;
+}
+
 int lk_flow_edge_count(const lk_flow *flow)
 {
     return flow->nedges;

@@ -209,6 +209,7 @@ typedef enum lk_vkind {
     LK_V_REGEX,    /* POSIX ERE, case-insensitive, on the raw trimmed text */
     LK_V_YESNO,    /* flow->yes / flow->no words; stores 1 or 0 */
     LK_V_WORDS,    /* one of words[] (normalised); stores the normalised word */
+    LK_V_MEDIA,    /* media of one of accept[]: stores its id; <var>_type, _mime, _caption */
 } lk_vkind;
 
 typedef struct lk_validator {
@@ -227,6 +228,9 @@ typedef struct lk_validator {
     const int64_t *unit_mult;  /* 1000000 */
     lk_template *confirm;      /* a plain value to confirm ("lebih", a correction): {{match}} */
     lk_template *unit_refused; /* a number with another question's unit ("kelas 2") */
+    int naccept;               /* LK_V_MEDIA: the media types taken ("image", "document") */
+    const char **accept;
+    int media_slots[3]; /* LK_V_MEDIA: slots of <var>_type, <var>_mime, <var>_caption */
     int sensitive;             /* personal data: masked in the log (src/flow/sensitive.c) */
 } lk_validator;
 
@@ -420,6 +424,9 @@ struct lk_flow {
     lk_template *confirm;      /* a typo of an option: {{match}} is its title */
     lk_template *unit_refused; /* default for a number with another question's unit */
     lk_template *two_numbers;  /* a message with two different numbers */
+    lk_template *stale;        /* a tap on a list or button of an earlier question */
+    lk_template *media;        /* media (no caption) where no input takes it */
+    const char *list_button;   /* label of the button that opens a list; NULL: none */
     int nlexwarn;
     const char **lexwarn; /* "word -> other": the lexicon maps a word the flow uses */
 
@@ -434,6 +441,10 @@ struct lk_flow {
     int nedges;
     lk_edge_info *edges;
 
+    lk_flow_template *outside_window; /* window.c; NULL when the flow names none */
+
+    int nconsole; /* the "console" section: texts a chat client shows around the talk */
+    const char **console_keys, **console_texts;
     int nsensitive;
     int *sensitive; /* slots of inputs marked "sensitive" (sensitive.c) */
 };

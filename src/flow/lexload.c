@@ -309,7 +309,7 @@ char *ld_canon(ld *l, const char *s, int drop)
 /* "clarify": the texts that ask back. "answers": [{"words": [...], "say": "..."}]. */
 void ld_clarify(ld *l)
 {
-    static const char *const ckeys[] = {"which", "confirm", "unit", "two_numbers", NULL};
+    static const char *const ckeys[] = {"which", "confirm", "unit", "two_numbers", "stale", "media", NULL};
     static const char *const akeys[] = {"words", "say", NULL};
     const cJSON *root = l->files[0].root, *c, *a, *v;
     lk_flow *f = l->f;
@@ -327,6 +327,10 @@ void ld_clarify(ld *l)
             f->unit_refused = ld_template(l, v);
         if ((v = ld_member(l, c, "two_numbers", LD_STR, 0, "clarify")))
             f->two_numbers = ld_template(l, v);
+        if ((v = ld_member(l, c, "stale", LD_STR, 0, "clarify")))
+            f->stale = ld_template(l, v);
+        if ((v = ld_member(l, c, "media", LD_STR, 0, "clarify")))
+            f->media = ld_template(l, v);
         ld_pop(l, mark);
     }
     if (!(a = ld_member(l, root, "answers", LD_ARR, 0, "the flow")))

@@ -300,6 +300,11 @@ static void vars_of_set(ld *l, const cJSON *set)
 
 /* Every name any state assigns, before any expression is compiled, so that
  * reading a name nothing sets is an error wherever it is read. */
+static const char *str_or(const cJSON *v)
+{
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
 static void collect_vars(ld *l)
 {
     int i, k;
@@ -326,6 +331,15 @@ static void collect_vars(ld *l)
             size_t m2 = ld_push(l, "input");
             ld_push(l, "var");
             add_var(l, v->valuestring, v, 0);
+            if (!strcmp(str_or(cJSON_GetObjectItemCaseSensitive(in, "type")), "media") &&
+                ld_is_ident(v->valuestring) && strlen(v->valuestring) < 100) {
+                static const char *const sfx[] = {"_type", "_mime", "_caption"};
+                char name[128];
+                for (k = 0; k < 3; k++) {
+                    snprintf(name, sizeof name, "%s%s", v->valuestring, sfx[k]);
+                    add_var_name(l, name);
+                }
+            }
             ld_pop(l, m2);
         }
         ch = cJSON_GetObjectItemCaseSensitive(st, "choice");
@@ -490,7 +504,10 @@ static void load_flow(ld *l)
     static const char *const keys[] = {"loket",     "name",     "start",  "include", "settings",
                                        "session",   "invalid",  "yes",    "no",      "commands",
                                        "functions", "datasets", "states", "lexicon", "clarify",
-                                       "answers",   NULL};
+                                       "answers",   "list_button",
+                                       "outside_window", /* window.c */
+                                       "console",
+                                       NULL};
     const cJSON *root = l->files[0].root, *v;
     lk_flow *f = l->f;
     int64_t ver;
@@ -510,6 +527,14 @@ static void load_flow(ld *l)
     }
     v = ld_member(l, root, "name", LD_STR, 1, "the flow");
     f->name = ld_strdup(l, v ? v->valuestring : "");
+    if ((v = ld_member(l, root, "list_button", LD_STR, 0, "the flow"))) {
+        size_t mark = ld_push(l, "list_button");
+        if (!v->valuestring[0] || lk_utf8_len(v->valuestring, strlen(v->valuestring)) > 20)
+            ld_err(l, v, "list_button is 1 to 20 characters (WhatsApp's limit)");
+        else
+            f->list_button = ld_strdup(l, v->valuestring);
+        ld_pop(l, mark);
+    }
     if ((l->settings = ld_member(l, root, "settings", LD_OBJ, 0, "the flow"))) {
         size_t mark = ld_push(l, "settings");
         ld_settings_check(l, l->settings);
@@ -533,7 +558,9 @@ static void load_flow(ld *l)
     }
     ld_commands(l);
     ld_settings_blocks(l);
+    ld_outside_window(l);
     ld_clarify(l);
+    ld_console(l);
     ld_state_needs(l);
     if (!l->nerr)
         ld_pass_loops(l);

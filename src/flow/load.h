@@ -158,9 +158,14 @@ void ld_settings_blocks(ld *l);
 void ld_state_needs(ld *l); /* yes/no words, default invalid text */
 void ld_pass_loops(ld *l);
 
+/* ---- window.c: the template for replies outside WhatsApp's 24-hour window ---- */
+void ld_outside_window(ld *l);
+
 /* ---- lexload.c: the lexicon, clarify texts and answers ---- */
 void ld_lexicon(ld *l); /* before anything that reads words */
 void ld_clarify(ld *l);
+/* "console": the texts a chat client (the web console) shows. top.c. */
+void ld_console(ld *l);
 /* The canonical form of a flow word (lexicon applied; with drop, fillers
  * dropped too) in the arena; notes lexicon words the flow itself uses. */
 char *ld_canon(ld *l, const char *s, int drop);

@@ -178,11 +178,53 @@ static void units(ld *l, lk_validator *v, const cJSON *obj)
     ld_pop(l, mark);
 }
 
+/* A media input: "accept": ["image", "document"] (default: every media type), and the
+ * slots of <var>_type, <var>_mime and <var>_caption (load.c made them). */
+static void media_accept(ld *l, lk_state *s, const cJSON *in, const char *what)
+{
+    static const char *const known[] = {"image",    "audio",   "voice",    "video",
+                                        "document", "sticker", "location", "contacts"};
+    static const char *const sfx[] = {"_type", "_mime", "_caption"};
+    lk_validator *v = &s->input;
+    const cJSON *a = ld_member(l, in, "accept", LD_ARR, 0, what), *e;
+    const cJSON *var = cJSON_GetObjectItemCaseSensitive(in, "var");
+    char name[128];
+    int k, j;
+
+    for (k = 0; k < 3; k++) {
+        v->media_slots[k] = -1;
+        if (cJSON_IsString(var) && strlen(var->valuestring) < 100) {
+            snprintf(name, sizeof name, "%s%s", var->valuestring, sfx[k]);
+            v->media_slots[k] = ld_var(l, name);
+        }
+    }
+    if (!a)
+        return;
+    size_t mark = ld_push(l, "accept");
+    v->accept = ld_alloc(l, ((size_t)cJSON_GetArraySize(a) + 1) * sizeof *v->accept);
+    for (e = a->child, k = 0; e && v->accept; e = e->next, k++) {
+        size_t m2 = ld_push_i(l, k);
+        for (j = 0; j < (int)(sizeof known / sizeof known[0]); j++)
+            if (cJSON_IsString(e) && !strcmp(e->valuestring, known[j]))
+                break;
+        if (j == (int)(sizeof known / sizeof known[0]))
+            ld_err(l, e,
+                   "accept lists media types: image, audio, voice, video, document, sticker, "
+                   "location, contacts");
+        else
+            v->accept[v->naccept++] = known[j];
+        ld_pop(l, m2);
+    }
+    if (!a->child)
+        ld_err(l, a, "accept needs at least one media type (or leave it out for every type)");
+    ld_pop(l, mark);
+}
+
 static void input(ld *l, lk_state *s, const cJSON *in)
 {
     static const char *const keys[] = {"var",     "type",         "max_len",   "lengths", "min",
                                        "max",     "not_future",   "pattern",   "words",   "units",
-                                       "confirm", "unit_refused", "sensitive", NULL};
+                                       "confirm", "unit_refused", "accept",    "sensitive", NULL};
     static const struct {
         const char *name;
         lk_vkind kind;
@@ -195,6 +237,7 @@ static void input(ld *l, lk_state *s, const cJSON *in)
         {"regex", LK_V_REGEX, " pattern "},
         {"yesno", LK_V_YESNO, " "},
         {"words", LK_V_WORDS, " words "},
+        {"media", LK_V_MEDIA, " accept "},
     };
     lk_validator *v = &s->input;
     const cJSON *var, *type, *c;
@@ -218,7 +261,7 @@ static void input(ld *l, lk_state *s, const cJSON *in)
             size_t mark = ld_push(l, "type");
             ld_err(l, type,
                    "unknown input type '%s' (types: text, digits, number, date, regex, "
-                   "yesno, words)",
+                   "yesno, words, media)",
                    type->valuestring);
             ld_pop(l, mark);
             return;
@@ -294,6 +337,8 @@ static void input(ld *l, lk_state *s, const cJSON *in)
         }
         ld_pop(l, mark);
     }
+    if (v->kind == LK_V_MEDIA)
+        media_accept(l, s, in, what);
     if (v->kind == LK_V_WORDS && (c = ld_member(l, in, "words", LD_ARR, 1, what))) {
         size_t mark = ld_push(l, "words");
         v->words = words(l, c, &v->nwords, NULL, NULL, 1);

@@ -266,3 +266,40 @@ void ld_pass_loops(ld *l)
     }
     free(mark);
 }
+
+/* ---- console --------------------------------------------------------------------------- */
+
+/* "console": plain texts (not templates) that a chat client shows around the
+ * conversation, in the flow's language. A client fills in "{bot}" itself. */
+void ld_console(ld *l)
+{
+    static const char *const keys[] = {"lang",     "connecting", "connected",   "reconnecting",
+                                       "not_sent", "typing",     "start",       "restarted",
+                                       "reset",    "reset_hint", "placeholder", "send",
+                                       "user",     "more",       "error",       NULL};
+    const cJSON *c = ld_member(l, l->files[0].root, "console", LD_OBJ, 0, "the flow"), *v;
+    lk_flow *f = l->f;
+    size_t mark;
+    int n = 0, i;
+
+    if (!c)
+        return;
+    mark = ld_push(l, "console");
+    ld_check_keys(l, c, "console", keys);
+    f->console_keys = ld_alloc(l, sizeof keys);
+    f->console_texts = ld_alloc(l, sizeof keys);
+    for (i = 0; f->console_keys && f->console_texts && keys[i]; i++) {
+        if (!(v = ld_member(l, c, keys[i], LD_STR, 0, "console")))
+            continue;
+        if (!*v->valuestring) {
+            size_t m2 = ld_push(l, keys[i]);
+            ld_err(l, v, "an empty text: leave the key out instead");
+            ld_pop(l, m2);
+            continue;
+        }
+        f->console_keys[n] = keys[i];
+        f->console_texts[n++] = ld_strdup(l, v->valuestring);
+    }
+    f->nconsole = n;
+    ld_pop(l, mark);
+}

@@ -49,6 +49,11 @@ void gw_config_defaults(gw_config *c)
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
+    c->store_workers = 0; /* per backend: 1 for SQLite, 4 for PostgreSQL (pipeline.c) */
+    c->batch_max = 256;
+    c->batch_wait_us = 0;
+    c->wa_read_receipts = 1;
+    c->wa_rate = 80; /* Meta's default throughput of a phone number */
 }
 
 void gw_config_free(gw_config *c)
@@ -64,6 +69,7 @@ void gw_config_free(gw_config *c)
     free(c->generic_token);
     free(c->public_url);
     free(c->ws_secret);
+    free(c->wa_numbers);
     free(c->trusted);
     memset(c, 0, sizeof *c);
 }
@@ -227,6 +233,12 @@ static const char *const keys[] = {
     "max_conns",
     "max_webhook_conns",
     "trusted_proxies",
+    "store_workers",
+    "batch_max",
+    "batch_wait_us",
+    "wa_numbers",
+    "wa_read_receipts",
+    "wa_rate",
     NULL,
 };
 
@@ -289,6 +301,16 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
             why = "messages per second per sender, above 0";
         else
             c->rate = r;
+    } else if (!strcmp(key, "wa_read_receipts")) {
+        if (parse_bool(v, &c->wa_read_receipts))
+            why = "yes or no";
+    } else if (!strcmp(key, "wa_rate")) {
+        char *end;
+        double r = strtod(v, &end);
+        if (end == v || *end || !(r > 0) || r > 100000)
+            why = "messages per second per WhatsApp phone number, above 0";
+        else
+            c->wa_rate = r;
     } else if (!strcmp(key, "burst")) {
         if (parse_int(v, 1, 1000000, &c->burst))
             why = "a number of messages, 1 or more";
@@ -298,6 +320,15 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "send_inflight")) {
         if (parse_int(v, 1, 1000, &c->send_inflight))
             why = "a number of requests in flight, 1 to 1000";
+    } else if (!strcmp(key, "store_workers")) {
+        if (parse_int(v, 1, 64, &c->store_workers))
+            why = "a number of store worker threads, 1 to 64 (SQLite uses 1)";
+    } else if (!strcmp(key, "batch_max")) {
+        if (parse_int(v, 1, 100000, &c->batch_max))
+            why = "a number of messages per commit, 1 or more";
+    } else if (!strcmp(key, "batch_wait_us")) {
+        if (parse_int(v, 0, 1000000, &c->batch_wait_us))
+            why = "microseconds a worker waits for more messages, 0 to 1000000";
     } else if (!strcmp(key, "batch_per_turn")) {
         if (parse_int(v, 1, 100000, &c->batch_per_turn))
             why = "a number of messages, 1 or more";
@@ -307,6 +338,9 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
     } else if (!strcmp(key, "max_webhook_conns")) {
         if (parse_int(v, 1, 1000000, &c->max_webhook_conns))
             why = "a number of connections, 1 or more";
+    } else if (!strcmp(key, "wa_numbers")) {
+        if (gw_wa_numbers_valid(v, &why) == 0 && set_str(&c->wa_numbers, v))
+            return LK_ENOMEM;
     } else if (!strcmp(key, "trusted_proxies")) {
         if (parse_proxies(c, v) < 0)
             why = "addresses or CIDR ranges (127.0.0.1, 10.0.0.0/8, ::1), or none";

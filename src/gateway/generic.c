@@ -13,14 +13,13 @@
  * server starts without a token only on a loopback address, or when
  * `generic_open = yes` says that is meant (it then warns at start).
  *
- * Also the metrics and web console routes, which are as small. */
+ * Also the metrics route, which is as small (the routes that are no channel's
+ * are the server's, in channels.c). */
 #include "gw.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
-
-#include "gw_console_html.h"
 
 /* 1 for an address only this machine can reach: 127.0.0.0/8, ::1,
  * ::ffff:127.x.x.x or "localhost". Anything else (0.0.0.0, a name, an
@@ -78,39 +77,30 @@ static cJSON *replies_json(const lk_out *out)
     return arr;
 }
 
-int gw_route_generic(gw_req *r)
+/* The bearer token, when LOKET_GENERIC_TOKEN is set: 0, or 401 (answered). */
+static int generic_verify(gw_req *r)
 {
-    char why[128];
+    const char *tok = gw_srv->cfg.generic_token;
+
+    if (!tok || (strncmp(r->auth, "Bearer ", 7) == 0 &&
+                 gw_ct_equal(r->auth + 7, strlen(r->auth + 7), tok, strlen(tok))))
+        return 0;
+    gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong Authorization bearer token");
+    return 401;
+}
+
+/* After the commit: the replies, or why there are none. */
+static void generic_answer(gw_req *r, const gw_job *job)
+{
     const char *reason = NULL;
-    gw_generic_msg msg;
-    lk_inbound in = {0};
     cJSON *res;
 
-    if (gw_srv->cfg.generic_token) {
-        const char *tok = gw_srv->cfg.generic_token;
-        if (strncmp(r->auth, "Bearer ", 7) != 0 ||
-            !gw_ct_equal(r->auth + 7, strlen(r->auth + 7), tok, strlen(tok))) {
-            gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong Authorization bearer token");
-            return 0;
-        }
-    }
-    if (gw_generic_parse(r->body.p ? r->body.p : "", r->body.len, &msg, why, sizeof why) < 0) {
-        gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
-        gw_mem_after_body(r->body.len);
-        return 0;
-    }
-    in.channel = "generic";
-    in.user = msg.from;
-    in.ext_id = msg.id;
-    in.text = msg.text;
-    in.len = msg.len;
-    in.now_ms = gw_now_ms();
-    switch (gw_process(&in, &reason)) {
+    switch (gw_job_result(job, 0, &reason)) {
     case GW_R_OK:
-        gw_metrics_out(GW_CH_GENERIC, lk_out_count(gw_srv->out));
+        gw_metrics_out(GW_CH_GENERIC, lk_out_count(gw_job_out(job, 0)));
         res = cJSON_CreateObject();
         if (res)
-            cJSON_AddItemToObject(res, "replies", replies_json(gw_srv->out));
+            cJSON_AddItemToObject(res, "replies", replies_json(gw_job_out(job, 0)));
         gw_respond_json(r, 200, res);
         cJSON_Delete(res);
         break;
@@ -129,10 +119,44 @@ int gw_route_generic(gw_req *r)
         GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: the message was not processed\"}");
         break;
     }
+}
+
+int gw_route_generic(gw_req *r)
+{
+    char why[128];
+    gw_generic_msg msg;
+    lk_inbound in = {0};
+
+    if (r->route_ctx || generic_verify(r)) /* being handled already, or refused */
+        return 0;
+    if (gw_generic_parse(r->body.p ? r->body.p : "", r->body.len, &msg, why, sizeof why) < 0) {
+        gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
+        gw_mem_after_body(r->body.len);
+        return 0;
+    }
+    in.channel = gw_chan_generic.name;
+    in.user = msg.from;
+    in.ext_id = msg.id;
+    in.text = msg.text;
+    in.len = msg.len;
+    in.now_ms = gw_now_ms();
+    gw_chan_submit(r, &gw_chan_generic, &in, 1); /* copies in */
     gw_generic_clear(&msg);
-    gw_mem_after_body(r->body.len);
     return 0;
 }
+
+static const gw_route generic_routes[] = {
+    {GW_POST, "/v1/messages", gw_route_generic},
+    {GW_OTHER, NULL, NULL},
+};
+
+const gw_chan gw_chan_generic = {
+    .name = "generic",
+    .metric = GW_CH_GENERIC,
+    .routes = generic_routes,
+    .verify = generic_verify,
+    .answer = generic_answer,
+};
 
 int gw_route_metrics(gw_req *r)
 {
@@ -149,12 +173,5 @@ int gw_route_metrics(gw_req *r)
     else
         gw_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     lk_buf_free(&b);
-    return 0;
-}
-
-int gw_route_console(gw_req *r)
-{
-    gw_respond(r, 200, "text/html; charset=utf-8", (const char *)gw_console_html,
-               gw_console_html_len);
     return 0;
 }

@@ -1,14 +1,21 @@
 /* The gateway's private interface, shared by the files of src/gateway:
  *
  *   server.c    the context, vhost, signals, the main loop, shutdown, reload
+ *   pipeline.c  the message path to the store and back: jobs (pipeline.h)
+ *   channels.c  the table of channels and routes (channel.h)
  *   config.c    settings from defaults, a `key = value` file, the environment
  *   http.c      HTTP routing, body collection with caps, the response writer
  *   ws.c        the /chat websocket protocol
  *   wsauth.c    websocket resume tokens and new sessions per address
- *   generic.c   POST /v1/messages
+ *   generic.c   POST /v1/messages, GET /metrics
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
- *   outbox.c    the sender thread (libcurl) and the maintenance thread
+ *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
+ *   sendrec.c   what an answer does to its row (sender_int.h: their inside)
+ *   sendpol.c   the sender's rules: rate per number, token pause, the 24-hour
+ *               window's template, the sender's metrics
+ *   sendq.c     read receipts and statuses handed from the route to the sender
+ *   maint.c     the maintenance thread (checkpoints, pruning)
  *   limits.c    connection caps (global, webhooks, per address or proxied
  *               client) and the per-sender token buckets
  *   metrics.c   counters and the Prometheus text
@@ -22,6 +29,7 @@
  *               addresses, CIDR ranges and X-Forwarded-For (parse.h)
  *   wsclient.c  the blocking client of `loket replay --url`
  *   console.c   `loket console`
+ *   webconsole.c GET /: the web console page with the flow's console texts
  *
  * Only the loop thread touches gw_server fields other than the ones marked
  * otherwise; the sender and maintenance threads own their own lk_store. */
@@ -84,6 +92,12 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
+    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite, 0 unset */
+    int batch_max;            /* messages per commit at most */
+    int batch_wait_us;        /* how long a worker waits for more before a commit */
+    char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
+    int wa_read_receipts;     /* mark WhatsApp messages read, with the typing indicator */
+    double wa_rate;           /* Graph API sends per second per phone number id */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -130,7 +144,8 @@ int64_t gw_now_ms(void);
 int64_t gw_mono_us(void);
 /* Formats Unix ms as 2026-11-24T02:00:00.000Z. */
 void gw_iso_time(int64_t ms, char *out, size_t len);
-/* Appends s with & < > " ' escaped for XML. */
+/* Appends s with & < > " ' and CR escaped for XML, leaving out what XML 1.0
+ * forbids (other control characters, U+FFFE, U+FFFF, bytes not UTF-8). */
 void gw_xml_escape(lk_buf *b, const char *s);
 /* Called by a route once it freed everything a request body of len bytes
  * made (its parsed tree): after a big body, hands the freed heap back to the
@@ -159,7 +174,13 @@ void gw_metrics_out(enum gw_channel ch, int n);
 void gw_metrics_dup(enum gw_channel ch);
 void gw_metrics_error(enum gw_errkind k);
 void gw_metrics_step(int64_t us);
+/* One delivery status the platform reported (queued, sent, delivered, read,
+ * failed, undelivered; anything else counts as other). */
+void gw_metrics_status(enum gw_channel ch, const char *status);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
+void gw_metrics_commit(int n);          /* a store worker committed n messages */
+void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
+void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);
@@ -216,8 +237,6 @@ typedef struct gw_server {
     lws_retry_bo_t retry;
     lk_flow *flow;
     lk_store *store; /* the loop thread's connection */
-    lk_runtime *rt;
-    lk_out *out;
     gw_limits *limits;
     gw_wsauth *wsauth;
     gw_sender *sender;
@@ -230,19 +249,6 @@ typedef struct gw_server {
 
 extern gw_server *gw_srv; /* the one server of this process (loop thread only) */
 
-/* The result of gw_process. */
-typedef enum gw_result {
-    GW_R_OK = 0,
-    GW_R_DUP,      /* already processed: acknowledge, nothing happened */
-    GW_R_RATE,     /* over the sender's rate: not processed */
-    GW_R_INVALID,  /* refused by lk_inbound_check: why says what */
-    GW_R_INTERNAL, /* store or engine failure; the transaction rolled back */
-} gw_result;
-
-/* Runs one inbound message through lk_runtime_handle on the loop thread, with
- * the rate limit, metrics and logging. On GW_R_OK the replies are in
- * gw_srv->out until the next call. */
-gw_result gw_process(const lk_inbound *in, const char **why);
 /* Tells the sender thread that new outbox rows were committed. */
 void gw_wake_sender(void);
 
@@ -262,6 +268,8 @@ struct gw_req {
     char ctype[128];
     char hub_sig[128];    /* X-Hub-Signature-256 */
     char twilio_sig[128]; /* X-Twilio-Signature */
+    char args[1024];      /* the URI arguments (Twilio's signed URL), each NUL-terminated */
+    int args_len;         /* bytes in args; -1 when they did not fit */
     char auth[256];       /* Authorization */
     int64_t clen;         /* Content-Length, -1 when absent */
     lk_buf body;
@@ -328,12 +336,30 @@ int gw_route_metrics(gw_req *r);
 int gw_route_console(gw_req *r);
 int gw_route_healthz(gw_req *r); /* health.c */
 
-/* Renders one reply as a Graph API message body (lk_render_fn). */
+/* Renders one reply as a Graph API message body (lk_render_fn): to a phone number as
+ * "to", to a business-scoped user id as "recipient". */
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
+/* The WhatsApp counters of what is not answered, in the Prometheus text. */
+void gw_wa_metrics_render(lk_buf *b);
 
-/* ---- outbox.c ----------------------------------------------------------------------- */
-/* Starts the sender thread on its own store connection. */
+/* ---- wa_numbers.c: a flow per WhatsApp number (wa_numbers) ------------------------------ */
+int gw_wa_numbers_valid(const char *spec, const char **why); /* 0, or -1 with *why */
+/* Loads every number's flow (the loop thread's table); -1 with the reason on stderr. */
+int gw_wa_numbers_open(const char *spec);
+void gw_wa_numbers_reload(void); /* old flows go to gw_pipeline_retire; logs */
+void gw_wa_numbers_close(void);
+/* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
+const lk_flow *gw_wa_number_flow(const char *pnid);
+int gw_wa_numbers_count(void);
+const char *gw_wa_number_pnid(int i); /* the i-th listed number, NULL past the end */
+
+/* ---- sender.c, maint.c --------------------------------------------------------------- */
+/* Opens the store connection of a background thread (logs why not). */
+lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out);
+/* Starts the sender thread on its own store connection; it sends nothing
+ * until gw_sender_ready, once it was given the templates. */
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);
+void gw_sender_ready(gw_sender *s); /* NULL-safe */
 void gw_sender_wake(gw_sender *s);
 /* 1 while the sender thread runs and has turned its loop recently enough. */
 int gw_sender_alive(gw_sender *s);
@@ -342,6 +368,92 @@ void gw_sender_stop(gw_sender *s);
 /* Starts the thread that checkpoints the WAL and prunes dedup records. */
 lk_err gw_maint_start(const gw_config *cfg, gw_maint **out);
 void gw_maint_stop(gw_maint *m); /* NULL-safe */
+
+/* The outside_window template (copied; t NULL: none) of number pnid's own
+ * flow, or with pnid NULL of the server's flow, which serves every number
+ * without one. At start and after each reload. NULL-safe. */
+void gw_sender_set_template(gw_sender *s, const char *pnid, const lk_flow_template *t);
+/* WhatsApp route: marks message wamid of user, received on number pnid, as
+ * read with the typing indicator (when wa_read_receipts is on), best effort,
+ * from the sender thread before the user's next reply. NULL-safe. */
+void gw_sender_read(gw_sender *s, const char *pnid, const char *user, const char *wamid);
+/* WhatsApp route: a delivery status of a sent reply (statuses webhook), stored
+ * by the sender thread with the others of its turn in one transaction, and
+ * counted per status. code: errors[0].code, 0 when none. NULL-safe. */
+void gw_sender_status(gw_sender *s, const char *pnid, const char *wamid, const char *status,
+                      int code);
+
+/* ---- sendq.c ---- */
+enum { GW_SQ_READ = 0, GW_SQ_STATUS = 1 };
+typedef struct gw_sendq_item {
+    int kind;        /* GW_SQ_* */
+    char pnid[40];   /* the business phone number id */
+    char user[64];   /* GW_SQ_READ: who sent the message */
+    char id[192];    /* the wamid */
+    char status[16]; /* GW_SQ_STATUS */
+    int code;        /* GW_SQ_STATUS: the error code of a failure, 0 none */
+    int tries;       /* GW_SQ_STATUS: times it found no row yet */
+    int64_t at_ms;
+} gw_sendq_item;
+typedef struct gw_sendq gw_sendq;
+gw_sendq *gw_sendq_new(void);
+void gw_sendq_free(gw_sendq *q); /* NULL-safe */
+/* Copies it in: 0, or 1 when the list was full and its oldest item went. */
+int gw_sendq_push(gw_sendq *q, const gw_sendq_item *it);
+/* Takes up to max items of kind, oldest first, into out; returns how many. */
+int gw_sendq_take(gw_sendq *q, int kind, gw_sendq_item *out, int max);
+/* Puts n taken items (of one kind) back in front, in their order. */
+void gw_sendq_unget(gw_sendq *q, const gw_sendq_item *items, int n);
+/* Stores the statuses waiting on the rows they name (channel
+ * "whatsapp:<pnid>"), all in one transaction of st (the sender's). */
+void gw_sendq_store_statuses(gw_sendq *q, lk_store *st);
+
+/* ---- sendpol.c (the sender thread's, but for set_template and metrics) ---- */
+typedef struct gw_sendpol gw_sendpol;
+enum gw_sendpol_event {
+    GW_SP_TEMPLATE,        /* a reply outside the window went as the template */
+    GW_SP_UNSENT,          /* ... was kept unsent: the flow names no template */
+    GW_SP_SKIPPED,         /* ... was left unsent: the template went already */
+    GW_SP_RECEIPT_SENT,    /* a read receipt the API took */
+    GW_SP_RECEIPT_FAILED,  /* ... it refused or did not answer */
+    GW_SP_RECEIPT_DROPPED, /* ... dropped unsent (the list was full) */
+    GW_SP_PACED,           /* a reply held back by wa_rate */
+    GW_SP_UNMATCHED,       /* a status of no sent reply */
+};
+gw_sendpol *gw_sendpol_new(const gw_config *cfg);
+void gw_sendpol_free(gw_sendpol *p); /* NULL-safe */
+/* Takes a send from number pnid's budget: 0 when it may go now, else the
+ * microseconds until it may (its rate, a throughput pause, a token pause). */
+int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us);
+/* 1 from a refused token until a request succeeds again. */
+int gw_sendpol_auth_failing(const gw_sendpol *p);
+/* Microseconds left of a token pause (0: none). */
+int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us);
+/* Learns from an answer: throughput pauses the number, auth every number,
+ * a success ends both. */
+void gw_sendpol_answer(gw_sendpol *p, const char *pnid, enum gw_send_verdict v, int64_t now_us);
+/* The users the outside_window template went to, and when. */
+void gw_sendpol_template_sent(gw_sendpol *p, const char *channel, const char *user,
+                              int64_t now_ms);
+int gw_sendpol_template_since(const gw_sendpol *p, const char *channel, const char *user,
+                              int64_t since_ms);
+/* The template of number pnid's flow (NULL: the server's flow's). */
+void gw_sendpol_set_template(gw_sendpol *p, const char *pnid, const lk_flow_template *t);
+/* The Graph API body of the template of number pnid's flow in place of reply
+ * (a Graph API body) into out (appending), and its name: 1, 0 when the flow
+ * names none, -1 out of memory or a reply with no recipient. */
+int gw_sendpol_template_body(gw_sendpol *p, const char *pnid, const char *reply, lk_buf *out,
+                             char *name, size_t namelen);
+/* A message template as a Graph API body, to whom reply (a Graph API body) is
+ * addressed ("to" or "recipient"): type template, its name, language and
+ * text body parameters. 0, or -1 (out of memory, no recipient in reply). */
+int gw_wa_template_render(const char *reply, const char *name, const char *language,
+                          const char *const *params, int nparams, lk_buf *out);
+void gw_sendpol_count_answer(enum gw_send_verdict v);
+void gw_sendpol_count_status(const char *status);
+void gw_sendpol_count(enum gw_sendpol_event e);
+/* Appends the sender's metrics (Prometheus text) to b. */
+void gw_sendpol_metrics(lk_buf *b);
 
 /* ---- wsclient.c, shared with console.c ------------------------------------------------- */
 /* Called for each reply frame of a step: its text and its choices (a cJSON
@@ -360,5 +472,8 @@ const char *gw_wsclient_token(const lk_wsclient *c);
 /* The state a resumed session waits in, as the welcome said (NULL for a new
  * conversation); *ended (may be NULL) is 1 when it had ended. */
 const char *gw_wsclient_state(const lk_wsclient *c, int *ended);
+
+#include "pipeline.h"
+#include "channel.h"
 
 #endif

@@ -32,22 +32,6 @@ struct http_pss {
 
 static int classify(struct lws *wsi, int webhook);
 
-/* GET routes answer HEAD too, without the body. */
-static const struct route {
-    enum gw_method method;
-    const char *path;
-    int (*fn)(gw_req *r);
-} routes[] = {
-    {GW_GET, "/healthz", gw_route_healthz},
-    {GW_GET, "/", gw_route_console},
-    {GW_GET, "/index.html", gw_route_console},
-    {GW_GET, "/metrics", gw_route_metrics},
-    {GW_POST, "/v1/messages", gw_route_generic},
-    {GW_GET, "/webhook/whatsapp", gw_route_wa_verify},
-    {GW_POST, "/webhook/whatsapp", gw_route_wa_post},
-    {GW_POST, "/webhook/twilio", gw_route_twilio},
-};
-
 static const char *method_name(enum gw_method m)
 {
     return m == GW_GET ? "GET" : m == GW_POST ? "POST" : m == GW_HEAD ? "HEAD" : "OTHER";
@@ -198,11 +182,34 @@ static int frame_check(gw_req *r, struct lws *wsi)
     return v.status;
 }
 
+/* The URI arguments as lws decoded them, for the URL a Twilio signature
+ * covers: each NUL-terminated in r->args; args_len -1 when they do not fit. */
+static void copy_args(struct lws *wsi, gw_req *r)
+{
+    char z[1];
+    int i, n;
+
+    for (i = 0;; i++) {
+        /* 0 is an empty argument or none: only a copy tells them apart */
+        n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (!n && lws_hdr_copy_fragment(wsi, z, sizeof z, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+            return; /* no more */
+        if (n < 0 || n + 1 > (int)sizeof r->args - r->args_len) {
+            r->args_len = -1;
+            return;
+        }
+        n = lws_hdr_copy_fragment(wsi, r->args + r->args_len, (int)sizeof r->args - r->args_len,
+                                  WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            return;
+        r->args_len += n + 1;
+    }
+}
+
 static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
 {
-    const struct route *rt = NULL;
-    int path_known = 0;
-    size_t i;
+    const gw_route *rt;
+    int path_known = 0, webhook = 0;
     gw_req *r;
 
     if (!(r = calloc(1, sizeof *r)))
@@ -227,24 +234,19 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->ctype, sizeof r->ctype);
     copy_custom(wsi, "x-hub-signature-256:", r->hub_sig, sizeof r->hub_sig);
     copy_custom(wsi, "x-twilio-signature:", r->twilio_sig, sizeof r->twilio_sig);
+    if (!strcmp(r->path, "/webhook/twilio"))
+        copy_args(wsi, r);
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->auth, sizeof r->auth);
     if (frame_check(r, wsi) != 0)
         return 0;
-    if (classify(wsi, !strcmp(r->path, "/webhook/whatsapp") ||
-                          !strcmp(r->path, "/webhook/twilio")) < 0) {
+    rt = gw_route_find(r->method, r->path, &path_known, &webhook); /* channels.c */
+    if (classify(wsi, webhook) < 0) {
         GW_RESPOND_LIT(r, 503, "{\"error\":\"too many connections: try again later\"}");
         return 0;
     }
     if (gw_srv->stopping) {
         GW_RESPOND_LIT(r, 503, "{\"error\":\"the server is shutting down\"}");
         return 0;
-    }
-    for (i = 0; i < sizeof routes / sizeof *routes; i++) {
-        if (strcmp(routes[i].path, r->path))
-            continue;
-        path_known = 1;
-        if (routes[i].method == r->method || (r->method == GW_HEAD && routes[i].method == GW_GET))
-            rt = &routes[i];
     }
     if (!rt) {
         if (path_known)
@@ -280,9 +282,10 @@ static int req_body_done(gw_req *r)
     /* A repeat: libwebsockets holds bytes that followed the body and raises
      * the completion again on each pass of the loop until the connection
      * goes. That ends with the answer's writeable callback on the next poll
-     * (a fresh connection is writeable), so wait only if an answer is queued. */
+     * (a fresh connection is writeable), so wait only if an answer is queued
+     * or the route's job is still in the store pipeline (route_ctx). */
     if (!r || r->body_done)
-        return r && r->phase != 0 ? 0 : -1;
+        return r && (r->phase != 0 || r->route_ctx) ? 0 : -1; /* answered, or being handled */
     r->body_done = 1;
     if (r->phase != 0 || !r->on_body)
         return 0;

@@ -21,6 +21,17 @@ static atomic_ullong errors[GW_E_N];
 static atomic_ullong step_bucket[NBUCKETS + 1]; /* the last is +Inf */
 static atomic_ullong step_sum_us;
 static atomic_int sender_inflight;
+/* the store pipeline (pipeline.c): commits, messages per commit, the queues */
+static const double batch_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+#define NBATCH (sizeof batch_le / sizeof *batch_le)
+static atomic_ullong commits, batch_bucket[NBATCH + 1], batch_sum;
+static atomic_ullong queue_bucket[NBUCKETS + 1], queue_sum_us;
+static atomic_llong queue_depth;
+/* delivery statuses a platform reported back (Twilio's MessageStatus, ...) */
+static const char *const status_names[] = {"queued", "sent",        "delivered", "read",
+                                           "failed", "undelivered", "other"};
+#define NSTATUS (sizeof status_names / sizeof *status_names)
+static atomic_ullong statuses[GW_CH_N][NSTATUS];
 
 enum gw_channel gw_channel_of(const char *name)
 {
@@ -52,6 +63,15 @@ void gw_metrics_error(enum gw_errkind k)
     atomic_fetch_add(&errors[k], 1);
 }
 
+void gw_metrics_status(enum gw_channel ch, const char *status)
+{
+    size_t i;
+
+    for (i = 0; i < NSTATUS - 1 && (!status || strcmp(status, status_names[i])); i++)
+        ;
+    atomic_fetch_add(&statuses[ch][i], 1);
+}
+
 void gw_metrics_sender_inflight(int n)
 {
     atomic_store(&sender_inflight, n);
@@ -66,6 +86,68 @@ void gw_metrics_step(int64_t us)
         ;
     atomic_fetch_add(&step_bucket[i], 1);
     atomic_fetch_add(&step_sum_us, (unsigned long long)(us > 0 ? us : 0));
+}
+
+void gw_metrics_commit(int n)
+{
+    size_t i;
+
+    for (i = 0; i < NBATCH && n > batch_le[i]; i++)
+        ;
+    atomic_fetch_add(&commits, 1);
+    atomic_fetch_add(&batch_bucket[i], 1);
+    atomic_fetch_add(&batch_sum, (unsigned long long)(n > 0 ? n : 0));
+}
+
+void gw_metrics_queued(int64_t us)
+{
+    size_t i;
+    double s = (double)us / 1e6;
+
+    for (i = 0; i < NBUCKETS && s > bucket_s[i]; i++)
+        ;
+    atomic_fetch_add(&queue_bucket[i], 1);
+    atomic_fetch_add(&queue_sum_us, (unsigned long long)(us > 0 ? us : 0));
+}
+
+void gw_metrics_queue_depth(int delta)
+{
+    atomic_fetch_add(&queue_depth, delta);
+}
+
+/* A histogram's _bucket, _sum and _count lines. */
+static void histogram(lk_buf *b, const char *name, const double *le, size_t n,
+                      atomic_ullong *buckets, double sum)
+{
+    unsigned long long cum = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        cum += atomic_load(&buckets[i]);
+        lk_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i], cum);
+    }
+    cum += atomic_load(&buckets[n]);
+    lk_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, cum, name,
+                  sum, name, cum);
+}
+
+static void render_pipeline(lk_buf *b)
+{
+    lk_buf_puts(b, "# HELP loket_store_commits_total Store transactions committed by the workers.\n"
+                   "# TYPE loket_store_commits_total counter\n");
+    lk_buf_printf(b, "loket_store_commits_total %llu\n", atomic_load(&commits));
+    lk_buf_puts(b, "# HELP loket_store_batch_messages Messages per commit.\n"
+                   "# TYPE loket_store_batch_messages histogram\n");
+    histogram(b, "loket_store_batch_messages", batch_le, NBATCH, batch_bucket,
+              (double)atomic_load(&batch_sum));
+    lk_buf_puts(b, "# HELP loket_store_queue_depth Messages waiting for a store worker.\n"
+                   "# TYPE loket_store_queue_depth gauge\n");
+    lk_buf_printf(b, "loket_store_queue_depth %lld\n", (long long)atomic_load(&queue_depth));
+    lk_buf_puts(b, "# HELP loket_store_queue_seconds Time from submit until a worker took the "
+                   "message.\n"
+                   "# TYPE loket_store_queue_seconds histogram\n");
+    histogram(b, "loket_store_queue_seconds", bucket_s, NBUCKETS, queue_bucket,
+              (double)atomic_load(&queue_sum_us) / 1e6);
 }
 
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
@@ -93,6 +175,15 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
     for (i = 0; i < GW_E_N; i++)
         lk_buf_printf(b, "loket_errors_total{kind=\"%s\"} %llu\n", error_names[i],
                       atomic_load(&errors[i]));
+    lk_buf_puts(b, "# HELP loket_statuses_total Delivery statuses reported back, by channel.\n"
+                   "# TYPE loket_statuses_total counter\n");
+    for (i = 0; i < GW_CH_N; i++) {
+        size_t k;
+        for (k = 0; k < NSTATUS; k++)
+            if (atomic_load(&statuses[i][k]))
+                lk_buf_printf(b, "loket_statuses_total{channel=\"%s\",status=\"%s\"} %llu\n",
+                              channel_names[i], status_names[k], atomic_load(&statuses[i][k]));
+    }
     lk_buf_puts(b, "# HELP loket_step_seconds Time to handle one message in its transaction.\n"
                    "# TYPE loket_step_seconds histogram\n");
     for (i = 0; i < NBUCKETS; i++) {
@@ -112,4 +203,7 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
     lk_buf_puts(b, "# HELP loket_sender_inflight Graph API requests in flight.\n"
                    "# TYPE loket_sender_inflight gauge\n");
     lk_buf_printf(b, "loket_sender_inflight %d\n", atomic_load(&sender_inflight));
+    render_pipeline(b);
+    gw_wa_metrics_render(b);
+    gw_sendpol_metrics(b); /* the WhatsApp sender's (sendpol.c) */
 }

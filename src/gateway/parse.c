@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
@@ -183,8 +184,7 @@ size_t gw_json_text_len(const char **s)
     return strlen(*s);
 }
 
-/* gw_json_parse of the gw_json_mark copy of s, when one is needed. */
-static cJSON *parse_marked(const char *s, size_t n, char *why, size_t whylen)
+cJSON *gw_json_parse_marked(const char *s, size_t n, char *why, size_t whylen)
 {
     char *copy = NULL;
     cJSON *j;
@@ -333,227 +333,154 @@ static int param_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->v, y->v);
 }
 
-int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
-                   gw_form *f)
+/* The base URL; with GW_TW_PORT, an explicit port is dropped and a missing
+ * one added (:443 for https, else :80), as Twilio's helper libraries try. */
+static void put_base(lk_buf *b, const gw_twilio_url *u, int toggle_port)
+{
+    const char *s = u->public_url ? u->public_url : u->host ? u->host : "", *sep;
+    size_t n = strlen(s), a = 0, e, c;
+    int https = 0;
+
+    if (!u->public_url)
+        lk_buf_puts(b, "http://");
+    else if ((sep = strstr(s, "://"))) {
+        a = (size_t)(sep - s) + 3;
+        https = a == 8 && !strncasecmp(s, "https", 5);
+    }
+    if (!toggle_port) {
+        lk_buf_put(b, s, n);
+        return;
+    }
+    for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++)
+        ;
+    for (c = e; c > a && isdigit((unsigned char)s[c - 1]); c--)
+        ;
+    if (c > a && c < e && s[c - 1] == ':') { /* ":port" */
+        lk_buf_put(b, s, c - 1);
+    } else {
+        lk_buf_put(b, s, e);
+        lk_buf_puts(b, https ? ":443" : ":80");
+    }
+    lk_buf_put(b, s + e, n - e);
+}
+
+static int plain_char(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Characters a query may hold as they are (RFC 3986), which the HTTP parser
+ * leaves alone: all but & ; + (which it reads as separators and a space). */
+static int loose_char(unsigned char c)
+{
+    return c && strchr("!$'()*,/:=?@", c) != NULL;
+}
+
+/* The query, each argument percent-encoded again: its first '=' as it is. */
+static void put_args(lk_buf *b, const gw_twilio_url *u, int variant)
+{
+    const char *p = u->args, *end = u->args + u->args_len;
+
+    lk_buf_putc(b, '?');
+    while (p < end) {
+        size_t n = strnlen(p, (size_t)(end - p)), i;
+        const char *eq = memchr(p, '=', n);
+        if (p != u->args)
+            lk_buf_putc(b, '&');
+        for (i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (plain_char(c) || p + i == eq || ((variant & GW_TW_LOOSE) && loose_char(c)))
+                lk_buf_putc(b, (char)c);
+            else if (c == ' ' && (variant & GW_TW_PLUS))
+                lk_buf_putc(b, '+');
+            else
+                lk_buf_printf(b, "%%%02X", c);
+        }
+        p += n + 1;
+    }
+}
+
+int gw_twilio_url_put(lk_buf *b, const gw_twilio_url *u, int variant)
+{
+    put_base(b, u, variant & GW_TW_PORT);
+    lk_buf_puts(b, u->path ? u->path : "");
+    if (u->args && u->args_len)
+        put_args(b, u, variant);
+    return b->oom ? -1 : 0;
+}
+
+/* The variant bits that spell this URL no differently (a query without a
+ * space needs no "+" variant, one without loose characters no loose one). */
+static int same_bits(const gw_twilio_url *u)
+{
+    int same = GW_TW_PLUS | GW_TW_LOOSE, seen_eq = 0;
+    size_t i;
+
+    for (i = 0; u->args && i < u->args_len; i++) {
+        unsigned char c = (unsigned char)u->args[i];
+        if (!c)
+            seen_eq = 0;
+        else if (c == ' ')
+            same &= ~GW_TW_PLUS;
+        else if (c == '=' && !seen_eq)
+            seen_eq = 1;
+        else if (loose_char(c))
+            same &= ~GW_TW_LOOSE;
+    }
+    return same;
+}
+
+static void put_params(lk_buf *b, gw_form *f)
 {
     int i;
 
-    if (public_url)
-        lk_buf_puts(b, public_url);
-    else
-        lk_buf_printf(b, "http://%s", host);
-    lk_buf_puts(b, path);
     if (f->n > 0)
         qsort(f->ps, (size_t)f->n, sizeof *f->ps, param_cmp);
     for (i = 0; i < f->n; i++) {
         lk_buf_puts(b, f->ps[i].k);
         lk_buf_puts(b, f->ps[i].v);
     }
+}
+
+int gw_twilio_base(lk_buf *b, const gw_twilio_url *u, gw_form *f)
+{
+    gw_twilio_url_put(b, u, 0);
+    put_params(b, f);
     return b->oom ? -1 : 0;
 }
 
-int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
-                           const char *host, const char *path, gw_form *f)
+int gw_twilio_signature_ok(const char *header, const char *token, const gw_twilio_url *u,
+                           gw_form *f)
 {
     char sig[64];
-    lk_buf data = {0};
-    int ok;
+    lk_buf data = {0}, params = {0};
+    size_t hn = strlen(header), at;
+    int ok, v, same = same_bits(u);
 
-    ok = gw_twilio_base(&data, public_url, host, path, f) == 0 &&
-         gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
-         gw_ct_equal(sig, strlen(sig), header, strlen(header));
+    /* the first spelling is nearly always the one: the parameters are copied
+     * aside only when another has to be tried */
+    gw_twilio_url_put(&data, u, 0);
+    at = data.len;
+    put_params(&data, f);
+    ok = !data.oom && gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
+         gw_ct_equal(sig, strlen(sig), header, hn);
+    for (v = 1; v < GW_TW_VARIANTS && !ok && !data.oom && !params.oom; v++) {
+        if (v & same)
+            continue;
+        if (at != SIZE_MAX) { /* once: the parameters, before data is reused */
+            lk_buf_put(&params, data.p + at, data.len - at);
+            at = SIZE_MAX;
+        }
+        lk_buf_reset(&data);
+        gw_twilio_url_put(&data, u, v);
+        lk_buf_put(&data, params.p, params.len);
+        ok = !data.oom && !params.oom &&
+             gw_hmac_sha1_b64(token, data.p, data.len, sig, sizeof sig) == 0 &&
+             gw_ct_equal(sig, strlen(sig), header, hn);
+    }
+    lk_buf_free(&params);
     lk_buf_free(&data);
     return ok;
-}
-
-/* ---- whatsapp ------------------------------------------------------------------------- */
-
-/* A phone number id goes into the Graph API URL: digits only. */
-static int pnid_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0, i;
-    if (n < 1 || n > 32)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* The input text of a message: the text, or the id of the button or list row
- * chosen (which is the choice id the engine expects). NULL: not supported. */
-static const char *message_text(const cJSON *m, const char *type)
-{
-    const cJSON *x;
-
-    if (!strcmp(type, "text"))
-        return gw_json_str(cJSON_GetObjectItemCaseSensitive(m, "text"), "body");
-    if (!strcmp(type, "interactive")) {
-        x = cJSON_GetObjectItemCaseSensitive(m, "interactive");
-        if ((x = cJSON_GetObjectItemCaseSensitive(x, "button_reply")) ||
-            (x = cJSON_GetObjectItemCaseSensitive(
-                 cJSON_GetObjectItemCaseSensitive(m, "interactive"), "list_reply")))
-            return gw_json_str(x, "id");
-        return NULL;
-    }
-    if (!strcmp(type, "button")) { /* a quick reply of a template */
-        x = cJSON_GetObjectItemCaseSensitive(m, "button");
-        return gw_json_str(x, "payload") ? gw_json_str(x, "payload") : gw_json_str(x, "text");
-    }
-    return NULL;
-}
-
-/* A message's timestamp: Unix seconds as a string of digits (or a number).
- * -1 when absent or not a time. */
-static int64_t message_ts_ms(const cJSON *m)
-{
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "timestamp");
-    int64_t v = 0;
-    const char *p;
-
-    if (cJSON_IsNumber(t))
-        return t->valuedouble >= 0 && t->valuedouble < 1e11 ? (int64_t)t->valuedouble * 1000 : -1;
-    if (!cJSON_IsString(t) || !*(p = t->valuestring))
-        return -1;
-    for (; *p; p++) {
-        if (!isdigit((unsigned char)*p) || v > 100000000000LL)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v * 1000;
-}
-
-static void wa_message(const gw_wa_iter *it, const cJSON *m, const char *pnid, gw_wa_event *ev)
-{
-    ev->pnid = pnid;
-    ev->from = gw_json_str(m, "from");
-    ev->id = gw_json_str(m, "id");
-    ev->type = gw_json_str(m, "type");
-    ev->ts_ms = message_ts_ms(m);
-    if (!ev->from || !*ev->from || !ev->id || !*ev->id || !ev->type || ev->ts_ms < 0 ||
-        !pnid_ok(pnid)) {
-        ev->kind = GW_WA_INVALID;
-    } else if (it->max_age_ms > 0 && ev->ts_ms < it->now_ms - it->max_age_ms) {
-        ev->kind = GW_WA_STALE;
-    } else if (!(ev->text = message_text(m, ev->type))) {
-        ev->kind = GW_WA_UNHANDLED;
-    } else {
-        ev->kind = GW_WA_MESSAGE;
-        ev->len = gw_json_text_len(&ev->text);
-    }
-}
-
-static void wa_status(const cJSON *st, const char *pnid, gw_wa_event *ev)
-{
-    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(st, "errors");
-    const cJSON *e0 = cJSON_GetArrayItem(errs, 0);
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e0, "code");
-
-    ev->kind = GW_WA_STATUS;
-    ev->pnid = pnid;
-    ev->id = gw_json_str(st, "id");
-    ev->status = gw_json_str(st, "status");
-    ev->has_error = e0 != NULL;
-    ev->has_code = cJSON_IsNumber(code);
-    ev->code = ev->has_code ? code->valueint : 0;
-    ev->error_title = gw_json_str(e0, "title");
-}
-
-/* The first element of the array obj[name], or NULL. */
-static const cJSON *first_of(const cJSON *obj, const char *name)
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsArray(a) ? a->child : NULL;
-}
-
-static const cJSON *change_value(const cJSON *change)
-{
-    return cJSON_GetObjectItemCaseSensitive(change, "value");
-}
-
-/* Moves on to the first change of the entry at it->entry or after it. */
-static void first_change(gw_wa_iter *it)
-{
-    it->change = NULL;
-    while (it->entry && !(it->change = first_of(it->entry, "changes")))
-        it->entry = it->entry->next;
-    it->phase = 0;
-    it->item = it->change ? first_of(change_value(it->change), "messages") : NULL;
-}
-
-/* Moves on to the next list of items: the change's statuses, then the next
- * change's messages. */
-static void next_list(gw_wa_iter *it)
-{
-    if (it->phase == 0) {
-        it->phase = 1;
-        it->item = first_of(change_value(it->change), "statuses");
-        return;
-    }
-    if (it->change->next) {
-        it->change = it->change->next;
-        it->phase = 0;
-        it->item = first_of(change_value(it->change), "messages");
-        return;
-    }
-    it->entry = it->entry->next;
-    first_change(it);
-}
-
-int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms, gw_wa_iter *it,
-               char *why, size_t whylen)
-{
-    memset(it, 0, sizeof *it);
-    if (!(it->root = parse_marked(body, len, why, whylen)))
-        return -1;
-    it->now_ms = now_ms;
-    it->max_age_ms = max_age_ms;
-    it->entry = first_of(it->root, "entry");
-    first_change(it);
-    return 0;
-}
-
-int gw_wa_next(gw_wa_iter *it, gw_wa_event *ev)
-{
-    const cJSON *item;
-    const char *pnid;
-
-    while (!it->item) {
-        if (!it->change)
-            return 0;
-        next_list(it);
-    }
-    item = it->item;
-    it->item = item->next;
-    pnid = gw_json_str(cJSON_GetObjectItemCaseSensitive(change_value(it->change), "metadata"),
-                       "phone_number_id");
-    memset(ev, 0, sizeof *ev);
-    if (it->phase == 0)
-        wa_message(it, item, pnid, ev);
-    else
-        wa_status(item, pnid, ev);
-    return 1;
-}
-
-void gw_wa_close(gw_wa_iter *it)
-{
-    if (!it)
-        return;
-    cJSON_Delete(it->root);
-    memset(it, 0, sizeof *it);
-}
-
-int gw_wa_parse(const char *body, size_t len, gw_wa_fn fn, void *ctx, char *why, size_t whylen)
-{
-    gw_wa_iter it;
-    gw_wa_event ev;
-
-    if (gw_wa_open(body, len, 0, 0, &it, why, whylen) < 0)
-        return -1;
-    while (gw_wa_next(&it, &ev))
-        fn(ctx, &ev);
-    gw_wa_close(&it);
-    return 0;
 }
 
 /* ---- generic -------------------------------------------------------------------------- */
@@ -563,7 +490,7 @@ int gw_generic_parse(const char *body, size_t len, gw_generic_msg *m, char *why,
     const cJSON *idj;
 
     memset(m, 0, sizeof *m);
-    if (!(m->root = parse_marked(body, len, why, whylen)))
+    if (!(m->root = gw_json_parse_marked(body, len, why, whylen)))
         return -1;
     m->from = gw_json_str(m->root, "from");
     m->text = gw_json_str(m->root, "text");

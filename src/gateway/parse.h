@@ -41,6 +41,9 @@ cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen);
 /* 1 when the JSON text holds the escape \u0000: cJSON would cut the string
  * there and hide the NUL from lk_inbound_check, so callers test for it. */
 int gw_json_has_nul(const char *s, size_t n);
+/* gw_json_parse of the gw_json_mark copy of s, when one is needed: strings
+ * that held \u0000 or a lone surrogate stay recognisable (gw_json_text_len). */
+cJSON *gw_json_parse_marked(const char *s, size_t n, char *why, size_t whylen);
 /* The string member name of obj, or NULL. */
 const char *gw_json_str(const cJSON *obj, const char *name);
 /* Decodes %XX and + in place, then writes a NUL at s[result] (s needs n + 1
@@ -81,50 +84,97 @@ int gw_hmac_sha1_b64(const char *key, const void *data, size_t n, char *out, siz
 /* 1 when header (X-Hub-Signature-256) is "sha256=" and the 64 hex digits, in
  * either case, of the HMAC-SHA256 of body keyed with secret; 0 otherwise. */
 int gw_wa_signature_ok(const char *header, const char *secret, const char *body, size_t len);
-/* Appends to b the string Twilio signs: public_url (when not NULL) or
- * http://{host}, then path, then every parameter's name and value sorted by
- * name (then value). Sorts f's pairs in place, so gw_form_find afterwards
- * finds the first of duplicate names in that order. -1 on out of memory. */
-int gw_twilio_base(lk_buf *b, const char *public_url, const char *host, const char *path,
-                   gw_form *f);
+/* The URL Twilio requested, as loket sees it: the base is public_url (when
+ * not NULL) or http://{host}; then path; then, when args_len > 0, "?" and the
+ * query's arguments, which the HTTP parser hands over percent-decoded (and
+ * "+" as a space): args holds each one NUL-terminated, args_len bytes in all. */
+typedef struct gw_twilio_url {
+    const char *public_url, *host, *path;
+    const char *args;
+    size_t args_len;
+} gw_twilio_url;
+
+/* The spellings of that URL a signature is checked against, as bits of a
+ * variant number: the base with and without its port (Twilio's helper
+ * libraries accept both, :443 and :80 being the defaults), a space in the
+ * query as %20 or "+", and the characters a query may hold unencoded
+ * (!$'()*,/:=?@) percent-encoded or as they are. */
+enum { GW_TW_PORT = 1, GW_TW_PLUS = 2, GW_TW_LOOSE = 4, GW_TW_VARIANTS = 8 };
+
+/* Appends to b the URL in spelling variant. -1 on out of memory. */
+int gw_twilio_url_put(lk_buf *b, const gw_twilio_url *u, int variant);
+/* Appends to b the string Twilio signs: the URL (variant 0), then every
+ * parameter's name and value sorted by name (then value). Sorts f's pairs in
+ * place, so gw_form_find afterwards finds the first of duplicate names in
+ * that order. -1 on out of memory. */
+int gw_twilio_base(lk_buf *b, const gw_twilio_url *u, gw_form *f);
 /* 1 when header (X-Twilio-Signature) is the base64 HMAC-SHA1, keyed with
- * token, of the gw_twilio_base string (which sorts f); 0 otherwise. */
-int gw_twilio_signature_ok(const char *header, const char *token, const char *public_url,
-                           const char *host, const char *path, gw_form *f);
+ * token, of the URL in one of its spellings followed by the sorted
+ * parameters (f is sorted as by gw_twilio_base); 0 otherwise. */
+int gw_twilio_signature_ok(const char *header, const char *token, const gw_twilio_url *u,
+                           gw_form *f);
 
 /* ---- whatsapp ------------------------------------------------------------------------- */
 enum gw_wa_kind {
-    GW_WA_MESSAGE,   /* a message whose text the engine can take */
-    GW_WA_INVALID,   /* a message without from, id, type or a digits-only phone_number_id */
-    GW_WA_UNHANDLED, /* a message of a type not handled (image, location, ...): type, id */
+    GW_WA_MESSAGE,   /* a message for the engine: text, a tap, media (with its caption) */
+    GW_WA_INVALID,   /* a message without a sender, id, type or a digits-only phone_number_id */
+    GW_WA_UNHANDLED, /* a reaction, an unsupported or unknown type: type, id; not answered */
     GW_WA_STATUS,    /* a delivery status: id, status, code, title */
     GW_WA_STALE,     /* a message older than the iterator's max_age_ms (a replay): from, id */
+    GW_WA_GROUP,     /* a message in a group (group_id): from, id, type; not answered */
+    GW_WA_ERROR,     /* an error of the notification itself (value.errors[]): code, title */
 };
+
+/* A row or button id as loket writes it: "q:" + question (':' and '%' escaped as %3A and
+ * %25) + ':' + the choice id, so that a tap names the question it answers. */
+#define GW_WA_ID_MAX 200 /* a list row id's limit (a button's is 256) */
 
 /* One item of a notification. Every pointer is borrowed from the parsed tree
  * and valid during the callback only; any may be NULL unless said. */
 typedef struct gw_wa_event {
     enum gw_wa_kind kind;
     const char *pnid;        /* phone_number_id (GW_WA_MESSAGE: 1 to 32 digits) */
-    const char *from, *id;   /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL */
-    const char *type;        /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL */
-    const char *text;        /* GW_WA_MESSAGE: the text, or the id of the reply chosen, */
-    size_t len;              /* and its length; "\0" (1) when that text holds \u0000 */
+    const char *from, *id;   /* GW_WA_MESSAGE, GW_WA_UNHANDLED: not NULL. from is the phone */
+    const char *type;        /* number, or the business-scoped user id (from_user_id) when */
+    int bsuid;               /* the message has no from: bsuid is then 1 */
+    const char *text;        /* GW_WA_MESSAGE: the text, a caption ("" when none) or the */
+    size_t len;              /* choice id tapped; "\0" (1) when that text holds \u0000 */
     int64_t ts_ms;           /* GW_WA_MESSAGE, GW_WA_STALE: its timestamp, Unix ms */
     const char *status;      /* GW_WA_STATUS */
-    int has_error, has_code; /* GW_WA_STATUS: errors[0] is there; its code is a number */
-    int code;                /* errors[0].code */
+    int has_error, has_code; /* GW_WA_STATUS, GW_WA_ERROR, GW_WA_UNHANDLED: errors[0] is */
+    int code;                /* there; its code is a number (errors[0].code) */
     const char *error_title; /* errors[0].title */
+    /* GW_WA_MESSAGE: a tap on a list row or button of an interactive message */
+    int tap;
+    const char *tap_title;           /* the title sent back, or NULL */
+    int has_question;                /* the id named a question: in question */
+    char question[GW_WA_ID_MAX + 1]; /* unescaped */
+    /* GW_WA_MESSAGE: media ("image", "audio", "voice", "video", "document", "sticker",
+     * "location", "contacts"), its id and MIME type when it has them */
+    const char *media_type, *media_id, *media_mime;
+    const char *group_id; /* GW_WA_GROUP */
 } gw_wa_event;
+
+/* 1 when a WhatsApp user id is a phone number (digits), which a Graph API message
+ * addresses as "to"; anything else is a business-scoped user id, addressed as
+ * "recipient". */
+int gw_wa_is_phone(const char *user);
+
+/* Writes the row or button id of choice id of question to out (GW_WA_ID_MAX + 1 bytes),
+ * NUL-terminated: the bare id when the whole would be longer than GW_WA_ID_MAX (it then
+ * names no question). -1 (out untouched) when id alone is longer. */
+int gw_wa_choice_id(char *out, const char *question, const char *id);
 
 typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
 
 /* Walks a notification one item at a time, so that a big body can be
  * handled over several turns of the loop. Every entry[].changes[] item comes
- * in order: first its value.messages[], then its value.statuses[].
+ * in order: first its value.messages[], then its value.statuses[], then its
+ * value.errors[].
  *
- * A message is GW_WA_INVALID without a non-empty from, id and type, without
- * a timestamp (Unix seconds, a string of digits as Meta sends it, or a
+ * A message is GW_WA_INVALID without a non-empty from (or, without from, a
+ * from_user_id of 1 to 128 letters, digits, '.', '_' and '-'), id and type,
+ * without a timestamp (Unix seconds, a string of digits as Meta sends it, or a
  * number) or with a phone_number_id that is not 1 to 32 digits. With
  * max_age_ms > 0, a message whose timestamp is more than max_age_ms before
  * now_ms is GW_WA_STALE. A \u0000 or a lone surrogate (\ud800 without its
@@ -134,7 +184,7 @@ typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
 typedef struct gw_wa_iter {
     cJSON *root; /* owned: gw_wa_close */
     const cJSON *entry, *change, *item;
-    int phase; /* 0: the change's messages, 1: its statuses */
+    int phase; /* 0: the change's messages, 1: its statuses, 2: its errors */
     int64_t now_ms, max_age_ms;
 } gw_wa_iter;
 
@@ -187,8 +237,13 @@ size_t gw_json_text_len(const char **s);
 enum gw_send_verdict {
     GW_SEND_SENT,  /* any 2xx: the API took the message (its id, if any, is kept) */
     GW_SEND_RETRY, /* no answer, 408, 425, 429, any status not 2xx or 4xx, Meta's
-                      throughput and temporary errors */
+                      temporary and rate errors other than the ones below */
     GW_SEND_DROP,  /* any other 4xx: it would fail the same way again */
+    GW_SEND_AUTH,  /* the access token or a permission (HTTP 401, 403, codes 190, 10,
+                      200-299): every send fails until an operator acts; keep the reply */
+    GW_SEND_THROUGHPUT, /* 130429: the phone number is over its messages per second */
+    GW_SEND_PAIR,       /* 131056: too many messages to this one user in a short time */
+    GW_SEND_WINDOW,     /* 131047: more than 24 hours since the user's last message */
 };
 
 typedef struct gw_graph_answer {
@@ -199,10 +254,15 @@ typedef struct gw_graph_answer {
 
 /* Classifies the answer of POST /{phone_number_id}/messages: status is the
  * HTTP status (0 when the request got none), body[0..len) the answer. Always
- * fills a. Throughput errors (130429, 131056, 131048, 80007, 4) and
- * temporary ones (1, 2) are retried whatever the status. graph.c. */
+ * fills a. The Graph error code decides before the status: 131047 is
+ * GW_SEND_WINDOW, 130429 GW_SEND_THROUGHPUT, 131056 GW_SEND_PAIR, the token and
+ * permission codes (and any 401 or 403) GW_SEND_AUTH; Meta's other rate and
+ * temporary errors (131048, 80007, 4, 1, 2, 131000, 131016, 133004) are
+ * retried whatever the status. graph.c. */
 enum gw_send_verdict gw_graph_answer_parse(long status, const char *body, size_t len,
                                            gw_graph_answer *a);
+/* "sent", "retry", "drop", "auth", "throughput", "pair", "window". */
+const char *gw_send_verdict_name(enum gw_send_verdict v);
 
 /* ---- ws ----------------------------------------------------------------------------------- */
 enum gw_ws_kind {

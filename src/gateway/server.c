@@ -1,10 +1,10 @@
 /* `loket serve`: the libwebsockets context and vhost, signals, the main loop,
- * the one place messages reach the runtime (gw_process), flow reloads and
- * the orderly shutdown.
+ * the service turns that hand committed messages back to the channels
+ * (gw_pipeline_poll), flow reloads and the orderly shutdown.
  *
  * Threads: the loop thread runs lws and every transaction of the message
  * path on its own lk_store connection (automatic WAL checkpoints off); the
- * sender and the maintenance threads (outbox.c) have their own connections.
+ * sender and the maintenance threads (sender.c, maint.c) have their own connections.
  * Signals are blocked in those threads, so SIGTERM, SIGINT and SIGHUP always
  * interrupt the loop's poll().
  *
@@ -60,63 +60,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* ---- the message path ---------------------------------------------------------------- */
-
-/* A short stable hash of a user id for logs: phone numbers stay out of them. */
-static unsigned long user_tag(const char *u)
-{
-    unsigned long h = 5381;
-    for (; *u; u++)
-        h = h * 33 + (unsigned char)*u;
-    return h & 0xffffffffUL;
-}
-
-gw_result gw_process(const lk_inbound *in, const char **why)
-{
-    enum gw_channel ch = gw_channel_of(in->channel);
-    const char *state = NULL;
-    int64_t t0;
-    int dup = 0;
-    lk_err err;
-
-    *why = NULL;
-    if (!gw_limits_take(gw_srv->limits, in->channel, in->user, gw_mono_us())) {
-        gw_metrics_error(GW_E_RATE);
-        gw_log(GW_LOG_WARN, "message over the sender's rate: not processed",
-               "channel=%s user=%08lx", in->channel, user_tag(in->user));
-        return GW_R_RATE;
-    }
-    t0 = gw_mono_us();
-    err = lk_runtime_handle(gw_srv->rt, in, gw_srv->out, &dup, &state);
-    if (err == LK_OK && dup) {
-        gw_metrics_dup(ch);
-        gw_log(GW_LOG_INFO, "duplicate message acknowledged", "channel=%s user=%08lx", in->channel,
-               user_tag(in->user));
-        return GW_R_DUP;
-    }
-    if (err == LK_OK) {
-        int64_t us = gw_mono_us() - t0;
-        gw_metrics_step(us);
-        gw_metrics_in(ch);
-        gw_log(GW_LOG_DEBUG, "message", "channel=%s user=%08lx state=%s replies=%d ms=%.2f",
-               in->channel, user_tag(in->user), state ? state : "", lk_out_count(gw_srv->out),
-               (double)us / 1000.0);
-        return GW_R_OK;
-    }
-    if (err == LK_EINVAL) {
-        lk_inbound_check(in, why);
-        gw_metrics_error(GW_E_BAD_INPUT);
-        gw_log(GW_LOG_INFO, "message refused", "channel=%s user=%08lx why=\"%s\"", in->channel,
-               user_tag(in->user), *why ? *why : "");
-        return GW_R_INVALID;
-    }
-    gw_metrics_error(GW_E_INTERNAL);
-    gw_log(GW_LOG_ERROR, "message failed, rolled back",
-           "channel=%s user=%08lx err=\"%s\" store=\"%s\"", in->channel, user_tag(in->user),
-           lk_strerror(err), lk_store_errmsg(gw_srv->store));
-    return GW_R_INTERNAL;
-}
-
 void gw_wake_sender(void)
 {
     gw_sender_wake(gw_srv->sender);
@@ -124,9 +67,22 @@ void gw_wake_sender(void)
 
 /* ---- reload ------------------------------------------------------------------------------ */
 
+/* The sender's copies of the outside_window templates: the server's flow's and
+ * those of the numbers with a flow of their own. */
+static void sender_templates(gw_server *s)
+{
+    int i;
+
+    gw_sender_set_template(s->sender, NULL, lk_flow_outside_window(s->flow));
+    for (i = 0; i < gw_wa_numbers_count(); i++) {
+        const char *pnid = gw_wa_number_pnid(i);
+        gw_sender_set_template(s->sender, pnid, lk_flow_outside_window(gw_wa_number_flow(pnid)));
+    }
+}
+
 static void reload_flow(gw_server *s)
 {
-    lk_flow *flow = NULL, *old;
+    lk_flow *flow = NULL;
     lk_diag diag = {0};
     lk_err err = lk_flow_load(s->cfg.flow, &flow, &diag);
     size_t i;
@@ -141,17 +97,16 @@ static void reload_flow(gw_server *s)
     if (err != LK_OK) {
         gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
                "flow=\"%s\" err=\"%s\"", s->cfg.flow, lk_strerror(err));
+        gw_wa_numbers_reload(); /* each number's flow stands on its own */
+        sender_templates(s);
         return;
     }
-    /* Only this thread steps sessions, and between two callbacks nothing
-     * holds a pointer into the old flow (the reply buffers are reset first). */
-    old = s->flow;
-    lk_out_reset(s->out);
-    lk_runtime_set_flow(s->rt, flow);
-    s->flow = flow;
-    lk_flow_free(old);
+    gw_pipeline_set_flow(flow); /* the workers take it at their next batch; the old
+                                   one is freed once nothing refers to it */
     gw_log(GW_LOG_INFO, "flow reloaded", "flow=\"%s\" name=\"%s\" states=%d", s->cfg.flow,
            lk_flow_name(flow), lk_flow_state_count(flow));
+    gw_wa_numbers_reload();
+    sender_templates(s);
 }
 
 /* ---- start and stop ----------------------------------------------------------------------------
@@ -171,9 +126,9 @@ static void usage(FILE *fp)
             "  request_timeout retry_base retry_cap retry_give_up checkpoint_every sender_poll\n"
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
-            "  max_webhook_conns trusted_proxies log_keep outbox_keep session_keep. Each\n"
-            "  key is also read from LOKET_<KEY>; flags win over the environment, which\n"
-            "  wins over the file.\n"
+            "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
+            "  outbox_keep session_keep. Each key is also read from LOKET_<KEY>; flags\n"
+            "  win over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -269,6 +224,8 @@ static int open_parts(gw_server *s)
         return -1;
     }
     lk_diag_clear(&diag);
+    if (gw_wa_numbers_open(s->cfg.wa_numbers) < 0)
+        return -1;
     lk_store_opts_default(&so);
     so.sync = s->cfg.sync;
     so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
@@ -294,9 +251,7 @@ static int open_parts(gw_server *s)
     lo.ntrusted = s->cfg.ntrusted;
     lo.rate = s->cfg.rate;
     lo.burst = s->cfg.burst;
-    if (!(s->rt = lk_runtime_new(s->flow, s->store)) || !(s->out = lk_out_new()) ||
-        !(s->limits = gw_limits_new(&lo)) ||
-        !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
+    if (!(s->limits = gw_limits_new(&lo)) || !(s->wsauth = gw_wsauth_open(&s->cfg, s->store))) {
         fprintf(stderr, "loket serve: out of memory\n");
         return -1;
     }
@@ -307,10 +262,10 @@ static void close_parts(gw_server *s)
 {
     gw_sender_stop(s->sender);
     gw_maint_stop(s->maint);
-    lk_runtime_free(s->rt);
-    lk_out_free(s->out);
+    gw_pipeline_free();
     lk_store_close(s->store);
     lk_flow_free(s->flow);
+    gw_wa_numbers_close();
     gw_limits_free(s->limits);
     gw_wsauth_free(s->wsauth);
     gw_config_free(&s->cfg);
@@ -331,6 +286,10 @@ static int start_threads(gw_server *s)
     if (gw_sender_start(&s->cfg, &s->sender) != LK_OK ||
         gw_maint_start(&s->cfg, &s->maint) != LK_OK)
         rc = -1;
+    else {
+        sender_templates(s);
+        gw_sender_ready(s->sender); /* it sends nothing before it knows the templates */
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
@@ -380,6 +339,7 @@ static void run(gw_server *s)
     while (!got_stop) {
         if (lws_service(s->ctx, 0) < 0)
             break;
+        gw_pipeline_poll();
         if (got_reload) {
             got_reload = 0;
             reload_flow(s);
@@ -392,6 +352,7 @@ static void run(gw_server *s)
         lws_sul_schedule(s->ctx, 0, &drain_tick, on_tick, 50 * LWS_US_PER_MS);
         if (lws_service(s->ctx, 0) < 0)
             break;
+        gw_pipeline_poll();
     }
     lws_sul_cancel(&drain_tick);
     lws_sul_cancel(&log_tick);
@@ -427,6 +388,12 @@ int lk_serve_main(int argc, char **argv)
         gw_log(GW_LOG_ERROR, "cannot listen", "host=%s port=%d", s->cfg.host, s->cfg.port);
         goto done;
     }
+    if (gw_pipeline_start(s) != LK_OK) {
+        gw_pipeline_stop();
+        lws_context_destroy(s->ctx);
+        s->ctx = NULL;
+        goto done;
+    }
     signal_ctx = s->ctx;
     s->vhost = lws_get_vhost_by_name(s->ctx, "loket");
     gw_log(GW_LOG_INFO, "listening",
@@ -434,12 +401,14 @@ int lk_serve_main(int argc, char **argv)
            "generic_auth=%s fd_limit=%ld max_conns=%d max_webhook_conns=%d "
            "max_conns_per_peer=%d trusted_proxies=%d version=%s git=%s schema=%d",
            s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
-           lk_store_redact(s->cfg.db, dbname, sizeof dbname), s->cfg.test_clock, s->cfg.wa_app_secret ? "on" : "off",
-           s->cfg.twilio_token ? "on" : "off", s->cfg.generic_token ? "on" : "off", fd_limit,
-           s->cfg.max_conns, s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted,
-           lk_version(), *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
+           lk_store_redact(s->cfg.db, dbname, sizeof dbname), s->cfg.test_clock,
+           s->cfg.wa_app_secret ? "on" : "off", s->cfg.twilio_token ? "on" : "off",
+           s->cfg.generic_token ? "on" : "off", fd_limit, s->cfg.max_conns,
+           s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted, lk_version(),
+           *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
     run(s);
     signal_ctx = NULL;
+    gw_pipeline_stop(); /* what is queued commits */
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
     rc = 0;

@@ -42,6 +42,10 @@ cJSON *gw_reply_json(const lk_reply *r, const char *type)
             cJSON_AddItemToArray(arr, ch);
         }
     }
+    if (r->more && !cJSON_AddStringToObject(o, "more", r->more)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -141,16 +145,44 @@ void gw_iso_time(int64_t ms, char *out, size_t len)
              c.sec, (int)(((ms % 1000) + 1000) % 1000));
 }
 
-void gw_xml_escape(lk_buf *b, const char *s)
+/* XML 1.0 allows tab, newline, carriage return, U+0020..U+D7FF,
+ * U+E000..U+FFFD and U+10000..U+10FFFF: every other control character,
+ * U+FFFE, U+FFFF and bytes that are not UTF-8 are left out, so that what a
+ * user typed, echoed back, never makes the document unreadable. */
+void gw_xml_escape(lk_buf *b, const char *str)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': lk_buf_puts(b, "&amp;"); break;
-        case '<': lk_buf_puts(b, "&lt;"); break;
-        case '>': lk_buf_puts(b, "&gt;"); break;
-        case '"': lk_buf_puts(b, "&quot;"); break;
-        case '\'': lk_buf_puts(b, "&apos;"); break;
-        default: lk_buf_putc(b, *s); break;
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, n = strlen(str), len;
+
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '&': lk_buf_puts(b, "&amp;"); break;
+            case '<': lk_buf_puts(b, "&lt;"); break;
+            case '>': lk_buf_puts(b, "&gt;"); break;
+            case '"': lk_buf_puts(b, "&quot;"); break;
+            case '\'': lk_buf_puts(b, "&apos;"); break;
+            case '\r': lk_buf_puts(b, "&#13;"); break; /* a parser would make it \n */
+            default:
+                if (c >= 0x20 || c == '\t' || c == '\n')
+                    lk_buf_putc(b, (char)c);
+                break;
+            }
+            i++;
+            continue;
         }
+        len = c >= 0xc2 && c <= 0xdf   ? 2
+              : c >= 0xe0 && c <= 0xef ? 3
+              : c >= 0xf0 && c <= 0xf4 ? 4
+                                       : 0;
+        if (!len || i + len > n || !lk_utf8_valid(str + i, len, NULL)) {
+            i++; /* not UTF-8: dropped */
+            continue;
+        }
+        /* U+FFFE and U+FFFF are EF BF BE and EF BF BF */
+        if (!(len == 3 && c == 0xef && s[i + 1] == 0xbf && s[i + 2] >= 0xbe))
+            lk_buf_put(b, str + i, len);
+        i += len;
     }
 }

@@ -2,15 +2,16 @@
  *
  * GET is Meta's verification handshake. POST carries notifications, checked
  * against X-Hub-Signature-256 (HMAC-SHA256 of the raw body with the app
- * secret) before anything in them is looked at. Each inbound message is one
- * lk_runtime_handle transaction whose replies are rendered here into Graph
- * API request bodies and put in the outbox in the same transaction; the
- * sender thread (outbox.c) posts them to {api}/{phone_number_id}/messages.
+ * secret) before anything in them is looked at. Each inbound message goes
+ * to the store pipeline (pipeline.h), whose replies are rendered here into
+ * Graph API request bodies and put in the outbox in the same transaction; the
+ * sender thread (sender.c) posts them to {api}/{phone_number_id}/messages.
  * The outbox row's channel is "whatsapp:<phone_number_id>", so the payload
  * is exactly the Graph API body. */
 #include "gw.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,17 @@ static int titles_distinct(const lk_reply *r, size_t max)
     return ok;
 }
 
+/* The row or button id of choice i: it names the question it answers (parse.h). */
+static void add_choice_id(cJSON *o, const lk_reply *r, int i)
+{
+    char id[GW_WA_ID_MAX + 1];
+
+    if (!r->question)
+        cJSON_AddStringToObject(o, "id", r->choices[i].id);
+    else if (gw_wa_choice_id(id, r->question, r->choices[i].id) == 0)
+        cJSON_AddStringToObject(o, "id", id);
+}
+
 static void add_buttons(cJSON *inter, const lk_reply *r)
 {
     cJSON *action = cJSON_AddObjectToObject(inter, "action");
@@ -104,7 +116,7 @@ static void add_buttons(cJSON *inter, const lk_reply *r)
             return;
         cJSON_AddStringToObject(b, "type", "reply");
         if ((reply = cJSON_AddObjectToObject(b, "reply"))) {
-            cJSON_AddStringToObject(reply, "id", r->choices[i].id);
+            add_choice_id(reply, r, i);
             cJSON_AddItemToObject(reply, "title", cut_string(r->choices[i].title, WA_BUTTON_TITLE));
         }
         cJSON_AddItemToArray(btns, b);
@@ -118,7 +130,7 @@ static void add_list(cJSON *inter, const lk_reply *r)
 
     if (!action)
         return;
-    cJSON_AddStringToObject(action, "button", "Pilih");
+    cJSON_AddItemToObject(action, "button", cut_string(r->list_button, WA_BUTTON_TITLE));
     if (!(sections = cJSON_AddArrayToObject(action, "sections")) || !(sec = cJSON_CreateObject()))
         return;
     cJSON_AddItemToArray(sections, sec);
@@ -129,7 +141,7 @@ static void add_list(cJSON *inter, const lk_reply *r)
         const char *t = r->choices[i].title;
         if (!row)
             return;
-        cJSON_AddStringToObject(row, "id", r->choices[i].id);
+        add_choice_id(row, r, i);
         cJSON_AddItemToObject(row, "title", cut_string(t, WA_ROW_TITLE));
         if (lk_utf8_len(t, strlen(t)) > WA_ROW_TITLE) /* the whole title, under the cut one */
             cJSON_AddItemToObject(row, "description", cut_string(t, WA_ROW_DESC));
@@ -141,16 +153,18 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
 {
     size_t chars = lk_utf8_len(reply->text, reply->len);
     cJSON *o = cJSON_CreateObject(), *inter, *body;
-    int rc = -1, n = reply->nchoices;
+    int rc = -1, n = reply->nchoices, buttons;
 
     (void)ctx;
     if (!o)
         return -1;
     cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
     cJSON_AddStringToObject(o, "recipient_type", "individual");
-    cJSON_AddStringToObject(o, "to", user);
-    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY) {
-        int buttons = n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
+    /* a business-scoped user id is addressed as recipient, a phone number as to */
+    cJSON_AddStringToObject(o, gw_wa_is_phone(user) ? "to" : "recipient", user);
+    buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
+    /* a list needs the flow's label for its button; without one it goes as text */
+    if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY && (buttons || reply->list_button)) {
         cJSON_AddStringToObject(o, "type", "interactive");
         if (!(inter = cJSON_AddObjectToObject(o, "interactive")))
             goto done;
@@ -180,41 +194,99 @@ done:
 
 /* One notification being handled. A body of many messages is taken
  * batch_per_turn messages per turn of the loop, continued by a timer, so
- * that other connections are served between the turns; the answer goes once
- * the last message committed. The request owns the batch (route_ctx): when
- * the connection goes first, http.c calls batch_abandon. */
+ * that other connections are served between the turns; its messages go into
+ * one job, and the answer goes once the last of them committed (wa_done).
+ * The request owns the batch (route_ctx): when the connection goes first,
+ * http.c calls batch_abandon. */
 typedef struct wa_batch {
     gw_req *r;
     gw_wa_iter it;
+    gw_job *job;
     lws_sorted_usec_list_t more;
-    int failed; /* the store failed on a message: Meta should retry */
-    int wake;   /* replies were committed this turn */
+    int failed; /* out of memory: Meta should retry */
 } wa_batch;
 
-/* Runs one message through the engine. -1 when the store failed. */
+/* What is logged and counted but not answered. */
+enum wa_skip {
+    WA_SKIP_REACTION,
+    WA_SKIP_UNSUPPORTED,
+    WA_SKIP_UNKNOWN,
+    WA_SKIP_GROUP,
+    WA_SKIP_ERROR,
+    WA_SKIP_N
+};
+static const char *const skip_names[WA_SKIP_N] = {"reaction", "unsupported", "unknown_type",
+                                                  "group", "notification_error"};
+static atomic_ullong skipped[WA_SKIP_N];
+
+void gw_wa_metrics_render(lk_buf *b)
+{
+    int i;
+
+    lk_buf_puts(b, "# HELP loket_whatsapp_unanswered_total WhatsApp items logged and not "
+                   "answered, by reason.\n"
+                   "# TYPE loket_whatsapp_unanswered_total counter\n");
+    for (i = 0; i < WA_SKIP_N; i++)
+        lk_buf_printf(b, "loket_whatsapp_unanswered_total{reason=\"%s\"} %llu\n", skip_names[i],
+                      atomic_load(&skipped[i]));
+}
+
+/* Submits one message to the store, with the flow of its number. -1 when out of
+ * memory. */
 static int wa_message(wa_batch *b, const gw_wa_event *ev)
 {
-    const char *why = NULL;
+    const lk_flow *flow = gw_wa_number_flow(ev->pnid);
     char chan[48];
     lk_inbound in = {0};
 
     snprintf(chan, sizeof chan, "whatsapp:%s", ev->pnid);
-    in.channel = "whatsapp";
+    /* a number with its own flow has its own sessions */
+    in.channel = flow ? chan : gw_chan_whatsapp.name;
+    in.flow = flow;
     in.user = ev->from;
     in.ext_id = ev->id;
     in.text = ev->text;
     in.len = ev->len;
     in.now_ms = gw_now_ms();
-    in.render = gw_wa_render;
+    in.render = gw_chan_whatsapp.render;
     in.outbox_channel = chan;
-    switch (gw_process(&in, &why)) {
-    case GW_R_OK:
-        if (lk_out_count(gw_srv->out) > 0)
-            b->wake = 1;
-        return 0;
-    case GW_R_INTERNAL: return -1;
-    default: /* duplicates, rate-limited and refused texts are acknowledged */ return 0;
-    }
+    in.tap = ev->tap;
+    in.tap_question = ev->has_question ? ev->question : NULL;
+    in.tap_title = ev->tap_title;
+    in.media_type = ev->media_type;
+    in.media_id = ev->media_id;
+    in.media_mime = ev->media_mime;
+    gw_sender_read(gw_srv->sender, ev->pnid, ev->from, ev->id); /* read, typing: best effort */
+    return gw_job_add(b->job, &in);                             /* copies in */
+}
+
+/* A message that gets no answer: logged with its type and id (never its content). */
+static void wa_skip(wa_batch *w, const gw_wa_event *ev)
+{
+    enum wa_skip k = ev->kind == GW_WA_GROUP                        ? WA_SKIP_GROUP
+                     : ev->kind == GW_WA_ERROR                      ? WA_SKIP_ERROR
+                     : ev->type && !strcmp(ev->type, "reaction")    ? WA_SKIP_REACTION
+                     : ev->type && !strcmp(ev->type, "unsupported") ? WA_SKIP_UNSUPPORTED
+                                                                    : WA_SKIP_UNKNOWN;
+    lk_buf b = {0};
+
+    atomic_fetch_add(&skipped[k], 1);
+    gw_log_kv(&b, "type", ev->type);
+    gw_log_kv(&b, "wamid", ev->id);
+    gw_log_kv(&b, "phone_number_id", ev->pnid);
+    if (ev->has_code)
+        lk_buf_printf(&b, " code=%d", ev->code);
+    if (ev->has_error)
+        gw_log_kv(&b, "title", ev->error_title);
+    if (k == WA_SKIP_ERROR)
+        gw_log(GW_LOG_WARN, "whatsapp notification error", "rid=%s%s", w->r->rid, lk_buf_str(&b));
+    else if (k == WA_SKIP_GROUP)
+        gw_log(GW_LOG_INFO, "whatsapp group message not answered: loket answers one to one",
+               "rid=%s%s", w->r->rid, lk_buf_str(&b));
+    else
+        gw_log(GW_LOG_INFO, "whatsapp message not answered: type not handled", "rid=%s%s",
+               w->r->rid, lk_buf_str(&b));
+    lk_buf_free(&b);
 }
 
 static void wa_status(gw_req *r, const gw_wa_event *ev)
@@ -230,6 +302,7 @@ static void wa_status(gw_req *r, const gw_wa_event *ev)
     gw_log(ev->status && !strcmp(ev->status, "failed") ? GW_LOG_WARN : GW_LOG_INFO,
            "whatsapp status", "rid=%s%s", r->rid, lk_buf_str(&b));
     lk_buf_free(&b);
+    gw_sender_status(gw_srv->sender, ev->pnid, ev->id, ev->status, ev->has_code ? ev->code : 0);
 }
 
 static void wa_event(wa_batch *w, const gw_wa_event *ev)
@@ -243,7 +316,8 @@ static void wa_event(wa_batch *w, const gw_wa_event *ev)
         break;
     case GW_WA_INVALID:
         gw_log(GW_LOG_WARN,
-               "whatsapp message skipped: no from, id, type, timestamp or phone_number_id",
+               "whatsapp message skipped: no from (or from_user_id), id, type, timestamp or "
+               "phone_number_id",
                "rid=%s", w->r->rid);
         gw_metrics_error(GW_E_BAD_REQUEST);
         break;
@@ -255,11 +329,8 @@ static void wa_event(wa_batch *w, const gw_wa_event *ev)
         gw_metrics_error(GW_E_STALE);
         break;
     case GW_WA_UNHANDLED:
-        gw_log_kv(&b, "type", ev->type);
-        gw_log_kv(&b, "wamid", ev->id);
-        gw_log(GW_LOG_INFO, "whatsapp message skipped: type not handled", "rid=%s%s", w->r->rid,
-               lk_buf_str(&b));
-        break;
+    case GW_WA_GROUP:
+    case GW_WA_ERROR: wa_skip(w, ev); break;
     case GW_WA_STATUS: wa_status(w->r, ev); break;
     }
     lk_buf_free(&b);
@@ -267,6 +338,7 @@ static void wa_event(wa_batch *w, const gw_wa_event *ev)
 
 static void batch_free(wa_batch *b)
 {
+    gw_job_cancel(b->job); /* a no-op for the job that is done */
     lws_sul_cancel(&b->more);
     gw_wa_close(&b->it);
     b->r->route_ctx = NULL;
@@ -283,11 +355,35 @@ static void batch_abandon(gw_req *r)
 
 static void batch_more(lws_sorted_usec_list_t *sul);
 
+/* After the commit: duplicates, rate-limited and refused texts are
+ * acknowledged; a message the store failed on makes Meta deliver the body
+ * again later (what did commit is deduplicated then). */
+static void wa_answer(gw_req *r, const gw_job *job)
+{
+    if (gw_job_count_result(job, GW_R_INTERNAL) > 0)
+        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: try again\"}");
+    else
+        GW_RESPOND_LIT(r, 200, "{\"ok\":true}");
+}
+
+static void wa_done(gw_job *job, void *ctx)
+{
+    wa_batch *b = ctx;
+    gw_req *r = b->r;
+
+    b->job = NULL; /* freed by the pipeline when this returns */
+    if (b->failed)
+        gw_respond_error(r, 500, GW_E_INTERNAL, "out of memory");
+    else
+        wa_answer(r, job);
+    batch_free(b);
+    gw_mem_after_body(r->body.len);
+}
+
 /* Handles up to batch_per_turn items; answers after the last one. */
 static void batch_turn(wa_batch *b)
 {
     gw_wa_event ev;
-    gw_req *r = b->r;
     int i, more = 0;
 
     for (i = 0; i < gw_srv->cfg.batch_per_turn; i++) {
@@ -295,19 +391,11 @@ static void batch_turn(wa_batch *b)
             break;
         wa_event(b, &ev);
     }
-    if (b->wake)
-        gw_wake_sender();
-    b->wake = 0;
-    if (more) { /* the rest after the loop has looked at every other connection */
+    if (more && !b->failed) { /* the rest after the loop has looked at every other connection */
         lws_sul_schedule(gw_srv->ctx, 0, &b->more, batch_more, 1);
         return;
     }
-    if (b->failed) /* Meta delivers again later; what did commit is deduplicated */
-        GW_RESPOND_LIT(r, 500, "{\"error\":\"internal error: try again\"}");
-    else
-        GW_RESPOND_LIT(r, 200, "{\"ok\":true}");
-    batch_free(b);
-    gw_mem_after_body(r->body.len);
+    gw_job_end(b->job); /* wa_done answers once every message is through */
 }
 
 static void batch_more(lws_sorted_usec_list_t *sul)
@@ -335,7 +423,8 @@ int gw_route_wa_post(gw_req *r)
         gw_respond_error(r, 401, GW_E_SIGNATURE, "missing or wrong X-Hub-Signature-256");
         return 0;
     }
-    if (!(b = calloc(1, sizeof *b))) {
+    if (!(b = calloc(1, sizeof *b)) || !(b->job = gw_job_new(wa_done, b))) {
+        free(b);
         gw_respond_error(r, 500, GW_E_INTERNAL, "out of memory");
         return 0;
     }
@@ -345,6 +434,7 @@ int gw_route_wa_post(gw_req *r)
                    gw_srv->cfg.dedup_keep_ms > 120000 ? gw_srv->cfg.dedup_keep_ms - 60000
                                                       : gw_srv->cfg.dedup_keep_ms,
                    &b->it, why, sizeof why) < 0) {
+        gw_job_cancel(b->job);
         free(b);
         gw_respond_error(r, 400, GW_E_BAD_REQUEST, why);
         gw_mem_after_body(r->body.len);
@@ -356,3 +446,20 @@ int gw_route_wa_post(gw_req *r)
     batch_turn(b);
     return 0;
 }
+
+static const gw_route wa_routes[] = {
+    {GW_GET, "/webhook/whatsapp", gw_route_wa_verify},
+    {GW_POST, "/webhook/whatsapp", gw_route_wa_post},
+    {GW_OTHER, NULL, NULL},
+};
+
+const gw_chan gw_chan_whatsapp = {
+    .name = "whatsapp",
+    .metric = GW_CH_WHATSAPP,
+    .routes = wa_routes,
+    .webhook = 1,
+    .render = gw_wa_render,
+    .answer = wa_answer,
+    .outbox_prefix = "whatsapp:",
+    .classify = gw_graph_answer_parse,
+};

@@ -7,6 +7,7 @@
  *                       + "resumed":true,"state":"S","ended":B when hello resumed a
  *                       session the store has (S: the state it waits in)
  *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
+ *                       + "more":"W" on a page of a longer list (W shows the next page)
  *                     {"type":"done","replies":N}
  *                     {"type":"clock","ok":true}
  *                     {"type":"error","error":"..."}
@@ -32,6 +33,14 @@ typedef struct frame {
     unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes */
 } frame;
 
+/* A message of this connection in the store pipeline: its job, answered in
+ * the order the messages came (ws_done). */
+typedef struct pending {
+    struct pending *next;
+    struct gw_conn *c;
+    gw_job *job;
+} pending;
+
 typedef struct gw_conn {
     struct lws *wsi;
     unsigned long id; /* for the log */
@@ -47,7 +56,8 @@ typedef struct gw_conn {
     int rx_binary;
     frame *head, *tail;
     size_t queued;
-    int closing; /* the queue overflowed: close after the writes in flight */
+    int closing;               /* the queue overflowed: close after the writes in flight */
+    pending *jobs, *jobs_tail; /* messages in the pipeline, oldest first */
 } gw_conn;
 
 struct ws_pss {
@@ -108,7 +118,7 @@ static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
  * on the message path. Nothing is added when the id has no session. */
 static void add_resumed(cJSON *o, const char *user)
 {
-    const lk_flow *flow = lk_runtime_flow(gw_srv->rt);
+    const lk_flow *flow = gw_srv->flow;
     lk_buf b = {0};
     lk_session *s = NULL;
     int found = 0;
@@ -134,7 +144,7 @@ static void send_welcome(gw_conn *c, int resumed)
     gw_wsauth_token(gw_srv->wsauth, c->user, token);
     if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
         cJSON_AddStringToObject(o, "user", c->user) && cJSON_AddStringToObject(o, "token", token) &&
-        cJSON_AddStringToObject(o, "flow", lk_flow_name(lk_runtime_flow(gw_srv->rt)))) {
+        cJSON_AddStringToObject(o, "flow", lk_flow_name(gw_srv->flow))) {
         if (resumed)
             add_resumed(o, c->user);
         conn_queue(c, o);
@@ -254,25 +264,24 @@ static void on_clock(gw_conn *c, const gw_ws_frame *f)
     cJSON_Delete(o);
 }
 
-static void on_message(gw_conn *c, const gw_ws_frame *f)
+/* After the commit: the replies and done, or the error. The messages of one
+ * (channel, user) are processed in order, so a connection's answers come in
+ * the order of its messages (across a hello that changed the id, the two
+ * ids' answers may interleave). */
+static void ws_done(gw_job *job, void *ctx)
 {
-    lk_inbound in = {0};
+    pending *p = ctx, **pp, *prev = NULL;
+    gw_conn *c = p->c;
     const char *why = NULL;
 
-    if (!c->user[0] && take_id(c, NULL, 1) < 0)
-        return;
-    if (!c->welcomed)
-        send_welcome(c, 0);
-    /* The session is the store's ("ws", id): a phone number said in a hello
-     * never reaches that number's WhatsApp session. */
-    in.channel = "ws";
-    in.user = c->user;
-    in.ext_id = f->id;
-    in.text = f->text;
-    in.len = f->len;
-    in.now_ms = c->has_clock ? c->clock_ms : gw_now_ms();
-    switch (gw_process(&in, &why)) {
-    case GW_R_OK: send_replies(c, gw_srv->out); break;
+    for (pp = &c->jobs; *pp != p; pp = &(*pp)->next)
+        prev = *pp;
+    *pp = p->next;
+    if (c->jobs_tail == p)
+        c->jobs_tail = prev;
+    free(p);
+    switch (gw_job_result(job, 0, &why)) {
+    case GW_R_OK: send_replies(c, gw_job_out(job, 0)); break;
     case GW_R_DUP: send_done(c, 0, 1); break;
     case GW_R_RATE:
         send_simple(c, "error", "error", "too many messages: slow down and try again");
@@ -282,6 +291,43 @@ static void on_message(gw_conn *c, const gw_ws_frame *f)
         send_simple(c, "error", "error", "internal error: the message was not processed");
         break;
     }
+}
+
+static void on_message(gw_conn *c, const gw_ws_frame *f)
+{
+    lk_inbound in = {0};
+    pending *p;
+
+    if (!c->user[0] && take_id(c, NULL, 1) < 0)
+        return;
+    if (!c->welcomed)
+        send_welcome(c, 0);
+    /* The session is the store's ("ws", id): a phone number said in a hello
+     * never reaches that number's WhatsApp session. */
+    in.channel = gw_chan_ws.name;
+    in.user = c->user;
+    in.ext_id = f->id;
+    in.text = f->text;
+    in.len = f->len;
+    in.now_ms = c->has_clock ? c->clock_ms : gw_now_ms();
+    if (!(p = calloc(1, sizeof *p)) || !(p->job = gw_job_new(ws_done, p))) {
+        free(p);
+        send_error(c, GW_E_INTERNAL, "internal error: the message was not processed");
+        return;
+    }
+    p->c = c;
+    if (gw_job_add(p->job, &in) < 0) { /* copies in */
+        gw_job_cancel(p->job);
+        free(p);
+        send_error(c, GW_E_INTERNAL, "internal error: the message was not processed");
+        return;
+    }
+    if (c->jobs_tail)
+        c->jobs_tail->next = p;
+    else
+        c->jobs = p;
+    c->jobs_tail = p;
+    gw_job_end(p->job);
 }
 
 static void conn_message(gw_conn *c, const char *s, size_t n)
@@ -377,6 +423,12 @@ static void conn_close(gw_conn *c)
         next = f->next;
         free(f);
     }
+    while (c->jobs) { /* still in the pipeline: processed, never answered */
+        pending *p = c->jobs;
+        c->jobs = p->next;
+        gw_job_cancel(p->job);
+        free(p);
+    }
     lk_buf_free(&c->rx);
     free(c);
 }
@@ -461,3 +513,8 @@ int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
     }
     return 0;
 }
+
+const gw_chan gw_chan_ws = {
+    .name = "ws",
+    .metric = GW_CH_WS,
+};

@@ -89,6 +89,9 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE log ADD COLUMN missed text;"
     "CREATE INDEX log_missed ON log(at_ms)"
     "  WHERE missed IS NOT NULL;",
+
+    /* 6: the delivery status of a sent reply (pg_status.c) */
+    PG_MIGRATE_OUTBOX_STATUS,
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -148,12 +151,15 @@ static const struct {
     [PS_SECRET_PUT] = {"INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                        "tb"},
     [PS_SECRET_GET] = {"SELECT value FROM secrets WHERE name = $1", "t"},
+    [PS_OB_STATUS] = {PG_SQL_OB_STATUS, "tttii"},
+    [PS_SESSION_TIME] = {PG_SQL_SESSION_TIME, "tt"},
+    [PS_LOCK_USERS] = {PG_SQL_LOCK_USERS, "a"},
 };
 
 /* the names the statements are prepared under, by index */
-static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3", "lk4",  "lk5",
-                                         "lk6",  "lk7",  "lk8",  "lk9", "lk10", "lk11",
-                                         "lk12", "lk13", "lk14", "lk15"};
+static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3",  "lk4",  "lk5",  "lk6",
+                                         "lk7",  "lk8",  "lk9",  "lk10", "lk11", "lk12", "lk13",
+                                         "lk14", "lk15", "lk16", "lk17", "lk18"};
 
 static const struct lk_store_ops pg_ops;
 
@@ -200,6 +206,22 @@ static void set_pg_err(pg_store *q, const char *op, const char *msg)
     lk_store_set_err(&q->base, "%s: %s: %.*s", op, q->where, (int)n, msg ? msg : "");
 }
 
+/* The SQLSTATEs of a lock conflict the server settled by failing a
+ * statement: deadlock_detected, serialization_failure, lock_not_available
+ * (lock_timeout). The transaction's work may succeed when run again. */
+static int conflict(const PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    return st && (!strcmp(st, "40P01") || !strcmp(st, "40001") || !strcmp(st, "55P03"));
+}
+
+void pg_fail(pg_store *q, const char *op, const PGresult *r)
+{
+    set_pg_err(q, op, r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+    q->base.retry = conflict(r);
+}
+
 PGresult *pg_run(pg_store *q, int which, pg_params *p, int binary, const char *op, lk_err *err)
 {
     PGresult *r = PQexecPrepared(q->conn, names[which], p ? p->n : 0, p ? p->v : NULL,
@@ -209,7 +231,7 @@ PGresult *pg_run(pg_store *q, int which, pg_params *p, int binary, const char *o
     *err = LK_OK;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
-    set_pg_err(q, op, r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+    pg_fail(q, op, r);
     *err = r ? LK_ESTORE : LK_ENOMEM;
     PQclear(r);
     return NULL;
@@ -228,7 +250,7 @@ static lk_err exec(pg_store *q, const char *sql, const char *op, const char *wan
     lk_err err = LK_OK;
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        set_pg_err(q, op, r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+        pg_fail(q, op, r);
         err = r ? LK_ESTORE : LK_ENOMEM;
     } else if (want_status && strcmp(PQcmdStatus(r), want_status) != 0) {
         lk_store_set_err(&q->base, "%s: %s: the server answered %s", op, q->where, PQcmdStatus(r));
@@ -261,7 +283,10 @@ static lk_err setup(pg_store *q)
         PGresult *r;
 
         for (k = 0; stmts[i].types[k]; k++)
-            types[k] = stmts[i].types[k] == 't' ? 25 : stmts[i].types[k] == 'b' ? 17 : 20;
+            types[k] = stmts[i].types[k] == 't'   ? 25   /* text */
+                       : stmts[i].types[k] == 'b' ? 17   /* bytea */
+                       : stmts[i].types[k] == 'a' ? 1009 /* text[] */
+                                                  : 20;  /* bigint */
         r = PQprepare(q->conn, names[i], stmts[i].sql, k, types);
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
             set_pg_err(q, "prepare", r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
@@ -353,6 +378,7 @@ fail:
 static void pg_free(pg_store *q)
 {
     PQfinish(q->conn); /* NULL-safe */
+    lk_buf_free(&q->keys);
     free(q);
 }
 
@@ -405,7 +431,7 @@ static void pg_rollback(lk_store *s)
 
     if (q->tx && PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(PQexec(q->conn, "ROLLBACK"));
-    q->tx = 0;
+    q->tx = q->sp = q->locked = 0;
 }
 
 static void pg_close(lk_store *s)
@@ -425,6 +451,7 @@ static lk_err pg_begin(lk_store *s)
         lk_store_set_err(s, "begin: a transaction is already open");
         return LK_EINVAL;
     }
+    s->retry = 0;
     if ((err = pg_ready(q, "begin")) != LK_OK || (err = exec(q, "BEGIN", "begin", NULL)) != LK_OK)
         return err;
     q->tx = 1;
@@ -444,8 +471,64 @@ static lk_err pg_commit(lk_store *s)
         return err;
     /* an aborted transaction "commits" as ROLLBACK: that is a failure */
     if ((err = exec(q, "COMMIT", "commit", "COMMIT")) == LK_OK)
-        q->tx = 0;
+        q->tx = q->sp = q->locked = 0;
     return err;
+}
+
+/* One savepoint level ("m"): a transaction of many messages undoes a failing
+ * message's work alone. After an error PostgreSQL refuses everything in the
+ * transaction but ROLLBACK TO, which is why rollback_to does not ask
+ * pg_usable. */
+static lk_err pg_savepoint(lk_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    lk_err err;
+
+    if (!q->tx || q->sp) {
+        lk_store_set_err(s, "savepoint: %s", q->tx ? "one is marked already" : "no transaction");
+        return LK_EINVAL;
+    }
+    if ((err = pg_usable(q, "savepoint")) != LK_OK ||
+        (err = exec(q, "SAVEPOINT m", "savepoint", NULL)) != LK_OK)
+        return err;
+    q->sp = 1;
+    return LK_OK;
+}
+
+static lk_err pg_release(lk_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    lk_err err;
+
+    if (!q->tx || !q->sp) {
+        lk_store_set_err(s, "release: no savepoint");
+        return LK_EINVAL;
+    }
+    if ((err = pg_usable(q, "release")) != LK_OK ||
+        (err = exec(q, "RELEASE SAVEPOINT m", "release", NULL)) != LK_OK)
+        return err;
+    q->sp = 0;
+    return LK_OK;
+}
+
+static lk_err pg_rollback_to(lk_store *s)
+{
+    pg_store *q = (pg_store *)s;
+    lk_err err;
+
+    if (!q->tx || !q->sp) {
+        lk_store_set_err(s, "rollback to savepoint: no savepoint");
+        return LK_EINVAL;
+    }
+    if (PQstatus(q->conn) != CONNECTION_OK) {
+        lk_store_set_err(s, "rollback to savepoint: %s: the connection was lost", q->where);
+        return LK_ESTORE;
+    }
+    if ((err = exec(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK ||
+        (err = exec(q, "RELEASE SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK)
+        return err;
+    q->sp = 0;
+    return LK_OK;
 }
 
 /* ---- the message path ----------------------------------------------------- */
@@ -496,8 +579,9 @@ static lk_err pg_load(lk_store *s, const char *channel, const char *user, lk_buf
     pg_p_text(&p, user, strlen(user));
     if (!(r = pg_run(q, PS_LOAD, &p, 1, "load", &err)))
         return err;
-    if (PQntuples(r) == 0) {
-        /* no row to lock: the user's advisory lock, then a fresh look */
+    if (PQntuples(r) == 0 && !q->locked) {
+        /* no row to lock: the user's advisory lock, then a fresh look (a
+         * batch took it already: lock_users) */
         PQclear(r);
         if (!(r = pg_run(q, PS_LOCK_USER, &p, 1, "load: lock", &err)))
             return err;
@@ -588,6 +672,10 @@ static const struct lk_store_ops pg_ops = {
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
+    .savepoint = pg_savepoint,
+    .release = pg_release,
+    .rollback_to = pg_rollback_to,
+    .lock_users = pg_lock_users,
     .rollback = pg_rollback,
     .seen = pg_seen,
     .load = pg_load,
@@ -600,6 +688,8 @@ static const struct lk_store_ops pg_ops = {
     .outbox_retry = pg_outbox_retry,
     .outbox_drop = pg_outbox_drop,
     .outbox_depth = pg_outbox_depth,
+    .outbox_status = pg_outbox_status,
+    .session_time = pg_session_time,
     .prune_seen = pg_prune_seen,
     .active_sessions = pg_active_sessions,
     .checkpoint = pg_checkpoint,

@@ -4,6 +4,8 @@
  *               message path, the vtable
  *   pg_maint.c  the outbox (claims with a lease), counts for the metrics,
  *               pruning under a lock, secrets, the health check
+ *   pg_status.c delivery statuses of sent replies (schema step 6) and the
+ *               time of a user's session, for the sender
  *   pg_priv.c   the statements of privacy.c and misses.c (retention,
  *               erasure, export, misses): unnamed, prepared per call
  *
@@ -33,6 +35,9 @@ enum {
     PS_ACTIVE,
     PS_SECRET_PUT,
     PS_SECRET_GET,
+    PS_OB_STATUS,    /* pg_status.c */
+    PS_SESSION_TIME, /* pg_status.c */
+    PS_LOCK_USERS,   /* pg_batch.c */
     PS__N
 };
 
@@ -40,9 +45,12 @@ typedef struct pg_store {
     lk_store base; /* first: an lk_store * is a pg_store * */
     PGconn *conn;
     int tx;           /* 1 from a successful begin until commit or rollback */
+    int sp;           /* 1 while a savepoint is marked */
     int64_t lease_ms; /* lk_store_opts.outbox_lease_ms */
     int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
     int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */
+    int locked;       /* lock_users ran in this transaction */
+    lk_buf keys;      /* lock_users' parameter, kept for the next batch */
     char where[160];  /* "database D on H": names the server, never a secret */
 } pg_store;
 
@@ -72,6 +80,27 @@ lk_err pg_usable(pg_store *q, const char *op);
  * statements again). */
 lk_err pg_ready(pg_store *q, const char *op);
 int64_t pg_i64(const PGresult *r, int row, int col); /* text-format column */
+/* Sets the store's error to "op: the server's message" from r (NULL: the
+ * connection's) and lk_store_retryable from r's SQLSTATE. */
+void pg_fail(pg_store *q, const char *op, const PGresult *r);
+
+/* ---- pg_status.c ---- */
+/* The schema step that adds delivery statuses to the outbox, and the SQL of
+ * its statements (prepared at open with the others). */
+#define PG_MIGRATE_OUTBOX_STATUS                                                                   \
+    "ALTER TABLE outbox ADD COLUMN status text, ADD COLUMN status_ms bigint,"                      \
+    "  ADD COLUMN error_code integer;"                                                             \
+    "CREATE INDEX outbox_remote ON outbox(remote_id) WHERE remote_id IS NOT NULL;"
+#define PG_SQL_OB_STATUS                                                                           \
+    "UPDATE outbox SET status = $3, status_ms = $4, "                                              \
+    "error_code = CASE WHEN $5 <> 0 THEN $5 ELSE error_code END "                                  \
+    "WHERE remote_id = $2 AND channel = $1 AND " OUTBOX_STATUS_RANK(                               \
+        "status") " < " OUTBOX_STATUS_RANK("$3")
+#define PG_SQL_SESSION_TIME "SELECT updated_ms FROM sessions WHERE channel = $1 AND \"user\" = $2"
+lk_err pg_outbox_status(lk_store *s, const char *channel, const char *remote_id, const char *status,
+                        int error_code, int64_t now_ms, int *updated);
+lk_err pg_session_time(lk_store *s, const char *channel, const char *user, int64_t *updated_ms,
+                       int *found);
 
 /* ---- pg_maint.c ---- */
 lk_err pg_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
@@ -85,6 +114,15 @@ lk_err pg_checkpoint(lk_store *s);
 lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err pg_wal_size(lk_store *s, int64_t *bytes);
 lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* ---- pg_batch.c ---- */
+/* Every advisory lock of the users named by a text[] of "channel\x1fuser"
+ * keys (the same key as PS_LOCK_USER's), in the order of the lock keys, one
+ * at a time: the hash first, sorted, then the locks in that order. */
+#define PG_SQL_LOCK_USERS                                                                          \
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "   \
+    "FROM unnest($1::text[]) AS u(k) ORDER BY h) AS l"
+lk_err pg_lock_users(lk_store *s, const char *const *channels, const char *const *users, int n);
 
 /* ---- pg_priv.c ---- */
 lk_err pg_begin_read(lk_store *s);

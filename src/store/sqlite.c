@@ -123,6 +123,9 @@ static const char *const migrations[] = {
     "ALTER TABLE log ADD COLUMN missed TEXT;"
     "CREATE INDEX log_missed ON log(at_ms)"
     "  WHERE missed IS NOT NULL;",
+
+    /* 6: the delivery status of a sent reply (sqlite_status.c) */
+    SQ_MIGRATE_OUTBOX_STATUS,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -166,6 +169,8 @@ static const char *const stmt_sql[ST__N] = {
     [ST_OB_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_ms IS NULL",
     [ST_PRUNE_SEEN] = "DELETE FROM seen WHERE at_ms < ?1",
     [ST_ACTIVE] = "SELECT count(*) FROM sessions WHERE updated_ms >= ?1",
+    [ST_OB_STATUS] = SQ_SQL_OB_STATUS,
+    [ST_SESSION_TIME] = SQ_SQL_SESSION_TIME,
 };
 
 static const struct lk_store_ops sq_ops;
@@ -311,6 +316,7 @@ static void sq_free(sq_store *q)
 
     for (i = 0; i < ST__N; i++)
         sqlite3_finalize(q->st[i]);
+    sq_sp_free(q);
     sqlite3_close_v2(q->db); /* NULL-safe */
     sq_unlock(q->lock_fd);
     free(q->path);
@@ -444,6 +450,7 @@ static void sq_rollback(lk_store *s)
     sqlite3_stmt *st = q->st[ST_ROLLBACK];
 
     q->tx = 0;
+    q->sp = 0;
     if (sqlite3_get_autocommit(q->db))
         return; /* never begun, or SQLite already rolled back after an error */
     done(q, st, sqlite3_step(st), "rollback");
@@ -500,7 +507,7 @@ static lk_err sq_commit(lk_store *s)
     /* On failure the transaction may still be open; the caller rolls back. */
     err = done(q, st, sqlite3_step(st), "commit");
     if (err == LK_OK)
-        q->tx = 0;
+        q->tx = q->sp = 0;
     return err;
 }
 
@@ -735,6 +742,9 @@ static const struct lk_store_ops sq_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
     .seen = sq_seen,
     .load = sq_load,
     .save = sq_save,
@@ -746,6 +756,8 @@ static const struct lk_store_ops sq_ops = {
     .outbox_retry = sq_outbox_retry,
     .outbox_drop = sq_outbox_drop,
     .outbox_depth = sq_outbox_depth,
+    .outbox_status = sq_outbox_status,
+    .session_time = sq_session_time,
     .prune_seen = sq_prune_seen,
     .active_sessions = sq_active_sessions,
     .checkpoint = sq_checkpoint,

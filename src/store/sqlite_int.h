@@ -2,6 +2,9 @@
  *
  *   sqlite.c        open, the schema and its migrations, transactions, the
  *                   message path, the outbox, the vtable
+ *   sqlite_sp.c     savepoints inside a transaction
+ *   sqlite_status.c delivery statuses of sent replies (schema step 6) and
+ *                   the time of a user's session, for the sender
  *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
  *                   checkpoints and size, the server lock, secrets, and the
  *                   creation mode of the database file
@@ -34,6 +37,8 @@ enum {
     ST_OB_DEPTH,
     ST_PRUNE_SEEN,
     ST_ACTIVE,
+    ST_OB_STATUS,    /* sqlite_status.c */
+    ST_SESSION_TIME, /* sqlite_status.c */
     ST__N
 };
 
@@ -42,6 +47,8 @@ typedef struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST__N];
     int tx;                   /* 1 from a successful begin until commit or rollback */
+    int sp;                   /* 1 while a savepoint is marked (sqlite_sp.c) */
+    sqlite3_stmt *sp_st[3];   /* its statements, prepared at first use */
     char *path;               /* the database file ("" in memory), for the lock */
     char *wal_path;           /* PATH-wal, NULL in memory */
     int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
@@ -110,6 +117,30 @@ static inline lk_err usable(sq_store *q, const char *op)
     }
     return LK_OK;
 }
+
+/* ---- sqlite_sp.c ---- */
+lk_err sq_savepoint(lk_store *s);
+lk_err sq_release(lk_store *s);
+lk_err sq_rollback_to(lk_store *s);
+void sq_sp_free(sq_store *q); /* finalizes the savepoint statements */
+/* ---- sqlite_status.c ---- */
+/* The schema step that adds delivery statuses to the outbox, and the SQL of
+ * its statements (prepared at open with the others). */
+#define SQ_MIGRATE_OUTBOX_STATUS                                                                   \
+    "ALTER TABLE outbox ADD COLUMN status TEXT;"                                                   \
+    "ALTER TABLE outbox ADD COLUMN status_ms INTEGER;"                                             \
+    "ALTER TABLE outbox ADD COLUMN error_code INTEGER;"                                            \
+    "CREATE INDEX outbox_remote ON outbox(remote_id) WHERE remote_id IS NOT NULL;"
+#define SQ_SQL_OB_STATUS                                                                           \
+    "UPDATE outbox SET status = ?3, status_ms = ?4, "                                              \
+    "error_code = CASE WHEN ?5 != 0 THEN ?5 ELSE error_code END "                                  \
+    "WHERE remote_id = ?2 AND channel = ?1 AND " OUTBOX_STATUS_RANK(                               \
+        "status") " < " OUTBOX_STATUS_RANK("?3")
+#define SQ_SQL_SESSION_TIME "SELECT updated_ms FROM sessions WHERE channel = ?1 AND user = ?2"
+lk_err sq_outbox_status(lk_store *s, const char *channel, const char *remote_id, const char *status,
+                        int error_code, int64_t now_ms, int *updated);
+lk_err sq_session_time(lk_store *s, const char *channel, const char *user, int64_t *updated_ms,
+                       int *found);
 
 /* ---- sqlite_maint.c ---- */
 lk_err sq_outbox_depth(lk_store *s, int64_t *n);

@@ -119,6 +119,39 @@ void lk_store_rollback(lk_store *s)
         s->ops->rollback(s);
 }
 
+lk_err lk_store_savepoint(lk_store *s)
+{
+    return s ? s->ops->savepoint(s) : LK_EINVAL;
+}
+
+lk_err lk_store_release(lk_store *s)
+{
+    return s ? s->ops->release(s) : LK_EINVAL;
+}
+
+lk_err lk_store_rollback_to(lk_store *s)
+{
+    return s ? s->ops->rollback_to(s) : LK_EINVAL;
+}
+
+lk_err lk_store_lock_users(lk_store *s, const char *const *channels, const char *const *users,
+                           int n)
+{
+    int i;
+
+    if (!s || n < 0 || (n > 0 && (!channels || !users)))
+        return einval(s, "lock_users: no store or users");
+    for (i = 0; i < n; i++)
+        if (!channels[i] || !users[i])
+            return einval(s, "lock_users: a user without channel or id");
+    return s->ops->lock_users && n > 0 ? s->ops->lock_users(s, channels, users, n) : LK_OK;
+}
+
+int lk_store_retryable(const lk_store *s)
+{
+    return s && s->retry;
+}
+
 lk_err lk_store_seen(lk_store *s, const char *channel, const char *user, const char *ext_id,
                      int64_t now_ms, int *dup)
 {
@@ -232,6 +265,31 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
 lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
 {
     return s ? s->ops->outbox_drop(s, id, error, now_ms) : LK_EINVAL;
+}
+
+lk_err lk_store_outbox_status(lk_store *s, const char *channel, const char *remote_id,
+                              const char *status, int error_code, int64_t now_ms, int *updated)
+{
+    int dummy;
+
+    if (!s)
+        return LK_EINVAL;
+    if (!channel || !*channel || !remote_id || !*remote_id)
+        return einval(s, "outbox_status: no channel or remote id");
+    if (!status || lk_outbox_status_rank(status) <= 0)
+        return einval(s, "outbox_status: the status is not sent, delivered, read or failed");
+    return s->ops->outbox_status(s, channel, remote_id, status, error_code, now_ms,
+                                 updated ? updated : &dummy);
+}
+
+lk_err lk_store_session_time(lk_store *s, const char *channel, const char *user,
+                             int64_t *updated_ms, int *found)
+{
+    if (!s)
+        return LK_EINVAL;
+    if (!channel || !*channel || !user || !*user || !updated_ms || !found)
+        return einval(s, "session_time: no channel, user or result");
+    return s->ops->session_time(s, channel, user, updated_ms, found);
 }
 
 lk_err lk_store_outbox_depth(lk_store *s, int64_t *n)

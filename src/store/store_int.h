@@ -36,6 +36,12 @@ struct lk_store_ops {
     lk_err (*begin)(lk_store *s);
     lk_err (*commit)(lk_store *s);
     void (*rollback)(lk_store *s);
+    lk_err (*savepoint)(lk_store *s);
+    lk_err (*release)(lk_store *s);
+    lk_err (*rollback_to)(lk_store *s);
+    /* NULL: nothing to lock (SQLite) */
+    lk_err (*lock_users)(lk_store *s, const char *const *channels, const char *const *users,
+                         int n);
     lk_err (*seen)(lk_store *s, const char *channel, const char *user, const char *ext_id,
                    int64_t now_ms, int *dup);
     lk_err (*load)(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found);
@@ -50,6 +56,11 @@ struct lk_store_ops {
     lk_err (*outbox_retry)(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
     lk_err (*outbox_drop)(lk_store *s, int64_t id, const char *error, int64_t now_ms);
     lk_err (*outbox_depth)(lk_store *s, int64_t *n);
+    /* outbox_status.c: status is one of sent, delivered, read, failed */
+    lk_err (*outbox_status)(lk_store *s, const char *channel, const char *remote_id,
+                            const char *status, int error_code, int64_t now_ms, int *updated);
+    lk_err (*session_time)(lk_store *s, const char *channel, const char *user, int64_t *updated_ms,
+                           int *found);
     lk_err (*prune_seen)(lk_store *s, int64_t before_ms, int64_t *n);
     lk_err (*active_sessions)(lk_store *s, int64_t since_ms, int64_t *n);
     lk_err (*checkpoint)(lk_store *s);
@@ -62,10 +73,28 @@ struct lk_store_ops {
                     void *ctx, int64_t *changes);
 };
 
+/* The order of delivery statuses (a row only moves forward): sent 1,
+ * delivered 2, read 3, failed 4; 0 for anything else. The backends write
+ * the same order in SQL (OUTBOX_STATUS_RANK below). */
+static inline int lk_outbox_status_rank(const char *st)
+{
+    static const char *const names[] = {"sent", "delivered", "read", "failed"};
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (!__builtin_strcmp(st, names[i]))
+            return i + 1;
+    return 0;
+}
+#define OUTBOX_STATUS_RANK(x)                                                                      \
+    "CASE " x " WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 "                    \
+    "WHEN 'failed' THEN 4 ELSE 0 END"
+
 /* The first member of every backend's store object. */
 struct lk_store {
     const struct lk_store_ops *ops;
     char errmsg[512]; /* the last error, for lk_store_errmsg; "" when none yet */
+    int retry;        /* lk_store_retryable; the backend sets and clears it */
 };
 
 /* Sets s->errmsg (truncating). Only called on error paths. */

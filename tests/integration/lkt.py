@@ -499,7 +499,8 @@ def wa_notification(pnid, messages=(), statuses=()):
             "entry": [{"id": "WABA-1", "changes": [{"field": "messages", "value": {
                 "messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
-                "contacts": [{"profile": {"name": "Tester"}, "wa_id": m["from"]} for m in messages],
+                "contacts": [{"profile": {"name": "Tester"}, "wa_id": m["from"]} for m in messages
+                             if "from" in m],
                 "messages": list(messages), "statuses": list(statuses)}}]}]}
 
 
@@ -518,6 +519,17 @@ def wa_button_reply(frm, btn_id, title, wamid=None):
     return {"from": frm, "id": wamid or "wamid.%s" % os.urandom(8).hex(),
             "timestamp": str(int(time.time())), "type": "interactive",
             "interactive": {"type": "button_reply", "button_reply": {"id": btn_id, "title": title}}}
+
+
+def wa_message(frm, mtype, content, wamid=None, **extra):
+    """A message of any type as Meta sends it: {"type": mtype, mtype: content, ...};
+    extra adds fields such as group_id or from_user_id (from=None leaves from out)."""
+    m = {"id": wamid or "wamid.%s" % os.urandom(8).hex(), "timestamp": str(int(time.time())),
+         "type": mtype, mtype: content}
+    if frm is not None:
+        m["from"] = frm
+    m.update(extra)
+    return m
 
 
 def wa_post(port, notification, secret=WA_SECRET, signature=True, headers=None):
@@ -570,9 +582,10 @@ class MockClient:
     def __init__(self, port):
         self.port = port
 
-    def fail(self, pnid, count, status=500, code=131000):
+    def fail(self, pnid, count, status=500, code=131000, spare=None):
         st, _ = http_json(self.port, "POST", "/_control/fail",
-                          {"pnid": pnid, "count": count, "status": status, "code": code})
+                          {"pnid": pnid, "count": count, "status": status, "code": code,
+                           "spare": spare})
         check(st == 200, "mock control answered %d" % st)
 
     def requests(self, pnid):
@@ -583,8 +596,14 @@ class MockClient:
     def delivered(self, pnid):
         return [r for r in self.requests(pnid) if 200 <= r["status"] < 300]
 
-    def hang(self, pnid, on=True):
-        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on})
+    def reads(self, pnid):
+        """The read receipts (status read, typing indicator) the mock got for pnid."""
+        st, data = http_json(self.port, "GET", "/_control/reads?pnid=" + pnid)
+        check(st == 200, "mock control answered %d" % st)
+        return data
+
+    def hang(self, pnid, on=True, to=None):
+        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on, "to": to})
         check(st == 200, "mock control answered %d" % st)
 
     def noid(self, pnid, on=True):

@@ -21,7 +21,7 @@ def dropped():
 
 
 before = dropped()
-mock.fail(pnid, 1, status=400)
+mock.fail(pnid, 1, status=400, code=131026)  # (#131026) message undeliverable
 lkt.wa_hi_then_pandawa(srv.port, pnid, user)
 
 lkt.wait_for(lambda: len(mock.delivered(pnid)) >= 1, timeout=30, what="the second reply")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A signed WhatsApp text and an interactive list reply produce the right Graph API
 requests at the mock: POST {api}/{phone_number_id}/messages with the bearer token, the
-main menu (7 options) as an interactive list with the button "Pilih", and tapping row 6
-(its id is the choice id) giving the province question as a list of 10 rows whose titles
+main menu (7 options) as an interactive list with the flow's button label "Pilih", and
+tapping row 6 (its id names the question and the choice: q:main:6) giving the province question as a list of 10 rows whose titles
 are cut to 24 characters. Both are logged, deduplicated by wamid and marked sent."""
 
 import lkt
@@ -30,13 +30,13 @@ check(inter["type"] == "list", "7 options should be a list: %r" % inter["type"])
 check("Chika" in inter["body"]["text"] and len(inter["body"]["text"]) <= 1024, "body %r" % inter["body"])
 check(inter["action"]["button"] == "Pilih", "the list button is %r" % inter["action"]["button"])
 rows = inter["action"]["sections"][0]["rows"]
-check([x["id"] for x in rows] == [str(i) for i in range(1, 8)], "row ids %r" % rows)
+check([x["id"] for x in rows] == ["q:main:%d" % i for i in range(1, 8)], "row ids %r" % rows)
 check(rows[5]["title"] == "PANDAWA", "row 6 is %r" % rows[5])
 check(all(len(x["title"]) <= 24 for x in rows), "a row title is over 24 characters")
 
-# Tap PANDAWA in the list: the reply's id is the input.
+# Tap PANDAWA in the list: the row's id names the question and the choice.
 w2 = "wamid.out-" + pnid + "-2"
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_list_reply(user, "6", "PANDAWA", w2)]))
+st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_list_reply(user, rows[5]["id"], "PANDAWA", w2)]))
 check(st == 200, "the list reply answered %d" % st)
 got = lkt.wait_for(lambda: (lambda d: d if len(d) >= 2 else None)(mock.delivered(pnid)),
                    what="the province question")
@@ -44,7 +44,7 @@ p = got[1]["payload"]
 check(p["type"] == "interactive" and p["interactive"]["type"] == "list", "province page: %r" % p)
 check("provinsi" in p["interactive"]["body"]["text"].lower(), "no province question: %r" % p)
 rows = p["interactive"]["action"]["sections"][0]["rows"]
-check(len(rows) == 10 and rows[0]["id"] == "1", "10 rows expected: %r" % rows)
+check(len(rows) == 10 and rows[0]["id"] == "q:pandawa_province:1", "10 rows expected: %r" % rows)
 check(all(len(x["title"]) <= 24 for x in rows), "row titles over 24 characters: %r" % rows)
 long_rows = [x for x in rows if "description" in x]
 for x in long_rows:  # a cut title keeps the whole title in the description

@@ -3,7 +3,8 @@
 tests/integration/flows/tiny.json): a menu of 3 as interactive reply buttons, a button
 reply's id taken as the input, a reply without choices as plain text, two replies of one
 step sent in order, and a menu whose titles collide once cut to WhatsApp's 20 characters
-sent as a list (row titles cut to 24 with the whole title in the description)."""
+sent as a list with the flow's button label (row titles cut to 24 with the whole title in
+the description). Row and button ids name the question: q:<state>:<choice>."""
 
 import os
 import sys
@@ -34,10 +35,11 @@ p = sent(1)[0]
 check(p["type"] == "interactive" and p["interactive"]["type"] == "button", "3 options: %r" % p)
 btns = p["interactive"]["action"]["buttons"]
 check([(b["type"], b["reply"]["id"], b["reply"]["title"]) for b in btns] ==
-      [("reply", "1", "Satu"), ("reply", "2", "Dua"), ("reply", "3", "Lainnya")], "buttons %r" % btns)
+      [("reply", "q:main:1", "Satu"), ("reply", "q:main:2", "Dua"), ("reply", "q:main:3", "Lainnya")],
+      "buttons %r" % btns)
 check(p["interactive"]["body"]["text"].startswith("Halo dari flow uji"), "body %r" % p)
 
-lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_button_reply(user, "1", "Satu")]))
+lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_button_reply(user, "q:main:1", "Satu")]))
 got = sent(3)
 check(got[1] == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": user,
                  "type": "text", "text": {"preview_url": False, "body": "Anda memilih satu."}},
@@ -45,11 +47,12 @@ check(got[1] == {"messaging_product": "whatsapp", "recipient_type": "individual"
 check(got[2]["type"] == "interactive" and got[2]["interactive"]["type"] == "button",
       "the menu after it came in the wrong order: %r" % got[2])
 
-lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_button_reply(user, "3", "Lainnya")]))
+lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_button_reply(user, "q:main:3", "Lainnya")]))
 p = sent(4)[3]
 check(p["interactive"]["type"] == "list", "colliding button titles should give a list: %r" % p)
 rows = p["interactive"]["action"]["sections"][0]["rows"]
-check([r["id"] for r in rows] == ["1", "2"], "row ids %r" % rows)
+check([r["id"] for r in rows] == ["q:more:1", "q:more:2"], "row ids %r" % rows)
+check(p["interactive"]["action"]["button"] == "Pilih", "the flow's list button: %r" % p)
 for r, full in zip(rows, ["Pilihan tambahan yang judulnya panjang", "Pilihan tambahan yang judulnya pendek"]):
     check(len(r["title"]) == 24 and r["title"].endswith("\u2026") and r["description"] == full,
           "row %r" % r)

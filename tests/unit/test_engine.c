@@ -597,6 +597,28 @@ static void test_decode(void)
     lk_session_free(s);
 }
 
+/* A list page with pages after it names the word that shows the next one (a
+ * client's "next page" button); a menu and the last page name none. */
+static void test_more_word(void)
+{
+    lk_session *s = lk_session_new(flow);
+    lk_reply r;
+    int i;
+
+    say(s, "hai");
+    lk_out_get(out, lk_out_count(out) - 1, &r);
+    CHECK(r.nchoices > 0 && r.more == NULL);
+    say(s, "3");
+    lk_out_get(out, lk_out_count(out) - 1, &r);
+    CHECK(r.nchoices > 0 && r.more && strcmp(r.more, "lagi") == 0);
+    for (i = 0; i < 100 && r.more; i++) {
+        say(s, r.more);
+        lk_out_get(out, lk_out_count(out) - 1, &r);
+    }
+    CHECK(i > 0 && i < 100 && r.nchoices > 0 && r.more == NULL);
+    lk_session_free(s);
+}
+
 static void test_step_bound(void)
 {
     /* b counts x up to 1000 by entering itself, then goes back to a: input
@@ -700,6 +722,7 @@ int main(void)
     test_encoding();
     test_decode();
     test_step_bound();
+    test_more_word();
     test_office_hours();
 
     lk_out_free(out);

@@ -837,6 +837,35 @@ static void test_choice_page(void)
     lk_flow_free(f);
 }
 
+/* "console": plain texts for a chat client, each key checked, handed out in the order of
+ * the format's list of keys. */
+static void test_console_texts(void)
+{
+    lk_flow *f = NULL;
+    const char *k, *t;
+
+    expect_error("unknown console key",
+                 H "'console': {'connecting': 'Connecting', 'conecting': 'x'},\n"
+                   "'states': {'a': {'end': true}}}",
+                 1, 2, 41, "console.conecting", "unknown key 'conecting'");
+    expect_error("console text not a string",
+                 H "'console': {'more': 3},\n'states': {'a': {'end': true}}}", 1, 2, 21,
+                 "console.more", "expected a string");
+    expect_error("empty console text",
+                 H "'console': {'error': ''},\n'states': {'a': {'end': true}}}", 1, 2, 22,
+                 "console.error", "an empty text");
+    CHECK_INT(load_q(H "'console': {'more': 'Next page', 'lang': 'en'},\n"
+                       "'states': {'a': {'end': true}}}",
+                     &f),
+              LK_OK);
+    if (!f)
+        return;
+    CHECK(lk_flow_console_text(f, 0, &k, &t) && !strcmp(k, "lang") && !strcmp(t, "en"));
+    CHECK(lk_flow_console_text(f, 1, &k, &t) && !strcmp(k, "more") && !strcmp(t, "Next page"));
+    CHECK(!lk_flow_console_text(f, 2, &k, &t));
+    lk_flow_free(f);
+}
+
 int main(void)
 {
     test_json_errors();
@@ -855,6 +884,7 @@ int main(void)
     test_good_flow();
     test_check();
     test_choice_page();
+    test_console_texts();
     lk_diag_clear(&diag);
     return test_done("test_flow");
 }

@@ -1,7 +1,7 @@
 /* Unit tests of personal data in the store (src/store/privacy.c, misses.c):
  * retention at each setting in small batches, erasing one user on one
- * channel or on every channel, exporting everything of a user, the indexes
- * of schema 6 and `loket misses`' query. One suite, two backends, as in
+ * channel or on every channel, exporting everything of a user, that no
+ * index on the times is needed, and `loket misses`' query. One suite, two backends, as in
  * test_store.c: a SQLite file first, then the PostgreSQL database of
  * LOKET_TEST_PG (skipped, and said so, without it). Raw SQL checks from
  * outside what the store left behind. */

@@ -1,4 +1,5 @@
-/* Unit tests of src/runtime: one inbound message is one transaction. A
+/* Unit tests of src/runtime: one inbound message is one transaction (or one
+ * savepoint of a batch's transaction, test_batch). A
  * duplicate id is acknowledged and not processed, bad input never touches a
  * session, and a step that fails midway (the engine's step bound) leaves the
  * stored session, the log and the outbox as they were. Real SQLite files. */
@@ -50,6 +51,65 @@ static lk_err send_as(lk_runtime *rt, lk_out *out, const char *channel, const ch
 static lk_err send(lk_runtime *rt, lk_out *out, const char *id, const char *text, int *dup)
 {
     return send_as(rt, out, "test", "u1", id, text, dup);
+}
+
+/* One message of a batch: lk_runtime_step inside the caller's transaction. */
+static lk_err step_as(lk_runtime *rt, lk_out *out, const char *user, const char *id,
+                      const char *text, int *dup, int *lost)
+{
+    lk_inbound in = {0};
+    in.channel = "batch";
+    in.user = user;
+    in.ext_id = id;
+    in.text = text;
+    in.len = strlen(text);
+    in.now_ms = 1795485600000LL;
+    return lk_runtime_step(rt, &in, out, dup, NULL, lost);
+}
+
+/* Many messages, one transaction: each in its own savepoint. A failing
+ * message undoes only its own work (its id is not recorded), a duplicate of
+ * an earlier message of the same batch is a duplicate, and all the others
+ * commit together. */
+static void test_batch(lk_runtime *rt, lk_store *st, lk_out *out)
+{
+    lk_buf b = {0};
+    int dup = -1, lost = -1, found = -1;
+
+    CHECK_INT(lk_store_savepoint(st), LK_EINVAL); /* no transaction */
+    CHECK_INT(lk_store_begin(st), LK_OK);
+    CHECK_INT(lk_store_release(st), LK_EINVAL); /* no savepoint */
+    CHECK_INT(lk_store_rollback_to(st), LK_EINVAL);
+    CHECK_INT(step_as(rt, out, "b1", "x1", "1", &dup, &lost), LK_OK);
+    CHECK_STR(lk_out_joined(out), "n=1\npick\n1. count\n2. loop");
+    CHECK_INT(step_as(rt, out, "b2", "x2", "2", &dup, &lost), LK_ELIMIT);
+    CHECK_INT(lost, 0);
+    CHECK_INT(lk_out_count(out), 0);
+    CHECK_INT(step_as(rt, out, "b1", "x1", "1", &dup, &lost), LK_OK); /* the same id again */
+    CHECK_INT(dup, 1);
+    CHECK_INT(lk_out_count(out), 0);
+    CHECK_INT(step_as(rt, out, "b1", "x3", "1", &dup, &lost), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_STR(lk_out_joined(out), "n=2\npick\n1. count\n2. loop");
+    CHECK_INT(step_as(rt, out, "b3", "x1", "1", &dup, &lost), LK_OK); /* another user's x1 */
+    CHECK_INT(dup, 0);
+    CHECK_INT(lk_store_commit(st), LK_OK);
+
+    /* committed: b1's two messages and b3's; of b2 nothing, not even its id */
+    CHECK_INT(lk_store_load(st, "batch", "b2", &b, &found), LK_OK);
+    CHECK_INT(found, 0);
+    CHECK_INT(lk_store_load(st, "batch", "b3", &b, &found), LK_OK);
+    CHECK_INT(found, 1);
+    CHECK_INT(lk_store_begin(st), LK_OK);
+    CHECK_INT(step_as(rt, out, "b2", "x2", "1", &dup, &lost), LK_OK);
+    CHECK_INT(dup, 0);
+    CHECK_STR(lk_out_joined(out), "n=1\npick\n1. count\n2. loop");
+    CHECK_INT(step_as(rt, out, "b1", "x3", "1", &dup, &lost), LK_OK); /* committed before */
+    CHECK_INT(dup, 1);
+    lk_store_rollback(st); /* a batch that does not commit leaves nothing */
+    CHECK_INT(lk_store_load(st, "batch", "b2", &b, &found), LK_OK);
+    CHECK_INT(found, 0);
+    lk_buf_free(&b);
 }
 
 static void stored(lk_store *st, lk_buf *blob)
@@ -149,6 +209,8 @@ int main(void)
     CHECK_INT(send_as(rt, out, "test", "u2", "m2", "hi", &dup), LK_OK);
     CHECK_INT(dup, 0);
     CHECK_STR(lk_out_joined(out), "bad");
+
+    test_batch(rt, st, out);
 
     /* the session survives closing and reopening the database */
     lk_runtime_free(rt);

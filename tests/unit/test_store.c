@@ -59,7 +59,7 @@ static void test_open_close(void)
     lk_store_opts o;
     FILE *fp;
 
-    CHECK_INT(lk_store_schema_version(), 5);
+    CHECK_INT(lk_store_schema_version(), 6);
     lk_store_close(NULL);
     CHECK(lk_store_errmsg(NULL) != NULL);
 
@@ -852,7 +852,8 @@ static void test_bad_args(void)
     }
 }
 
-#include "store_pg_cases.h" /* test_pg_*: PostgreSQL only */
+#include "store_pg_cases.h"     /* test_pg_*: PostgreSQL only */
+#include "store_status_cases.h" /* delivery statuses, every backend */
 
 /* The cases every backend passes. */
 static void run_common(void)
@@ -863,6 +864,7 @@ static void run_common(void)
     test_rollback();
     test_crash();
     test_outbox();
+    test_outbox_status();
     test_bad_args();
 }
 

@@ -35,6 +35,8 @@ sync = $sync
 rate = 1000000
 burst = 1000000
 max_conns_per_peer = 1000000
+ws_new_sessions = 1000000
+max_webhook_conns = 100000
 log = warn
 EOF
 LOKET_WA_APP_SECRET=$secret LOKET_WA_API_URL=http://127.0.0.1:9 \

@@ -28,10 +28,17 @@ if missing:
     sys.exit(lkt.SKIP)
 
 srv = lkt.shared_server()
+# a second server with a flow in another language: the page speaks it, with no change in C
+english = os.path.join(lkt.SRC, "tests", "integration", "flows", "english.json")
+other = lkt.Server("browser-en", flow=english).start()
 out_dir = os.environ.get("LOKET_BUILD_DIR", lkt.RUN)
 profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=lkt.RUN)
 env = dict(os.environ, BASE_URL="http://127.0.0.1:%d/" % srv.port, CHROMIUM=chromium,
-           SCREENSHOT=os.path.join(out_dir, "web-console-375.png"), USER_DATA_DIR=profile)
-p = subprocess.run([node, os.path.join(here, "console.test.js")], cwd=here, env=env, timeout=200)
-shutil.rmtree(profile, ignore_errors=True)
+           SCREENSHOT=os.path.join(out_dir, "web-console-375.png"), USER_DATA_DIR=profile,
+           FLOW=lkt.FLOW, OTHER_URL="http://127.0.0.1:%d/" % other.port, OTHER_FLOW=english)
+try:
+    p = subprocess.run([node, os.path.join(here, "console.test.js")], cwd=here, env=env, timeout=200)
+finally:
+    other.stop()
+    shutil.rmtree(profile, ignore_errors=True)
 sys.exit(p.returncode)
