@@ -15,6 +15,11 @@ int cmd_misses(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+/* Opens the database at db for a tool beside a running server (no server
+ * lock, a long busy timeout), refusing a SQLite path where no file is; NULL
+ * after printing why. */
+struct lk_store;
+struct lk_store *cli_open_existing(const char *cmd, const char *db);
 /* Loads a flow, printing every diagnostic to stderr. NULL when it is broken. */
 lk_flow *cli_load_flow(const char *path);
 /* The wall clock in Unix ms: only the commands read it, never the engine. */

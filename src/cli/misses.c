@@ -2,7 +2,7 @@
  * the flow did not understand, from the message log: normalised inputs that
  * got an invalid reply, grouped by state, most frequent first, with a count
  * and the last time seen (UTC). Long digit runs (NIKs, card numbers) show as
- * "#". Exit 0, 1 on a store error, 2 on bad usage. */
+ * "#". SQLite or PostgreSQL. Exit 0, 1 on a store error, 2 on bad usage. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +15,7 @@ static int usage(FILE *fp, int rc)
     fprintf(fp, "usage: loket misses [--db PATH] [--since DURATION] [--state NAME]\n\n"
                 "Lists the inputs that got an invalid reply, normalised and grouped by\n"
                 "state, most frequent first, with a count and the last time seen (UTC).\n"
-                "--db      the database (default " LK_DEFAULT_DB ")\n"
+                "--db      the database (default " LK_DEFAULT_DB "), or a postgresql:// URI\n"
                 "--since   only the last DURATION (90s, 30m, 2h, 7d); default: all\n"
                 "--state   only this state\n");
     return rc;
@@ -25,9 +25,7 @@ int cmd_misses(int argc, char **argv)
 {
     const char *db = LK_DEFAULT_DB, *state = NULL;
     int64_t since = 0, dur;
-    lk_store_opts opts;
     lk_store *st = NULL;
-    lk_diag diag = {0};
     lk_miss *m = NULL;
     int n = 0, i, rc = 0;
     lk_err err;
@@ -52,14 +50,8 @@ int cmd_misses(int argc, char **argv)
             return usage(stderr, 2);
         }
     }
-    lk_store_opts_default(&opts);
-    if ((err = lk_store_open(db, &opts, &st, &diag)) != LK_OK) {
-        lk_diag_print(&diag, stderr);
-        if (diag.n == 0)
-            fprintf(stderr, "loket misses: %s: %s\n", db, lk_strerror(err));
-        lk_diag_clear(&diag);
+    if (!(st = cli_open_existing("misses", db)))
         return 1;
-    }
     if ((err = lk_store_misses(st, since, state, &m, &n)) != LK_OK) {
         fprintf(stderr, "loket misses: %s\n", lk_store_errmsg(st));
         rc = 1;

@@ -7,10 +7,12 @@
  * A USER is CHANNEL:ID (whatsapp:628111, ws:3f2a...) when the part before
  * the first ':' names a channel of loket, else an ID meaning every channel.
  * A Twilio sender keeps its own prefix: twilio:whatsapp:+62811. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "loket/core.h"
@@ -48,14 +50,22 @@ static int parse_user(const char *arg, char *buf, size_t cap, lk_user_ref *u)
     return 0;
 }
 
-static lk_store *open_db(const char *cmd, const char *db)
+lk_store *cli_open_existing(const char *cmd, const char *db)
 {
     lk_store_opts opts;
     lk_store *st = NULL;
     lk_diag diag = {0};
     char shown[512];
+    struct stat sb;
     lk_err err;
 
+    /* a mistyped path must not become a new, empty database of which
+     * "nothing was stored" would be true */
+    if (strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11) &&
+        strcmp(db, ":memory:") && stat(db, &sb) != 0) {
+        fprintf(stderr, "loket %s: %s: no database there (%s)\n", cmd, db, strerror(errno));
+        return NULL;
+    }
     lk_store_opts_default(&opts);
     opts.busy_timeout_ms = CLI_BUSY_MS;
     if ((err = lk_store_open(db, &opts, &st, &diag)) != LK_OK) {
@@ -118,7 +128,7 @@ int cmd_forget(int argc, char **argv)
             rc = 2;
             goto out;
         }
-    if (!(st = open_db("forget", db)))
+    if (!(st = cli_open_existing("forget", db)))
         goto out;
     if (lk_store_forget(st, users, n, counts) != LK_OK) {
         fprintf(stderr, "loket forget: nothing was erased: %s\n", lk_store_errmsg(st));
@@ -266,7 +276,7 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "loket export: '%s' is not a user (CHANNEL:ID or ID)\n", argv[optind]);
         return 2;
     }
-    if (!(st = open_db("export", db)))
+    if (!(st = cli_open_existing("export", db)))
         return 1;
     lk_civil_from_ms(cli_now_ms(), 0, &t);
     /* in memory, never in a file: the document is printed only once the

@@ -170,6 +170,20 @@ def run(name, db):
 
 run("forget-sqlite", None)
 print("sqlite ok")
+
+# bad usage and a mistyped path: a clear error, and no new empty database of which
+# "nothing was stored" would be true
+import tempfile
+missing = os.path.join(tempfile.mkdtemp(prefix="forget-", dir=lkt.RUN), "typo.db")
+for args, want_rc, want in ((["forget", "--db", missing, "628111"], 1, "no database there"),
+                            (["export", "--db", missing, "628111"], 1, "no database there"),
+                            (["misses", "--db", missing], 1, "no database there"),
+                            (["forget", "--db", missing, "whatsapp:"], 2, "not a user"),
+                            (["forget", "--db", missing], 2, "usage"),
+                            (["export", "--db", missing, "a", "b"], 2, "usage")):
+    rc, out, err = cli(*args)
+    check(rc == want_rc and want in err and not out, "%r: %d %r %r" % (args, rc, out, err))
+check(not os.path.exists(missing), "a database was created at the mistyped path")
 if lkt.PG:
     db = lkt.pg_database("forget")
     run("forget-pg", db)
