@@ -482,6 +482,7 @@ static void run_batch(worker *w, gw_msg *batch)
     gw_msg *m;
     int lost = 0, n = 0, outbox = 0;
     lk_err err = LK_OK;
+
     pthread_mutex_lock(&P.mu); /* a SIGHUP swaps it between two batches */
     if (lk_runtime_flow(w->rt) != P.flow)
         lk_runtime_set_flow(w->rt, P.flow);
@@ -638,6 +639,7 @@ void gw_pipeline_poll(void)
 
 static lk_err worker_open(gw_server *s, worker *w)
 {
+    pthread_condattr_t ca;
     lk_store_opts so;
     char dbname[256];
     lk_diag diag = {0};
@@ -656,8 +658,11 @@ static lk_err worker_open(gw_server *s, worker *w)
     }
     if (!(w->rt = lk_runtime_new(s->flow, w->store)))
         return LK_ENOMEM;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* take()'s deadline is monotonic */
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
