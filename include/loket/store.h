@@ -96,6 +96,21 @@ lk_err lk_store_savepoint(lk_store *s);
 lk_err lk_store_release(lk_store *s);
 lk_err lk_store_rollback_to(lk_store *s);
 
+/* Inside an open transaction, before the messages of a batch: locks the
+ * users (channels[i], users[i]) of its n messages at once, in one order that
+ * every server shares (PostgreSQL: each user's advisory lock, in the order
+ * of their keys), so that two batches with the same users in opposite
+ * orders wait for each other instead of deadlocking. A user may appear more
+ * than once. A no-op for SQLite, whose one writer holds the database. */
+lk_err lk_store_lock_users(lk_store *s, const char *const *channels, const char *const *users,
+                           int n);
+/* 1 when the store's last error was a lock conflict the database settled by
+ * failing a statement of this transaction (PostgreSQL: a deadlock, a lock
+ * timeout, a serialization failure): nothing was wrong with the work, which
+ * may succeed when the transaction is rolled back and run again from begin.
+ * 0 after the next begin. */
+int lk_store_retryable(const lk_store *s);
+
 /* Sessions and processed ids belong to a user of one channel: the key is
  * (channel, user), both non-empty, so that the same phone number on the
  * generic webhook and on WhatsApp are two users with two sessions. The pair
@@ -261,25 +276,39 @@ void lk_store_misses_free(lk_miss *m, int n);
  * beside a server on the same database, waiting for its transactions up to
  * the busy timeout. */
 
-/* What lk_store_prune deletes: rows older than each time; 0 keeps that table. */
+/* Where a round of lk_store_prune stands in one table (log, outbox,
+ * sessions): its own business; a zeroed one starts the round. */
+#define LK_PRUNE_TABLES 3
+typedef struct lk_prune_cursor {
+    int64_t id;       /* log and outbox: the last id read */
+    char key[2][512]; /* sessions: the last (channel, user) read */
+    int started, done;
+} lk_prune_cursor;
+
+/* What lk_store_prune deletes: rows older than each time; 0 keeps that table.
+ * One round is one pass over each table: zero the struct (lk_prune_opts o =
+ * {0}), set the times, call lk_store_prune until *more is 0. */
 typedef struct lk_prune_opts {
     int64_t log_before_ms;     /* log rows with at_ms before this */
     int64_t outbox_before_ms;  /* sent or dropped outbox rows whose sent_ms is before this */
     int64_t session_before_ms; /* sessions last saved before this */
-    int batch;                 /* rows per transaction and table; <= 0: 500 */
+    int batch;                 /* rows per window and transaction; <= 0: 500 */
+    lk_prune_cursor at[LK_PRUNE_TABLES];
 } lk_prune_opts;
 
 typedef struct lk_prune_counts {
     int64_t log, outbox, sessions;
 } lk_prune_counts;
 
-/* Deletes one batch of old rows from each table, each batch in a short
- * transaction of its own, so a writer waits at most one batch. Adds what it
- * deleted to *n (may be NULL); *more (may be NULL) is 1 when some table had
- * a full batch (call again, after a pause that lets writers in). PostgreSQL:
- * one server at a time (a lock; the others delete nothing). Outside a
+/* Deletes the old rows of the next window of `batch` rows of each table,
+ * found without a lock and deleted in a short transaction of their own, so
+ * a writer waits for at most one window (no index on the times: it would
+ * cost the message path). Adds what it deleted to *n (may be NULL); *more
+ * (may be NULL) is 1 until the round has been through every table (call
+ * again, after a pause that lets writers in). PostgreSQL: one server at a
+ * time (a lock; while another holds it, the round ends here). Outside a
  * transaction. */
-lk_err lk_store_prune(lk_store *s, const lk_prune_opts *o, lk_prune_counts *n, int *more);
+lk_err lk_store_prune(lk_store *s, lk_prune_opts *o, lk_prune_counts *n, int *more);
 
 /* What one user has stored, table by table (lk_store_forget's counts). */
 typedef struct lk_user_counts {

@@ -453,6 +453,30 @@ static void shared_words(ck *c)
              f->lexwarn[i]);
 }
 
+/* A sensitive answer no state clears stays in the session until the
+ * conversation ends or its session is pruned (session_keep). */
+static void sensitive_kept(ck *c)
+{
+    const lk_flow *f = c->f;
+    int i, k, j, cleared;
+
+    for (i = 0; i < f->nstates; i++) {
+        const lk_state *s = &f->states[i];
+
+        if (s->kind != LK_S_INPUT || !s->input.sensitive || s->var < 0)
+            continue;
+        for (cleared = 0, k = 0; k < f->nstates && !cleared; k++)
+            for (j = 0; j < f->states[k].nclear; j++)
+                cleared |= f->states[k].clear[j] == s->var;
+        if (!cleared)
+            warn(c, s, NULL,
+                 "the answer to state '%s' is sensitive, but no state clears '%s': the session "
+                 "keeps it until the conversation ends (name it in a \"clear\" list where the "
+                 "flow no longer needs it)",
+                 s->name, f->vars[s->var]);
+    }
+}
+
 size_t lk_flow_check(const lk_flow *flow, lk_diag *diag)
 {
     ck c;
@@ -473,6 +497,7 @@ size_t lk_flow_check(const lk_flow *flow, lk_diag *diag)
         unset_reads(&c);
         menus(&c);
         shared_words(&c);
+        sensitive_kept(&c);
     }
     free(c.in);
     free(c.gen);

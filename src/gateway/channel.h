@@ -3,7 +3,7 @@
  * A channel file (ws.c, generic.c, whatsapp.c, twilio.c) exports one const
  * gw_chan: its name, its HTTP routes and the functions it has. channels.c
  * holds the table of them, the only place the server learns which channels
- * exist: http.c routes by it, the sender (outbox.c) finds the channel of an
+ * exist: http.c routes by it, the sender (sender.c) finds the channel of an
  * outbox row by it. Adding a channel touches its own file and the table.
  *
  * A webhook route follows the same steps in every channel:

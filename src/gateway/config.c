@@ -22,7 +22,7 @@ void gw_config_defaults(gw_config *c)
     c->dedup_keep_ms = INT64_C(8) * 86400 * 1000;
     c->log_keep_ms = INT64_C(90) * 86400 * 1000;
     c->outbox_keep_ms = INT64_C(7) * 86400 * 1000;
-    c->session_keep_ms = INT64_C(30) * 86400 * 1000;
+    c->session_keep_ms = INT64_C(7) * 86400 * 1000;
     c->rate = 1.0;
     c->burst = 20;
     c->max_conns_per_peer = 64;
@@ -49,7 +49,7 @@ void gw_config_defaults(gw_config *c)
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
-    c->store_workers = 1;
+    c->store_workers = 0; /* per backend: 1 for SQLite, 4 for PostgreSQL (pipeline.c) */
     c->batch_max = 256;
     c->batch_wait_us = 0;
     c->wa_read_receipts = 1;

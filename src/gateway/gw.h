@@ -11,6 +11,7 @@
  *   whatsapp.c  the WhatsApp Cloud API webhook and the payload renderer
  *   twilio.c    the Twilio webhook (form body, signature, TwiML)
  *   sender.c    the sender thread (libcurl): outbox rows to the Graph API
+ *   sendrec.c   what an answer does to its row (sender_int.h: their inside)
  *   sendpol.c   the sender's rules: rate per number, token pause, the 24-hour
  *               window's template, the sender's metrics
  *   sendq.c     read receipts and statuses handed from the route to the sender
@@ -91,7 +92,7 @@ typedef struct gw_config {
     int ws_sessions_per_conn; /* session ids one websocket may take */
     int ws_new_sessions;      /* new websocket sessions per peer address per minute */
     char *ws_secret;          /* LOKET_WS_SECRET: signs resume tokens (else kept in the db) */
-    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite */
+    int store_workers;        /* store worker threads (pipeline.c); 1 for SQLite, 0 unset */
     int batch_max;            /* messages per commit at most */
     int batch_wait_us;        /* how long a worker waits for more before a commit */
     char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
@@ -345,7 +346,7 @@ void gw_wa_metrics_render(lk_buf *b);
 int gw_wa_numbers_valid(const char *spec, const char **why); /* 0, or -1 with *why */
 /* Loads every number's flow (the loop thread's table); -1 with the reason on stderr. */
 int gw_wa_numbers_open(const char *spec);
-void gw_wa_numbers_reload(void); /* after the reply buffers were reset; logs */
+void gw_wa_numbers_reload(void); /* old flows go to gw_pipeline_retire; logs */
 void gw_wa_numbers_close(void);
 /* The flow of the number, borrowed until the next reload; NULL: the server's flow. */
 const lk_flow *gw_wa_number_flow(const char *pnid);
@@ -424,6 +425,8 @@ void gw_sendpol_free(gw_sendpol *p); /* NULL-safe */
 /* Takes a send from number pnid's budget: 0 when it may go now, else the
  * microseconds until it may (its rate, a throughput pause, a token pause). */
 int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us);
+/* 1 from a refused token until a request succeeds again. */
+int gw_sendpol_auth_failing(const gw_sendpol *p);
 /* Microseconds left of a token pause (0: none). */
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us);
 /* Learns from an answer: throughput pauses the number, auth every number,

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #define OUT_POOL 1024 /* lk_out kept for reuse (each keeps its buffers) */
+#define PG_WORKERS 4  /* store_workers unset, on PostgreSQL */
 
 /* A flow waiting for the messages submitted before it was retired. */
 typedef struct retired {
@@ -98,6 +99,7 @@ typedef struct worker {
     int depth;
     int idle; /* waiting on cv */
     int stop;
+    const char **chans, **users; /* lock_users' arguments, for batch_max messages */
 } worker;
 
 static struct {
@@ -451,7 +453,8 @@ static void hold_before_commit(int n)
     unlink(held);
 }
 
-/* Steps one message in its savepoint. 1 when the store lost the transaction. */
+/* Steps one message in its savepoint. 1 when the store lost the transaction,
+ * or when the message met a lock conflict (the batch is run again). */
 static int step_one(worker *w, gw_msg *m)
 {
     int64_t t0 = gw_mono_us();
@@ -462,6 +465,11 @@ static int step_one(worker *w, gw_msg *m)
     err = lk_runtime_step(w->rt, &m->in, m->out, &dup, &m->state, &lost);
     m->step_us = gw_mono_us() - t0;
     m->todo = 0;
+    if (err != LK_OK && lk_store_retryable(w->store)) {
+        m->res = GW_R_INTERNAL; /* unless the batch runs again (run_batch) */
+        lk_out_reset(m->out);
+        return 1;
+    }
     if (err == LK_OK) {
         m->res = dup ? GW_R_DUP : GW_R_OK;
     } else if (err == LK_EINVAL) {
@@ -476,20 +484,40 @@ static int step_one(worker *w, gw_msg *m)
     return lost;
 }
 
-/* Steps and commits one batch (step 2). */
+/* Locks the users of the batch's messages for the store at once
+ * (lk_store_lock_users: PostgreSQL's batches never deadlock each other). */
+static lk_err lock_users(worker *w, gw_msg *batch)
+{
+    int n = 0;
+
+    for (; batch; batch = batch->next)
+        if (batch->todo) {
+            w->chans[n] = batch->in.channel;
+            w->users[n++] = batch->in.user;
+        }
+    return lk_store_lock_users(w->store, w->chans, w->users, n);
+}
+
+#define BATCH_TRIES 3 /* runs of a batch that meets lock conflicts */
+
+/* Steps and commits one batch (step 2). A batch that failed on a lock
+ * conflict (lk_store_retryable) is rolled back and run again from its first
+ * message, up to BATCH_TRIES times: nothing of it was committed or answered. */
 static void run_batch(worker *w, gw_msg *batch)
 {
     gw_msg *m;
-    int lost = 0, n = 0, outbox = 0;
+    int lost = 0, n = 0, outbox = 0, tries = 0;
     lk_err err = LK_OK;
 
     pthread_mutex_lock(&P.mu); /* a SIGHUP swaps it between two batches */
     if (lk_runtime_flow(w->rt) != P.flow)
         lk_runtime_set_flow(w->rt, P.flow);
     pthread_mutex_unlock(&P.mu);
+again:
     for (m = batch; m && !m->todo; m = m->next)
         ;
     if (m && (err = lk_store_begin(w->store)) == LK_OK) {
+        lost = (err = lock_users(w, batch)) != LK_OK;
         for (m = batch; m && !lost; m = m->next)
             if (m->todo) {
                 lost = step_one(w, m);
@@ -501,9 +529,21 @@ static void run_batch(worker *w, gw_msg *batch)
             err = lk_store_commit(w->store);
         }
         if (lost || err != LK_OK) {
+            lk_store_rollback(w->store);
+            if (lk_store_retryable(w->store) && ++tries < BATCH_TRIES) {
+                gw_log(GW_LOG_WARN, "batch met a lock conflict, rolled back and run again",
+                       "messages=%d store=\"%s\"", n, lk_store_errmsg(w->store));
+                for (m = batch; m; m = m->next)
+                    if (m->out) { /* went to the store (refused ones have none) */
+                        m->todo = 1;
+                        m->res = GW_R_OK;
+                        m->why = m->state = NULL;
+                    }
+                lost = n = outbox = 0;
+                goto again;
+            }
             gw_log(GW_LOG_ERROR, "batch failed, rolled back", "messages=%d store=\"%s\"", n,
                    lk_store_errmsg(w->store));
-            lk_store_rollback(w->store);
         } else {
             gw_metrics_commit(n);
         }
@@ -656,7 +696,9 @@ static lk_err worker_open(gw_server *s, worker *w)
         lk_diag_clear(&diag);
         return err;
     }
-    if (!(w->rt = lk_runtime_new(s->flow, w->store)))
+    if (!(w->rt = lk_runtime_new(s->flow, w->store)) ||
+        !(w->chans = calloc((size_t)s->cfg.batch_max, sizeof *w->chans)) ||
+        !(w->users = calloc((size_t)s->cfg.batch_max, sizeof *w->users)))
         return LK_ENOMEM;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* take()'s deadline is monotonic */
@@ -687,7 +729,10 @@ lk_err gw_pipeline_start(gw_server *s)
         P.hold = NULL;
     pthread_mutex_init(&P.mu, NULL);
     P.flow = s->flow;
-    /* SQLite has one writer: more workers would only wait for its lock */
+    /* SQLite has one writer: more workers would only wait for its lock;
+     * PostgreSQL's default is PG_WORKERS (README: More than one server) */
+    if (n == 0)
+        n = lk_store_outbox_claims(s->store) ? PG_WORKERS : 1;
     if (n > 1 && !lk_store_outbox_claims(s->store)) {
         gw_log(GW_LOG_WARN, "store_workers is 1 with SQLite (one writer)", "store_workers=%d", n);
         n = 1;
@@ -761,6 +806,8 @@ void gw_pipeline_free(void)
     for (i = 0; i < P.nw; i++) {
         lk_runtime_free(P.w[i].rt);
         lk_store_close(P.w[i].store);
+        free(P.w[i].chans);
+        free(P.w[i].users);
     }
     free(P.w);
     P.w = NULL;

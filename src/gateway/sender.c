@@ -18,9 +18,11 @@
  *    24 hours after the user's last message (the session's update time, read
  *    only for such old rows) would be refused by Meta: it goes as the flow's
  *    outside_window template instead, or is kept unsent when there is none.
- * 4. Answers are classified (graph.c) and recorded: a 2xx marks the row sent
- *    with its messages[0].id (a 2xx without it was still taken: sending it
- *    again would deliver it twice); a temporary error retries with
+ * 4. Answers are classified by the row's channel (its classify in the
+ *    channel table, channels.c: graph.c for WhatsApp) and recorded
+ *    (sendrec.c): a 2xx marks the row sent with its messages[0].id (a 2xx
+ *    without it was still taken: sending it again would deliver it
+ *    twice); a temporary error retries with
  *    exponential backoff and jitter; the pair rate limit (131056) retries no
  *    sooner than Meta's six seconds per user; the throughput limit (130429)
  *    pauses the number; a refused token or permission pauses every request,
@@ -32,76 +34,10 @@
  * route queues something; a timer wakes it for retries and tokens coming due.
  * On stop no new request starts; the ones in flight finish (each within
  * send_timeout) and the thread exits. */
-#include "gw.h"
+#include "sender_int.h"
 
-#include <curl/curl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_ANSWER (64 * 1024)
-#define WINDOW_MS (24 * 3600 * 1000LL) /* Meta's customer service window */
-#define PAIR_WAIT_MS 6000              /* Meta's pair rate: one message per 6 s to a user */
-#define READ_TIMEOUT_S 5               /* a read receipt is worth less than a reply */
-
-enum { SLOT_FREE, SLOT_REPLY, SLOT_READ };
-
-/* One request in flight: a reply (its row, owned, a one-element
- * lk_outbox_items array) or a read receipt, and what libcurl needs until
- * the answer is in. */
-typedef struct send_slot {
-    CURL *easy;
-    int kind;
-    lk_outbox_item *it; /* SLOT_REPLY */
-    gw_sendq_item note; /* SLOT_READ */
-    int counted;        /* in s->busy */
-    int as_template;    /* SLOT_REPLY: the body is the outside_window template */
-    char tmpl[64];      /* its name */
-    lk_buf body;        /* the request body when it is not it->payload */
-    struct curl_slist *hdrs;
-    lk_buf url, answer;
-    int64_t t0_us;
-    char err[CURL_ERROR_SIZE];
-} send_slot;
-
-struct gw_sender {
-    pthread_t th;
-    const gw_config *cfg;
-    lk_store *store;
-    CURLM *multi;
-    send_slot *slots;
-    int nslots, busy;
-    gw_sendq *q;
-    gw_sendpol *pol;
-    int64_t wake_at_us; /* a token or a pause ends then: look at the outbox again */
-    atomic_int stop, woken, ready;
-    uint64_t prng; /* jitter only; xorshift seeded from the OS */
-    /* the loop's last turn (monotonic) and its end, for gw_sender_alive */
-    _Atomic int64_t beat_us;
-    _Atomic int exited;
-};
-
-static uint64_t next_rand(gw_sender *s)
-{
-    s->prng ^= s->prng << 13;
-    s->prng ^= s->prng >> 7;
-    s->prng ^= s->prng << 17;
-    return s->prng;
-}
-
-/* Exponential backoff: base * 2^attempts up to the cap, of which the second
- * half is random so that retries of many rows do not arrive together. */
-static int64_t backoff_ms(gw_sender *s, int attempts)
-{
-    int64_t d = s->cfg->retry_base_ms;
-    int i;
-
-    for (i = 0; i < attempts && d < s->cfg->retry_cap_ms; i++)
-        d *= 2;
-    if (d > s->cfg->retry_cap_ms)
-        d = s->cfg->retry_cap_ms;
-    return d / 2 + (int64_t)(next_rand(s) % (uint64_t)(d / 2 + 1));
-}
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
@@ -113,8 +49,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 }
 
 /* The phone number id of an outbox row's channel ("whatsapp:<id>", channels.c);
- * "" for a row of no channel the sender posts (slot_start refuses it). */
-static const char *pnid_of(const char *channel)
+ * "" for a row of no channel the sender posts (gw_send_start refuses it). */
+const char *gw_send_pnid(const char *channel)
 {
     const char *acct = "";
     return gw_chan_outbox(channel, &acct) ? acct : "";
@@ -125,152 +61,6 @@ static void wake_at(gw_sender *s, int64_t wait_us)
     int64_t t = gw_mono_us() + wait_us;
     if (!s->wake_at_us || t < s->wake_at_us)
         s->wake_at_us = t;
-}
-
-/* ---- recording an outcome ------------------------------------------------------------- */
-
-static void row_drop(gw_sender *s, const lk_outbox_item *it, const char *why, long status,
-                     const char *msg)
-{
-    lk_buf b = {0};
-
-    gw_log_kv(&b, "why", why);
-    gw_metrics_error(GW_E_DROPPED);
-    gw_log(GW_LOG_WARN, msg, "outbox=%lld attempts=%d status=%ld%s", (long long)it->id,
-           it->attempts + 1, status, lk_buf_str(&b));
-    if (lk_store_outbox_drop(s->store, it->id, why, gw_now_ms()) != LK_OK)
-        gw_log(GW_LOG_ERROR, "outbox drop not recorded", "outbox=%lld why=\"%s\"",
-               (long long)it->id, lk_store_errmsg(s->store));
-    lk_buf_free(&b);
-}
-
-static void row_retry(gw_sender *s, const lk_outbox_item *it, int64_t next, long status,
-                      const char *why)
-{
-    lk_buf b = {0};
-
-    gw_log_kv(&b, "why", why);
-    gw_metrics_error(GW_E_SEND);
-    gw_log(GW_LOG_WARN, "reply not sent, will retry",
-           "outbox=%lld attempts=%d status=%ld retry_ms=%lld%s", (long long)it->id,
-           it->attempts + 1, status, (long long)next, lk_buf_str(&b));
-    if (lk_store_outbox_retry(s->store, it->id, gw_now_ms() + next, why) != LK_OK)
-        gw_log(GW_LOG_ERROR, "outbox retry not recorded", "outbox=%lld why=\"%s\"",
-               (long long)it->id, lk_store_errmsg(s->store));
-    lk_buf_free(&b);
-}
-
-static void row_sent(gw_sender *s, const send_slot *sl, const char *remote, long status)
-{
-    const lk_outbox_item *it = sl->it;
-    lk_err err = lk_store_outbox_sent(s->store, it->id, *remote ? remote : NULL, gw_now_ms());
-
-    gw_metrics_out(GW_CH_WHATSAPP, 1);
-    if (sl->as_template) {
-        gw_sendpol_template_sent(s->pol, it->channel, it->user, gw_now_ms());
-        gw_sendpol_count(GW_SP_TEMPLATE);
-        gw_log(GW_LOG_INFO, "reply outside the 24-hour window sent as the template",
-               "outbox=%lld template=\"%s\"", (long long)it->id, sl->tmpl);
-    }
-    gw_log(*remote ? GW_LOG_INFO : GW_LOG_WARN,
-           *remote ? "reply sent" : "reply sent: the API answered without an id",
-           "outbox=%lld attempts=%d status=%ld ms=%.1f", (long long)it->id, it->attempts, status,
-           (double)(gw_mono_us() - sl->t0_us) / 1000.0);
-    if (err != LK_OK) /* delivered but not marked: it goes again; log loudly */
-        gw_log(GW_LOG_ERROR, "reply sent but not marked as sent", "outbox=%lld why=\"%s\"",
-               (long long)it->id, lk_store_errmsg(s->store));
-}
-
-/* The reply of sl goes as the outside_window template (into sl->body): 1;
- * 0 when the flow names none; -1 out of memory. */
-static int use_template(gw_sender *s, send_slot *sl)
-{
-    int rc;
-
-    lk_buf_reset(&sl->body);
-    rc = gw_sendpol_template_body(s->pol, pnid_of(sl->it->channel), sl->it->payload, &sl->body,
-                                  sl->tmpl, sizeof sl->tmpl);
-    sl->as_template = rc == 1;
-    return rc;
-}
-
-static void unsent_no_template(gw_sender *s, const lk_outbox_item *it, long status)
-{
-    gw_sendpol_count(GW_SP_UNSENT);
-    row_drop(s, it,
-             "outside the 24-hour customer service window, and the flow names no "
-             "outside_window template",
-             status, "reply kept unsent: outside the 24-hour window");
-}
-
-/* Records the outcome of one reply. Returns 1 when the slot was started
- * again (the template after a 131047), 0 when it is done. */
-static int finish(gw_sender *s, send_slot *sl, enum gw_send_verdict v, long status,
-                  const gw_graph_answer *a, const char *why);
-
-static int slot_start(gw_sender *s, send_slot *sl, const char *pnid, const char *body, long tmo,
-                      char *why, size_t wlen);
-
-static int finish(gw_sender *s, send_slot *sl, enum gw_send_verdict v, long status,
-                  const gw_graph_answer *a, const char *why)
-{
-    const lk_outbox_item *it = sl->it;
-    const char *pnid = pnid_of(it->channel);
-    int64_t next;
-    char err[320];
-
-    gw_sendpol_answer(s->pol, pnid, v, gw_mono_us());
-    if (v != GW_SEND_SENT)
-        gw_sendpol_count_answer(v);
-    switch (v) {
-    case GW_SEND_SENT: row_sent(s, sl, a->id, status); return 0;
-    case GW_SEND_WINDOW:
-        if (!sl->as_template) {
-            int rc = use_template(s, sl);
-            if (rc == 0) {
-                unsent_no_template(s, it, status);
-                return 0;
-            }
-            if (rc == 1 && slot_start(s, sl, pnid, lk_buf_str(&sl->body),
-                                      (long)s->cfg->send_timeout_s, err, sizeof err) == 0) {
-                gw_log(GW_LOG_INFO,
-                       "reply refused outside the 24-hour window: sending the template",
-                       "outbox=%lld template=\"%s\"", (long long)it->id, sl->tmpl);
-                return 1;
-            }
-            row_retry(s, it, backoff_ms(s, it->attempts), status, "cannot start the template");
-            return 0;
-        }
-        row_drop(s, it, why, status, "reply dropped: the template was refused too");
-        return 0;
-    case GW_SEND_AUTH:
-        /* kept however long it takes: nothing goes until the token is fixed */
-        next = backoff_ms(s, it->attempts);
-        gw_log(GW_LOG_ERROR,
-               "the Graph API refuses the access token or a permission: replies wait "
-               "until LOKET_WA_TOKEN is fixed",
-               "outbox=%lld status=%ld code=%ld retry_ms=%lld", (long long)it->id, status, a->code,
-               (long long)next);
-        if (lk_store_outbox_retry(s->store, it->id, gw_now_ms() + next, why) != LK_OK)
-            gw_log(GW_LOG_ERROR, "outbox retry not recorded", "outbox=%lld why=\"%s\"",
-                   (long long)it->id, lk_store_errmsg(s->store));
-        gw_metrics_error(GW_E_SEND);
-        return 0;
-    case GW_SEND_DROP: row_drop(s, it, why, status, "reply dropped"); return 0;
-    case GW_SEND_PAIR:
-    case GW_SEND_THROUGHPUT:
-    case GW_SEND_RETRY:
-        if (gw_now_ms() - it->created_ms > s->cfg->retry_give_up_ms) {
-            row_drop(s, it, why, status, "reply dropped");
-            return 0;
-        }
-        next = backoff_ms(s, it->attempts);
-        if (v == GW_SEND_PAIR && next < PAIR_WAIT_MS)
-            next = PAIR_WAIT_MS + (int64_t)(next_rand(s) % 1000);
-        row_retry(s, it, next, status, why);
-        return 0;
-    }
-    return 0;
 }
 
 /* ---- requests ------------------------------------------------------------------------- */
@@ -285,6 +75,7 @@ static void slot_clear(send_slot *sl)
     lk_outbox_items_free(sl->it, 1);
     sl->it = NULL;
     sl->kind = SLOT_FREE;
+    sl->ch = NULL;
     sl->counted = 0;
     sl->as_template = 0;
     sl->tmpl[0] = '\0';
@@ -293,8 +84,8 @@ static void slot_clear(send_slot *sl)
 /* Starts a POST of body to {api}/{pnid}/messages in sl (whose kind and row
  * are set); the slot counts as busy until reaped. -1 with why set when it
  * cannot be made. */
-static int slot_start(gw_sender *s, send_slot *sl, const char *pnid, const char *body, long tmo,
-                      char *why, size_t wlen)
+int gw_send_start(gw_sender *s, send_slot *sl, const char *pnid, const char *body, long tmo,
+                  char *why, size_t wlen)
 {
     lk_buf auth = {0};
     int rc = -1;
@@ -358,7 +149,7 @@ static int user_busy(const gw_sender *s, const char *channel, const char *user)
             !strcmp(sl->it->channel, channel))
             return 1;
         if (sl->kind == SLOT_READ && !lk_store_outbox_claims(s->store) &&
-            !strcmp(sl->note.user, user) && !strcmp(pnid_of(channel), sl->note.pnid))
+            !strcmp(sl->note.user, user) && !strcmp(gw_send_pnid(channel), sl->note.pnid))
             return 1;
     }
     return 0;
@@ -391,6 +182,7 @@ static void start_receipts(gw_sender *s)
             return;
         }
         sl->kind = SLOT_READ;
+        sl->ch = &gw_chan_whatsapp;
         sl->note = notes[i];
         lk_buf_reset(&sl->body);
         if ((o = cJSON_CreateObject())) {
@@ -404,10 +196,10 @@ static void start_receipts(gw_sender *s)
             cJSON_Delete(o);
         }
         if (!o || sl->body.oom ||
-            slot_start(s, sl, notes[i].pnid, lk_buf_str(&sl->body),
-                       s->cfg->send_timeout_s < READ_TIMEOUT_S ? s->cfg->send_timeout_s
-                                                               : READ_TIMEOUT_S,
-                       why, sizeof why) < 0) {
+            gw_send_start(s, sl, notes[i].pnid, lk_buf_str(&sl->body),
+                          s->cfg->send_timeout_s < READ_TIMEOUT_S ? s->cfg->send_timeout_s
+                                                                  : READ_TIMEOUT_S,
+                          why, sizeof why) < 0) {
             gw_sendpol_count(GW_SP_RECEIPT_FAILED);
             slot_clear(sl);
         }
@@ -453,19 +245,21 @@ static void start_reply(gw_sender *s, lk_outbox_item *it)
     *sl->it = *it; /* the slot owns the row's strings now */
     memset(it, 0, sizeof *it);
     sl->kind = SLOT_REPLY;
+    if (!(sl->ch = gw_chan_outbox(sl->it->channel, NULL)) || !sl->ch->classify) {
+        snprintf(why, sizeof why, "no channel sends outbox rows of '%.64s'", sl->it->channel);
+        gw_send_retry(s, sl->it, gw_send_backoff(s, sl->it->attempts), 0, why);
+        slot_clear(sl);
+        return;
+    }
     if (outside_window(s, sl->it, now_ms, &last_ms)) {
         int rc;
         if (gw_sendpol_template_since(s->pol, sl->it->channel, sl->it->user, last_ms)) {
-            gw_sendpol_count(GW_SP_SKIPPED);
-            row_drop(s, sl->it,
-                     "outside the 24-hour customer service window: the template went "
-                     "already",
-                     0, "reply kept unsent: outside the 24-hour window");
+            gw_send_skipped(s, sl->it, 0);
             slot_clear(sl);
             return;
         }
-        if ((rc = use_template(s, sl)) == 0) {
-            unsent_no_template(s, sl->it, 0);
+        if ((rc = gw_send_use_template(s, sl)) == 0) {
+            gw_send_unsent(s, sl->it, 0);
             slot_clear(sl);
             return;
         }
@@ -473,11 +267,11 @@ static void start_reply(gw_sender *s, lk_outbox_item *it)
     }
     if (!body) {
         snprintf(why, sizeof why, "out of memory");
-    } else if (slot_start(s, sl, pnid_of(sl->it->channel), body, (long)s->cfg->send_timeout_s, why,
-                          sizeof why) == 0) {
+    } else if (gw_send_start(s, sl, gw_send_pnid(sl->it->channel), body,
+                             (long)s->cfg->send_timeout_s, why, sizeof why) == 0) {
         return;
     }
-    row_retry(s, sl->it, backoff_ms(s, sl->it->attempts), 0, why);
+    gw_send_retry(s, sl->it, gw_send_backoff(s, sl->it->attempts), 0, why);
     slot_clear(sl);
 }
 
@@ -500,6 +294,12 @@ static void fill(gw_sender *s)
         wake_at(s, wait); /* the token was refused: nothing goes until the pause ends */
         return;
     }
+    /* after a pause for the token, one request tries it before the others go */
+    if (gw_sendpol_auth_failing(s->pol)) {
+        if (s->busy > 0)
+            return; /* the one request trying the token is still out */
+        want = 1;
+    }
     start_receipts(s);
     if (want <= 0 || s->busy >= s->nslots)
         return;
@@ -507,10 +307,11 @@ static void fill(gw_sender *s)
         gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
         return;
     }
-    for (i = 0; i < n && s->busy < s->nslots; i++) {
+    for (i = 0; i < n && s->busy < s->nslots && (!gw_sendpol_auth_failing(s->pol) || !s->busy);
+         i++) {
         if (user_busy(s, items[i].channel, items[i].user))
             continue;
-        if ((wait = gw_sendpol_take(s->pol, pnid_of(items[i].channel), now_us)) > 0) {
+        if ((wait = gw_sendpol_take(s->pol, gw_send_pnid(items[i].channel), now_us)) > 0) {
             gw_sendpol_count(GW_SP_PACED);
             wake_at(s, wait);
             /* a claimed row would wait for its lease: hand it back, due at the token */
@@ -546,7 +347,7 @@ static int reap(gw_sender *s)
         memset(&a, 0, sizeof a);
         if (m->data.result == CURLE_OK) {
             curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
-            v = gw_graph_answer_parse(status, sl->answer.p, sl->answer.len, &a);
+            v = sl->ch->classify(status, sl->answer.p, sl->answer.len, &a);
             if (s->cfg->wa_token && *s->cfg->wa_token && strstr(a.message, s->cfg->wa_token))
                 snprintf(a.message, sizeof a.message, "(a message quoting the token)");
             if (a.code)
@@ -565,7 +366,7 @@ static int reap(gw_sender *s)
             gw_log(v == GW_SEND_SENT ? GW_LOG_DEBUG : GW_LOG_INFO,
                    v == GW_SEND_SENT ? "read receipt sent" : "read receipt not taken",
                    "status=%ld code=%ld", status, a.code);
-        } else if (finish(s, sl, v, status, &a, why)) {
+        } else if (gw_send_finish(s, sl, v, status, &a, why)) {
             continue; /* started again in the same slot */
         }
         if (sl->counted)

@@ -113,8 +113,8 @@ void gw_sendpol_metrics(lk_buf *b)
     for (i = 0; i < 5; i++)
         lk_buf_printf(b, "loket_whatsapp_statuses_total{status=\"%s\"} %llu\n", statuses[i],
                       atomic_load(&m_status[i]));
-    lk_buf_puts(b, "# HELP loket_whatsapp_statuses_unmatched_total Statuses of no sent "
-                   "reply of this server.\n"
+    lk_buf_puts(b, "# HELP loket_whatsapp_statuses_unmatched_total Statuses that moved "
+                   "no row (an unknown id, or a row already past them).\n"
                    "# TYPE loket_whatsapp_statuses_unmatched_total counter\n");
     lk_buf_printf(b, "loket_whatsapp_statuses_unmatched_total %llu\n", atomic_load(&m_unmatched));
     lk_buf_puts(b, "# HELP loket_whatsapp_outside_window_total Replies that would have left "
@@ -136,8 +136,8 @@ void gw_sendpol_metrics(lk_buf *b)
                   "loket_whatsapp_read_receipts_total{result=\"dropped\"} %llu\n",
                   atomic_load(&m_receipt[0]), atomic_load(&m_receipt[1]),
                   atomic_load(&m_receipt[2]));
-    lk_buf_puts(b, "# HELP loket_whatsapp_paced_total Replies held back a moment to keep a "
-                   "phone number within wa_rate.\n"
+    lk_buf_puts(b, "# HELP loket_whatsapp_paced_total Times a due reply was held back: its "
+                   "phone number over wa_rate or paused.\n"
                    "# TYPE loket_whatsapp_paced_total counter\n");
     lk_buf_printf(b, "loket_whatsapp_paced_total %llu\n", atomic_load(&m_paced));
 }
@@ -228,6 +228,11 @@ int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us)
         return 0;
     }
     return (int64_t)((1 - n->tokens) / p->cfg->wa_rate * 1e6) + 1;
+}
+
+int gw_sendpol_auth_failing(const gw_sendpol *p)
+{
+    return p->auth_level > 0;
 }
 
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us)

@@ -155,11 +155,8 @@ int gw_route_twilio(gw_req *r)
     url.args_len = r->args_len > 0 ? (size_t)r->args_len : 0;
     if (!r->twilio_sig[0] || r->args_len < 0 ||
         !gw_twilio_signature_ok(r->twilio_sig, token, &url, &form)) {
-        gw_log(GW_LOG_WARN, "twilio request refused: bad signature", "rid=%s present=%d query=%s",
-               r->rid, r->twilio_sig[0] != 0,
-               r->args_len < 0 ? "too-long"
-               : r->args_len   ? "yes"
-                               : "no");
+        gw_log(GW_LOG_WARN, "twilio request refused: bad signature",
+               "rid=%s present=%d query_bytes=%d", r->rid, r->twilio_sig[0] != 0, r->args_len);
         gw_respond_error(r, 401, GW_E_SIGNATURE,
                          r->args_len < 0 ? "the query string is too long to check the signature"
                                          : "missing or wrong X-Twilio-Signature");

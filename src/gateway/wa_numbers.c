@@ -7,8 +7,9 @@
  * (their channel is "whatsapp:<phone_number_id>"); a message to any other number runs
  * the server's flow as before. The flows load at start (a broken one stops the start,
  * as the main flow does) and again on SIGHUP, where a broken one keeps its running flow.
- * The table is small and read by the loop thread only: a lookup is a few comparisons of
- * short strings, no allocation. */
+ * The table is small and read by the loop thread only (the store workers get a number's
+ * flow with each message, lk_inbound.flow): a lookup is a few comparisons of short
+ * strings, no allocation. */
 #include "gw.h"
 
 #include <ctype.h>
@@ -153,7 +154,7 @@ void gw_wa_numbers_reload(void)
                    "phone_number_id=%s flow=\"%s\" err=\"%s\"", w->pnid, w->path, lk_strerror(err));
             continue;
         }
-        /* the caller reset the reply buffers: nothing points into the old flow */
+        /* queued messages may name the old flow and their replies point into it */
         gw_pipeline_retire(w->flow); /* freed once no queued message names it */
         w->flow = flow;
         gw_log(GW_LOG_INFO, "flow reloaded", "phone_number_id=%s flow=\"%s\" name=\"%s\"", w->pnid,

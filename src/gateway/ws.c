@@ -7,6 +7,7 @@
  *                       + "resumed":true,"state":"S","ended":B when hello resumed a
  *                       session the store has (S: the state it waits in)
  *                     {"type":"reply","text":"...","choices":[{"id":"1","title":"..."}]}
+ *                       + "more":"W" on a page of a longer list (W shows the next page)
  *                     {"type":"done","replies":N}
  *                     {"type":"clock","ok":true}
  *                     {"type":"error","error":"..."}

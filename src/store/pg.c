@@ -92,11 +92,6 @@ static const char *const pg_migrations[] = {
 
     /* 6: the delivery status of a sent reply (pg_status.c) */
     PG_MIGRATE_OUTBOX_STATUS,
-
-    /* 7: the times retention (privacy.c) deletes by */
-    "CREATE INDEX log_at ON log(at_ms);"
-    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
-    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -158,13 +153,13 @@ static const struct {
     [PS_SECRET_GET] = {"SELECT value FROM secrets WHERE name = $1", "t"},
     [PS_OB_STATUS] = {PG_SQL_OB_STATUS, "tttii"},
     [PS_SESSION_TIME] = {PG_SQL_SESSION_TIME, "tt"},
+    [PS_LOCK_USERS] = {PG_SQL_LOCK_USERS, "a"},
 };
 
 /* the names the statements are prepared under, by index */
-static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3", "lk4",  "lk5",
-                                         "lk6",  "lk7",  "lk8",  "lk9", "lk10", "lk11",
-                                         "lk12", "lk13", "lk14", "lk15",
-                                         "lk16", "lk17"};
+static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3",  "lk4",  "lk5",  "lk6",
+                                         "lk7",  "lk8",  "lk9",  "lk10", "lk11", "lk12", "lk13",
+                                         "lk14", "lk15", "lk16", "lk17", "lk18"};
 
 static const struct lk_store_ops pg_ops;
 
@@ -211,6 +206,22 @@ static void set_pg_err(pg_store *q, const char *op, const char *msg)
     lk_store_set_err(&q->base, "%s: %s: %.*s", op, q->where, (int)n, msg ? msg : "");
 }
 
+/* The SQLSTATEs of a lock conflict the server settled by failing a
+ * statement: deadlock_detected, serialization_failure, lock_not_available
+ * (lock_timeout). The transaction's work may succeed when run again. */
+static int conflict(const PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    return st && (!strcmp(st, "40P01") || !strcmp(st, "40001") || !strcmp(st, "55P03"));
+}
+
+void pg_fail(pg_store *q, const char *op, const PGresult *r)
+{
+    set_pg_err(q, op, r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+    q->base.retry = conflict(r);
+}
+
 PGresult *pg_run(pg_store *q, int which, pg_params *p, int binary, const char *op, lk_err *err)
 {
     PGresult *r = PQexecPrepared(q->conn, names[which], p ? p->n : 0, p ? p->v : NULL,
@@ -220,7 +231,7 @@ PGresult *pg_run(pg_store *q, int which, pg_params *p, int binary, const char *o
     *err = LK_OK;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
-    set_pg_err(q, op, r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+    pg_fail(q, op, r);
     *err = r ? LK_ESTORE : LK_ENOMEM;
     PQclear(r);
     return NULL;
@@ -239,7 +250,7 @@ static lk_err exec(pg_store *q, const char *sql, const char *op, const char *wan
     lk_err err = LK_OK;
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        set_pg_err(q, op, r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
+        pg_fail(q, op, r);
         err = r ? LK_ESTORE : LK_ENOMEM;
     } else if (want_status && strcmp(PQcmdStatus(r), want_status) != 0) {
         lk_store_set_err(&q->base, "%s: %s: the server answered %s", op, q->where, PQcmdStatus(r));
@@ -272,7 +283,10 @@ static lk_err setup(pg_store *q)
         PGresult *r;
 
         for (k = 0; stmts[i].types[k]; k++)
-            types[k] = stmts[i].types[k] == 't' ? 25 : stmts[i].types[k] == 'b' ? 17 : 20;
+            types[k] = stmts[i].types[k] == 't'   ? 25   /* text */
+                       : stmts[i].types[k] == 'b' ? 17   /* bytea */
+                       : stmts[i].types[k] == 'a' ? 1009 /* text[] */
+                                                  : 20;  /* bigint */
         r = PQprepare(q->conn, names[i], stmts[i].sql, k, types);
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
             set_pg_err(q, "prepare", r ? PQresultErrorMessage(r) : PQerrorMessage(q->conn));
@@ -364,6 +378,7 @@ fail:
 static void pg_free(pg_store *q)
 {
     PQfinish(q->conn); /* NULL-safe */
+    lk_buf_free(&q->keys);
     free(q);
 }
 
@@ -416,7 +431,7 @@ static void pg_rollback(lk_store *s)
 
     if (q->tx && PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(PQexec(q->conn, "ROLLBACK"));
-    q->tx = q->sp = 0;
+    q->tx = q->sp = q->locked = 0;
 }
 
 static void pg_close(lk_store *s)
@@ -436,6 +451,7 @@ static lk_err pg_begin(lk_store *s)
         lk_store_set_err(s, "begin: a transaction is already open");
         return LK_EINVAL;
     }
+    s->retry = 0;
     if ((err = pg_ready(q, "begin")) != LK_OK || (err = exec(q, "BEGIN", "begin", NULL)) != LK_OK)
         return err;
     q->tx = 1;
@@ -455,7 +471,7 @@ static lk_err pg_commit(lk_store *s)
         return err;
     /* an aborted transaction "commits" as ROLLBACK: that is a failure */
     if ((err = exec(q, "COMMIT", "commit", "COMMIT")) == LK_OK)
-        q->tx = q->sp = 0;
+        q->tx = q->sp = q->locked = 0;
     return err;
 }
 
@@ -563,8 +579,9 @@ static lk_err pg_load(lk_store *s, const char *channel, const char *user, lk_buf
     pg_p_text(&p, user, strlen(user));
     if (!(r = pg_run(q, PS_LOAD, &p, 1, "load", &err)))
         return err;
-    if (PQntuples(r) == 0) {
-        /* no row to lock: the user's advisory lock, then a fresh look */
+    if (PQntuples(r) == 0 && !q->locked) {
+        /* no row to lock: the user's advisory lock, then a fresh look (a
+         * batch took it already: lock_users) */
         PQclear(r);
         if (!(r = pg_run(q, PS_LOCK_USER, &p, 1, "load: lock", &err)))
             return err;
@@ -658,6 +675,7 @@ static const struct lk_store_ops pg_ops = {
     .savepoint = pg_savepoint,
     .release = pg_release,
     .rollback_to = pg_rollback_to,
+    .lock_users = pg_lock_users,
     .rollback = pg_rollback,
     .seen = pg_seen,
     .load = pg_load,

@@ -37,6 +37,7 @@ enum {
     PS_SECRET_GET,
     PS_OB_STATUS,    /* pg_status.c */
     PS_SESSION_TIME, /* pg_status.c */
+    PS_LOCK_USERS,   /* pg_batch.c */
     PS__N
 };
 
@@ -48,6 +49,8 @@ typedef struct pg_store {
     int64_t lease_ms; /* lk_store_opts.outbox_lease_ms */
     int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
     int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */
+    int locked;       /* lock_users ran in this transaction */
+    lk_buf keys;      /* lock_users' parameter, kept for the next batch */
     char where[160];  /* "database D on H": names the server, never a secret */
 } pg_store;
 
@@ -77,6 +80,9 @@ lk_err pg_usable(pg_store *q, const char *op);
  * statements again). */
 lk_err pg_ready(pg_store *q, const char *op);
 int64_t pg_i64(const PGresult *r, int row, int col); /* text-format column */
+/* Sets the store's error to "op: the server's message" from r (NULL: the
+ * connection's) and lk_store_retryable from r's SQLSTATE. */
+void pg_fail(pg_store *q, const char *op, const PGresult *r);
 
 /* ---- pg_status.c ---- */
 /* The schema step that adds delivery statuses to the outbox, and the SQL of
@@ -108,6 +114,15 @@ lk_err pg_checkpoint(lk_store *s);
 lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err pg_wal_size(lk_store *s, int64_t *bytes);
 lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
+
+/* ---- pg_batch.c ---- */
+/* Every advisory lock of the users named by a text[] of "channel\x1fuser"
+ * keys (the same key as PS_LOCK_USER's), in the order of the lock keys, one
+ * at a time: the hash first, sorted, then the locks in that order. */
+#define PG_SQL_LOCK_USERS                                                                          \
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "   \
+    "FROM unnest($1::text[]) AS u(k) ORDER BY h) AS l"
+lk_err pg_lock_users(lk_store *s, const char *const *channels, const char *const *users, int n);
 
 /* ---- pg_priv.c ---- */
 lk_err pg_begin_read(lk_store *s);

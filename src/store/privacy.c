@@ -12,6 +12,7 @@
 #include "store_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PRUNE_BATCH 500
@@ -51,52 +52,190 @@ static int first_true(void *ctx, const lk_store_row *r)
     return 0;
 }
 
-/* ---- retention -------------------------------------------------------------- */
+/* ---- retention --------------------------------------------------------------
+ * Without an index on the times (each would cost the message path a page
+ * write per message), retention walks each table by its primary key in
+ * windows of `batch` rows: a read, which takes no lock (WAL readers never
+ * wait for the writer), finds the old rows of the next window; then one
+ * short transaction deletes the key range from the first to the last of
+ * them, checking the time again, so the writer waits for at most one window
+ * of rows. A window without old rows costs no transaction. One round (a
+ * fresh lk_prune_opts) is one pass over each table. */
 
-/* One batch of one table in a transaction of its own. */
-static lk_err prune_batch(lk_store *s, const char *sql, int64_t before, int batch, int64_t *n,
-                          int *more)
+/* Where in the key order of a table a window starts and what it found. */
+typedef struct window {
+    int nkey;           /* 1: an integer id; 2: (channel, "user") */
+    int rows, old;      /* rows read, old rows among them */
+    char first[2][512]; /* the key of the first old row */
+    char last[2][512];  /* ... of the last old row */
+    char end[2][512];   /* ... of the last row read */
+    int toolong;        /* a key did not fit */
+} window;
+
+static void put_key(window *w, char (*dst)[512], const lk_store_row *r)
 {
-    lk_sql_arg a[2] = {{.i = before, .is_int = 1}, {.i = batch, .is_int = 1}};
+    int i;
+
+    for (i = 0; i < w->nkey; i++) {
+        const char *v = r->vals[i] ? r->vals[i] : "";
+
+        if (r->lens[i] >= sizeof dst[i])
+            w->toolong = 1;
+        snprintf(dst[i], sizeof dst[i], "%s", v);
+    }
+}
+
+static int window_row(void *ctx, const lk_store_row *r)
+{
+    window *w = ctx;
+    int old = r->vals[w->nkey] && r->vals[w->nkey][0] == '1';
+
+    w->rows++;
+    put_key(w, w->end, r);
+    if (old) {
+        if (!w->old++)
+            put_key(w, w->first, r);
+        put_key(w, w->last, r);
+    }
+    return 0;
+}
+
+/* The tables retention prunes; $1 is the time before which a row is old. */
+static const struct prune_table {
+    const char *table, *old;
+    int nkey;
+} prune_tables[] = {
+    {"log", "at_ms < $1", 1},
+    {"outbox", "sent_ms IS NOT NULL AND sent_ms < $1", 1}, /* a pending reply stays */
+    {"sessions", "updated_ms < $1", 2},
+};
+
+static void key_args(const struct prune_table *t, char (*key)[512], lk_sql_arg *a)
+{
+    if (t->nkey == 1) {
+        a[0].is_int = 1;
+        a[0].i = strtoll(key[0], NULL, 10);
+    } else {
+        a[0].text = key[0];
+        a[1].text = key[1];
+    }
+}
+
+/* Deletes the old rows of w's range in a transaction of its own. *got is 0
+ * when another server holds the maintenance lock (PostgreSQL). */
+static lk_err prune_range(lk_store *s, const struct prune_table *t, window *w, int64_t before,
+                          int64_t *n, int *got)
+{
+    lk_sql_arg a[5] = {{.i = before, .is_int = 1}};
+    char sql[256];
     int64_t k = 0;
-    int got = 1;
     lk_err err;
 
+    *got = 1;
+    if (t->nkey == 1)
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id >= $2 AND id <= $3 AND %s", t->table,
+                 t->old);
+    else
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM %s WHERE (channel, \"user\") >= ($2, $3) AND "
+                 "(channel, \"user\") <= ($4, $5) AND %s",
+                 t->table, t->old);
+    key_args(t, w->first, &a[1]);
+    key_args(t, w->last, &a[1 + t->nkey]);
     if ((err = s->ops->begin(s)) != LK_OK)
         return err;
     if (is_pg(s) &&
-        (err = s->ops->query(s, PG_MAINT_LOCK, NULL, 0, first_true, &got, NULL)) != LK_OK)
+        (err = s->ops->query(s, PG_MAINT_LOCK, NULL, 0, first_true, got, NULL)) != LK_OK)
         goto fail;
-    if (got && (err = s->ops->query(s, sql, a, 2, NULL, NULL, &k)) != LK_OK)
+    if (*got && (err = s->ops->query(s, sql, a, 1 + 2 * t->nkey, NULL, NULL, &k)) != LK_OK)
         goto fail;
     if ((err = s->ops->commit(s)) != LK_OK)
         goto fail;
     *n += k;
-    if (k >= batch)
-        *more = 1;
     return LK_OK;
 fail:
     s->ops->rollback(s);
     return err;
 }
 
-lk_err lk_store_prune(lk_store *s, const lk_prune_opts *o, lk_prune_counts *n, int *more)
+/* Windows of one table from where the round stands, up to the first with
+ * old rows (deleted) or PRUNE_WINDOWS of them. */
+#define PRUNE_WINDOWS 64
+
+static lk_err prune_table(lk_store *s, lk_prune_opts *o, int ti, int64_t before, int batch,
+                          int64_t *n, int *more)
 {
-    /* Each deletes the oldest rows first, found by the index of schema 7;
-     * the outer condition is checked again on a row a server changed while
-     * the delete waited for it (a session saved meanwhile stays). */
-    static const char log_sql[] = "DELETE FROM log WHERE at_ms < $1 AND id IN "
-                                  "(SELECT id FROM log WHERE at_ms < $1 ORDER BY at_ms LIMIT $2)";
-    static const char outbox_sql[] =
-        "DELETE FROM outbox WHERE sent_ms IS NOT NULL AND sent_ms < $1 AND id IN "
-        "(SELECT id FROM outbox WHERE sent_ms IS NOT NULL AND sent_ms < $1 "
-        "ORDER BY sent_ms LIMIT $2)";
-    static const char sessions_sql[] =
-        "DELETE FROM sessions WHERE updated_ms < $1 AND (channel, \"user\") IN "
-        "(SELECT channel, \"user\" FROM sessions WHERE updated_ms < $1 "
-        "ORDER BY updated_ms LIMIT $2)";
+    const struct prune_table *t = &prune_tables[ti];
+    lk_prune_cursor *c = &o->at[ti];
+    lk_sql_arg a[4] = {{.i = before, .is_int = 1}, {.i = batch, .is_int = 1}};
+    char sql[320];
+    window w;
+    lk_err err;
+    int k, got;
+
+    if (c->done)
+        return LK_OK;
+    for (k = 0; k < PRUNE_WINDOWS; k++) {
+        memset(&w, 0, sizeof w);
+        w.nkey = t->nkey;
+        if (t->nkey == 1)
+            snprintf(sql, sizeof sql,
+                     "SELECT id, CASE WHEN %s THEN 1 ELSE 0 END FROM %s WHERE id > $3 "
+                     "ORDER BY id LIMIT $2",
+                     t->old, t->table);
+        else
+            snprintf(sql, sizeof sql,
+                     "SELECT channel, \"user\", CASE WHEN %s THEN 1 ELSE 0 END FROM %s%s "
+                     "ORDER BY channel, \"user\" LIMIT $2",
+                     t->old, t->table, c->started ? " WHERE (channel, \"user\") > ($3, $4)" : "");
+        if (t->nkey == 1) {
+            a[2].is_int = 1;
+            a[2].i = c->id;
+        } else {
+            a[2].text = c->key[0];
+            a[3].text = c->key[1];
+        }
+        if ((err = s->ops->query(s, sql, a, t->nkey == 1 || c->started ? 2 + t->nkey : 2,
+                                 window_row, &w, NULL)) != LK_OK)
+            return err;
+        if (w.toolong) {
+            lk_store_set_err(s, "prune: a key of %s is longer than 511 bytes", t->table);
+            c->done = 1;
+            return LK_EINVAL;
+        }
+        if (w.rows > 0) {
+            c->started = 1;
+            if (t->nkey == 1)
+                c->id = strtoll(w.end[0], NULL, 10);
+            else
+                memcpy(c->key, w.end, sizeof c->key);
+        }
+        if (w.rows < batch)
+            c->done = 1; /* the end of the table */
+        if (w.old) {
+            if ((err = prune_range(s, t, &w, before, n, &got)) != LK_OK)
+                return err;
+            if (!got) { /* another server prunes this round */
+                memset(o->at, 0, sizeof o->at);
+                for (k = 0; k < LK_PRUNE_TABLES; k++)
+                    o->at[k].done = 1;
+                return LK_OK;
+            }
+            break;
+        }
+        if (c->done)
+            break;
+    }
+    if (!c->done)
+        *more = 1;
+    return LK_OK;
+}
+
+lk_err lk_store_prune(lk_store *s, lk_prune_opts *o, lk_prune_counts *n, int *more)
+{
     lk_prune_counts dummy = {0};
-    int batch, more_dummy;
+    int64_t *count[LK_PRUNE_TABLES], before[LK_PRUNE_TABLES];
+    int batch, more_dummy, i;
     lk_err err = LK_OK;
 
     if (!n)
@@ -107,12 +246,15 @@ lk_err lk_store_prune(lk_store *s, const lk_prune_opts *o, lk_prune_counts *n, i
     if (!s || !o)
         return s ? (lk_store_set_err(s, "prune: no options"), LK_EINVAL) : LK_EINVAL;
     batch = o->batch > 0 ? o->batch : PRUNE_BATCH;
-    if (o->log_before_ms > 0)
-        err = prune_batch(s, log_sql, o->log_before_ms, batch, &n->log, more);
-    if (err == LK_OK && o->outbox_before_ms > 0)
-        err = prune_batch(s, outbox_sql, o->outbox_before_ms, batch, &n->outbox, more);
-    if (err == LK_OK && o->session_before_ms > 0)
-        err = prune_batch(s, sessions_sql, o->session_before_ms, batch, &n->sessions, more);
+    count[0] = &n->log;
+    count[1] = &n->outbox;
+    count[2] = &n->sessions;
+    before[0] = o->log_before_ms;
+    before[1] = o->outbox_before_ms;
+    before[2] = o->session_before_ms;
+    for (i = 0; i < LK_PRUNE_TABLES && err == LK_OK; i++)
+        if (before[i] > 0)
+            err = prune_table(s, o, i, before[i], batch, count[i], more);
     return err;
 }
 

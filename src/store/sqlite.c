@@ -126,13 +126,6 @@ static const char *const migrations[] = {
 
     /* 6: the delivery status of a sent reply (sqlite_status.c) */
     SQ_MIGRATE_OUTBOX_STATUS,
-
-    /* 7: retention (lk_store_prune, privacy.c) deletes by these times in
-     * small batches; without the indexes each batch would scan its table
-     * while holding the write lock. One page more per message written. */
-    "CREATE INDEX log_at ON log(at_ms);"
-    "CREATE INDEX outbox_sent ON outbox(sent_ms) WHERE sent_ms IS NOT NULL;"
-    "CREATE INDEX sessions_updated ON sessions(updated_ms);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -134,6 +134,24 @@ lk_err lk_store_rollback_to(lk_store *s)
     return s ? s->ops->rollback_to(s) : LK_EINVAL;
 }
 
+lk_err lk_store_lock_users(lk_store *s, const char *const *channels, const char *const *users,
+                           int n)
+{
+    int i;
+
+    if (!s || n < 0 || (n > 0 && (!channels || !users)))
+        return einval(s, "lock_users: no store or users");
+    for (i = 0; i < n; i++)
+        if (!channels[i] || !users[i])
+            return einval(s, "lock_users: a user without channel or id");
+    return s->ops->lock_users && n > 0 ? s->ops->lock_users(s, channels, users, n) : LK_OK;
+}
+
+int lk_store_retryable(const lk_store *s)
+{
+    return s && s->retry;
+}
+
 lk_err lk_store_seen(lk_store *s, const char *channel, const char *user, const char *ext_id,
                      int64_t now_ms, int *dup)
 {

@@ -39,6 +39,9 @@ struct lk_store_ops {
     lk_err (*savepoint)(lk_store *s);
     lk_err (*release)(lk_store *s);
     lk_err (*rollback_to)(lk_store *s);
+    /* NULL: nothing to lock (SQLite) */
+    lk_err (*lock_users)(lk_store *s, const char *const *channels, const char *const *users,
+                         int n);
     lk_err (*seen)(lk_store *s, const char *channel, const char *user, const char *ext_id,
                    int64_t now_ms, int *dup);
     lk_err (*load)(lk_store *s, const char *channel, const char *user, lk_buf *blob, int *found);
@@ -91,6 +94,7 @@ static inline int lk_outbox_status_rank(const char *st)
 struct lk_store {
     const struct lk_store_ops *ops;
     char errmsg[512]; /* the last error, for lk_store_errmsg; "" when none yet */
+    int retry;        /* lk_store_retryable; the backend sets and clears it */
 };
 
 /* Sets s->errmsg (truncating). Only called on error paths. */

@@ -582,9 +582,10 @@ class MockClient:
     def __init__(self, port):
         self.port = port
 
-    def fail(self, pnid, count, status=500, code=131000):
+    def fail(self, pnid, count, status=500, code=131000, spare=None):
         st, _ = http_json(self.port, "POST", "/_control/fail",
-                          {"pnid": pnid, "count": count, "status": status, "code": code})
+                          {"pnid": pnid, "count": count, "status": status, "code": code,
+                           "spare": spare})
         check(st == 200, "mock control answered %d" % st)
 
     def requests(self, pnid):
@@ -601,8 +602,8 @@ class MockClient:
         check(st == 200, "mock control answered %d" % st)
         return data
 
-    def hang(self, pnid, on=True):
-        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on})
+    def hang(self, pnid, on=True, to=None):
+        st, _ = http_json(self.port, "POST", "/_control/hang", {"pnid": pnid, "on": on, "to": to})
         check(st == 200, "mock control answered %d" % st)
 
     def noid(self, pnid, on=True):

@@ -8,14 +8,17 @@ with a 500 while a failure count for that phone number id is above zero.
 Control endpoints (used by tests from other processes):
   GET  /_control/health
   POST /_control/fail      {"pnid": "...", "count": N, "status": 500, "code": 131000}
-                           (count -1: until reset; code: the Graph API error code answered)
+                           (count -1: until reset; code: the Graph API error code answered;
+                           "spare": "template" lets messages of that type through)
   POST /_control/hang      {"pnid": "...", "on": true}   hold every request of that phone number
-                           id unanswered until "on": false (a Graph API that hangs)
+                           id unanswered until "on": false (a Graph API that hangs); with
+                           "to": "..." only the requests to that recipient
   POST /_control/noid      {"pnid": "...", "on": true}   answer 200 without messages[0].id
   GET  /_control/requests?pnid=...   every request recorded for that phone number id
   GET  /_control/inflight  {"max_total": N, "max_per_user": N}: the most requests seen in
                            flight at once, overall and for one recipient ("to")
   GET  /_control/reads?pnid=...      every read receipt recorded for that phone number id
+  GET  /_control/arrived?pnid=...    {"arrived": N}: messages received, answered or not yet
 
 A read receipt (a POST /{phone_number_id}/messages whose body has "status": "read", the
 message_id and the typing indicator, as Meta documents marking a message as read) is
@@ -35,7 +38,7 @@ class State:
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = {}  # pnid -> [records]
-        self.failing = {}   # pnid -> [count, status]
+        self.failing = {}   # pnid -> [count, status, code, type spared]
         self.delay = {}     # pnid -> seconds to wait before answering
         self.arrived = {}   # pnid -> requests received (counted before any delay)
         self.next_id = 0
@@ -81,6 +84,10 @@ def make_handler(state):
                 with state.lock:
                     return self.answer(200, {"max_total": state.max_total,
                                              "max_per_user": state.max_per_user})
+            if u.path == "/_control/arrived":
+                pnid = parse_qs(u.query).get("pnid", [""])[0]
+                with state.lock:
+                    return self.answer(200, {"arrived": state.arrived.get(pnid, 0)})
             if u.path == "/_control/reads":
                 pnid = parse_qs(u.query).get("pnid", [""])[0]
                 with state.lock:
@@ -98,18 +105,21 @@ def make_handler(state):
                 c = json.loads(raw)
                 with state.lock:
                     state.failing[c["pnid"]] = [int(c["count"]), int(c.get("status", 500)),
-                                                int(c.get("code", 131000))]
+                                                int(c.get("code", 131000)), c.get("spare")]
                 return self.answer(200, {"ok": True})
             if u.path in ("/_control/hang", "/_control/noid"):
                 c = json.loads(raw)
                 if u.path == "/_control/noid":
                     with state.lock:
                         (state.noid.add if c["on"] else state.noid.discard)(c["pnid"])
-                elif c["on"]:
-                    with state.lock:
-                        state.hang.setdefault(c["pnid"], threading.Event())
                 else:
-                    state.release(c["pnid"])
+                    # with "to": only that recipient's requests on the number hang
+                    key = c["pnid"] + ("/" + c["to"] if c.get("to") else "")
+                    if c["on"]:
+                        with state.lock:
+                            state.hang.setdefault(key, threading.Event())
+                    else:
+                        state.release(key)
                 return self.answer(200, {"ok": True})
             parts = u.path.strip("/").split("/")
             if len(parts) != 2 or parts[1] != "messages":
@@ -129,7 +139,7 @@ def make_handler(state):
             with state.lock:
                 state.arrived[pnid] = state.arrived.get(pnid, 0) + 1
                 delay = state.delay.get(pnid, 0)
-                hang = state.hang.get(pnid)
+                hang = state.hang.get(pnid) or state.hang.get("%s/%s" % (pnid, to))
                 state.inflight[to] = state.inflight.get(to, 0) + 1
                 state.inflight_total += 1
                 state.max_total = max(state.max_total, state.inflight_total)
@@ -145,7 +155,9 @@ def make_handler(state):
                     state.inflight_total -= 1
             with state.lock:
                 f = state.failing.get(pnid)
-                if f and f[0] != 0:
+                spared = f and len(f) > 3 and f[3] and isinstance(payload, dict) \
+                    and payload.get("type") == f[3]
+                if f and f[0] != 0 and not spared:
                     if f[0] > 0:
                         f[0] -= 1
                     status = f[1]
@@ -176,11 +188,17 @@ def make_handler(state):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    # a sender opens up to send_inflight connections at once: the default backlog of 5
+    # would drop SYNs and add seconds of retransmission to a test's requests
+    request_queue_size = 512
+    daemon_threads = True
+
+
 def serve(port, state=None):
     """Starts the mock in a thread of this process; returns (server, state)."""
     state = state or State()
-    srv = ThreadingHTTPServer(("127.0.0.1", port), make_handler(state))
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", port), make_handler(state))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, state
 
@@ -190,8 +208,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args()
     state = State()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", args.port), make_handler(state))
     srv.serve_forever()
 
 

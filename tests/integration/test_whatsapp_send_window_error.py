@@ -48,4 +48,21 @@ lkt.wait_for(lambda: metric('loket_whatsapp_outside_window_total{outcome="templa
              what="the template counted")
 check(metric('loket_whatsapp_send_errors_total{class="window"}') > win_before,
       "the 131047 answer is not counted as class window")
-print("ok: a reply refused with 131047 went as the outside_window template")
+
+# two replies of one silence refused with 131047: one template, not two
+pnid2 = lkt.unique_pnid()
+user2 = "6285%08d" % (int(pnid2[-8:]) + 1)
+skipped = metric('loket_whatsapp_outside_window_total{outcome="skipped"}')
+mock.fail(pnid2, -1, status=400, code=131047, spare="template")
+lkt.wa_hi_then_pandawa(srv.port, pnid2, user2)
+rows = lkt.wait_for(lambda: (lambda r: r if len(r) == 2 and all(x[0] for x in r) else None)(
+    srv.db_query("SELECT sent_ms IS NOT NULL, remote_id, last_error FROM outbox WHERE user = ? "
+                 "ORDER BY id", (user2,))), what="both replies out of the queue")
+sent = mock.delivered(pnid2)
+check(len(sent) == 1 and sent[0]["payload"]["type"] == "template", "delivered: %r" % sent)
+check(rows[0][1] and rows[1][1] is None and "template went already" in (rows[1][2] or ""),
+      "the second reply of the silence: %r" % (rows,))
+check(metric('loket_whatsapp_outside_window_total{outcome="skipped"}') > skipped,
+      "the skipped reply is not counted")
+mock.fail(pnid2, 0)
+print("ok: a reply refused with 131047 went as the outside_window template, once per silence")

@@ -83,6 +83,13 @@ static void test_load(void)
     CHECK(f != NULL);
     lk_diag_print(&diag, stderr);
     lk_diag_clear(&diag);
+    /* loket check: 'nik' is cleared, 'code' only by the end state */
+    if (f) {
+        CHECK_INT(lk_flow_check(f, &diag), 1);
+        CHECK(diag_has(&diag, "no state clears 'code'"));
+        CHECK(!diag_has(&diag, "'nik'"));
+        lk_diag_clear(&diag);
+    }
     lk_flow_free(f);
     /* a wrong type names the line and column of the value */
     CHECK(load_fails(", \"sensitive\": \"yes\"", "", "expected true or false", "3:72"));

@@ -59,7 +59,7 @@ static void test_open_close(void)
     lk_store_opts o;
     FILE *fp;
 
-    CHECK_INT(lk_store_schema_version(), 7);
+    CHECK_INT(lk_store_schema_version(), 6);
     lk_store_close(NULL);
     CHECK(lk_store_errmsg(NULL) != NULL);
 
@@ -430,13 +430,12 @@ static void test_migrate(void)
     CHECK(id > 0);
     lk_store_close(s);
     CHECK_INT(raw1(p, "PRAGMA user_version", NULL, 0), lk_store_schema_version());
-    /* version 3 dropped the indexes nothing on the message path reads;
-     * version 7 brought sessions_updated back for retention */
+    /* version 3 dropped the indexes nothing on the message path reads */
     CHECK_INT(raw1(p,
                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                    "AND name IN ('sessions_updated', 'log_user')",
                    NULL, 0),
-              1);
+              0);
     CHECK_INT(raw1(p, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
                    NULL, 0),
               1);
