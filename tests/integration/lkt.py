@@ -140,6 +140,14 @@ def metrics(port):
     return out
 
 
+def metric(port, name):
+    """One sample of /metrics (its name with its labels, as the text writes it), as an int."""
+    m = metrics(port)
+    if name not in m:
+        fail("no %s in /metrics" % name)
+    return int(m[name])
+
+
 # ---- the server ------------------------------------------------------------------------------
 
 _started = []

@@ -20,14 +20,6 @@ srv = lkt.Server("wa-rate", config={"wa_rate": 5, "sender_poll": "100ms", "sync"
                  env={"LOKET_WA_API_URL": "http://127.0.0.1:%d" % mport}).start()
 
 
-def metric(name):
-    _, _, body = lkt.http(srv.port, "GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    lkt.fail("no %s in /metrics" % name)
-
-
 busy, other = lkt.unique_pnid(), lkt.unique_pnid()
 users = ["6288%08d" % i for i in range(20)]
 msgs = [lkt.wa_text(u, "Hi Chika") for u in users]
@@ -46,7 +38,7 @@ check(span >= 2.8, "20 replies at wa_rate 5 left within %.2fs (want at least 3s)
 for i in range(len(at)):
     inside = [t for t in at if at[i] <= t < at[i] + 1.0]
     check(len(inside) <= 11, "%d replies within one second at wa_rate 5" % len(inside))
-check(metric("loket_whatsapp_paced_total") > 0, "the held-back replies are not counted")
+check(lkt.metric(srv.port, "loket_whatsapp_paced_total") > 0, "the held-back replies are not counted")
 check(sorted(r["payload"]["to"] for r in mock.delivered(busy)) == sorted(users),
       "not every user got one reply")
 code = srv.stop()

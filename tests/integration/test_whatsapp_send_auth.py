@@ -25,27 +25,19 @@ srv = lkt.Server("send-auth", config={"retry_base": "100ms", "retry_cap": "400ms
 srv.start()
 
 
-def metric(name):
-    _, _, body = lkt.http(srv.port, "GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    lkt.fail("no %s in /metrics" % name)
-
-
 pnid = lkt.unique_pnid()
 user = "6282%08d" % int(pnid[-8:])
 mock.fail(pnid, 6, status=401, code=190)
 st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "Hi Chika")]))
 check(st == 200, "the message answered %d" % st)
-lkt.wait_for(lambda: metric("loket_whatsapp_auth_failing") == 1, what="the auth gauge at 1")
+lkt.wait_for(lambda: lkt.metric(srv.port, "loket_whatsapp_auth_failing") == 1, what="the auth gauge at 1")
 lkt.wait_for(lambda: len(mock.delivered(pnid)) == 1, timeout=30, what="the reply once the token works")
 statuses = [r["status"] for r in mock.requests(pnid)]
 check(statuses == [401] * 6 + [200], "requests at the mock: %r" % statuses)
 row = srv.db_query("SELECT remote_id, attempts FROM outbox WHERE user = ?", (user,))
 check(row and row[0][0] and row[0][1] == 6, "the kept reply's row: %r" % row)
-check(metric("loket_whatsapp_auth_failing") == 0, "the auth gauge stayed up after a success")
-check(metric('loket_whatsapp_send_errors_total{class="auth"}') >= 6, "auth errors not counted")
+check(lkt.metric(srv.port, "loket_whatsapp_auth_failing") == 0, "the auth gauge stayed up after a success")
+check(lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="auth"}') >= 6, "auth errors not counted")
 
 # a missing permission is the same case
 pnid2 = lkt.unique_pnid()

@@ -15,18 +15,10 @@ srv = lkt.shared_server()
 mock = lkt.MockClient(srv.mock_port)
 
 
-def metric(name):
-    _, _, body = lkt.http(srv.port, "GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    lkt.fail("no %s in /metrics" % name)
-
-
 # the pair rate limit, once: the retry waits at least six seconds
 pnid = lkt.unique_pnid()
 user = "6283%08d" % int(pnid[-8:])
-pair_before = metric('loket_whatsapp_send_errors_total{class="pair"}')
+pair_before = lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="pair"}')
 mock.fail(pnid, 1, status=400, code=131056)
 st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "Hi Chika")]))
 check(st == 200, "the message answered %d" % st)
@@ -36,19 +28,19 @@ check([r["status"] for r in reqs] == [400, 200], "requests: %r" % [r["status"] f
 gap = reqs[1]["at"] - reqs[0]["at"]
 check(gap >= 5.9, "the retry after a pair rate limit came after %.2fs (retry_base is 200ms), "
       "not after Meta's 6s" % gap)
-check(metric('loket_whatsapp_send_errors_total{class="pair"}') > pair_before, "pair not counted")
+check(lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="pair"}') > pair_before, "pair not counted")
 
 # throughput: retried, counted
 pnid2 = lkt.unique_pnid()
 user2 = "6283%08d" % (int(pnid2[-8:]) + 7)
-tp_before = metric('loket_whatsapp_send_errors_total{class="throughput"}')
+tp_before = lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="throughput"}')
 mock.fail(pnid2, 2, status=400, code=130429)
 st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid2, [lkt.wa_text(user2, "Hi Chika")]))
 check(st == 200, "the message answered %d" % st)
 lkt.wait_for(lambda: len(mock.delivered(pnid2)) == 1, timeout=40, what="the reply after throughput errors")
 check([r["status"] for r in mock.requests(pnid2)] == [400, 400, 200], "throughput requests: %r"
       % [r["status"] for r in mock.requests(pnid2)])
-check(metric('loket_whatsapp_send_errors_total{class="throughput"}') >= tp_before + 2,
+check(lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="throughput"}') >= tp_before + 2,
       "throughput errors not counted")
 
 # undeliverable: dropped once, its code kept

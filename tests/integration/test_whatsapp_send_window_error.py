@@ -14,16 +14,8 @@ pnid = lkt.unique_pnid()
 user = "6285%08d" % int(pnid[-8:])
 
 
-def metric(name):
-    _, _, body = lkt.http(srv.port, "GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    lkt.fail("no %s in /metrics" % name)
-
-
-sent_before = metric('loket_whatsapp_outside_window_total{outcome="template"}')
-win_before = metric('loket_whatsapp_send_errors_total{class="window"}')
+sent_before = lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="template"}')
+win_before = lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="window"}')
 mock.fail(pnid, 1, status=400, code=131047)
 st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "halo chika, saya mau tanya")]))
 check(st == 200, "the message answered %d" % st)
@@ -44,15 +36,15 @@ row = lkt.wait_for(lambda: (lambda r: r if r and r[0][0] else None)(srv.db_query
     "SELECT sent_ms IS NOT NULL, remote_id FROM outbox WHERE user = ? ORDER BY id", (user,))),
     what="the outbox row marked sent")
 check(row[0][1] and row[0][1].startswith("wamid.mock-"), "the template's id is not kept: %r" % row)
-lkt.wait_for(lambda: metric('loket_whatsapp_outside_window_total{outcome="template"}') > sent_before,
+lkt.wait_for(lambda: lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="template"}') > sent_before,
              what="the template counted")
-check(metric('loket_whatsapp_send_errors_total{class="window"}') > win_before,
+check(lkt.metric(srv.port, 'loket_whatsapp_send_errors_total{class="window"}') > win_before,
       "the 131047 answer is not counted as class window")
 
 # two replies of one silence refused with 131047: one template, not two
 pnid2 = lkt.unique_pnid()
 user2 = "6285%08d" % (int(pnid2[-8:]) + 1)
-skipped = metric('loket_whatsapp_outside_window_total{outcome="skipped"}')
+skipped = lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="skipped"}')
 mock.fail(pnid2, -1, status=400, code=131047, spare="template")
 lkt.wa_hi_then_pandawa(srv.port, pnid2, user2)
 rows = lkt.wait_for(lambda: (lambda r: r if len(r) == 2 and all(x[0] for x in r) else None)(
@@ -62,7 +54,7 @@ sent = mock.delivered(pnid2)
 check(len(sent) == 1 and sent[0]["payload"]["type"] == "template", "delivered: %r" % sent)
 check(rows[0][1] and rows[1][1] is None and "template went already" in (rows[1][2] or ""),
       "the second reply of the silence: %r" % (rows,))
-check(metric('loket_whatsapp_outside_window_total{outcome="skipped"}') > skipped,
+check(lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="skipped"}') > skipped,
       "the skipped reply is not counted")
 mock.fail(pnid2, 0)
 print("ok: a reply refused with 131047 went as the outside_window template, once per silence")

@@ -17,14 +17,6 @@ user = "6281%09d" % int(pnid[-9:])
 user2 = "6281%09d" % (int(pnid[-9:]) + 1)
 
 
-def metric(name):
-    _, _, body = lkt.http(srv.port, "GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    lkt.fail("no %s in /metrics" % name)
-
-
 def status(wamid, st, recipient, errors=None):
     s = {"id": wamid, "status": st, "timestamp": str(int(time.time())), "recipient_id": recipient,
          "conversation": {"id": "CONV-" + wamid[-6:], "origin": {"type": "service"}},
@@ -41,9 +33,9 @@ def row_of(u):
     return r[0] if r else None
 
 
-before = {k: metric('loket_whatsapp_statuses_total{status="%s"}' % k)
+before = {k: lkt.metric(srv.port, 'loket_whatsapp_statuses_total{status="%s"}' % k)
           for k in ("sent", "delivered", "read", "failed")}
-unmatched = metric("loket_whatsapp_statuses_unmatched_total")
+unmatched = lkt.metric(srv.port, "loket_whatsapp_statuses_unmatched_total")
 for u in (user, user2):
     st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(u, "Hi Chika")]))
     check(st == 200, "the message answered %d" % st)
@@ -58,7 +50,7 @@ st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, statuses=[
 check(st == 200, "the statuses answered %d" % st)
 lkt.wait_for(lambda: row_of(user)[1] == "read", what="the row read")
 # the late "delivered" came in the same body, after "read": stored in the same turn
-lkt.wait_for(lambda: metric('loket_whatsapp_statuses_total{status="delivered"}') > before["delivered"],
+lkt.wait_for(lambda: lkt.metric(srv.port, 'loket_whatsapp_statuses_total{status="delivered"}') > before["delivered"],
              what="the late delivered counted")
 
 failed = [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
@@ -69,14 +61,14 @@ check(st == 200, "the failed status answered %d" % st)
 r2 = lkt.wait_for(lambda: (lambda r: r if r[1] == "failed" else None)(row_of(user2)),
                   what="the row failed")
 check(r2[2] == 131026, "the failure's error code is not kept: %r" % (r2,))
-lkt.wait_for(lambda: metric('loket_whatsapp_statuses_total{status="failed"}') >= before["failed"] + 1,
+lkt.wait_for(lambda: lkt.metric(srv.port, 'loket_whatsapp_statuses_total{status="failed"}') >= before["failed"] + 1,
              what="the failed status counted")
 # the late delivered and the unknown id found no row to move (tried again for a few
 # seconds, in case a status overtakes its own send): counted as unmatched
-lkt.wait_for(lambda: metric("loket_whatsapp_statuses_unmatched_total") >= unmatched + 2,
+lkt.wait_for(lambda: lkt.metric(srv.port, "loket_whatsapp_statuses_unmatched_total") >= unmatched + 2,
              what="the two statuses that moved no row")
 check(row_of(user)[1] == "read", "a late delivered moved the row back: %r" % (row_of(user),))
 for k, n in (("sent", 1), ("read", 1), ("delivered", 2)):
-    check(metric('loket_whatsapp_statuses_total{status="%s"}' % k) >= before[k] + n,
+    check(lkt.metric(srv.port, 'loket_whatsapp_statuses_total{status="%s"}' % k) >= before[k] + n,
           "status %s not counted" % k)
 print("ok: statuses stored on the rows by remote id, forward only, failures with their code")

@@ -28,14 +28,6 @@ api = {"LOKET_WA_API_URL": "http://127.0.0.1:%d" % mport}
 fast = {"retry_base": "100ms", "retry_cap": "300ms", "sender_poll": "100ms", "sync": "normal"}
 
 
-def metric(srv, name):
-    _, _, body = lkt.http(srv.port, "GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    lkt.fail("no %s in /metrics" % name)
-
-
 def a_day_passes(srv, pnid, texts, user):
     """The user's messages get replies the API refuses until the server stops; then the
     rows and the session are made a day older."""
@@ -80,8 +72,8 @@ r = rows(srv, user)
 check(r[0][1] and r[0][1].startswith("wamid."), "the template's row has no remote id: %r" % r)
 check(r[1][1] is None and "template went already" in (r[1][2] or ""),
       "the second reply of the silence: %r" % (r[1],))
-check(metric(srv, 'loket_whatsapp_outside_window_total{outcome="template"}') == 1 and
-      metric(srv, 'loket_whatsapp_outside_window_total{outcome="skipped"}') == 1,
+check(lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="template"}') == 1 and
+      lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="skipped"}') == 1,
       "outside-window outcomes not counted")
 # the user answers the template: the window is open again, the reply is an ordinary one
 st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "Hi Chika")]))
@@ -104,7 +96,7 @@ check(mock.delivered(pnid) == [], "a reply went outside the window without a tem
 for r in rows(srv, user):
     check(r[1] is None and "names no outside_window template" in (r[2] or ""),
           "an unsent reply's row: %r" % (r,))
-check(metric(srv, 'loket_whatsapp_outside_window_total{outcome="unsent"}') >= 2,
+check(lkt.metric(srv.port, 'loket_whatsapp_outside_window_total{outcome="unsent"}') >= 2,
       "unsent replies not counted")
 check("kept unsent: outside the 24-hour window" in srv.log_text(), "no log line says why")
 code = srv.stop()

@@ -20,8 +20,10 @@ static void test_rate(void)
     c.retry_cap_ms = 400;
     p = gw_sendpol_new(&c);
     CHECK(p != NULL);
-    if (!p)
+    if (!p) {
+        gw_config_free(&c);
         return;
+    }
     /* one second's worth at once, then no more */
     for (i = 0; i < 6; i++)
         ok += gw_sendpol_take(p, "1001", t) == 0;
@@ -57,6 +59,7 @@ static void test_rate(void)
     gw_sendpol_answer(p, "2002", GW_SEND_SENT, t);
     CHECK_INT(gw_sendpol_auth_wait(p, t), 0);
     gw_sendpol_free(p);
+    gw_config_free(&c);
 }
 
 static void test_templates(void)
@@ -72,8 +75,10 @@ static void test_templates(void)
     gw_config_defaults(&c);
     p = gw_sendpol_new(&c);
     CHECK(p != NULL);
-    if (!p)
+    if (!p) {
+        gw_config_free(&c);
         return;
+    }
     CHECK_INT(gw_sendpol_template_body(p, "1001", "{\"to\":\"628111\"}", &b, name, sizeof name),
               0); /* none known yet */
     gw_sendpol_set_template(p, NULL, &chika);
@@ -111,6 +116,7 @@ static void test_templates(void)
     CHECK(!gw_sendpol_template_since(p, "whatsapp:2002", "628111", 0));
     lk_buf_free(&b);
     gw_sendpol_free(p);
+    gw_config_free(&c);
 }
 
 int main(void)
