@@ -1,7 +1,8 @@
 /* The gateway's private interface, shared by the files of src/gateway:
  *
  *   server.c    the context, vhost, signals, the main loop, shutdown, reload
- *   pipeline.c  the message path to the store and back: jobs (pipeline.h)
+ *   pipeline.c  the message path to the store and back: jobs (pipeline.h),
+ *               its store workers in pipeline_worker.c
  *   channels.c  the table of channels and routes (channel.h)
  *   config.c    settings from defaults, a `key = value` file, the environment
  *   http.c      HTTP routing, body collection with caps, the response writer

@@ -1,5 +1,7 @@
 /* The message path from the channels to the store and back (pipeline.h):
- * one queue type (gw_msg lists), the store workers, the done list.
+ * one queue type (gw_msg lists), the store workers, the done list. This file
+ * is the loop thread's side; pipeline_worker.c a worker's (steps 2 and 3),
+ * pipeline_int.h what they share.
  *
  * The life of one message, in the order things happen:
  *   1. loop thread, gw_job_add: the channel's parsed lk_inbound is copied
@@ -8,13 +10,15 @@
  *      the others, so that results come back in order). The message goes to
  *      the queue of the worker that a hash of (channel, user) names, so one
  *      user's messages are always handled by one worker, in order.
- *   2. worker thread, worker_main: it takes every message waiting, up to
- *      batch_max (after waiting up to batch_wait_us for more when there are
- *      fewer), opens one transaction on its own lk_store, runs each message
- *      in a savepoint of its own (lk_runtime_step: dedup, load, step, save,
- *      log, outbox; a failing one undoes only its own work, and a duplicate
- *      of an earlier message of the same batch is a duplicate), and commits
- *      once. A failed commit fails every message of the batch.
+ *   2. worker thread, worker_main (pipeline_worker.c): it takes every
+ *      message waiting, up to batch_max (after waiting up to batch_wait_us
+ *      for more when there are fewer), opens one transaction on its own
+ *      lk_store, runs each message in a savepoint of its own
+ *      (lk_runtime_step: dedup, load, step, save, log, outbox; a failing one
+ *      undoes only its own work, and a duplicate of an earlier message of the
+ *      same batch is a duplicate), and commits once. A failed commit fails
+ *      every message of the batch (a lock conflict on PostgreSQL runs the
+ *      batch again first).
  *   3. worker thread: the batch goes on the done list, the sender is woken
  *      when outbox rows were committed, and the loop is woken with
  *      lws_cancel_service, the one lws call other threads may make.
@@ -43,97 +47,18 @@
  * exists a worker holds each batch before its commit, after writing the
  * batch's size to PATH.held, so that a test can look at the server between
  * the step and the commit. */
-#include "gw.h"
+#include "pipeline_int.h"
 
-#include <errno.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#define OUT_POOL 1024 /* lk_out kept for reuse (each keeps its buffers) */
-#define PG_WORKERS 4  /* store_workers unset, on PostgreSQL */
+#define PG_WORKERS 4 /* store_workers unset, on PostgreSQL */
 
-/* A flow waiting for the messages submitted before it was retired. */
-typedef struct retired {
-    struct retired *next;
-    lk_flow *flow;
-    uint64_t seq; /* messages with a sequence number up to this one may use it */
-    int64_t live; /* of those, the ones not freed yet */
-} retired;
-typedef struct gw_msg {
-    struct gw_msg *next; /* in a worker's queue, then on the done list */
-    gw_job *job;
-    lk_inbound in; /* its strings point into data */
-    lk_out *out;   /* NULL unless it goes to the store */
-    uint64_t seq;  /* in the order of gw_job_add */
-    int todo;      /* 1: for the store; 0: refused on the loop thread */
-    gw_result res;
-    const char *why;   /* GW_R_INVALID */
-    const char *state; /* after the step, for the log (borrowed from the flow) */
-    int64_t queued_us, step_us;
-    char data[];
-} gw_msg;
-
-struct gw_job {
-    gw_job_fn done;
-    void *ctx;
-    gw_msg **msgs;
-    int n, cap;
-    int pending;  /* added and not through yet */
-    size_t bytes; /* the messages' memory, for gw_mem_after_body */
-    int ended, cancelled;
-    gw_job *next_ready;
-};
-
-typedef struct worker {
-    pthread_t th;
-    int started;
-    lk_store *store;
-    lk_runtime *rt;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    gw_msg *head, *tail; /* its queue */
-    int depth;
-    int idle; /* waiting on cv */
-    int stop;
-    const char **chans, **users; /* lock_users' arguments, for batch_max messages */
-} worker;
-
-static struct {
-    gw_server *srv;
-    struct lws_context *_Atomic ctx; /* NULL once the workers stopped */
-    worker *w;
-    int nw;
-    int batch_max, batch_wait_us;
-    const char *hold;   /* LOKET_TEST_HOLD_COMMIT */
-    pthread_mutex_t mu; /* the done list and flow */
-    gw_msg *done_head, *done_tail;
-    lk_flow *flow; /* the server's, for the next batch; owned */
-    /* loop thread only */
-    gw_job *ready_head, *ready_tail;
-    lk_out *pool[OUT_POOL];
-    int npool;
-    int stopped;
-    uint64_t seq; /* the last message's sequence number */
-    int64_t live; /* messages submitted and not freed */
-    retired *retired;
-} P;
-
-/* A short stable hash of a user id for logs: phone numbers stay out of them. */
-static unsigned long user_tag(const char *u)
-{
-    unsigned long h = 5381;
-    for (; *u; u++)
-        h = h * 33 + (unsigned char)*u;
-    return h & 0xffffffffUL;
-}
+gw_pl_state gw_pl;
 
 static void wake_loop(void)
 {
-    struct lws_context *ctx = atomic_load(&P.ctx);
+    struct lws_context *ctx = atomic_load(&gw_pl.ctx);
     if (ctx)
         lws_cancel_service(ctx);
 }
@@ -146,7 +71,7 @@ void gw_pipeline_retire(lk_flow *flow)
 
     if (!flow)
         return;
-    if (P.live == 0) {
+    if (gw_pl.live == 0) {
         lk_flow_free(flow);
         return;
     }
@@ -155,16 +80,16 @@ void gw_pipeline_retire(lk_flow *flow)
         return; /* leaked rather than freed under a worker */
     }
     r->flow = flow;
-    r->seq = P.seq;
-    r->live = P.live;
-    r->next = P.retired;
-    P.retired = r;
+    r->seq = gw_pl.seq;
+    r->live = gw_pl.live;
+    r->next = gw_pl.retired;
+    gw_pl.retired = r;
 }
 
 /* A message of sequence number seq was freed: retired flows it held back go. */
 static void retired_note(uint64_t seq)
 {
-    retired **rp = &P.retired, *r;
+    retired **rp = &gw_pl.retired, *r;
 
     while ((r = *rp)) {
         if (seq <= r->seq && --r->live == 0) {
@@ -181,11 +106,11 @@ void gw_pipeline_set_flow(lk_flow *flow)
 {
     lk_flow *old;
 
-    pthread_mutex_lock(&P.mu);
-    old = P.flow;
-    P.flow = flow;
-    pthread_mutex_unlock(&P.mu);
-    P.srv->flow = flow;
+    pthread_mutex_lock(&gw_pl.mu);
+    old = gw_pl.flow;
+    gw_pl.flow = flow;
+    pthread_mutex_unlock(&gw_pl.mu);
+    gw_pl.srv->flow = flow;
     gw_pipeline_retire(old);
 }
 
@@ -223,8 +148,7 @@ static size_t slen(const char *s)
 #define MSG_STRINGS(X)                                                                             \
     X(channel)                                                                                     \
     X(user)                                                                                        \
-    X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id)             \
-        X(media_mime)
+    X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id) X(media_mime)
 
 static gw_msg *msg_new(const lk_inbound *in)
 {
@@ -249,16 +173,16 @@ static gw_msg *msg_new(const lk_inbound *in)
 
 static lk_out *out_get(void)
 {
-    return P.npool ? P.pool[--P.npool] : lk_out_new();
+    return gw_pl.npool ? gw_pl.pool[--gw_pl.npool] : lk_out_new();
 }
 
 static void out_put(lk_out *o)
 {
     if (!o)
         return;
-    if (P.npool < OUT_POOL) {
+    if (gw_pl.npool < OUT_POOL) {
         lk_out_reset(o);
-        P.pool[P.npool++] = o;
+        gw_pl.pool[gw_pl.npool++] = o;
     } else {
         lk_out_free(o);
     }
@@ -267,8 +191,8 @@ static void out_put(lk_out *o)
 static void msg_free(gw_msg *m)
 {
     out_put(m->out);
-    P.live--;
-    if (P.retired)
+    gw_pl.live--;
+    if (gw_pl.retired)
         retired_note(m->seq);
     free(m);
 }
@@ -276,24 +200,24 @@ static void msg_free(gw_msg *m)
 static void ready_push(gw_job *j)
 {
     j->next_ready = NULL;
-    if (P.ready_tail)
-        P.ready_tail->next_ready = j;
+    if (gw_pl.ready_tail)
+        gw_pl.ready_tail->next_ready = j;
     else
-        P.ready_head = j;
-    P.ready_tail = j;
+        gw_pl.ready_head = j;
+    gw_pl.ready_tail = j;
     wake_loop();
 }
 
 /* Appends the list first..last to the done list and wakes the loop. */
-static void done_push(gw_msg *first, gw_msg *last)
+void gw_pl_done_push(gw_msg *first, gw_msg *last)
 {
-    pthread_mutex_lock(&P.mu);
-    if (P.done_tail)
-        P.done_tail->next = first;
+    pthread_mutex_lock(&gw_pl.mu);
+    if (gw_pl.done_tail)
+        gw_pl.done_tail->next = first;
     else
-        P.done_head = first;
-    P.done_tail = last;
-    pthread_mutex_unlock(&P.mu);
+        gw_pl.done_head = first;
+    gw_pl.done_tail = last;
+    pthread_mutex_unlock(&gw_pl.mu);
     wake_loop();
 }
 
@@ -308,7 +232,7 @@ static worker *route(const lk_inbound *in)
     h = (h ^ 0xff) * 16777619u;
     for (p = in->user; p && *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    return &P.w[h % (uint32_t)P.nw];
+    return &gw_pl.w[h % (uint32_t)gw_pl.nw];
 }
 
 static void enqueue(gw_msg *m)
@@ -347,12 +271,12 @@ int gw_job_add(gw_job *j, const lk_inbound *in)
     if (!(m = msg_new(in)))
         return -1;
     m->job = j;
-    m->seq = ++P.seq;
-    P.live++;
+    m->seq = ++gw_pl.seq;
+    gw_pl.live++;
     j->bytes += sizeof *m + (size_t)(m->in.text ? m->in.len : 0);
     j->msgs[j->n++] = m;
     j->pending++;
-    if (!gw_limits_take(P.srv->limits, m->in.channel, m->in.user, gw_mono_us()))
+    if (!gw_limits_take(gw_pl.srv->limits, m->in.channel, m->in.user, gw_mono_us()))
         m->res = GW_R_RATE;
     else if (lk_inbound_check(&m->in, &m->why) != LK_OK)
         m->res = GW_R_INVALID;
@@ -360,11 +284,11 @@ int gw_job_add(gw_job *j, const lk_inbound *in)
         m->res = GW_R_INTERNAL;
     else
         m->todo = 1;
-    if (P.stopped) { /* while the server closes its connections */
+    if (gw_pl.stopped) { /* while the server closes its connections */
         m->res = m->todo ? GW_R_INTERNAL : m->res;
         m->todo = 0;
         m->next = NULL;
-        done_push(m, m);
+        gw_pl_done_push(m, m);
     } else {
         enqueue(m);
     }
@@ -431,189 +355,6 @@ static void job_complete(gw_job *j)
     gw_mem_after_body(bytes); /* a webhook body of thousands of messages */
 }
 
-/* ---- the store workers ---------------------------------------------------------------------- */
-
-/* LOKET_TEST_HOLD_COMMIT: see the top of the file. */
-static void hold_before_commit(int n)
-{
-    char held[512];
-    FILE *f;
-
-    if (!P.hold || access(P.hold, F_OK) != 0)
-        return;
-    snprintf(held, sizeof held, "%s.held", P.hold);
-    if ((f = fopen(held, "w"))) {
-        fprintf(f, "%d\n", n);
-        fclose(f);
-    }
-    while (access(P.hold, F_OK) == 0) {
-        struct timespec ts = {0, 2 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    unlink(held);
-}
-
-/* Steps one message in its savepoint. 1 when the store lost the transaction,
- * or when the message met a lock conflict (the batch is run again). */
-static int step_one(worker *w, gw_msg *m)
-{
-    int64_t t0 = gw_mono_us();
-    int dup = 0, lost = 0;
-    lk_err err;
-
-    gw_metrics_queued(t0 - m->queued_us);
-    err = lk_runtime_step(w->rt, &m->in, m->out, &dup, &m->state, &lost);
-    m->step_us = gw_mono_us() - t0;
-    m->todo = 0;
-    if (err != LK_OK && lk_store_retryable(w->store)) {
-        m->res = GW_R_INTERNAL; /* unless the batch runs again (run_batch) */
-        lk_out_reset(m->out);
-        return 1;
-    }
-    if (err == LK_OK) {
-        m->res = dup ? GW_R_DUP : GW_R_OK;
-    } else if (err == LK_EINVAL) {
-        m->res = GW_R_INVALID;
-        lk_inbound_check(&m->in, &m->why);
-    } else {
-        m->res = GW_R_INTERNAL;
-        gw_log(GW_LOG_ERROR, "message failed, its work undone",
-               "channel=%s user=%08lx err=\"%s\" store=\"%s\"", m->in.channel, user_tag(m->in.user),
-               lk_strerror(err), lk_store_errmsg(w->store));
-    }
-    return lost;
-}
-
-/* Locks the users of the batch's messages for the store at once
- * (lk_store_lock_users: PostgreSQL's batches never deadlock each other). */
-static lk_err lock_users(worker *w, gw_msg *batch)
-{
-    int n = 0;
-
-    for (; batch; batch = batch->next)
-        if (batch->todo) {
-            w->chans[n] = batch->in.channel;
-            w->users[n++] = batch->in.user;
-        }
-    return lk_store_lock_users(w->store, w->chans, w->users, n);
-}
-
-#define BATCH_TRIES 3 /* runs of a batch that meets lock conflicts */
-
-/* Steps and commits one batch (step 2). A batch that failed on a lock
- * conflict (lk_store_retryable) is rolled back and run again from its first
- * message, up to BATCH_TRIES times: nothing of it was committed or answered. */
-static void run_batch(worker *w, gw_msg *batch)
-{
-    gw_msg *m;
-    int lost = 0, n = 0, outbox = 0, tries = 0;
-    lk_err err = LK_OK;
-    pthread_mutex_lock(&P.mu); /* a SIGHUP swaps it between two batches */
-    if (lk_runtime_flow(w->rt) != P.flow)
-        lk_runtime_set_flow(w->rt, P.flow);
-    pthread_mutex_unlock(&P.mu);
-again:
-    for (m = batch; m && !m->todo; m = m->next)
-        ;
-    if (m && (err = lk_store_begin(w->store)) == LK_OK) {
-        lost = (err = lock_users(w, batch)) != LK_OK;
-        for (m = batch; m && !lost; m = m->next)
-            if (m->todo) {
-                lost = step_one(w, m);
-                n++;
-                outbox |= m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0;
-            }
-        if (!lost) {
-            hold_before_commit(n);
-            err = lk_store_commit(w->store);
-        }
-        if (lost || err != LK_OK) {
-            lk_store_rollback(w->store);
-            if (lk_store_retryable(w->store) && ++tries < BATCH_TRIES) {
-                gw_log(GW_LOG_WARN, "batch met a lock conflict, rolled back and run again",
-                       "messages=%d store=\"%s\"", n, lk_store_errmsg(w->store));
-                for (m = batch; m; m = m->next)
-                    if (m->out) { /* went to the store (refused ones have none) */
-                        m->todo = 1;
-                        m->res = GW_R_OK;
-                        m->why = m->state = NULL;
-                    }
-                lost = n = outbox = 0;
-                goto again;
-            }
-            gw_log(GW_LOG_ERROR, "batch failed, rolled back", "messages=%d store=\"%s\"", n,
-                   lk_store_errmsg(w->store));
-        } else {
-            gw_metrics_commit(n);
-        }
-    } else if (m) {
-        gw_log(GW_LOG_ERROR, "batch not begun", "store=\"%s\"", lk_store_errmsg(w->store));
-    }
-    for (m = batch; m; m = m->next) /* what did not commit failed */
-        if (m->todo || ((lost || err != LK_OK) && (m->res == GW_R_OK || m->res == GW_R_DUP))) {
-            m->todo = 0;
-            m->res = GW_R_INTERNAL;
-            lk_out_reset(m->out);
-        }
-    if (outbox && !lost && err == LK_OK)
-        gw_wake_sender();
-}
-
-/* Takes the batch waiting in w's queue: NULL when w was stopped and its
- * queue is empty. */
-static gw_msg *take(worker *w, gw_msg **last)
-{
-    gw_msg *first;
-    int n = 1;
-
-    pthread_mutex_lock(&w->mu);
-    while (!w->head && !w->stop) {
-        w->idle = 1;
-        pthread_cond_wait(&w->cv, &w->mu);
-        w->idle = 0;
-    }
-    if (w->head && P.batch_wait_us > 0 && w->depth < P.batch_max && !w->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)P.batch_wait_us * 1000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        while (w->depth < P.batch_max && !w->stop) {
-            w->idle = 1;
-            if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT) {
-                w->idle = 0;
-                break;
-            }
-            w->idle = 0;
-        }
-    }
-    if ((first = w->head)) {
-        for (*last = first; n < P.batch_max && (*last)->next; n++)
-            *last = (*last)->next;
-        w->head = (*last)->next;
-        if (!w->head)
-            w->tail = NULL;
-        (*last)->next = NULL;
-        w->depth -= n;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (first)
-        gw_metrics_queue_depth(-n);
-    return first;
-}
-
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    gw_msg *batch, *last = NULL;
-
-    while ((batch = take(w, &last))) {
-        run_batch(w, batch);
-        done_push(batch, last); /* step 3 */
-    }
-    return NULL;
-}
-
 /* ---- the loop's side ---------------------------------------------------------------------- */
 
 /* Counts and logs one message that came through (step 4). */
@@ -627,23 +368,23 @@ static void msg_finish(gw_msg *m)
         gw_metrics_step(m->step_us);
         gw_metrics_in(ch);
         gw_log(GW_LOG_DEBUG, "message", "channel=%s user=%08lx state=%s replies=%d ms=%.2f",
-               in->channel, user_tag(in->user), m->state ? m->state : "", lk_out_count(m->out),
-               (double)m->step_us / 1000.0);
+               in->channel, gw_pl_user_tag(in->user), m->state ? m->state : "",
+               lk_out_count(m->out), (double)m->step_us / 1000.0);
         break;
     case GW_R_DUP:
         gw_metrics_dup(ch);
         gw_log(GW_LOG_INFO, "duplicate message acknowledged", "channel=%s user=%08lx", in->channel,
-               user_tag(in->user));
+               gw_pl_user_tag(in->user));
         break;
     case GW_R_RATE:
         gw_metrics_error(GW_E_RATE);
         gw_log(GW_LOG_WARN, "message over the sender's rate: not processed",
-               "channel=%s user=%08lx", in->channel, user_tag(in->user));
+               "channel=%s user=%08lx", in->channel, gw_pl_user_tag(in->user));
         break;
     case GW_R_INVALID:
         gw_metrics_error(GW_E_BAD_INPUT);
         gw_log(GW_LOG_INFO, "message refused", "channel=%s user=%08lx why=\"%s\"", in->channel,
-               user_tag(in->user), m->why ? m->why : "");
+               gw_pl_user_tag(in->user), m->why ? m->why : "");
         break;
     case GW_R_INTERNAL: gw_metrics_error(GW_E_INTERNAL); break;
     }
@@ -660,53 +401,20 @@ void gw_pipeline_poll(void)
     gw_msg *m, *next;
     gw_job *j;
 
-    pthread_mutex_lock(&P.mu);
-    m = P.done_head;
-    P.done_head = P.done_tail = NULL;
-    pthread_mutex_unlock(&P.mu);
+    pthread_mutex_lock(&gw_pl.mu);
+    m = gw_pl.done_head;
+    gw_pl.done_head = gw_pl.done_tail = NULL;
+    pthread_mutex_unlock(&gw_pl.mu);
     for (; m; m = next) {
         next = m->next;
         msg_finish(m);
     }
-    while ((j = P.ready_head)) {
-        P.ready_head = j->next_ready;
-        if (!P.ready_head)
-            P.ready_tail = NULL;
+    while ((j = gw_pl.ready_head)) {
+        gw_pl.ready_head = j->next_ready;
+        if (!gw_pl.ready_head)
+            gw_pl.ready_tail = NULL;
         job_complete(j);
     }
-}
-
-static lk_err worker_open(gw_server *s, worker *w)
-{
-    lk_store_opts so;
-    char dbname[256];
-    lk_diag diag = {0};
-    lk_err err;
-
-    lk_store_opts_default(&so);
-    so.sync = s->cfg.sync;
-    so.wal_autocheckpoint = 0;         /* the maintenance thread checkpoints */
-    so.wal_limit = 2 * s->cfg.wal_max; /* the writer's bound on the WAL (see server.c) */
-    if ((err = lk_store_open(s->cfg.db, &so, &w->store, &diag)) != LK_OK) {
-        gw_log(GW_LOG_ERROR, "store worker: cannot open the database", "db=\"%s\" why=\"%s\"",
-               lk_store_redact(s->cfg.db, dbname, sizeof dbname),
-               diag.n ? diag.items[0].msg : lk_strerror(err));
-        lk_diag_clear(&diag);
-        return err;
-    }
-    if (!(w->rt = lk_runtime_new(s->flow, w->store)) ||
-        !(w->chans = calloc((size_t)s->cfg.batch_max, sizeof *w->chans)) ||
-        !(w->users = calloc((size_t)s->cfg.batch_max, sizeof *w->users)))
-        return LK_ENOMEM;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
-        return LK_ENOMEM;
-    }
-    w->started = 1;
-    return LK_OK;
 }
 
 lk_err gw_pipeline_start(gw_server *s)
@@ -715,15 +423,15 @@ lk_err gw_pipeline_start(gw_server *s)
     lk_err err = LK_OK;
     int i, n = s->cfg.store_workers;
 
-    memset(&P, 0, sizeof P);
-    P.srv = s;
-    P.batch_max = s->cfg.batch_max;
-    P.batch_wait_us = s->cfg.batch_wait_us;
-    P.hold = getenv("LOKET_TEST_HOLD_COMMIT");
-    if (P.hold && !*P.hold)
-        P.hold = NULL;
-    pthread_mutex_init(&P.mu, NULL);
-    P.flow = s->flow;
+    memset(&gw_pl, 0, sizeof gw_pl);
+    gw_pl.srv = s;
+    gw_pl.batch_max = s->cfg.batch_max;
+    gw_pl.batch_wait_us = s->cfg.batch_wait_us;
+    gw_pl.hold = getenv("LOKET_TEST_HOLD_COMMIT");
+    if (gw_pl.hold && !*gw_pl.hold)
+        gw_pl.hold = NULL;
+    pthread_mutex_init(&gw_pl.mu, NULL);
+    gw_pl.flow = s->flow;
     /* SQLite has one writer: more workers would only wait for its lock;
      * PostgreSQL's default is PG_WORKERS (README: More than one server) */
     if (n == 0)
@@ -732,10 +440,10 @@ lk_err gw_pipeline_start(gw_server *s)
         gw_log(GW_LOG_WARN, "store_workers is 1 with SQLite (one writer)", "store_workers=%d", n);
         n = 1;
     }
-    if (!(P.w = calloc((size_t)n, sizeof *P.w)))
+    if (!(gw_pl.w = calloc((size_t)n, sizeof *gw_pl.w)))
         return LK_ENOMEM;
-    P.nw = n;
-    atomic_store(&P.ctx, s->ctx);
+    gw_pl.nw = n;
+    atomic_store(&gw_pl.ctx, s->ctx);
     /* the workers get no signals: SIGTERM and SIGHUP go to the loop's poll() */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -743,11 +451,12 @@ lk_err gw_pipeline_start(gw_server *s)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     for (i = 0; i < n && err == LK_OK; i++)
-        err = worker_open(s, &P.w[i]);
+        err = gw_pl_worker_open(s, &gw_pl.w[i]);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err == LK_OK)
         gw_log(GW_LOG_INFO, "store workers started",
-               "store_workers=%d batch_max=%d batch_wait_us=%d", n, P.batch_max, P.batch_wait_us);
+               "store_workers=%d batch_max=%d batch_wait_us=%d", n, gw_pl.batch_max,
+               gw_pl.batch_wait_us);
     return err;
 }
 
@@ -755,8 +464,8 @@ void gw_pipeline_stop(void)
 {
     int i;
 
-    for (i = 0; i < P.nw; i++) {
-        worker *w = &P.w[i];
+    for (i = 0; i < gw_pl.nw; i++) {
+        worker *w = &gw_pl.w[i];
         if (!w->started)
             continue;
         pthread_mutex_lock(&w->mu);
@@ -764,15 +473,15 @@ void gw_pipeline_stop(void)
         pthread_cond_signal(&w->cv);
         pthread_mutex_unlock(&w->mu);
     }
-    for (i = 0; i < P.nw; i++)
-        if (P.w[i].started) {
-            pthread_join(P.w[i].th, NULL);
-            pthread_cond_destroy(&P.w[i].cv);
-            pthread_mutex_destroy(&P.w[i].mu);
-            P.w[i].started = 0;
+    for (i = 0; i < gw_pl.nw; i++)
+        if (gw_pl.w[i].started) {
+            pthread_join(gw_pl.w[i].th, NULL);
+            pthread_cond_destroy(&gw_pl.w[i].cv);
+            pthread_mutex_destroy(&gw_pl.w[i].mu);
+            gw_pl.w[i].started = 0;
         }
-    atomic_store(&P.ctx, NULL);
-    P.stopped = 1;
+    atomic_store(&gw_pl.ctx, NULL);
+    gw_pl.stopped = 1;
     gw_pipeline_poll(); /* answers what its requesters still wait for */
 }
 
@@ -782,43 +491,43 @@ void gw_pipeline_free(void)
     gw_job *j;
     int i;
 
-    if (!P.srv)
+    if (!gw_pl.srv)
         return;
     gw_pipeline_stop();
     /* what is left belongs to requests that went (cancelled jobs) */
-    for (m = P.done_head; m; m = next) {
+    for (m = gw_pl.done_head; m; m = next) {
         next = m->next;
         m->job->cancelled = m->job->ended = 1;
         msg_finish(m);
     }
-    P.done_head = P.done_tail = NULL;
-    while ((j = P.ready_head)) {
-        P.ready_head = j->next_ready;
+    gw_pl.done_head = gw_pl.done_tail = NULL;
+    while ((j = gw_pl.ready_head)) {
+        gw_pl.ready_head = j->next_ready;
         j->cancelled = 1;
         job_complete(j);
     }
-    P.ready_tail = NULL;
-    for (i = 0; i < P.nw; i++) {
-        lk_runtime_free(P.w[i].rt);
-        lk_store_close(P.w[i].store);
-        free(P.w[i].chans);
-        free(P.w[i].users);
+    gw_pl.ready_tail = NULL;
+    for (i = 0; i < gw_pl.nw; i++) {
+        lk_runtime_free(gw_pl.w[i].rt);
+        lk_store_close(gw_pl.w[i].store);
+        free(gw_pl.w[i].chans);
+        free(gw_pl.w[i].users);
     }
-    free(P.w);
-    P.w = NULL;
-    P.nw = 0;
-    for (i = 0; i < P.npool; i++)
-        lk_out_free(P.pool[i]);
-    P.npool = 0;
-    while (P.retired) { /* every message is freed: nothing uses them */
-        retired *r = P.retired;
-        P.retired = r->next;
+    free(gw_pl.w);
+    gw_pl.w = NULL;
+    gw_pl.nw = 0;
+    for (i = 0; i < gw_pl.npool; i++)
+        lk_out_free(gw_pl.pool[i]);
+    gw_pl.npool = 0;
+    while (gw_pl.retired) { /* every message is freed: nothing uses them */
+        retired *r = gw_pl.retired;
+        gw_pl.retired = r->next;
         lk_flow_free(r->flow);
         free(r);
     }
-    lk_flow_free(P.flow);
-    P.flow = NULL;
-    P.srv->flow = NULL;
-    pthread_mutex_destroy(&P.mu);
-    P.srv = NULL;
+    lk_flow_free(gw_pl.flow);
+    gw_pl.flow = NULL;
+    gw_pl.srv->flow = NULL;
+    pthread_mutex_destroy(&gw_pl.mu);
+    gw_pl.srv = NULL;
 }

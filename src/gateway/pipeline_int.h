@@ -1,0 +1,102 @@
+/* The inside of the store pipeline, shared by its two files (pipeline.c
+ * opens with the life of a message):
+ *
+ *   pipeline.c         the loop thread's side: jobs, the queues' entry, the
+ *                      done list, flows, start and stop
+ *   pipeline_worker.c  a store worker thread: batches, savepoints, commits
+ *
+ * gw_pl is the pipeline's one state; the fields marked "loop thread only" are
+ * never touched by a worker. */
+#ifndef LOKET_GW_PIPELINE_INT_H
+#define LOKET_GW_PIPELINE_INT_H
+
+#include "gw.h"
+
+#include <stdatomic.h>
+
+#define OUT_POOL 1024 /* lk_out kept for reuse (each keeps its buffers) */
+
+/* A flow waiting for the messages submitted before it was retired. */
+typedef struct retired {
+    struct retired *next;
+    lk_flow *flow;
+    uint64_t seq; /* messages with a sequence number up to this one may use it */
+    int64_t live; /* of those, the ones not freed yet */
+} retired;
+typedef struct gw_msg {
+    struct gw_msg *next; /* in a worker's queue, then on the done list */
+    gw_job *job;
+    lk_inbound in; /* its strings point into data */
+    lk_out *out;   /* NULL unless it goes to the store */
+    uint64_t seq;  /* in the order of gw_job_add */
+    int todo;      /* 1: for the store; 0: refused on the loop thread */
+    gw_result res;
+    const char *why;   /* GW_R_INVALID */
+    const char *state; /* after the step, for the log (borrowed from the flow) */
+    int64_t queued_us, step_us;
+    char data[];
+} gw_msg;
+
+struct gw_job {
+    gw_job_fn done;
+    void *ctx;
+    gw_msg **msgs;
+    int n, cap;
+    int pending;  /* added and not through yet */
+    size_t bytes; /* the messages' memory, for gw_mem_after_body */
+    int ended, cancelled;
+    gw_job *next_ready;
+};
+
+typedef struct worker {
+    pthread_t th;
+    int started;
+    lk_store *store;
+    lk_runtime *rt;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    gw_msg *head, *tail; /* its queue */
+    int depth;
+    int idle; /* waiting on cv */
+    int stop;
+    const char **chans, **users; /* lock_users' arguments, for batch_max messages */
+} worker;
+
+typedef struct gw_pl_state {
+    gw_server *srv;
+    struct lws_context *_Atomic ctx; /* NULL once the workers stopped */
+    worker *w;
+    int nw;
+    int batch_max, batch_wait_us;
+    const char *hold;   /* LOKET_TEST_HOLD_COMMIT */
+    pthread_mutex_t mu; /* the done list and flow */
+    gw_msg *done_head, *done_tail;
+    lk_flow *flow; /* the server's, for the next batch; owned */
+    /* loop thread only */
+    gw_job *ready_head, *ready_tail;
+    lk_out *pool[OUT_POOL];
+    int npool;
+    int stopped;
+    uint64_t seq; /* the last message's sequence number */
+    int64_t live; /* messages submitted and not freed */
+    retired *retired;
+} gw_pl_state;
+
+extern gw_pl_state gw_pl;
+
+/* A short stable hash of a user id for logs: phone numbers stay out of them. */
+static inline unsigned long gw_pl_user_tag(const char *u)
+{
+    unsigned long h = 5381;
+    for (; *u; u++)
+        h = h * 33 + (unsigned char)*u;
+    return h & 0xffffffffUL;
+}
+
+/* pipeline.c: appends the list first..last to the done list and wakes the loop
+ * (step 3). Any thread. */
+void gw_pl_done_push(gw_msg *first, gw_msg *last);
+/* pipeline_worker.c: opens w's store and runtime and starts its thread. */
+lk_err gw_pl_worker_open(gw_server *s, worker *w);
+
+#endif
