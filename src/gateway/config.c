@@ -44,7 +44,7 @@ void gw_config_defaults(gw_config *c)
     c->prune_every_ms = 3600 * 1000;
     c->active_window_ms = 30 * 60 * 1000;
     c->send_timeout_s = 10;
-    c->send_inflight = 64;
+    c->send_inflight = 128;
     c->batch_per_turn = 32;
     c->wal_max = 16 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;

@@ -187,9 +187,10 @@ static int configure(gw_config *c, int argc, char **argv)
 }
 
 /* The connection cap under the file descriptor limit: every connection is a
- * descriptor, and the databases (three connections, each with its -wal and
- * -shm), the listener, the loop's wake-up pipe, stdio, the sender's sockets
- * and a flow reload need some too. At the limit accept() fails and
+ * descriptor, and the databases (the loop's, the sender's, the maintenance
+ * thread's and each store worker's connection, each with its -wal and -shm),
+ * the listener, the loop's wake-up pipe, stdio, the sender's sockets (one per
+ * request in flight, send_inflight) and a flow reload need some too. At the limit accept() fails and
  * libwebsockets retries it in a busy loop, so the cap keeps clear of it. */
 static void cap_connections(gw_config *c, long *fd_limit)
 {
@@ -199,7 +200,8 @@ static void cap_connections(gw_config *c, long *fd_limit)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
         soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
     *fd_limit = soft;
-    cap = soft - 32 - soft / 16;
+    cap = soft - 32 - soft / 16 - c->send_inflight -
+          3L * (c->store_workers ? c->store_workers : 4);
     if (cap < 8)
         cap = 8;
     if (c->max_conns > cap)
