@@ -77,15 +77,21 @@ void gw_metrics_sender_inflight(int n)
     atomic_store(&sender_inflight, n);
 }
 
-void gw_metrics_step(int64_t us)
+/* Counts a duration of us microseconds in a histogram of bucket_s. */
+static void observe_us(atomic_ullong *bucket, atomic_ullong *sum_us, int64_t us)
 {
     size_t i;
     double s = (double)us / 1e6;
 
     for (i = 0; i < NBUCKETS && s > bucket_s[i]; i++)
         ;
-    atomic_fetch_add(&step_bucket[i], 1);
-    atomic_fetch_add(&step_sum_us, (unsigned long long)(us > 0 ? us : 0));
+    atomic_fetch_add(&bucket[i], 1);
+    atomic_fetch_add(sum_us, (unsigned long long)(us > 0 ? us : 0));
+}
+
+void gw_metrics_step(int64_t us)
+{
+    observe_us(step_bucket, &step_sum_us, us);
 }
 
 void gw_metrics_commit(int n)
@@ -101,13 +107,7 @@ void gw_metrics_commit(int n)
 
 void gw_metrics_queued(int64_t us)
 {
-    size_t i;
-    double s = (double)us / 1e6;
-
-    for (i = 0; i < NBUCKETS && s > bucket_s[i]; i++)
-        ;
-    atomic_fetch_add(&queue_bucket[i], 1);
-    atomic_fetch_add(&queue_sum_us, (unsigned long long)(us > 0 ? us : 0));
+    observe_us(queue_bucket, &queue_sum_us, us);
 }
 
 void gw_metrics_queue_depth(int delta)
