@@ -558,9 +558,9 @@ static lk_err pg_rollback_to(lk_store *s)
     }
     if (q->pipe && q->npend)
         pg_pipe_flush(q); /* what the failed message queued: its errors are undone here */
-    if ((err = q->pipe ? pg_defer_sql(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint")
-                       : exec(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint", NULL)) !=
-            LK_OK ||
+    if ((err = q->pipe
+                   ? pg_defer_sql(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint")
+                   : exec(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK ||
         (err = exec(q, "RELEASE SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK)
         return err;
     q->sp = q->failed = 0;

@@ -56,8 +56,8 @@ typedef struct pg_store {
     int failed;       /* pipeline mode: a statement failed since the last savepoint or begin */
     int npend;        /* statements queued and not read yet */
     const char *pend[PG_MAXPEND]; /* their names, for the error of the one that fails */
-    lk_buf keys;      /* lock_users' parameter, kept for the next batch */
-    char where[160];  /* "database D on H": names the server, never a secret */
+    lk_buf keys;                  /* lock_users' parameter, kept for the next batch */
+    char where[160];              /* "database D on H": names the server, never a secret */
 } pg_store;
 
 /* Parameters of one statement. Every value goes in binary format: integers
@@ -143,7 +143,7 @@ lk_err pg_defer_sql(pg_store *q, const char *sql, const char *op); /* pipeline m
  * keys (the same key as PS_LOCK_USER's), in the order of the lock keys, one
  * at a time: the hash first, sorted, then the locks in that order. */
 #define PG_SQL_LOCK_USERS                                                                          \
-    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "   \
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "    \
     "FROM unnest($1::text[]) AS u(k) ORDER BY h) AS l"
 lk_err pg_lock_users(lk_store *s, const char *const *channels, const char *const *users, int n);
 
