@@ -16,7 +16,13 @@
  * or COMMIT that read it). The transaction is then in error as without a
  * pipeline: ROLLBACK TO SAVEPOINT undoes that message alone, ROLLBACK the
  * transaction. Code that needs a synchronous call in the middle of a
- * transaction (pg_priv.c) leaves pipeline mode first (pg_pipe_leave). */
+ * transaction (pg_priv.c) leaves pipeline mode first (pg_pipe_leave).
+ *
+ * Only statements that answer with a command tag are queued unread, at most
+ * PG_MAXPEND of them: the server's answers to a full queue are a few
+ * hundred bytes, so it never blocks writing them while loket, blocking too,
+ * is still writing the queue (the classic deadlock of pipelining on a
+ * blocking connection). */
 #include "pg_int.h"
 
 #include <string.h>
@@ -114,10 +120,17 @@ lk_err pg_pipe_enter(pg_store *q)
 
 void pg_pipe_leave(pg_store *q)
 {
+    char keep[sizeof q->base.errmsg];
+    int retry = q->base.retry;
+
     if (!q->pipe)
         return;
-    if (q->npend)
-        flush(q, NULL); /* errors stay in the transaction's status */
+    if (q->npend) { /* on the way to a rollback: the error that led there stays the store's */
+        memcpy(keep, q->base.errmsg, sizeof keep);
+        flush(q, NULL); /* a failure stays in the transaction's status */
+        memcpy(q->base.errmsg, keep, sizeof keep);
+        q->base.retry = retry;
+    }
     PQexitPipelineMode(q->conn);
     q->pipe = 0;
 }
