@@ -222,7 +222,8 @@ static size_t slen(const char *s)
  * has its length): a string field added to lk_inbound goes here too. */
 #define MSG_STRINGS(X)                                                                             \
     X(channel)                                                                                     \
-    X(user) X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id)     \
+    X(user)                                                                                        \
+    X(ext_id) X(outbox_channel) X(tap_question) X(tap_title) X(media_type) X(media_id)             \
         X(media_mime)
 
 static gw_msg *msg_new(const lk_inbound *in)
@@ -677,6 +678,7 @@ void gw_pipeline_poll(void)
 
 static lk_err worker_open(gw_server *s, worker *w)
 {
+    pthread_condattr_t ca;
     lk_store_opts so;
     char dbname[256];
     lk_diag diag = {0};
@@ -698,7 +700,10 @@ static lk_err worker_open(gw_server *s, worker *w)
         !(w->users = calloc((size_t)s->cfg.batch_max, sizeof *w->users)))
         return LK_ENOMEM;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    pthread_condattr_init(&ca); /* take() waits until a CLOCK_MONOTONIC deadline */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
