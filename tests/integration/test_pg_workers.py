@@ -10,8 +10,9 @@ carry the messages of many users at once, so that every batch holds several user
   (two batches that would each hold a user the other waits for), are processed once each,
   and no batch meets a lock conflict: a batch locks its users in one order on every server;
 - a real deadlock (another connection holding a session row a batch needs, then asking for
-  one the batch holds) fails the batch's statement: the batch is rolled back and run again,
-  and its messages are answered once, in order."""
+  one the batch holds; server C, one worker gathering both messages in one batch) fails the
+  batch's statement: the batch is rolled back and run again, and its messages are answered
+  once, in order."""
 
 import json
 import os
