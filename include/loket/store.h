@@ -90,8 +90,10 @@ void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
  * release keeps what was done since the mark and drops it; rollback_to
  * undoes what was done since the mark and drops it, the transaction staying
  * open. LK_EINVAL without an open transaction (or, for release and
- * rollback_to, without a mark). When rollback_to fails, the database may
- * have lost the whole transaction: roll back. */
+ * rollback_to, without a mark). When release fails the mark stays, and
+ * rollback_to undoes the work (PostgreSQL learns there whether the writes
+ * since the mark went in). When rollback_to fails, the database may have
+ * lost the whole transaction: roll back. */
 lk_err lk_store_savepoint(lk_store *s);
 lk_err lk_store_release(lk_store *s);
 lk_err lk_store_rollback_to(lk_store *s);

@@ -219,11 +219,10 @@ lk_err lk_runtime_step(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *d
     }
     if ((err = process(rt, in, out, &seen, &st)) != LK_OK)
         goto fail;
-    if ((err = lk_store_release(rt->store)) != LK_OK) {
-        *lost = 1;
-        lk_out_reset(out);
-        return err;
-    }
+    /* PostgreSQL reads the answers of the writes at release: a failing one
+     * is undone like any other error of the message */
+    if ((err = lk_store_release(rt->store)) != LK_OK)
+        goto fail;
     *dup = seen;
     if (state)
         *state = st;

@@ -222,12 +222,21 @@ void pg_fail(pg_store *q, const char *op, const PGresult *r)
     q->base.retry = conflict(r);
 }
 
+const char *pg_stmt_name(int which)
+{
+    return names[which];
+}
+
 PGresult *pg_run(pg_store *q, int which, pg_params *p, int binary, const char *op, lk_err *err)
 {
-    PGresult *r = PQexecPrepared(q->conn, names[which], p ? p->n : 0, p ? p->v : NULL,
-                                 p ? p->len : NULL, p ? p->fmt : NULL, binary);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    PGresult *r;
+    ExecStatusType st;
 
+    if (q->pipe)
+        return pg_pipe_run(q, which, NULL, p, binary, op, err);
+    r = PQexecPrepared(q->conn, names[which], p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                       p ? p->fmt : NULL, binary);
+    st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     *err = LK_OK;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -245,10 +254,17 @@ int64_t pg_i64(const PGresult *r, int row, int col)
 /* Runs a command without parameters (BEGIN, COMMIT, the migration). */
 static lk_err exec(pg_store *q, const char *sql, const char *op, const char *want_status)
 {
-    PGresult *r = PQexec(q->conn, sql);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    PGresult *r;
+    ExecStatusType st;
     lk_err err = LK_OK;
 
+    if (q->pipe) { /* one statement, and what was queued before it */
+        if (!(r = pg_pipe_run(q, -1, sql, NULL, 0, op, &err)))
+            return err;
+    } else {
+        r = PQexec(q->conn, sql);
+    }
+    st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         pg_fail(q, op, r);
         err = r ? LK_ESTORE : LK_ENOMEM;
@@ -314,7 +330,9 @@ lk_err pg_usable(pg_store *q, const char *op)
 {
     if (!q->tx)
         return pg_ready(q, op);
-    if (PQstatus(q->conn) != CONNECTION_OK || PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+    /* in pipeline mode libpq says "active" throughout: q->failed tells */
+    if (PQstatus(q->conn) != CONNECTION_OK ||
+        (q->pipe ? q->failed : PQtransactionStatus(q->conn) != PQTRANS_INTRANS)) {
         lk_store_set_err(&q->base,
                          "%s: the transaction was already rolled back after an error; "
                          "call lk_store_rollback",
@@ -429,9 +447,10 @@ static void pg_rollback(lk_store *s)
 {
     pg_store *q = (pg_store *)s;
 
+    pg_pipe_leave(q);
     if (q->tx && PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(PQexec(q->conn, "ROLLBACK"));
-    q->tx = q->sp = q->locked = 0;
+    q->tx = q->sp = q->locked = q->failed = 0;
 }
 
 static void pg_close(lk_store *s)
@@ -452,8 +471,13 @@ static lk_err pg_begin(lk_store *s)
         return LK_EINVAL;
     }
     s->retry = 0;
-    if ((err = pg_ready(q, "begin")) != LK_OK || (err = exec(q, "BEGIN", "begin", NULL)) != LK_OK)
+    /* BEGIN is only queued: it goes with the transaction's first statement */
+    if ((err = pg_ready(q, "begin")) != LK_OK || (err = pg_pipe_enter(q)) != LK_OK)
         return err;
+    if ((err = pg_defer_sql(q, "BEGIN", "begin")) != LK_OK) {
+        pg_pipe_leave(q);
+        return err;
+    }
     q->tx = 1;
     return LK_OK;
 }
@@ -470,8 +494,10 @@ static lk_err pg_commit(lk_store *s)
     if ((err = pg_usable(q, "commit")) != LK_OK)
         return err;
     /* an aborted transaction "commits" as ROLLBACK: that is a failure */
-    if ((err = exec(q, "COMMIT", "commit", "COMMIT")) == LK_OK)
-        q->tx = q->sp = q->locked = 0;
+    if ((err = exec(q, "COMMIT", "commit", "COMMIT")) == LK_OK) {
+        pg_pipe_leave(q);
+        q->tx = q->sp = q->locked = q->failed = 0;
+    }
     return err;
 }
 
@@ -489,7 +515,8 @@ static lk_err pg_savepoint(lk_store *s)
         return LK_EINVAL;
     }
     if ((err = pg_usable(q, "savepoint")) != LK_OK ||
-        (err = exec(q, "SAVEPOINT m", "savepoint", NULL)) != LK_OK)
+        (err = q->pipe ? pg_defer_sql(q, "SAVEPOINT m", "savepoint")
+                       : exec(q, "SAVEPOINT m", "savepoint", NULL)) != LK_OK)
         return err;
     q->sp = 1;
     return LK_OK;
@@ -524,10 +551,14 @@ static lk_err pg_rollback_to(lk_store *s)
         lk_store_set_err(s, "rollback to savepoint: %s: the connection was lost", q->where);
         return LK_ESTORE;
     }
-    if ((err = exec(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK ||
+    if (q->pipe && q->npend)
+        pg_pipe_flush(q); /* what the failed message queued: its errors are undone here */
+    if ((err = q->pipe
+                   ? pg_defer_sql(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint")
+                   : exec(q, "ROLLBACK TO SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK ||
         (err = exec(q, "RELEASE SAVEPOINT m", "rollback to savepoint", NULL)) != LK_OK)
         return err;
-    q->sp = 0;
+    q->sp = q->failed = 0;
     return LK_OK;
 }
 
@@ -613,7 +644,7 @@ static lk_err pg_save(lk_store *s, const char *channel, const char *user, const 
     pg_p_text(&p, user, strlen(user));
     pg_p_text(&p, n ? (const char *)blob : "", n); /* an empty blob, not NULL */
     pg_p_i64(&p, now_ms);
-    return run0((pg_store *)s, PS_SAVE, &p, "save", NULL);
+    return pg_defer((pg_store *)s, PS_SAVE, &p, "save");
 }
 
 static lk_err pg_del(lk_store *s, const char *channel, const char *user)
@@ -622,7 +653,7 @@ static lk_err pg_del(lk_store *s, const char *channel, const char *user)
 
     pg_p_text(&p, channel, strlen(channel));
     pg_p_text(&p, user, strlen(user));
-    return run0((pg_store *)s, PS_DELETE, &p, "delete", NULL);
+    return pg_defer((pg_store *)s, PS_DELETE, &p, "delete");
 }
 
 static void p_opt(pg_params *p, const char *z)
@@ -642,7 +673,7 @@ static lk_err pg_log(lk_store *s, const lk_log_entry *e)
     p_opt(&p, e->ext_id && *e->ext_id ? e->ext_id : NULL);
     pg_p_text(&p, e->text ? e->text : "", e->text ? e->text_len : 0);
     p_opt(&p, e->missed);
-    return run0((pg_store *)s, PS_LOG, &p, "log", NULL);
+    return pg_defer((pg_store *)s, PS_LOG, &p, "log");
 }
 
 static lk_err pg_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
@@ -653,12 +684,14 @@ static lk_err pg_outbox_add(lk_store *s, const char *user, const char *channel, 
     PGresult *r;
     lk_err err;
 
-    if ((err = pg_usable(q, "outbox_add")) != LK_OK)
-        return err;
     p_opt(&p, user);
     p_opt(&p, channel);
     p_opt(&p, payload);
     pg_p_i64(&p, now_ms);
+    if (!id) /* nobody waits for the id: queued with the message's other writes */
+        return pg_defer(q, PS_OB_ADD, &p, "outbox_add");
+    if ((err = pg_usable(q, "outbox_add")) != LK_OK)
+        return err;
     if (!(r = pg_run(q, PS_OB_ADD, &p, 0, "outbox_add", &err)))
         return err;
     if (id)

@@ -41,6 +41,8 @@ enum {
     PS__N
 };
 
+#define PG_MAXPEND 64 /* statements queued at most before they are read */
+
 typedef struct pg_store {
     lk_store base; /* first: an lk_store * is a pg_store * */
     PGconn *conn;
@@ -50,8 +52,12 @@ typedef struct pg_store {
     int lock_ms;      /* lk_store_opts.busy_timeout_ms: lock_timeout */
     int async_commit; /* lk_store_opts.sync OFF: synchronous_commit = off */
     int locked;       /* lock_users ran in this transaction */
-    lk_buf keys;      /* lock_users' parameter, kept for the next batch */
-    char where[160];  /* "database D on H": names the server, never a secret */
+    int pipe;         /* in pipeline mode (pg_pipe.c): from begin to commit or rollback */
+    int failed;       /* pipeline mode: a statement failed since the last savepoint or begin */
+    int npend;        /* statements queued and not read yet */
+    const char *pend[PG_MAXPEND]; /* their names, for the error of the one that fails */
+    lk_buf keys;                  /* lock_users' parameter, kept for the next batch */
+    char where[160];              /* "database D on H": names the server, never a secret */
 } pg_store;
 
 /* Parameters of one statement. Every value goes in binary format: integers
@@ -115,12 +121,29 @@ lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
 lk_err pg_wal_size(lk_store *s, int64_t *bytes);
 lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 
+/* ---- pg_pipe.c: pipeline mode inside a transaction ---- */
+const char *pg_stmt_name(int which); /* the name statement which is prepared under */
+/* Enters and leaves pipeline mode (leave reads whatever is queued first;
+ * no-op outside it). */
+lk_err pg_pipe_enter(pg_store *q);
+void pg_pipe_leave(pg_store *q);
+/* Reads whatever is queued (errors set the store's error and q->failed). */
+lk_err pg_pipe_flush(pg_store *q);
+/* Queues statement which (sql when which < 0) after what is queued, sends
+ * all and reads every answer: the result of this one, or NULL and *err. */
+PGresult *pg_pipe_run(pg_store *q, int which, const char *sql, pg_params *p, int binary,
+                      const char *op, lk_err *err);
+/* A statement whose answer nobody reads: queued in pipeline mode (its error
+ * comes with the next statement that reads), else run at once. */
+lk_err pg_defer(pg_store *q, int which, pg_params *p, const char *op);
+lk_err pg_defer_sql(pg_store *q, const char *sql, const char *op); /* pipeline mode only */
+
 /* ---- pg_batch.c ---- */
 /* Every advisory lock of the users named by a text[] of "channel\x1fuser"
  * keys (the same key as PS_LOCK_USER's), in the order of the lock keys, one
  * at a time: the hash first, sorted, then the locks in that order. */
 #define PG_SQL_LOCK_USERS                                                                          \
-    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "   \
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "    \
     "FROM unnest($1::text[]) AS u(k) ORDER BY h) AS l"
 lk_err pg_lock_users(lk_store *s, const char *const *channels, const char *const *users, int n);
 

@@ -56,6 +56,7 @@ lk_err pg_query(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs,
     lk_err err = LK_OK;
     int i, row, nrows, ncols;
 
+    pg_pipe_leave(q); /* PQexecParams is refused in pipeline mode */
     if ((err = pg_usable(q, "query")) != LK_OK)
         return err;
     if (nargs > PG_MAXP) {

@@ -296,9 +296,17 @@ static void test_rollback(void)
     CHECK_INT(lk_store_save(s, "t", "u", "half", 4, 4), LK_OK);
     if (pg_base) {
         /* PostgreSQL aborts the transaction at an error (here text that is
-         * not UTF-8, which SQLite would take): the same refusal follows */
+         * not UTF-8, which SQLite would take): the same refusal follows. The
+         * log row is only queued (pipeline mode): its error comes with the
+         * next statement that reads, under the log's name */
+        lk_buf b = {0};
+        int found = 0;
+
         e.text = "\xff\xfe";
-        CHECK_INT(lk_store_log(s, &e), LK_ESTORE);
+        CHECK_INT(lk_store_log(s, &e), LK_OK);
+        CHECK_INT(lk_store_load(s, "t", "u", &b, &found), LK_ESTORE);
+        CHECK(strstr(lk_store_errmsg(s), "log: ") != NULL);
+        lk_buf_free(&b);
     } else {
         CHECK_INT(raw_exec(lk_store_sqlite_db(s), "ROLLBACK"), SQLITE_OK);
     }
@@ -853,6 +861,7 @@ static void test_bad_args(void)
 }
 
 #include "store_pg_cases.h"     /* test_pg_*: PostgreSQL only */
+#include "store_pg_pipe_cases.h" /* pipeline mode and batch locks: PostgreSQL only */
 #include "store_status_cases.h" /* delivery statuses, every backend */
 
 /* The cases every backend passes. */
@@ -893,6 +902,8 @@ int main(void)
         test_pg_migrate_race();
         test_pg_two_servers();
         test_pg_lease();
+        test_pg_pipeline();
+        test_pg_lock_users();
         pg_drop_schemas();
     } else {
         fprintf(stderr, "test_store: PostgreSQL cases SKIPPED: LOKET_TEST_PG is not set "

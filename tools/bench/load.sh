@@ -5,6 +5,7 @@
 #   tools/bench/load.sh [--sync full|normal] [--build DIR] [--port P] [loket-load options]
 #   tools/bench/load.sh --sync full --mode ws --clients 100 --duration 20
 #   tools/bench/load.sh --sync full --mode whatsapp --clients 100 --duration 20
+#   tools/bench/load.sh --db 'postgresql:///loket?host=/tmp/pgb' --workers 4 --mode ws ...
 #
 # The server gets a new database in a temporary directory on the disk of /tmp (or
 # $LOKET_BENCH_DIR), the per-sender rate limit and the per-address connection cap raised
@@ -15,13 +16,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-sync=full build=build port=18080
+sync=full build=build port=18080 db= workers=
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --sync) sync=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
+    --db) db=$2; shift 2 ;;           # a PostgreSQL URI instead of a new SQLite file
+    --workers) workers=$2; shift 2 ;; # store_workers
     *) args+=("$1"); shift ;;
     esac
 done
@@ -39,9 +42,10 @@ ws_new_sessions = 1000000
 max_webhook_conns = 100000
 log = warn
 EOF
+if [ -n "$workers" ]; then echo "store_workers = $workers" >>"$dir/loket.conf"; fi
 LOKET_WA_APP_SECRET=$secret LOKET_WA_API_URL=http://127.0.0.1:9 \
     taskset -c "${LOKET_BENCH_SERVER_CPU:-0}" "$build/loket" serve --config "$dir/loket.conf" \
-    --db "$dir/loket.db" --host 127.0.0.1 --port "$port" 2>"$dir/server.log" &
+    --db "${db:-$dir/loket.db}" --host 127.0.0.1 --port "$port" 2>"$dir/server.log" &
 pid=$!
 cleanup() {
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -53,7 +57,8 @@ for _ in $(seq 1 200); do # up to 10 s for /healthz
     kill -0 "$pid" 2>/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     sleep 0.05
 done
-echo "server: pid $pid on core ${LOKET_BENCH_SERVER_CPU:-0}, synchronous=$sync, db $dir/loket.db"
+echo "server: pid $pid on core ${LOKET_BENCH_SERVER_CPU:-0}, synchronous=$sync," \
+    "db ${db:+PostgreSQL}${db:-$dir/loket.db}${workers:+, store_workers=$workers}"
 perf_pid=
 if command -v perf >/dev/null 2>&1 &&
     perf stat -e syscalls:sys_enter_fdatasync -p "$pid" -o /dev/null -- true >/dev/null 2>&1; then
