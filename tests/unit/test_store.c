@@ -602,10 +602,10 @@ static void test_bad_args(void)
     }
 }
 
-#include "store_sqlite_cases.h" /* migration, pragmas, a full disk: SQLite only */
-#include "store_pg_cases.h"     /* test_pg_*: PostgreSQL only */
+#include "store_sqlite_cases.h"  /* migration, pragmas, a full disk: SQLite only */
+#include "store_pg_cases.h"      /* test_pg_*: PostgreSQL only */
 #include "store_pg_pipe_cases.h" /* pipeline mode and batch locks: PostgreSQL only */
-#include "store_status_cases.h" /* delivery statuses, every backend */
+#include "store_status_cases.h"  /* delivery statuses, every backend */
 
 /* The cases every backend passes. */
 static void run_common(void)
