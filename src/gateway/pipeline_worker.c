@@ -79,9 +79,10 @@ static lk_err lock_users(worker *w, gw_msg *batch)
 
 #define BATCH_TRIES 3 /* runs of a batch that meets lock conflicts */
 
-/* Steps and commits one batch (step 2); 1 when it committed outbox rows. A batch that failed on a lock
- * conflict (lk_store_retryable) is rolled back and run again from its first
- * message, up to BATCH_TRIES times: nothing of it was committed or answered. */
+/* Steps and commits one batch (step 2); 1 when it committed outbox rows. A
+ * batch that failed on a lock conflict (lk_store_retryable) is rolled back
+ * and run again from its first message, up to BATCH_TRIES times: nothing of
+ * it was committed or answered. */
 static int run_batch(worker *w, gw_msg *batch)
 {
     gw_msg *m;
