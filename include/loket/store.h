@@ -84,6 +84,16 @@ int lk_store_schema_version(void);
 lk_err lk_store_begin(lk_store *s);
 lk_err lk_store_commit(lk_store *s);
 void lk_store_rollback(lk_store *s); /* no-op without an open transaction */
+/* Sync behind (sqlite_sync.c): on a SQLite store opened at synchronous FULL,
+ * lk_store_defer_sync switches s's commits to synchronous NORMAL and returns
+ * 1; from then on a commit of s is durable only once an lk_store_wal_sync
+ * (on any store of the same database) began after it returned, and nothing
+ * of it may leave the process before. 0 (nothing changed) on other stores. */
+int lk_store_defer_sync(lk_store *s);
+/* fdatasync of the database's WAL through s's own descriptor: every commit
+ * that returned before the call is on disk when it returns LK_OK. LK_OK at
+ * once for PostgreSQL and in-memory databases; LK_EIO when the sync failed. */
+lk_err lk_store_wal_sync(lk_store *s);
 
 /* One savepoint inside an open transaction, so that many messages share one
  * commit and a failing one undoes only its own work: savepoint marks;

@@ -180,6 +180,7 @@ void gw_metrics_step(int64_t us);
 void gw_metrics_status(enum gw_channel ch, const char *status);
 void gw_metrics_sender_inflight(int n); /* the sender's requests in flight now */
 void gw_metrics_commit(int n);          /* a store worker committed n messages */
+void gw_metrics_sync(void);             /* the syncer fdatasynced the WAL */
 void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
 void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
 /* Writes the Prometheus text of everything plus the two gauges. */

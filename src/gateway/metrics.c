@@ -24,7 +24,7 @@ static atomic_int sender_inflight;
 /* the store pipeline (pipeline.c): commits, messages per commit, the queues */
 static const double batch_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
 #define NBATCH (sizeof batch_le / sizeof *batch_le)
-static atomic_ullong commits, batch_bucket[NBATCH + 1], batch_sum;
+static atomic_ullong commits, syncs, batch_bucket[NBATCH + 1], batch_sum;
 static atomic_ullong queue_bucket[NBUCKETS + 1], queue_sum_us;
 static atomic_llong queue_depth;
 /* delivery statuses a platform reported back (Twilio's MessageStatus, ...) */
@@ -94,6 +94,11 @@ void gw_metrics_step(int64_t us)
     observe_us(step_bucket, &step_sum_us, us);
 }
 
+void gw_metrics_sync(void)
+{
+    atomic_fetch_add(&syncs, 1);
+}
+
 void gw_metrics_commit(int n)
 {
     size_t i;
@@ -136,6 +141,10 @@ static void render_pipeline(lk_buf *b)
     lk_buf_puts(b, "# HELP loket_store_commits_total Store transactions committed by the workers.\n"
                    "# TYPE loket_store_commits_total counter\n");
     lk_buf_printf(b, "loket_store_commits_total %llu\n", atomic_load(&commits));
+    lk_buf_puts(b, "# HELP loket_store_syncs_total WAL fdatasyncs of the syncer (SQLite at "
+                   "synchronous FULL: one covers every commit before it).\n"
+                   "# TYPE loket_store_syncs_total counter\n");
+    lk_buf_printf(b, "loket_store_syncs_total %llu\n", atomic_load(&syncs));
     lk_buf_puts(b, "# HELP loket_store_batch_messages Messages per commit.\n"
                    "# TYPE loket_store_batch_messages histogram\n");
     histogram(b, "loket_store_batch_messages", batch_le, NBATCH, batch_bucket,

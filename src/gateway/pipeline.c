@@ -22,6 +22,12 @@
  *   3. worker thread: the batch goes on the done list, the sender is woken
  *      when outbox rows were committed, and the loop is woken with
  *      lws_cancel_service, the one lws call other threads may make.
+ *      Sync behind (SQLite at synchronous FULL): the worker commits at
+ *      NORMAL and hands the batch to the syncer thread instead
+ *      (pipeline_sync.c) and steps its next batch; the syncer takes every
+ *      batch waiting, fdatasyncs the WAL once (lk_store_wal_sync), then
+ *      wakes the sender and puts the batches on the done list in order. A
+ *      failed sync fails their messages (internal error, never success).
  *   4. loop thread, gw_pipeline_poll after each service turn: each message is
  *      counted and logged; when it was the last one of an ended job, the
  *      job's done function answers (websocket frames, the HTTP answer) and
@@ -46,7 +52,9 @@
  * LOKET_TEST_HOLD_COMMIT=PATH (tests only, never in production): while PATH
  * exists a worker holds each batch before its commit, after writing the
  * batch's size to PATH.held, so that a test can look at the server between
- * the step and the commit. */
+ * the step and the commit. LOKET_TEST_HOLD_SYNC=PATH does the same in the
+ * syncer before its fdatasync (after the commit), with the number of
+ * messages it holds. */
 #include "pipeline_int.h"
 
 #include <stdlib.h>
@@ -431,6 +439,7 @@ lk_err gw_pipeline_start(gw_server *s)
     if (gw_pl.hold && !*gw_pl.hold)
         gw_pl.hold = NULL;
     pthread_mutex_init(&gw_pl.mu, NULL);
+    gw_pl_sync_init();
     gw_pl.flow = s->flow;
     /* SQLite has one writer: more workers would only wait for its lock;
      * PostgreSQL's default is PG_WORKERS (README: More than one server) */
@@ -452,11 +461,13 @@ lk_err gw_pipeline_start(gw_server *s)
     pthread_sigmask(SIG_BLOCK, &set, &old);
     for (i = 0; i < n && err == LK_OK; i++)
         err = gw_pl_worker_open(s, &gw_pl.w[i]);
+    if (err == LK_OK)
+        err = gw_pl_sync_start(s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err == LK_OK)
         gw_log(GW_LOG_INFO, "store workers started",
-               "store_workers=%d batch_max=%d batch_wait_us=%d", n, gw_pl.batch_max,
-               gw_pl.batch_wait_us);
+               "store_workers=%d batch_max=%d batch_wait_us=%d sync_behind=%d", n,
+               gw_pl.batch_max, gw_pl.batch_wait_us, gw_pl.behind);
     return err;
 }
 
@@ -480,6 +491,7 @@ void gw_pipeline_stop(void)
             pthread_mutex_destroy(&gw_pl.w[i].mu);
             gw_pl.w[i].started = 0;
         }
+    gw_pl_sync_stop(); /* after the workers: it has their last batches */
     atomic_store(&gw_pl.ctx, NULL);
     gw_pl.stopped = 1;
     gw_pipeline_poll(); /* answers what its requesters still wait for */
@@ -529,5 +541,7 @@ void gw_pipeline_free(void)
     gw_pl.flow = NULL;
     gw_pl.srv->flow = NULL;
     pthread_mutex_destroy(&gw_pl.mu);
+    pthread_cond_destroy(&gw_pl.scv);
+    pthread_mutex_destroy(&gw_pl.smu);
     gw_pl.srv = NULL;
 }

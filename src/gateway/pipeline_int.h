@@ -4,6 +4,7 @@
  *   pipeline.c         the loop thread's side: jobs, the queues' entry, the
  *                      done list, flows, start and stop
  *   pipeline_worker.c  a store worker thread: batches, savepoints, commits
+ *   pipeline_sync.c    the syncer thread (sync behind, SQLite at FULL)
  *
  * gw_pl is the pipeline's one state; the fields marked "loop thread only" are
  * never touched by a worker. */
@@ -80,6 +81,17 @@ typedef struct gw_pl_state {
     uint64_t seq; /* the last message's sequence number */
     int64_t live; /* messages submitted and not freed */
     retired *retired;
+    /* pipeline_sync.c: sync behind (lk_store_defer_sync); set before the
+     * workers start, then read only */
+    int behind;
+    const char *hold_sync; /* LOKET_TEST_HOLD_SYNC */
+    lk_store *sync_store;  /* the syncer's own */
+    pthread_t sync_th;
+    int sync_started;
+    pthread_mutex_t smu; /* the syncer's list */
+    pthread_cond_t scv;
+    gw_msg *sync_head, *sync_tail;
+    int sync_outbox, sync_stop;
 } gw_pl_state;
 
 extern gw_pl_state gw_pl;
@@ -98,5 +110,18 @@ static inline unsigned long gw_pl_user_tag(const char *u)
 void gw_pl_done_push(gw_msg *first, gw_msg *last);
 /* pipeline_worker.c: opens w's store and runtime and starts its thread. */
 lk_err gw_pl_worker_open(gw_server *s, worker *w);
+/* pipeline_worker.c: a test hold (LOKET_TEST_HOLD_COMMIT, LOKET_TEST_HOLD_SYNC):
+ * while path exists, writes n to path.held and waits. path may be NULL. */
+void gw_pl_hold(const char *path, int n);
+
+/* pipeline_sync.c. init before the workers start, start after (it starts
+ * the syncer when a worker deferred its syncs), stop after the workers
+ * stopped (the syncer hands back everything it was given first). */
+void gw_pl_sync_init(void);
+lk_err gw_pl_sync_start(gw_server *s);
+void gw_pl_sync_stop(void);
+/* A committed (or failed) batch first..last goes to the syncer instead of
+ * the done list; outbox: it committed outbox rows. Worker thread. */
+void gw_pl_sync_push(gw_msg *first, gw_msg *last, int outbox);
 
 #endif

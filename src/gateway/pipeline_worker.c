@@ -1,7 +1,8 @@
 /* A store worker thread of the pipeline: steps 2 and 3 of a message's life
  * (pipeline.c says all of it). It takes the batch waiting in its queue, runs
  * each message in a savepoint of one transaction on its own lk_store, commits
- * once and hands the batch to the done list. */
+ * once and hands the batch to the done list, or to the syncer when its
+ * store syncs behind (pipeline_sync.c). */
 #include "pipeline_int.h"
 
 #include <errno.h>
@@ -11,20 +12,20 @@
 #include <time.h>
 #include <unistd.h>
 
-/* LOKET_TEST_HOLD_COMMIT: see the top of pipeline.c. */
-static void hold_before_commit(int n)
+/* LOKET_TEST_HOLD_COMMIT and LOKET_TEST_HOLD_SYNC: see the top of pipeline.c. */
+void gw_pl_hold(const char *path, int n)
 {
     char held[512];
     FILE *f;
 
-    if (!gw_pl.hold || access(gw_pl.hold, F_OK) != 0)
+    if (!path || access(path, F_OK) != 0)
         return;
-    snprintf(held, sizeof held, "%s.held", gw_pl.hold);
+    snprintf(held, sizeof held, "%s.held", path);
     if ((f = fopen(held, "w"))) {
         fprintf(f, "%d\n", n);
         fclose(f);
     }
-    while (access(gw_pl.hold, F_OK) == 0) {
+    while (access(path, F_OK) == 0) {
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -78,10 +79,11 @@ static lk_err lock_users(worker *w, gw_msg *batch)
 
 #define BATCH_TRIES 3 /* runs of a batch that meets lock conflicts */
 
-/* Steps and commits one batch (step 2). A batch that failed on a lock
- * conflict (lk_store_retryable) is rolled back and run again from its first
- * message, up to BATCH_TRIES times: nothing of it was committed or answered. */
-static void run_batch(worker *w, gw_msg *batch)
+/* Steps and commits one batch (step 2); 1 when it committed outbox rows. A
+ * batch that failed on a lock conflict (lk_store_retryable) is rolled back
+ * and run again from its first message, up to BATCH_TRIES times: nothing of
+ * it was committed or answered. */
+static int run_batch(worker *w, gw_msg *batch)
 {
     gw_msg *m;
     int lost = 0, n = 0, outbox = 0, tries = 0;
@@ -103,7 +105,7 @@ again:
                 outbox |= m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0;
             }
         if (!lost) {
-            hold_before_commit(n);
+            gw_pl_hold(gw_pl.hold, n);
             err = lk_store_commit(w->store);
         }
         if (lost || err != LK_OK) {
@@ -134,8 +136,7 @@ again:
             m->res = GW_R_INTERNAL;
             lk_out_reset(m->out);
         }
-    if (outbox && !lost && err == LK_OK)
-        gw_wake_sender();
+    return outbox && !lost && err == LK_OK;
 }
 
 /* Takes the batch waiting in w's queue: NULL when w was stopped and its
@@ -185,10 +186,17 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     gw_msg *batch, *last = NULL;
+    int outbox;
 
     while ((batch = take(w, &last))) {
-        run_batch(w, batch);
-        gw_pl_done_push(batch, last); /* step 3 */
+        outbox = run_batch(w, batch);
+        if (gw_pl.behind) { /* step 3, after the syncer's fdatasync */
+            gw_pl_sync_push(batch, last, outbox);
+            continue;
+        }
+        if (outbox) /* step 3 */
+            gw_wake_sender();
+        gw_pl_done_push(batch, last);
     }
     return NULL;
 }
@@ -212,6 +220,9 @@ lk_err gw_pl_worker_open(gw_server *s, worker *w)
         lk_diag_clear(&diag);
         return err;
     }
+    /* SQLite at FULL: commits at NORMAL, the syncer syncs behind them */
+    if (so.sync == LK_SYNC_FULL && lk_store_defer_sync(w->store))
+        gw_pl.behind = 1;
     if (!(w->rt = lk_runtime_new(s->flow, w->store)) ||
         !(w->chans = calloc((size_t)s->cfg.batch_max, sizeof *w->chans)) ||
         !(w->users = calloc((size_t)s->cfg.batch_max, sizeof *w->users)))

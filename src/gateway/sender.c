@@ -307,6 +307,16 @@ static void fill(gw_sender *s)
         gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
         return;
     }
+    /* sync behind (pipeline_sync.c): a row may be committed and not yet on
+     * disk; this fdatasync of the WAL covers it (cheap when nothing is
+     * dirty, a no-op on PostgreSQL); the rows stay due */
+    if (n > 0 && s->cfg->sync == LK_SYNC_FULL && lk_store_wal_sync(s->store) != LK_OK) {
+        gw_log(GW_LOG_ERROR, "WAL sync failed, replies held back", "why=\"%s\"",
+               lk_store_errmsg(s->store));
+        lk_outbox_items_free(items, n);
+        wake_at(s, 1000 * 1000);
+        return;
+    }
     for (i = 0; i < n && s->busy < s->nslots && (!gw_sendpol_auth_failing(s->pol) || !s->busy);
          i++) {
         if (user_busy(s, items[i].channel, items[i].user))

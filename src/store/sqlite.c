@@ -319,6 +319,7 @@ static void sq_free(sq_store *q)
     sq_sp_free(q);
     sqlite3_close_v2(q->db); /* NULL-safe */
     sq_unlock(q->lock_fd);
+    sq_sync_close(q);
     free(q->path);
     free(q->wal_path);
     free(q);
@@ -341,6 +342,8 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
     }
     q->base.ops = &sq_ops;
     q->lock_fd = -1;
+    q->wal_fd = -1;
+    q->full = opts->sync == LK_SYNC_FULL;
     if (!(q->path = strdup(mem ? "" : path))) {
         lk_diag_add(diag, path, 0, 0, NULL, "store: out of memory");
         free(q);
@@ -766,4 +769,6 @@ static const struct lk_store_ops sq_ops = {
     .secret = sq_secret,
     .begin_read = sq_begin_read,
     .query = sq_query,
+    .defer_sync = sq_defer_sync,
+    .wal_sync = sq_wal_sync,
 };

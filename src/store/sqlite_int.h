@@ -8,6 +8,7 @@
  *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
  *                   checkpoints and size, the server lock, secrets, and the
  *                   creation mode of the database file
+ *   sqlite_sync.c   syncing the WAL behind the commits (lk_store_wal_sync)
  *   sqlite_priv.c   the statements of privacy.c and misses.c (retention,
  *                   erasure, export, misses): prepared per call
  *
@@ -56,6 +57,10 @@ typedef struct sq_store {
     int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
     int64_t wal_next_frames;  /* after a checkpoint that failed: the next try */
     int64_t wal_step_frames;  /* ... and how far beyond the one after it */
+    int full;                 /* opened at synchronous FULL (sqlite_sync.c) */
+    int wal_fd;               /* sqlite_sync.c: PATH-wal for fdatasync, -1 when not open */
+    unsigned long long wal_dev, wal_ino; /* ... and the file it is */
+    int wal_broken;           /* an fdatasync failed: every later one fails too */
 } sq_store;
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -164,5 +169,10 @@ void sq_create_private(const char *path);
  * *fd gets the open lock file, held until sq_unlock. */
 lk_err sq_lock(const char *path, int *fd, lk_diag *diag);
 void sq_unlock(int fd); /* -1 is a no-op */
+
+/* sqlite_sync.c */
+int sq_defer_sync(lk_store *s);
+lk_err sq_wal_sync(lk_store *s);
+void sq_sync_close(sq_store *q);
 
 #endif

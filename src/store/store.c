@@ -113,6 +113,18 @@ lk_err lk_store_commit(lk_store *s)
     return s ? s->ops->commit(s) : LK_EINVAL;
 }
 
+int lk_store_defer_sync(lk_store *s)
+{
+    return s && s->ops->defer_sync ? s->ops->defer_sync(s) : 0;
+}
+
+lk_err lk_store_wal_sync(lk_store *s)
+{
+    if (!s)
+        return LK_EINVAL;
+    return s->ops->wal_sync ? s->ops->wal_sync(s) : LK_OK;
+}
+
 void lk_store_rollback(lk_store *s)
 {
     if (s)

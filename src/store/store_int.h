@@ -71,6 +71,9 @@ struct lk_store_ops {
     lk_err (*begin_read)(lk_store *s);
     lk_err (*query)(lk_store *s, const char *sql, const lk_sql_arg *args, int nargs, lk_row_fn fn,
                     void *ctx, int64_t *changes);
+    /* sqlite_sync.c; NULL: commits are durable as they return (PostgreSQL) */
+    int (*defer_sync)(lk_store *s);
+    lk_err (*wal_sync)(lk_store *s);
 };
 
 /* The order of delivery statuses (a row only moves forward): sent 1,

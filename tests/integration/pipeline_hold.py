@@ -33,12 +33,15 @@ class HeldServer:
     """A server (lkt.Server) whose worker holds each batch before its commit while the
     hold file exists; the worker writes the batch's size to HOLD.held while it holds."""
 
-    def __init__(self, name, config=None, flow=None):
+    def __init__(self, name, config=None, flow=None, hold="LOKET_TEST_HOLD_COMMIT", env=None):
+        """hold: LOKET_TEST_HOLD_SYNC holds the syncer before its fdatasync instead (after
+        the commit)."""
         self.srv = lkt.Server(name, config=dict({"rate": 1000, "burst": 1000,
-                                                 "ws_new_sessions": 10000}, **(config or {})))
+                                                 "ws_new_sessions": 10000}, **(config or {})),
+                              env=env)
         self.hold = os.path.join(self.srv.dir, "hold")
         self.held = self.hold + ".held"
-        self.srv.env["LOKET_TEST_HOLD_COMMIT"] = self.hold
+        self.srv.env[hold] = self.hold
         if flow == "pipe":
             self.srv.flow = os.path.join(self.srv.dir, "pipe.json")
             write_flow(self.srv.flow)

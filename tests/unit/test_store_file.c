@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -435,6 +437,89 @@ static void test_migrate_keys(void)
     lk_store_close(s);
 }
 
+/* How many of this process's descriptors name path. */
+static int fds_on(const char *path)
+{
+    char link[600], target[600];
+    struct dirent *e;
+    DIR *d = opendir("/proc/self/fd");
+    ssize_t n;
+    int count = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d))) {
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        if ((n = readlink(link, target, sizeof target - 1)) > 0) {
+            target[n] = 0;
+            count += strcmp(target, path) == 0;
+        }
+    }
+    closedir(d);
+    return count;
+}
+
+/* Sync behind (sqlite_sync.c): lk_store_wal_sync with no WAL yet, after a
+ * commit (its own descriptor on the WAL, opened once), after a TRUNCATE
+ * checkpoint (the same file, empty); lk_store_defer_sync only at FULL. */
+static void test_wal_sync(void)
+{
+    const char *p = path_of("sync.db");
+    char wal[600], real[600];
+    lk_store_opts o;
+    lk_store *s, *m, *n;
+    lk_diag diag = {0};
+    struct stat st;
+    int done = 0, before;
+
+    lk_store_opts_default(&o);
+    o.sync = LK_SYNC_FULL;
+    snprintf(wal, sizeof wal, "%s-wal", p);
+    CHECK_INT(lk_store_open(p, &o, &s, &diag), LK_OK);
+    lk_store_close(s); /* the last connection: the WAL is checkpointed and deleted */
+    CHECK(stat(wal, &st) != 0);
+    CHECK_INT(lk_store_open(p, &o, &s, &diag), LK_OK);
+    CHECK_INT(lk_store_defer_sync(s), 1);
+    CHECK_INT(lk_store_defer_sync(s), 0); /* already behind */
+    if (stat(wal, &st) != 0) /* no WAL yet: nothing to sync */
+        CHECK_INT(lk_store_wal_sync(s), LK_OK);
+
+    save(s, "ws", "u", "durable", 1);
+    CHECK(stat(wal, &st) == 0 && st.st_size > 0);
+    CHECK(realpath(wal, real) != NULL);
+    before = fds_on(real);
+    CHECK_INT(lk_store_wal_sync(s), LK_OK);
+    CHECK_INT(fds_on(real), before + 1); /* its own descriptor on the WAL */
+    save(s, "ws", "u", "durable 2", 2);
+    CHECK_INT(lk_store_wal_sync(s), LK_OK);
+    CHECK_INT(fds_on(real), before + 1); /* kept, not opened again */
+
+    CHECK_INT(lk_store_checkpoint_truncate(s, 1000, &done), LK_OK);
+    CHECK_INT(done, 1);
+    CHECK(stat(wal, &st) == 0 && st.st_size == 0);
+    CHECK_INT(lk_store_wal_sync(s), LK_OK);
+    save(s, "ws", "u", "after truncate", 3);
+    CHECK_INT(lk_store_wal_sync(s), LK_OK);
+    CHECK_INT(fds_on(real), before + 1);
+    lk_store_close(s);
+    CHECK_INT(fds_on(real), 0); /* closed with the store */
+
+    s = open_ok(p);
+    CHECK_STR(load(s, "ws", "u"), "after truncate");
+    o.sync = LK_SYNC_NORMAL; /* not FULL: nothing to defer */
+    CHECK_INT(lk_store_open(p, &o, &n, &diag), LK_OK);
+    CHECK_INT(lk_store_defer_sync(n), 0);
+    lk_store_close(n);
+    lk_store_close(s);
+    o.sync = LK_SYNC_FULL;
+    CHECK_INT(lk_store_open(":memory:", &o, &m, &diag), LK_OK);
+    CHECK_INT(lk_store_defer_sync(m), 0);
+    CHECK_INT(lk_store_wal_sync(m), LK_OK);
+    lk_store_close(m);
+    CHECK_INT(lk_store_wal_sync(NULL), LK_EINVAL);
+    lk_diag_clear(&diag);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir))
@@ -445,6 +530,7 @@ int main(void)
     test_wal_limit();
     test_secret();
     test_migrate_keys();
+    test_wal_sync();
     {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
