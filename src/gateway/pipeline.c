@@ -220,11 +220,7 @@ static void ready_push(gw_job *j)
 void gw_pl_done_push(gw_msg *first, gw_msg *last)
 {
     pthread_mutex_lock(&gw_pl.mu);
-    if (gw_pl.done_tail)
-        gw_pl.done_tail->next = first;
-    else
-        gw_pl.done_head = first;
-    gw_pl.done_tail = last;
+    gw_msgq_put(&gw_pl.done, first, last);
     pthread_mutex_unlock(&gw_pl.mu);
     wake_loop();
 }
@@ -252,11 +248,7 @@ static void enqueue(gw_msg *m)
     m->queued_us = gw_mono_us();
     gw_metrics_queue_depth(1);
     pthread_mutex_lock(&w->mu);
-    if (w->tail)
-        w->tail->next = m;
-    else
-        w->head = m;
-    w->tail = m;
+    gw_msgq_put(&w->q, m, m);
     w->depth++;
     idle = w->idle;
     pthread_mutex_unlock(&w->mu);
@@ -410,8 +402,7 @@ void gw_pipeline_poll(void)
     gw_job *j;
 
     pthread_mutex_lock(&gw_pl.mu);
-    m = gw_pl.done_head;
-    gw_pl.done_head = gw_pl.done_tail = NULL;
+    m = gw_msgq_take(&gw_pl.done, NULL);
     pthread_mutex_unlock(&gw_pl.mu);
     for (; m; m = next) {
         next = m->next;
@@ -507,12 +498,12 @@ void gw_pipeline_free(void)
         return;
     gw_pipeline_stop();
     /* what is left belongs to requests that went (cancelled jobs) */
-    for (m = gw_pl.done_head; m; m = next) {
+    for (m = gw_pl.done.head; m; m = next) {
         next = m->next;
         m->job->cancelled = m->job->ended = 1;
         msg_finish(m);
     }
-    gw_pl.done_head = gw_pl.done_tail = NULL;
+    gw_pl.done.head = gw_pl.done.tail = NULL;
     while ((j = gw_pl.ready_head)) {
         gw_pl.ready_head = j->next_ready;
         j->cancelled = 1;

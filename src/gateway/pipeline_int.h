@@ -38,6 +38,33 @@ typedef struct gw_msg {
     char data[];
 } gw_msg;
 
+/* The one list type messages travel in between threads (a worker's queue,
+ * the syncer's list, the done list): first..last linked by next, under the
+ * lock of whoever owns it. */
+typedef struct gw_msgq {
+    gw_msg *head, *tail;
+} gw_msgq;
+
+/* Appends the chain first..last (last->next NULL) to q. */
+static inline void gw_msgq_put(gw_msgq *q, gw_msg *first, gw_msg *last)
+{
+    if (q->tail)
+        q->tail->next = first;
+    else
+        q->head = first;
+    q->tail = last;
+}
+
+/* Takes all of q: its first message (NULL when empty), its last in *last. */
+static inline gw_msg *gw_msgq_take(gw_msgq *q, gw_msg **last)
+{
+    gw_msg *first = q->head;
+    if (last)
+        *last = q->tail;
+    q->head = q->tail = NULL;
+    return first;
+}
+
 struct gw_job {
     gw_job_fn done;
     void *ctx;
@@ -56,7 +83,7 @@ typedef struct worker {
     lk_runtime *rt;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    gw_msg *head, *tail; /* its queue */
+    gw_msgq q; /* its queue */
     int depth;
     int idle; /* waiting on cv */
     int stop;
@@ -71,7 +98,7 @@ typedef struct gw_pl_state {
     int batch_max, batch_wait_us;
     const char *hold;   /* LOKET_TEST_HOLD_COMMIT */
     pthread_mutex_t mu; /* the done list and flow */
-    gw_msg *done_head, *done_tail;
+    gw_msgq done;
     lk_flow *flow; /* the server's, for the next batch; owned */
     /* loop thread only */
     gw_job *ready_head, *ready_tail;
@@ -90,7 +117,7 @@ typedef struct gw_pl_state {
     int sync_started;
     pthread_mutex_t smu; /* the syncer's list */
     pthread_cond_t scv;
-    gw_msg *sync_head, *sync_tail;
+    gw_msgq sync;
     int sync_outbox, sync_stop;
 } gw_pl_state;
 

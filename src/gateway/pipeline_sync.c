@@ -36,12 +36,10 @@ static void *sync_main(void *arg)
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&gw_pl.smu);
-        while (!gw_pl.sync_head && !gw_pl.sync_stop)
+        while (!gw_pl.sync.head && !gw_pl.sync_stop)
             pthread_cond_wait(&gw_pl.scv, &gw_pl.smu);
-        first = gw_pl.sync_head;
-        last = gw_pl.sync_tail;
+        first = gw_msgq_take(&gw_pl.sync, &last);
         outbox = gw_pl.sync_outbox;
-        gw_pl.sync_head = gw_pl.sync_tail = NULL;
         gw_pl.sync_outbox = 0;
         pthread_mutex_unlock(&gw_pl.smu);
         if (!first)
@@ -86,11 +84,7 @@ lk_err gw_pl_sync_start(gw_server *s)
 void gw_pl_sync_push(gw_msg *first, gw_msg *last, int outbox)
 {
     pthread_mutex_lock(&gw_pl.smu);
-    if (gw_pl.sync_tail)
-        gw_pl.sync_tail->next = first;
-    else
-        gw_pl.sync_head = first;
-    gw_pl.sync_tail = last;
+    gw_msgq_put(&gw_pl.sync, first, last);
     gw_pl.sync_outbox |= outbox;
     pthread_cond_signal(&gw_pl.scv);
     pthread_mutex_unlock(&gw_pl.smu);

@@ -147,12 +147,12 @@ static gw_msg *take(worker *w, gw_msg **last)
     int n = 1;
 
     pthread_mutex_lock(&w->mu);
-    while (!w->head && !w->stop) {
+    while (!w->q.head && !w->stop) {
         w->idle = 1;
         pthread_cond_wait(&w->cv, &w->mu);
         w->idle = 0;
     }
-    if (w->head && gw_pl.batch_wait_us > 0 && w->depth < gw_pl.batch_max && !w->stop) {
+    if (w->q.head && gw_pl.batch_wait_us > 0 && w->depth < gw_pl.batch_max && !w->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += (long)gw_pl.batch_wait_us * 1000L;
@@ -167,12 +167,12 @@ static gw_msg *take(worker *w, gw_msg **last)
             w->idle = 0;
         }
     }
-    if ((first = w->head)) {
+    if ((first = w->q.head)) {
         for (*last = first; n < gw_pl.batch_max && (*last)->next; n++)
             *last = (*last)->next;
-        w->head = (*last)->next;
-        if (!w->head)
-            w->tail = NULL;
+        w->q.head = (*last)->next;
+        if (!w->q.head)
+            w->q.tail = NULL;
         (*last)->next = NULL;
         w->depth -= n;
     }
