@@ -457,8 +457,8 @@ lk_err gw_pipeline_start(gw_server *s)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err == LK_OK)
         gw_log(GW_LOG_INFO, "store workers started",
-               "store_workers=%d batch_max=%d batch_wait_us=%d sync_behind=%d", n,
-               gw_pl.batch_max, gw_pl.batch_wait_us, gw_pl.behind);
+               "store_workers=%d batch_max=%d batch_wait_us=%d sync_behind=%d", n, gw_pl.batch_max,
+               gw_pl.batch_wait_us, gw_pl.behind);
     return err;
 }
 
