@@ -37,8 +37,8 @@ typedef struct lk_inbound {
     void *render_ctx;
     const char *outbox_channel; /* channel name stored with outbox rows */
     /* What a channel knows beyond the text; all zero for a typed message. */
-    const lk_flow *flow;      /* the flow of this message (a number's own); NULL: the runtime's */
-    int tap;                  /* 1: a tap on a list row or button; text is the choice id sent back */
+    const lk_flow *flow; /* the flow of this message (a number's own); NULL: the runtime's */
+    int tap;             /* 1: a tap on a list row or button; text is the choice id sent back */
     const char *tap_question; /* the question the tapped list answered (lk_reply.question), or NULL
                                  when the id named none (an id from before, a foreign one) */
     const char *tap_title;    /* the title sent back with the tap, or NULL */
@@ -75,7 +75,10 @@ lk_err lk_runtime_handle(lk_runtime *rt, const lk_inbound *in, lk_out *out, int 
  * after that. Results as lk_runtime_handle (a duplicate leaves nothing
  * written). On an error only this message's work is undone, unless the
  * store lost the whole transaction: then *lost is 1 and the caller rolls
- * back, losing the batch's earlier messages too. */
+ * back, losing the batch's earlier messages too. in must have passed
+ * lk_inbound_check already: the caller checks it where a refusal can be
+ * answered at once (the gateway on its loop thread), so it is not checked
+ * twice on the way. */
 lk_err lk_runtime_step(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
                        const char **state, int *lost);
 

@@ -51,10 +51,7 @@ static int step_one(worker *w, gw_msg *m)
     }
     if (err == LK_OK) {
         m->res = dup ? GW_R_DUP : GW_R_OK;
-    } else if (err == LK_EINVAL) {
-        m->res = GW_R_INVALID;
-        lk_inbound_check(&m->in, &m->why);
-    } else {
+    } else { /* its text passed lk_inbound_check at submit (pipeline.c) */
         m->res = GW_R_INTERNAL;
         gw_log(GW_LOG_ERROR, "message failed, its work undone",
                "channel=%s user=%08lx err=\"%s\" store=\"%s\"", m->in.channel,

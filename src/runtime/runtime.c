@@ -204,15 +204,13 @@ fail:
 lk_err lk_runtime_step(lk_runtime *rt, const lk_inbound *in, lk_out *out, int *dup,
                        const char **state, int *lost)
 {
-    const char *why, *st = NULL;
+    const char *st = NULL;
     int seen = 0;
     lk_err err;
 
     *dup = 0;
     *lost = 0;
     lk_out_reset(out);
-    if ((err = lk_inbound_check(in, &why)) != LK_OK)
-        return err;
     if ((err = lk_store_savepoint(rt->store)) != LK_OK) {
         *lost = 1;
         return err;
