@@ -39,6 +39,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -183,6 +184,11 @@ void gw_metrics_commit(int n);          /* a store worker committed n messages *
 void gw_metrics_sync(void);             /* the syncer fdatasynced the WAL */
 void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
 void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
+/* The # HELP and # TYPE lines of one metric (type "counter", "gauge", ...). */
+void gw_metrics_head(lk_buf *b, const char *name, const char *type, const char *help);
+/* A counter family: its head, then name{label="values[i]"} counts[i] for each of the n. */
+void gw_metrics_counters(lk_buf *b, const char *name, const char *help, const char *label,
+                         const char *const *values, atomic_ullong *counts, int n);
 /* Writes the Prometheus text of everything plus the two gauges. */
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth);
 enum gw_channel gw_channel_of(const char *name);

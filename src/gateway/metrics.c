@@ -120,13 +120,29 @@ void gw_metrics_queue_depth(int delta)
     atomic_fetch_add(&queue_depth, delta);
 }
 
-/* A histogram's _bucket, _sum and _count lines. */
-static void histogram(lk_buf *b, const char *name, const double *le, size_t n,
+void gw_metrics_head(lk_buf *b, const char *name, const char *type, const char *help)
+{
+    lk_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void gw_metrics_counters(lk_buf *b, const char *name, const char *help, const char *label,
+                         const char *const *values, atomic_ullong *counts, int n)
+{
+    int i;
+
+    gw_metrics_head(b, name, "counter", help);
+    for (i = 0; i < n; i++)
+        lk_buf_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, values[i], atomic_load(&counts[i]));
+}
+
+/* A histogram: its head, then its _bucket, _sum and _count lines. */
+static void histogram(lk_buf *b, const char *name, const char *help, const double *le, size_t n,
                       atomic_ullong *buckets, double sum)
 {
     unsigned long long cum = 0;
     size_t i;
 
+    gw_metrics_head(b, name, "histogram", help);
     for (i = 0; i < n; i++) {
         cum += atomic_load(&buckets[i]);
         lk_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i], cum);
@@ -138,54 +154,35 @@ static void histogram(lk_buf *b, const char *name, const double *le, size_t n,
 
 static void render_pipeline(lk_buf *b)
 {
-    lk_buf_puts(b, "# HELP loket_store_commits_total Store transactions committed by the workers.\n"
-                   "# TYPE loket_store_commits_total counter\n");
+    gw_metrics_head(b, "loket_store_commits_total", "counter",
+                    "Store transactions committed by the workers.");
     lk_buf_printf(b, "loket_store_commits_total %llu\n", atomic_load(&commits));
-    lk_buf_puts(b, "# HELP loket_store_syncs_total WAL fdatasyncs of the syncer (SQLite at "
-                   "synchronous FULL: one covers every commit before it).\n"
-                   "# TYPE loket_store_syncs_total counter\n");
+    gw_metrics_head(b, "loket_store_syncs_total", "counter",
+                    "WAL fdatasyncs of the syncer (SQLite at synchronous FULL: one covers every "
+                    "commit before it).");
     lk_buf_printf(b, "loket_store_syncs_total %llu\n", atomic_load(&syncs));
-    lk_buf_puts(b, "# HELP loket_store_batch_messages Messages per commit.\n"
-                   "# TYPE loket_store_batch_messages histogram\n");
-    histogram(b, "loket_store_batch_messages", batch_le, NBATCH, batch_bucket,
-              (double)atomic_load(&batch_sum));
-    lk_buf_puts(b, "# HELP loket_store_queue_depth Messages waiting for a store worker.\n"
-                   "# TYPE loket_store_queue_depth gauge\n");
+    histogram(b, "loket_store_batch_messages", "Messages per commit.", batch_le, NBATCH,
+              batch_bucket, (double)atomic_load(&batch_sum));
+    gw_metrics_head(b, "loket_store_queue_depth", "gauge", "Messages waiting for a store worker.");
     lk_buf_printf(b, "loket_store_queue_depth %lld\n", (long long)atomic_load(&queue_depth));
-    lk_buf_puts(b, "# HELP loket_store_queue_seconds Time from submit until a worker took the "
-                   "message.\n"
-                   "# TYPE loket_store_queue_seconds histogram\n");
-    histogram(b, "loket_store_queue_seconds", bucket_s, NBUCKETS, queue_bucket,
-              (double)atomic_load(&queue_sum_us) / 1e6);
+    histogram(b, "loket_store_queue_seconds", "Time from submit until a worker took the message.",
+              bucket_s, NBUCKETS, queue_bucket, (double)atomic_load(&queue_sum_us) / 1e6);
 }
 
 void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
 {
-    unsigned long long cum = 0;
     size_t i;
 
-    lk_buf_puts(b, "# HELP loket_messages_in_total Inbound messages processed, by channel.\n"
-                   "# TYPE loket_messages_in_total counter\n");
-    for (i = 0; i < GW_CH_N; i++)
-        lk_buf_printf(b, "loket_messages_in_total{channel=\"%s\"} %llu\n", channel_names[i],
-                      atomic_load(&msg_in[i]));
-    lk_buf_puts(b, "# HELP loket_messages_out_total Replies delivered, by channel.\n"
-                   "# TYPE loket_messages_out_total counter\n");
-    for (i = 0; i < GW_CH_N; i++)
-        lk_buf_printf(b, "loket_messages_out_total{channel=\"%s\"} %llu\n", channel_names[i],
-                      atomic_load(&msg_out[i]));
-    lk_buf_puts(b, "# HELP loket_duplicates_total Inbound messages acknowledged as duplicates.\n"
-                   "# TYPE loket_duplicates_total counter\n");
-    for (i = 0; i < GW_CH_N; i++)
-        lk_buf_printf(b, "loket_duplicates_total{channel=\"%s\"} %llu\n", channel_names[i],
-                      atomic_load(&msg_dup[i]));
-    lk_buf_puts(b, "# HELP loket_errors_total Refused or failed requests and sends, by kind.\n"
-                   "# TYPE loket_errors_total counter\n");
-    for (i = 0; i < GW_E_N; i++)
-        lk_buf_printf(b, "loket_errors_total{kind=\"%s\"} %llu\n", error_names[i],
-                      atomic_load(&errors[i]));
-    lk_buf_puts(b, "# HELP loket_statuses_total Delivery statuses reported back, by channel.\n"
-                   "# TYPE loket_statuses_total counter\n");
+    gw_metrics_counters(b, "loket_messages_in_total", "Inbound messages processed, by channel.",
+                        "channel", channel_names, msg_in, GW_CH_N);
+    gw_metrics_counters(b, "loket_messages_out_total", "Replies delivered, by channel.", "channel",
+                        channel_names, msg_out, GW_CH_N);
+    gw_metrics_counters(b, "loket_duplicates_total", "Inbound messages acknowledged as duplicates.",
+                        "channel", channel_names, msg_dup, GW_CH_N);
+    gw_metrics_counters(b, "loket_errors_total", "Refused or failed requests and sends, by kind.",
+                        "kind", error_names, errors, GW_E_N);
+    gw_metrics_head(b, "loket_statuses_total", "counter",
+                    "Delivery statuses reported back, by channel.");
     for (i = 0; i < GW_CH_N; i++) {
         size_t k;
         for (k = 0; k < NSTATUS; k++)
@@ -193,24 +190,14 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
                 lk_buf_printf(b, "loket_statuses_total{channel=\"%s\",status=\"%s\"} %llu\n",
                               channel_names[i], status_names[k], atomic_load(&statuses[i][k]));
     }
-    lk_buf_puts(b, "# HELP loket_step_seconds Time to handle one message in its transaction.\n"
-                   "# TYPE loket_step_seconds histogram\n");
-    for (i = 0; i < NBUCKETS; i++) {
-        cum += atomic_load(&step_bucket[i]);
-        lk_buf_printf(b, "loket_step_seconds_bucket{le=\"%g\"} %llu\n", bucket_s[i], cum);
-    }
-    cum += atomic_load(&step_bucket[NBUCKETS]);
-    lk_buf_printf(b, "loket_step_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
-    lk_buf_printf(b, "loket_step_seconds_sum %.6f\n", (double)atomic_load(&step_sum_us) / 1e6);
-    lk_buf_printf(b, "loket_step_seconds_count %llu\n", cum);
-    lk_buf_puts(b, "# HELP loket_active_sessions Sessions with a message in the active window.\n"
-                   "# TYPE loket_active_sessions gauge\n");
+    histogram(b, "loket_step_seconds", "Time to handle one message in its transaction.", bucket_s,
+              NBUCKETS, step_bucket, (double)atomic_load(&step_sum_us) / 1e6);
+    gw_metrics_head(b, "loket_active_sessions", "gauge",
+                    "Sessions with a message in the active window.");
     lk_buf_printf(b, "loket_active_sessions %lld\n", (long long)active_sessions);
-    lk_buf_puts(b, "# HELP loket_outbox_depth Replies waiting in the outbox.\n"
-                   "# TYPE loket_outbox_depth gauge\n");
+    gw_metrics_head(b, "loket_outbox_depth", "gauge", "Replies waiting in the outbox.");
     lk_buf_printf(b, "loket_outbox_depth %lld\n", (long long)outbox_depth);
-    lk_buf_puts(b, "# HELP loket_sender_inflight Graph API requests in flight.\n"
-                   "# TYPE loket_sender_inflight gauge\n");
+    gw_metrics_head(b, "loket_sender_inflight", "gauge", "Graph API requests in flight.");
     lk_buf_printf(b, "loket_sender_inflight %d\n", atomic_load(&sender_inflight));
     render_pipeline(b);
     gw_wa_metrics_render(b);

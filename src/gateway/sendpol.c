@@ -95,50 +95,32 @@ void gw_sendpol_metrics(lk_buf *b)
     static const char *const classes[7] = {NULL,         "retry", "drop",  "auth",
                                            "throughput", "pair",  "window"};
     static const char *const statuses[5] = {"sent", "delivered", "read", "failed", "other"};
-    int i;
+    static const char *const window[3] = {"template", "unsent", "skipped"};
+    static const char *const receipt[3] = {"sent", "failed", "dropped"};
 
-    lk_buf_puts(b, "# HELP loket_whatsapp_send_errors_total Graph API answers that did not "
-                   "take a message, by class.\n"
-                   "# TYPE loket_whatsapp_send_errors_total counter\n");
-    for (i = 1; i < 7; i++)
-        lk_buf_printf(b, "loket_whatsapp_send_errors_total{class=\"%s\"} %llu\n", classes[i],
-                      atomic_load(&m_class[i]));
-    lk_buf_puts(b, "# HELP loket_whatsapp_auth_failing 1 while the Graph API refuses the "
-                   "access token or a permission (replies wait).\n"
-                   "# TYPE loket_whatsapp_auth_failing gauge\n");
+    gw_metrics_counters(b, "loket_whatsapp_send_errors_total",
+                        "Graph API answers that did not take a message, by class.", "class",
+                        classes + 1, m_class + 1, 6);
+    gw_metrics_head(b, "loket_whatsapp_auth_failing", "gauge",
+                    "1 while the Graph API refuses the access token or a permission (replies "
+                    "wait).");
     lk_buf_printf(b, "loket_whatsapp_auth_failing %d\n", atomic_load(&m_auth_failing));
-    lk_buf_puts(b, "# HELP loket_whatsapp_statuses_total Delivery statuses received, by "
-                   "status.\n"
-                   "# TYPE loket_whatsapp_statuses_total counter\n");
-    for (i = 0; i < 5; i++)
-        lk_buf_printf(b, "loket_whatsapp_statuses_total{status=\"%s\"} %llu\n", statuses[i],
-                      atomic_load(&m_status[i]));
-    lk_buf_puts(b, "# HELP loket_whatsapp_statuses_unmatched_total Statuses that moved "
-                   "no row (an unknown id, or a row already past them).\n"
-                   "# TYPE loket_whatsapp_statuses_unmatched_total counter\n");
+    gw_metrics_counters(b, "loket_whatsapp_statuses_total",
+                        "Delivery statuses received, by status.", "status", statuses, m_status, 5);
+    gw_metrics_head(b, "loket_whatsapp_statuses_unmatched_total", "counter",
+                    "Statuses that moved no row (an unknown id, or a row already past them).");
     lk_buf_printf(b, "loket_whatsapp_statuses_unmatched_total %llu\n", atomic_load(&m_unmatched));
-    lk_buf_puts(b, "# HELP loket_whatsapp_outside_window_total Replies that would have left "
-                   "more than 24 hours after the user's last message: sent as the flow's "
-                   "template, kept unsent (no template), or skipped (the template went "
-                   "already).\n"
-                   "# TYPE loket_whatsapp_outside_window_total counter\n");
-    lk_buf_printf(b,
-                  "loket_whatsapp_outside_window_total{outcome=\"template\"} %llu\n"
-                  "loket_whatsapp_outside_window_total{outcome=\"unsent\"} %llu\n"
-                  "loket_whatsapp_outside_window_total{outcome=\"skipped\"} %llu\n",
-                  atomic_load(&m_window[0]), atomic_load(&m_window[1]), atomic_load(&m_window[2]));
-    lk_buf_puts(b, "# HELP loket_whatsapp_read_receipts_total Read receipts with the typing "
-                   "indicator: sent, failed, or dropped unsent (the sender was behind).\n"
-                   "# TYPE loket_whatsapp_read_receipts_total counter\n");
-    lk_buf_printf(b,
-                  "loket_whatsapp_read_receipts_total{result=\"sent\"} %llu\n"
-                  "loket_whatsapp_read_receipts_total{result=\"failed\"} %llu\n"
-                  "loket_whatsapp_read_receipts_total{result=\"dropped\"} %llu\n",
-                  atomic_load(&m_receipt[0]), atomic_load(&m_receipt[1]),
-                  atomic_load(&m_receipt[2]));
-    lk_buf_puts(b, "# HELP loket_whatsapp_paced_total Times a due reply was held back: its "
-                   "phone number over wa_rate or paused.\n"
-                   "# TYPE loket_whatsapp_paced_total counter\n");
+    gw_metrics_counters(b, "loket_whatsapp_outside_window_total",
+                        "Replies that would have left more than 24 hours after the user's last "
+                        "message: sent as the flow's template, kept unsent (no template), or "
+                        "skipped (the template went already).",
+                        "outcome", window, m_window, 3);
+    gw_metrics_counters(b, "loket_whatsapp_read_receipts_total",
+                        "Read receipts with the typing indicator: sent, failed, or dropped unsent "
+                        "(the sender was behind).",
+                        "result", receipt, m_receipt, 3);
+    gw_metrics_head(b, "loket_whatsapp_paced_total", "counter",
+                    "Times a due reply was held back: its phone number over wa_rate or paused.");
     lk_buf_printf(b, "loket_whatsapp_paced_total %llu\n", atomic_load(&m_paced));
 }
 

@@ -221,14 +221,9 @@ static atomic_ullong skipped[WA_SKIP_N];
 
 void gw_wa_metrics_render(lk_buf *b)
 {
-    int i;
-
-    lk_buf_puts(b, "# HELP loket_whatsapp_unanswered_total WhatsApp items logged and not "
-                   "answered, by reason.\n"
-                   "# TYPE loket_whatsapp_unanswered_total counter\n");
-    for (i = 0; i < WA_SKIP_N; i++)
-        lk_buf_printf(b, "loket_whatsapp_unanswered_total{reason=\"%s\"} %llu\n", skip_names[i],
-                      atomic_load(&skipped[i]));
+    gw_metrics_counters(b, "loket_whatsapp_unanswered_total",
+                        "WhatsApp items logged and not answered, by reason.", "reason", skip_names,
+                        skipped, WA_SKIP_N);
 }
 
 /* Submits one message to the store, with the flow of its number. -1 when out of
