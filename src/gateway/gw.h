@@ -126,6 +126,9 @@ void gw_log(int level, const char *msg, const char *fmt, ...) __attribute__((for
 void gw_log_flush(void);
 /* Appends key="value" (quoted, escaped, cut to 200 bytes) to b. */
 void gw_log_kv(lk_buf *b, const char *key, const char *value);
+/* Logs each item of a flow load's diagnostics (a warning or an error, with
+ * file, line, column and path). */
+void gw_log_diag(const lk_diag *diag);
 /* Routes libwebsockets' own messages into gw_log. */
 void gw_log_lws(int level, const char *line);
 
@@ -362,8 +365,10 @@ int gw_wa_numbers_count(void);
 const char *gw_wa_number_pnid(int i); /* the i-th listed number, NULL past the end */
 
 /* ---- sender.c, maint.c --------------------------------------------------------------- */
-/* Opens the store connection of a background thread (logs why not). */
-lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out);
+/* Opens the store connection of a background thread (logs why not); wal_limit
+ * as lk_store_opts.wal_limit (the message path's writers bound the WAL, the
+ * others pass 0). */
+lk_err gw_thread_store_open(const gw_config *cfg, int64_t wal_limit, lk_store **out);
 /* Starts the sender thread on its own store connection; it sends nothing
  * until gw_sender_ready, once it was given the templates. */
 lk_err gw_sender_start(const gw_config *cfg, gw_sender **out);

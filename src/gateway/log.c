@@ -387,3 +387,15 @@ void gw_log_lws(int level, const char *line)
         msg[--n] = '\0';
     log_lws(lv, msg, "src=lws");
 }
+
+void gw_log_diag(const lk_diag *diag)
+{
+    size_t i;
+
+    for (i = 0; i < diag->n; i++) {
+        const lk_diag_item *d = &diag->items[i];
+        gw_log(d->warning ? GW_LOG_WARN : GW_LOG_ERROR, d->msg,
+               "file=\"%s\" line=%d col=%d path=\"%s\"", d->file ? d->file : "", d->line, d->col,
+               d->path ? d->path : "");
+    }
+}

@@ -73,7 +73,7 @@ static void sleeper_signal(sleeper *s, int stop)
     pthread_mutex_unlock(&s->mu);
 }
 
-lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out)
+lk_err gw_thread_store_open(const gw_config *cfg, int64_t wal_limit, lk_store **out)
 {
     lk_store_opts so;
     char dbname[256];
@@ -82,7 +82,8 @@ lk_err gw_thread_store_open(const gw_config *cfg, lk_store **out)
 
     lk_store_opts_default(&so);
     so.sync = cfg->sync;
-    so.wal_autocheckpoint = 0;
+    so.wal_autocheckpoint = 0; /* the maintenance thread checkpoints */
+    so.wal_limit = wal_limit;
     if ((err = lk_store_open(cfg->db, &so, out, &diag)) != LK_OK)
         gw_log(GW_LOG_ERROR, "cannot open the database", "db=\"%s\" why=\"%s\"",
                lk_store_redact(cfg->db, dbname, sizeof dbname),
@@ -213,7 +214,7 @@ lk_err gw_maint_start(const gw_config *cfg, gw_maint **out)
         free(m);
         return LK_ENOMEM;
     }
-    if (gw_thread_store_open(cfg, &m->store) != LK_OK ||
+    if (gw_thread_store_open(cfg, 0, &m->store) != LK_OK ||
         pthread_create(&m->th, NULL, maint_main, m)) {
         lk_store_close(m->store);
         sleeper_destroy(&m->sl);

@@ -73,7 +73,7 @@ lk_err gw_pl_sync_start(gw_server *s)
 
     if (!gw_pl.behind)
         return LK_OK;
-    if ((err = gw_thread_store_open(&s->cfg, &gw_pl.sync_store)) != LK_OK)
+    if ((err = gw_thread_store_open(&s->cfg, 0, &gw_pl.sync_store)) != LK_OK)
         return err;
     if (pthread_create(&gw_pl.sync_th, NULL, sync_main, NULL) != 0)
         return LK_ENOMEM;

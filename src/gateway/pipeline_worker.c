@@ -201,24 +201,13 @@ static void *worker_main(void *arg)
 lk_err gw_pl_worker_open(gw_server *s, worker *w)
 {
     pthread_condattr_t ca;
-    lk_store_opts so;
-    char dbname[256];
-    lk_diag diag = {0};
     lk_err err;
 
-    lk_store_opts_default(&so);
-    so.sync = s->cfg.sync;
-    so.wal_autocheckpoint = 0;         /* the maintenance thread checkpoints */
-    so.wal_limit = 2 * s->cfg.wal_max; /* the writer's bound on the WAL (see server.c) */
-    if ((err = lk_store_open(s->cfg.db, &so, &w->store, &diag)) != LK_OK) {
-        gw_log(GW_LOG_ERROR, "store worker: cannot open the database", "db=\"%s\" why=\"%s\"",
-               lk_store_redact(s->cfg.db, dbname, sizeof dbname),
-               diag.n ? diag.items[0].msg : lk_strerror(err));
-        lk_diag_clear(&diag);
+    /* the writer's bound on the WAL (see server.c) */
+    if ((err = gw_thread_store_open(&s->cfg, 2 * s->cfg.wal_max, &w->store)) != LK_OK)
         return err;
-    }
     /* SQLite at FULL: commits at NORMAL, the syncer syncs behind them */
-    if (so.sync == LK_SYNC_FULL && lk_store_defer_sync(w->store))
+    if (s->cfg.sync == LK_SYNC_FULL && lk_store_defer_sync(w->store))
         gw_pl.behind = 1;
     if (!(w->rt = lk_runtime_new(s->flow, w->store)) ||
         !(w->chans = calloc((size_t)s->cfg.batch_max, sizeof *w->chans)) ||

@@ -494,7 +494,7 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
             return LK_ENOMEM;
         }
     curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->nslots);
-    if (gw_thread_store_open(cfg, &s->store) != LK_OK ||
+    if (gw_thread_store_open(cfg, 0, &s->store) != LK_OK ||
         pthread_create(&s->th, NULL, sender_main, s)) {
         sender_free(s);
         return LK_EIO;

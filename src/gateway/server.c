@@ -85,14 +85,8 @@ static void reload_flow(gw_server *s)
     lk_flow *flow = NULL;
     lk_diag diag = {0};
     lk_err err = lk_flow_load(s->cfg.flow, &flow, &diag);
-    size_t i;
 
-    for (i = 0; i < diag.n; i++) {
-        const lk_diag_item *d = &diag.items[i];
-        gw_log(d->warning ? GW_LOG_WARN : GW_LOG_ERROR, d->msg,
-               "file=\"%s\" line=%d col=%d path=\"%s\"", d->file ? d->file : "", d->line, d->col,
-               d->path ? d->path : "");
-    }
+    gw_log_diag(&diag);
     lk_diag_clear(&diag);
     if (err != LK_OK) {
         gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
@@ -190,8 +184,9 @@ static int configure(gw_config *c, int argc, char **argv)
  * descriptor, and the databases (the loop's, the sender's, the maintenance
  * thread's and each store worker's connection, each with its -wal and -shm),
  * the listener, the loop's wake-up pipe, stdio, the sender's sockets (one per
- * request in flight, send_inflight) and a flow reload need some too. At the limit accept() fails and
- * libwebsockets retries it in a busy loop, so the cap keeps clear of it. */
+ * request in flight, send_inflight) and a flow reload need some too. At the
+ * limit accept() fails and libwebsockets retries it in a busy loop, so the cap
+ * keeps clear of it. */
 static void cap_connections(gw_config *c, long *fd_limit)
 {
     struct rlimit rl;
@@ -200,8 +195,7 @@ static void cap_connections(gw_config *c, long *fd_limit)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
         soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000 ? 1000000 : (long)rl.rlim_cur;
     *fd_limit = soft;
-    cap = soft - 32 - soft / 16 - c->send_inflight -
-          3L * (c->store_workers ? c->store_workers : 4);
+    cap = soft - 32 - soft / 16 - c->send_inflight - 3L * (c->store_workers ? c->store_workers : 4);
     if (cap < 8)
         cap = 8;
     if (c->max_conns > cap)

@@ -84,17 +84,6 @@ int gw_wa_numbers_valid(const char *spec, const char **why)
     return rc;
 }
 
-static void log_diag(const lk_diag *diag)
-{
-    size_t i;
-    for (i = 0; i < diag->n; i++) {
-        const lk_diag_item *d = &diag->items[i];
-        gw_log(d->warning ? GW_LOG_WARN : GW_LOG_ERROR, d->msg,
-               "file=\"%s\" line=%d col=%d path=\"%s\"", d->file ? d->file : "", d->line, d->col,
-               d->path ? d->path : "");
-    }
-}
-
 int gw_wa_numbers_open(const char *spec)
 {
     char pnid[33], path[1024];
@@ -147,7 +136,7 @@ void gw_wa_numbers_reload(void)
         wa_number *w = &numbers[i];
         flow = NULL;
         err = lk_flow_load(w->path, &flow, &diag);
-        log_diag(&diag);
+        gw_log_diag(&diag);
         lk_diag_clear(&diag);
         if (err != LK_OK) {
             gw_log(GW_LOG_ERROR, "flow reload refused: keeping the running flow",
