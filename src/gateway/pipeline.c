@@ -28,6 +28,9 @@
  *      batch waiting, fdatasyncs the WAL once (lk_store_wal_sync), then
  *      wakes the sender and puts the batches on the done list in order. A
  *      failed sync fails their messages (internal error, never success).
+ *      While the syncer is busy, the worker keeps its next batch open and
+ *      steps what comes in meanwhile (up to batch_max), committing once the
+ *      syncer is free: its answers could not leave sooner anyway.
  *   4. loop thread, gw_pipeline_poll after each service turn: each message is
  *      counted and logged; when it was the last one of an ended job, the
  *      job's done function answers (websocket frames, the HTTP answer) and
@@ -476,13 +479,15 @@ void gw_pipeline_stop(void)
         pthread_mutex_unlock(&w->mu);
     }
     for (i = 0; i < gw_pl.nw; i++)
-        if (gw_pl.w[i].started) {
+        if (gw_pl.w[i].started)
             pthread_join(gw_pl.w[i].th, NULL);
+    gw_pl_sync_stop();             /* after the workers: it has their last batches */
+    for (i = 0; i < gw_pl.nw; i++) /* the syncer wakes workers: after it */
+        if (gw_pl.w[i].started) {
             pthread_cond_destroy(&gw_pl.w[i].cv);
             pthread_mutex_destroy(&gw_pl.w[i].mu);
             gw_pl.w[i].started = 0;
         }
-    gw_pl_sync_stop(); /* after the workers: it has their last batches */
     atomic_store(&gw_pl.ctx, NULL);
     gw_pl.stopped = 1;
     gw_pipeline_poll(); /* answers what its requesters still wait for */

@@ -119,6 +119,8 @@ typedef struct gw_pl_state {
     pthread_cond_t scv;
     gw_msgq sync;
     int sync_outbox, sync_stop;
+    int sync_nb;             /* batches on the syncer's list (under smu) */
+    _Atomic int sync_behind; /* batches handed to the syncer and not synced yet */
 } gw_pl_state;
 
 extern gw_pl_state gw_pl;

@@ -30,7 +30,7 @@ static void fail_all(gw_msg *m, lk_err err)
 static void *sync_main(void *arg)
 {
     gw_msg *first, *last, *m;
-    int outbox, n;
+    int outbox, n, nb, i;
     lk_err err;
 
     (void)arg;
@@ -41,6 +41,8 @@ static void *sync_main(void *arg)
         first = gw_msgq_take(&gw_pl.sync, &last);
         outbox = gw_pl.sync_outbox;
         gw_pl.sync_outbox = 0;
+        nb = gw_pl.sync_nb;
+        gw_pl.sync_nb = 0;
         pthread_mutex_unlock(&gw_pl.smu);
         if (!first)
             break; /* stopped, and everything handed back */
@@ -54,6 +56,18 @@ static void *sync_main(void *arg)
         else if (outbox)
             gw_wake_sender(); /* its rows are on disk now */
         gw_pl_done_push(first, last);
+        /* a worker keeping its batch open for this sync commits it now
+         * (grow in pipeline_worker.c) */
+        atomic_fetch_sub(&gw_pl.sync_behind, nb);
+        for (i = 0; i < gw_pl.nw; i++) {
+            worker *w = &gw_pl.w[i];
+            if (!w->started)
+                continue;
+            pthread_mutex_lock(&w->mu);
+            if (w->idle)
+                pthread_cond_signal(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+        }
     }
     return NULL;
 }
@@ -86,6 +100,8 @@ void gw_pl_sync_push(gw_msg *first, gw_msg *last, int outbox)
     pthread_mutex_lock(&gw_pl.smu);
     gw_msgq_put(&gw_pl.sync, first, last);
     gw_pl.sync_outbox |= outbox;
+    gw_pl.sync_nb++;
+    atomic_fetch_add(&gw_pl.sync_behind, 1);
     pthread_cond_signal(&gw_pl.scv);
     pthread_mutex_unlock(&gw_pl.smu);
 }

@@ -76,31 +76,79 @@ static lk_err lock_users(worker *w, gw_msg *batch)
 
 #define BATCH_TRIES 3 /* runs of a batch that meets lock conflicts */
 
+/* Sync behind: while the syncer still has batches to sync, what this batch
+ * commits now could not be answered before the sync after those anyway. So
+ * the worker keeps its transaction open and takes the messages that come in
+ * meanwhile, up to batch_max in all (len: the batch's so far), and commits
+ * once the syncer is free: fewer commits, each with more messages, and no
+ * answer later for it. Messages queued after a SIGHUP swapped the flow wait
+ * for the next batch, which takes the new flow (the batch's flow is the one
+ * its runtime has). The chain taken, appended after *last, or NULL: commit. */
+static gw_msg *grow(worker *w, gw_msg **last, int *len)
+{
+    gw_msg *first = NULL;
+    int n = 0, swapped;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->q.head && !w->stop && atomic_load(&gw_pl.sync_behind) > 0) {
+        w->idle = 1;
+        pthread_cond_wait(&w->cv, &w->mu);
+        w->idle = 0;
+    }
+    pthread_mutex_lock(&gw_pl.mu);
+    swapped = lk_runtime_flow(w->rt) != gw_pl.flow;
+    pthread_mutex_unlock(&gw_pl.mu);
+    if (w->q.head && !swapped && atomic_load(&gw_pl.sync_behind) > 0) {
+        first = w->q.head;
+        for (n = 1; *len + n < gw_pl.batch_max && w->q.head->next; n++)
+            w->q.head = w->q.head->next;
+        (*last)->next = first;
+        *last = w->q.head;
+        w->q.head = (*last)->next;
+        if (!w->q.head)
+            w->q.tail = NULL;
+        (*last)->next = NULL;
+        w->depth -= n;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (first) {
+        gw_metrics_queue_depth(-n);
+        *len += n;
+    }
+    return first;
+}
+
 /* Steps and commits one batch (step 2); 1 when it committed outbox rows. A
  * batch that failed on a lock conflict (lk_store_retryable) is rolled back
  * and run again from its first message, up to BATCH_TRIES times: nothing of
  * it was committed or answered. */
-static int run_batch(worker *w, gw_msg *batch)
+static int run_batch(worker *w, gw_msg *batch, gw_msg **last)
 {
-    gw_msg *m;
-    int lost = 0, n = 0, outbox = 0, tries = 0;
+    gw_msg *m, *more = batch;
+    int lost = 0, n = 0, outbox = 0, tries = 0, len = 0;
     lk_err err = LK_OK;
+
+    for (m = batch; m; m = m->next)
+        len++;
 
     pthread_mutex_lock(&gw_pl.mu); /* a SIGHUP swaps it between two batches */
     if (lk_runtime_flow(w->rt) != gw_pl.flow)
         lk_runtime_set_flow(w->rt, gw_pl.flow);
     pthread_mutex_unlock(&gw_pl.mu);
 again:
+    more = batch;
     for (m = batch; m && !m->todo; m = m->next)
         ;
     if (m && (err = lk_store_begin(w->store)) == LK_OK) {
         lost = (err = lock_users(w, batch)) != LK_OK;
-        for (m = batch; m && !lost; m = m->next)
-            if (m->todo) {
-                lost = step_one(w, m);
-                n++;
-                outbox |= m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0;
-            }
+        do {
+            for (m = more; m && !lost; m = m->next)
+                if (m->todo) {
+                    lost = step_one(w, m);
+                    n++;
+                    outbox |= m->res == GW_R_OK && m->in.render && lk_out_count(m->out) > 0;
+                }
+        } while (!lost && gw_pl.behind && len < gw_pl.batch_max && (more = grow(w, last, &len)));
         if (!lost) {
             gw_pl_hold(gw_pl.hold, n);
             err = lk_store_commit(w->store);
@@ -186,7 +234,7 @@ static void *worker_main(void *arg)
     int outbox;
 
     while ((batch = take(w, &last))) {
-        outbox = run_batch(w, batch);
+        outbox = run_batch(w, batch, &last);
         if (gw_pl.behind) { /* step 3, after the syncer's fdatasync */
             gw_pl_sync_push(batch, last, outbox);
             continue;

@@ -6,7 +6,14 @@ messages' rows are committed (a read-only look at the database sees them) and st
 nothing leaves: the websocket client has no reply and no done, the generic POST no
 answer, the WhatsApp webhook no 200 and the Graph API mock no request. Released, every
 answer arrives once, the reply reaches the mock once, and loket_store_syncs_total
-counts the syncs. SIGTERM then exits cleanly (the syncer drained)."""
+counts the syncs (batch_max 1 there: one commit per message). SIGTERM then exits cleanly
+(the syncer drained).
+
+With batches of more than one, a worker keeps its transaction open while the syncer
+still has batches to sync: messages sent while the syncer is held are stepped (taken from
+the queue) and not committed (the read-only look sees none of their rows), nothing of
+them is answered, and once released they are committed together in one commit and each
+answered once."""
 
 import os
 import sys
@@ -31,7 +38,8 @@ _, state = mock_graph.serve(mport)
 # the sender is woken only by the syncer (no read receipts, no early poll): what the
 # mock gets while the syncer is held would have left before its fdatasync
 h = HeldServer("pipe-sync", hold="LOKET_TEST_HOLD_SYNC",
-               config={"sync": "full", "wa_read_receipts": False, "sender_poll": "1h"},
+               config={"sync": "full", "wa_read_receipts": False, "sender_poll": "1h",
+                       "batch_max": 1},
                env={"LOKET_WA_API_URL": "http://127.0.0.1:%d" % mport}).start()
 P = h.port
 check("sync_behind=1" in h.srv.log_text(), "the server does not sync behind at FULL:\n"
@@ -90,10 +98,49 @@ check(not [f for f in frames(ws, 0.1) if f.get("type") in ("reply", "done")],
 check(h.metric("loket_store_syncs_total") > syncs, "the syncs after the release were not counted")
 check(h.metric("loket_store_commits_total") >= 2, "no commits counted")
 
-# NORMAL: nothing to sync behind
 ws.close()
 check(h.srv.stop() == 0, "the server did not stop cleanly")
 h.srv.check_clean_exit(0)
+
+# batches grow while the syncer is busy
+h = HeldServer("pipe-grow", hold="LOKET_TEST_HOLD_SYNC", config={"sync": "full"}).start()
+first = lkt.WS(h.port)
+replies, done = first.step("Hi Chika")
+check(done["type"] == "done" and replies, "the first message was not answered: %r" % done)
+h.on()
+first.send_json({"type": "message", "text": "6"})
+check(h.wait_held() == 1, "the held batch is not the one message")
+others = [lkt.WS(h.port) for _ in range(3)]
+stepped = h.metric("loket_store_queue_seconds_count")
+commits = h.metric("loket_store_commits_total")
+for w in others:
+    w.send_json({"type": "message", "text": "Hi Chika"})
+lkt.wait_for(lambda: h.metric("loket_store_queue_seconds_count") == stepped + 3,
+             what="the three messages taken by the worker")
+check(h.srv.db_query("SELECT count(*) FROM log WHERE dir = 'in'")[0][0] == 2,
+      "messages committed while the syncer was busy: %r"
+      % h.srv.db_query("SELECT user, text FROM log WHERE dir = 'in'"))
+check(not [f for w in others for f in frames(w, 0.1) if f.get("type") in ("reply", "done")],
+      "a message of the open batch was answered before its commit")
+check(h.metric("loket_store_commits_total") == commits, "a commit while the syncer was held")
+os.unlink(h.hold)
+replies, done = first.collect()
+check(done["type"] == "done" and "PANDAWA" in lkt.text_of(replies).upper(),
+      "the held message's answer: %r %r" % (replies, done))
+for w in others:
+    replies, done = w.collect()
+    check(done["type"] == "done" and replies, "a message of the grown batch: %r" % done)
+check(h.metric("loket_store_commits_total") == commits + 1,
+      "the three messages were not one commit: %d commits"
+      % (h.metric("loket_store_commits_total") - commits))
+check(not [f for w in others for f in frames(w, 0.1) if f.get("type") in ("reply", "done")],
+      "a message of the grown batch was answered twice")
+for w in [first] + others:
+    w.close()
+check(h.srv.stop() == 0, "the grow server did not stop cleanly")
+h.srv.check_clean_exit(0)
+
+# NORMAL: nothing to sync behind
 h2 = HeldServer("pipe-sync-normal", hold="LOKET_TEST_HOLD_SYNC",
                 config={"sync": "normal"}).start()
 ws = lkt.WS(h2.port)
