@@ -2,7 +2,7 @@
  *
  *   loket-load [--url URL | --host H --port P] [--mode ws|whatsapp] [--clients N]
  *              [--duration S] [--secret S] [--pnid ID] [--pid PID] [--metrics]
- *              [--timeout S]
+ *              [--timeout S] [--idle N]
  *
  * N clients in a closed loop, each on its own connection, one epoll thread:
  * a client sends a message, waits for its whole answer, checks it and sends
@@ -17,6 +17,10 @@
  *   at its HTTP response and counts when the status is 200 (the replies go
  *   to the outbox, so only the status is checked; --metrics shows the
  *   outbox's growth).
+ * --idle N: N more websocket connections that open, answer pings and never
+ *   send a message (users who opened the chat and said nothing), held for the
+ *   whole run; with --clients 0 they are the whole load, and the report says
+ *   how many stayed open and the server's RSS with them.
  * The clients connect first; the clock starts when all are connected (or
  * after 10 s), and after --duration no new message is sent, the ones in
  * flight get up to --timeout to finish, and the report is printed: msgs/s,
@@ -37,7 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONNECT_WAIT_NS (10 * 1000000000LL) /* for all clients to connect */
+#define CONNECT_WAIT_NS (10 * 1000000000LL) /* for all clients to connect (+1 ms per idle one) */
+#define CONNECT_SPREAD_NS 20000LL           /* between two idle connections' first connect */
 #define RETRY_NS (200 * 1000000LL)          /* before a failed client reconnects */
 #define MAX_RX (4u << 20)                   /* a client's unparsed input */
 #define MAX_SHOWN 5                         /* wrong replies described on stderr */
@@ -64,7 +69,7 @@ static struct {
     enum mode mode;
     ld_addr addr;
     char path[256];
-    int clients;
+    int clients, idle;
     double duration, timeout;
     const char *secret, *pnid;
     int pid, metrics;
@@ -90,6 +95,9 @@ static long long srv_cpu0;      /* the server's CPU ticks when the load began */
 static uint64_t max_us;
 static double self_cpu0; /* loket-load's own CPU seconds when the load began */
 static int stopping, inflight;
+static int nall;         /* clients + idle ones */
+static int idle_open;    /* idle connections open at the end */
+static long srv_rss_end; /* KiB, with the idle connections still open */
 static uint64_t rng, wamid_seq;
 static char run_tag[16];
 
@@ -289,7 +297,7 @@ static void step_done(client *c, int ok)
 /* The next message of a client whose answer is in, unless the run is over. */
 static void next_message(client *c)
 {
-    if (c->st == C_READY && c->fd >= 0 && t_start && !stopping)
+    if (c->id < opt.clients && c->st == C_READY && c->fd >= 0 && t_start && !stopping)
         client_send(c);
 }
 
@@ -464,20 +472,22 @@ static void on_event(client *c, uint32_t ev)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: loket-load [--url URL | --host H --port P] [--mode ws|whatsapp]\n"
-            "                  [--clients N] [--duration S] [--timeout S] [--secret S]\n"
-            "                  [--pnid ID] [--pid PID] [--metrics]\n"
-            "  --url URL       ws://127.0.0.1:8080/chat or http://127.0.0.1:8080 (loopback only)\n"
-            "  --mode M        ws: websocket clients walking the Chika conversations (default);\n"
-            "                  whatsapp: signed Cloud API webhooks, one phone number per client\n"
-            "  --clients N     concurrent clients, each in a closed loop (default 10)\n"
-            "  --duration S    seconds of load (default 10, at most 3600)\n"
-            "  --timeout S     longest wait for one answer, and for the last ones (default 10)\n"
-            "  --secret S      the app secret signing webhooks (default $LOKET_WA_APP_SECRET)\n"
-            "  --pnid ID       the phone_number_id in the notifications\n"
-            "  --pid PID       the server's process: CPU and RSS from /proc\n"
-            "  --metrics       read /metrics before and after: messages per commit\n");
+    fprintf(
+        f,
+        "usage: loket-load [--url URL | --host H --port P] [--mode ws|whatsapp]\n"
+        "                  [--clients N] [--duration S] [--timeout S] [--secret S]\n"
+        "                  [--pnid ID] [--pid PID] [--metrics] [--idle N]\n"
+        "  --url URL       ws://127.0.0.1:8080/chat or http://127.0.0.1:8080 (loopback only)\n"
+        "  --mode M        ws: websocket clients walking the Chika conversations (default);\n"
+        "                  whatsapp: signed Cloud API webhooks, one phone number per client\n"
+        "  --clients N     concurrent clients, each in a closed loop (default 10; 0: --idle only)\n"
+        "  --duration S    seconds of load (default 10, at most 3600)\n"
+        "  --timeout S     longest wait for one answer, and for the last ones (default 10)\n"
+        "  --secret S      the app secret signing webhooks (default $LOKET_WA_APP_SECRET)\n"
+        "  --pnid ID       the phone_number_id in the notifications\n"
+        "  --pid PID       the server's process: CPU and RSS from /proc\n"
+        "  --metrics       read /metrics before and after: messages per commit\n"
+        "  --idle N        N more websocket connections held open, never sending (--mode ws)\n");
 }
 
 static int die_usage(const char *msg, const char *arg)
@@ -488,19 +498,14 @@ static int die_usage(const char *msg, const char *arg)
 
 static int parse_options(int argc, char **argv)
 {
-    static const struct option lopts[] = {{"url", required_argument, 0, 'u'},
-                                          {"host", required_argument, 0, 'H'},
-                                          {"port", required_argument, 0, 'p'},
-                                          {"mode", required_argument, 0, 'm'},
-                                          {"clients", required_argument, 0, 'c'},
-                                          {"duration", required_argument, 0, 'd'},
-                                          {"timeout", required_argument, 0, 't'},
-                                          {"secret", required_argument, 0, 's'},
-                                          {"pnid", required_argument, 0, 'n'},
-                                          {"pid", required_argument, 0, 'P'},
-                                          {"metrics", no_argument, 0, 'M'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option lopts[] = {
+        {"url", required_argument, 0, 'u'},     {"host", required_argument, 0, 'H'},
+        {"port", required_argument, 0, 'p'},    {"mode", required_argument, 0, 'm'},
+        {"clients", required_argument, 0, 'c'}, {"duration", required_argument, 0, 'd'},
+        {"timeout", required_argument, 0, 't'}, {"secret", required_argument, 0, 's'},
+        {"pnid", required_argument, 0, 'n'},    {"pid", required_argument, 0, 'P'},
+        {"metrics", no_argument, 0, 'M'},       {"idle", required_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     char host[128] = "127.0.0.1";
     int port = 8080, ch;
     char *end;
@@ -523,8 +528,13 @@ static int parse_options(int argc, char **argv)
             break;
         case 'c':
             opt.clients = (int)strtol(optarg, &end, 10);
-            if (*end || opt.clients < 1 || opt.clients > 100000)
-                return die_usage("--clients is 1 to 100000", optarg);
+            if (*end || opt.clients < 0 || opt.clients > 100000)
+                return die_usage("--clients is 0 to 100000", optarg);
+            break;
+        case 'i':
+            opt.idle = (int)strtol(optarg, &end, 10);
+            if (*end || opt.idle < 0 || opt.idle > 100000)
+                return die_usage("--idle is 0 to 100000", optarg);
             break;
         case 'd':
         case 't': {
@@ -550,6 +560,10 @@ static int parse_options(int argc, char **argv)
         return die_usage("unexpected argument", argv[optind]);
     if (opt.mode == M_WA && !opt.secret && !(opt.secret = getenv("LOKET_WA_APP_SECRET")))
         return die_usage("--mode whatsapp needs --secret or LOKET_WA_APP_SECRET", NULL);
+    if (opt.idle && opt.mode != M_WS)
+        return die_usage("--idle connections are websockets: --mode ws", NULL);
+    if (opt.clients + opt.idle < 1)
+        return die_usage("nothing to run: --clients 0 and no --idle", NULL);
     if (port < 1 || port > 65535)
         return die_usage("not a port number", NULL);
     if (ld_addr_set(&opt.addr, host, port) != 0)
@@ -575,7 +589,7 @@ static void timers(client *cl, int64_t t)
     int64_t limit = (int64_t)(opt.timeout * 1e9);
     int i;
 
-    for (i = 0; i < opt.clients; i++) {
+    for (i = 0; i < nall; i++) {
         client *c = &cl[i];
         if (c->st == C_RETRY && !stopping && t >= c->retry_ns)
             client_connect(c);
@@ -590,7 +604,7 @@ static void timers(client *cl, int64_t t)
 static int all_ready(const client *cl)
 {
     int i;
-    for (i = 0; i < opt.clients; i++)
+    for (i = 0; i < nall; i++)
         if (cl[i].st != C_READY)
             return 0;
     return 1;
@@ -605,16 +619,20 @@ static void run(client *cl)
 
     for (i = 0; i < opt.clients; i++)
         client_connect(&cl[i]);
+    for (; i < nall; i++) { /* spread out, so that the listen queue keeps up */
+        cl[i].st = C_RETRY;
+        cl[i].retry_ns = t0 + (int64_t)(i - opt.clients) * CONNECT_SPREAD_NS;
+    }
     for (;;) {
         int64_t t = now_ns();
 
-        if (!t_start && (all_ready(cl) || t - t0 > CONNECT_WAIT_NS)) {
+        if (!t_start &&
+            (all_ready(cl) || t - t0 > CONNECT_WAIT_NS + (int64_t)opt.idle * 1000000LL)) {
             int ready = 0;
-            for (i = 0; i < opt.clients; i++)
+            for (i = 0; i < nall; i++)
                 ready += cl[i].st == C_READY;
-            if (ready < opt.clients)
-                fprintf(stderr, "loket-load: %d of %d clients connected within %lld s\n", ready,
-                        opt.clients, CONNECT_WAIT_NS / 1000000000LL);
+            if (ready < nall)
+                fprintf(stderr, "loket-load: %d of %d connections ready in time\n", ready, nall);
             t_start = t;
             self_cpu0 = self_cpu();
             if (opt.pid)
@@ -628,7 +646,7 @@ static void run(client *cl)
         }
         if (stopping && (inflight == 0 || t >= drain_end))
             break;
-        if (t - last_timers > 10 * 1000000LL) {
+        if (t - last_timers > 10 * 1000000LL || (!t_start && opt.idle)) {
             timers(cl, t);
             last_timers = t;
         }
@@ -645,7 +663,11 @@ static void run(client *cl)
         }
     }
     t_last = now_ns();
-    for (i = 0; i < opt.clients; i++)
+    for (i = opt.clients; i < nall; i++)
+        idle_open += cl[i].st == C_READY;
+    if (opt.pid)
+        srv_rss_end = ld_proc_status_kib(opt.pid, "VmRSS");
+    for (i = 0; i < nall; i++)
         client_close(&cl[i]);
 }
 
@@ -704,9 +726,11 @@ static int report(const ld_counters *m0, const ld_counters *m1)
         printf("per commit:    n/a (--metrics not given)\n");
     else if (!m0->ok || !m1->ok)
         printf("per commit:    n/a (/metrics did not answer)\n");
-    else if (!m1->has_commits || m1->commits <= m0->commits)
+    else if (!m1->has_commits)
         printf("per commit:    n/a (/metrics has no commits counter; %.0f messages in)\n",
                m1->in - m0->in);
+    else if (m1->commits <= m0->commits)
+        printf("per commit:    n/a (no commit during the run)\n");
     else
         printf("per commit:    %.2f messages (%.0f messages in, %.0f commits)\n",
                (m1->in - m0->in) / (m1->commits - m0->commits), m1->in - m0->in,
@@ -714,7 +738,17 @@ static int report(const ld_counters *m0, const ld_counters *m1)
     if (opt.metrics && opt.mode == M_WA && m0->ok && m1->ok)
         printf("outbox:        %+.0f replies waiting (%.0f now)\n", m1->outbox - m0->outbox,
                m1->outbox);
-    return tot.messages > 0 && errors == 0 && tot.wrong == 0 ? 0 : 1;
+    if (opt.idle) {
+        printf("idle:          %d of %d websocket connections open at the end", idle_open,
+               opt.idle);
+        if (opt.pid && srv_rss_end >= 0)
+            printf(", server RSS %.1f MiB with them", (double)srv_rss_end / 1024.0);
+        printf("\n");
+    }
+    return (tot.messages > 0 || !opt.clients) && errors == 0 && tot.wrong == 0 &&
+                   idle_open == opt.idle
+               ? 0
+               : 1;
 }
 
 int main(int argc, char **argv)
@@ -727,16 +761,17 @@ int main(int argc, char **argv)
         return rc;
     rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
     snprintf(run_tag, sizeof run_tag, "%08llX", (unsigned long long)(rng >> 32));
-    raise_fd_limit(opt.clients);
+    nall = opt.clients + opt.idle;
+    raise_fd_limit(nall);
     if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         perror("loket-load: epoll_create1");
         return 2;
     }
-    if (!(cl = calloc((size_t)opt.clients, sizeof *cl))) {
+    if (!(cl = calloc((size_t)nall, sizeof *cl))) {
         fprintf(stderr, "loket-load: out of memory\n");
         return 2;
     }
-    for (i = 0; i < opt.clients; i++) {
+    for (i = 0; i < nall; i++) {
         cl[i].fd = -1;
         cl[i].id = i;
         cl[i].conv = i % ld_nconvs;
@@ -750,7 +785,7 @@ int main(int argc, char **argv)
     if (opt.metrics)
         ld_read_metrics(&opt.addr, &m1);
     rc = report(&m0, &m1);
-    for (i = 0; i < opt.clients; i++) {
+    for (i = 0; i < nall; i++) {
         lb_free(&cl[i].out);
         lb_free(&cl[i].in);
         lb_free(&cl[i].msg);

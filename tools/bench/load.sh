@@ -39,7 +39,7 @@ rate = 1000000
 burst = 1000000
 max_conns_per_peer = 1000000
 ws_new_sessions = 1000000
-max_webhook_conns = 100000
+max_webhook_conns = 2000
 log = warn
 EOF
 if [ -n "$workers" ]; then echo "store_workers = $workers" >>"$dir/loket.conf"; fi
