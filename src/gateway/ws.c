@@ -72,6 +72,14 @@ struct ws_pss {
 static lk_buf spare[SPARE_MAX];
 static int nspare;
 
+/* Lets c go once what it was sent before is written (conn_tx). */
+static void out_drop(gw_conn *c, const char *why)
+{
+    gw_log(GW_LOG_WARN, why, "queued=%zu", c->out.len ? c->out.len - LWS_PRE - c->sent : 0);
+    c->closing = 1;
+    lws_callback_on_writable(c->wsi);
+}
+
 /* c's buffer ready for one more frame at its end, or NULL when c is closing
  * or memory ran out. */
 static lk_buf *out_begin(gw_conn *c)
@@ -83,26 +91,33 @@ static lk_buf *out_begin(gw_conn *c)
     if (!b->p && nspare > 0)
         *b = spare[--nspare];
     if (b->len == 0) {
-        if (lk_buf_reserve(b, LWS_PRE + 512) < 0)
+        if (lk_buf_reserve(b, LWS_PRE + 512) < 0) {
+            out_drop(c, "websocket dropped: out of memory");
             return NULL;
+        }
         memset(b->p, 0, LWS_PRE);
         b->len = LWS_PRE;
     }
     return b;
 }
 
-/* After a frame was written at the end of c's buffer (rc its status, before
- * the buffer's length before it): over the cap, the frame is taken back and
- * the client, which does not read its replies, let go. */
+/* After frames were written at the end of c's buffer, which was before bytes
+ * long, with the status rc (-1: out of memory, and they were taken back).
+ * Over the cap they are taken back too, and the client, which does not read
+ * its replies, is let go. */
 static void out_end(gw_conn *c, size_t before, int rc)
 {
-    if (rc < 0 || c->out.len - LWS_PRE - c->sent > GW_MAX_WS_QUEUE) {
-        gw_log(GW_LOG_WARN, "websocket dropped: replies not read", "queued=%zu",
-               before - LWS_PRE - c->sent);
-        c->closing = 1;
+    if (rc < 0) {
         c->out.len = before;
+        c->out.p[before] = '\0';
+        out_drop(c, "websocket dropped: out of memory");
+    } else if (c->out.len - LWS_PRE - c->sent > GW_MAX_WS_QUEUE) {
+        c->out.len = before;
+        c->out.p[before] = '\0';
+        out_drop(c, "websocket dropped: replies not read");
+    } else {
+        lws_callback_on_writable(c->wsi);
     }
-    lws_callback_on_writable(c->wsi);
 }
 
 /* Everything in c's buffer went out: the buffer goes back to the spares. */

@@ -40,100 +40,151 @@ def small_buffer_connection(address, timeout=None, *args, **kw):
     return s
 
 
-real = socket.create_connection
-socket.create_connection = small_buffer_connection
-try:
-    ws = lkt.WS(srv.port)
-finally:
-    socket.create_connection = real
-ws.hello()
+def slow_client():
+    real = socket.create_connection
+    socket.create_connection = small_buffer_connection
+    try:
+        ws = lkt.WS(srv.port)
+    finally:
+        socket.create_connection = real
+    ws.hello()
+    return ws
 
 
 def text_for(i):
     """Message i; the flow answers it with its text 16 times, joined with |."""
     if i % 13 == 12:  # about 115 KB: a payload over 65535 bytes, many sends
-        return ("besar %d \"Bandung\" \\ kota " % i) + "🙏" * 1200 + " é" * 900
+        return ("besar %d \"Bandung\" \\ kota " % i) + "\U0001F64F" * 1200 + " é" * 900
     if i % 2 == 1:  # a few KB: the 16-bit length, more than one send of lws
         return ("sedang %d " % i) + " ".join(["Kartu \"KIS\" aktif kembali, terima kasih."] * 7)
     return "k%d" % i  # under 126 bytes: the 7-bit length
 
 
-N = 40
-texts = [text_for(i) for i in range(N)]
-out_before = lkt.metric(srv.port, 'loket_messages_out_total{channel="ws"}')
-for t in texts:
-    ws.send_json({"type": "message", "text": t})
-# every answer rendered: from here on they wait in the server (and a few KB in the kernel)
-lkt.wait_for(lambda: lkt.metric(srv.port, 'loket_messages_out_total{channel="ws"}')
-             >= out_before + N, timeout=60, what="the server's answers to all 40 messages")
+class Reader:
+    """Reads ws's socket 1 KB at a time and splits it into frames, checking each header."""
 
-pending = ws.buf
-pings = 0
-frames = []
-total = 0
-deadline = time.monotonic() + 120
+    def __init__(self, ws):
+        self.ws = ws
+        self.pending = ws.buf
+        ws.buf = b""
+        self.pings = 0
+        self.total = 0
+        self.frames = 0
 
-
-def next_frame():
-    """One whole frame from pending, checked, or None when more bytes are needed."""
-    global pending, pings
-    if len(pending) < 2:
-        return None
-    b0, b1 = pending[0], pending[1]
-    n, off = b1 & 0x7F, 2
-    if n == 126:
-        if len(pending) < 4:
+    def _parse(self):
+        p = self.pending
+        if len(p) < 2:
             return None
-        n, off = struct.unpack("!H", pending[2:4])[0], 4
-        check(n >= 126, "a %d-byte payload in the 16-bit form" % n)
-    elif n == 127:
-        if len(pending) < 10:
+        b0, b1 = p[0], p[1]
+        n, off = b1 & 0x7F, 2
+        if n == 126:
+            if len(p) < 4:
+                return None
+            n, off = struct.unpack("!H", p[2:4])[0], 4
+            check(n >= 126, "a %d-byte payload in the 16-bit form" % n)
+        elif n == 127:
+            if len(p) < 10:
+                return None
+            n, off = struct.unpack("!Q", p[2:10])[0], 10
+            check(n > 65535, "a %d-byte payload in the 64-bit form" % n)
+        check(b1 & 0x80 == 0, "a masked frame from the server")
+        if len(p) < off + n:
             return None
-        n, off = struct.unpack("!Q", pending[2:10])[0], 10
-        check(n > 65535, "a %d-byte payload in the 64-bit form" % n)
-    check(b1 & 0x80 == 0, "a masked frame from the server")
-    if len(pending) < off + n:
-        return None
-    payload, pending = pending[off:off + n], pending[off + n:]
-    if b0 == 0x89:  # a ping of the server: between two frames, answered
-        pings += 1
-        ws.send_frame(10, payload)
-        return next_frame()
-    check(b0 == 0x81, "frame %d starts with 0x%02x, not 0x81 (FIN, text)" % (len(frames), b0))
-    return payload
+        self.pending = p[off + n:]
+        return b0, p[off:off + n]
+
+    def frame(self, deadline):
+        """The next data frame's payload, None when the connection ended."""
+        while True:
+            f = self._parse()
+            if f is None:
+                check(time.monotonic() < deadline, "no whole frame in time (frame %d)" % self.frames)
+                b = self.ws.sock.recv(1024)
+                if not b:
+                    check(self.pending == b"", "the connection ended inside a frame")
+                    return None
+                self.pending += b
+                self.total += len(b)
+                time.sleep(0.001)  # the reader's pace: the server's socket stays full
+                continue
+            b0, payload = f
+            if b0 == 0x89:  # a ping of the server: between two frames, answered
+                self.pings += 1
+                self.ws.send_frame(10, payload)
+                continue
+            if b0 == 0x88:
+                return None
+            check(b0 == 0x81, "frame %d starts with 0x%02x, not 0x81 (FIN, text)"
+                  % (self.frames, b0))
+            self.frames += 1
+            return payload
 
 
-while len(frames) < 2 * N:
-    f = next_frame()
-    if f is not None:
-        frames.append(f)
-        continue
-    check(time.monotonic() < deadline, "only %d of %d frames within 120 s" % (len(frames), 2 * N))
-    b = ws.sock.recv(1024)
-    check(b, "the server closed the connection after %d frames" % len(frames))
-    pending += b
-    total += len(b)
-    time.sleep(0.001)  # the reader's pace: the server's socket stays full
-check(pending == b"", "bytes after the last answer: %r" % pending[:100])
-
-sizes = [0, 0, 0]
-for i, t in enumerate(texts):
-    reply, done = json.loads(frames[2 * i]), json.loads(frames[2 * i + 1])
-    want = "|".join([t] * 16)
-    check(reply == {"type": "reply", "text": want},
+def check_answer(reader, i, text, deadline):
+    reply, done = reader.frame(deadline), reader.frame(deadline)
+    check(reply is not None and done is not None, "the answer to message %d is missing" % i)
+    reply, done = json.loads(reply), json.loads(done)
+    check(reply == {"type": "reply", "text": "|".join([text] * 16)},
           "answer %d is not the reply to message %d: %r" % (i, i, repr(reply)[:200]))
     check(done == {"type": "done", "replies": 1}, "answer %d ends with %r" % (i, done))
-    n = len(frames[2 * i])
-    sizes[0 if n < 126 else 1 if n <= 65535 else 2] += 1
-check(all(sizes), "not every length form was sent: %r" % sizes)
-check(total > 300000, "only %d bytes read" % total)
+
+
+def answered():
+    return lkt.metric(srv.port, 'loket_messages_out_total{channel="ws"}')
+
+
+ws = slow_client()
+N = 40
+texts = [text_for(i) for i in range(N)]
+out_before = answered()
+for t in texts:
+    ws.send_json({"type": "message", "text": t})
+# every answer rendered: from here on they wait in the server (and some KB in the kernel)
+lkt.wait_for(lambda: answered() >= out_before + N, timeout=60,
+             what="the server's answers to all 40 messages")
+reader = Reader(ws)
+deadline = time.monotonic() + 120
+for i, t in enumerate(texts):
+    check_answer(reader, i, t, deadline)
+check(reader.pending == b"", "bytes after the last answer: %r" % reader.pending[:100])
+check(reader.total > 300000, "only %d bytes read" % reader.total)
 
 # the connection still works, read the ordinary way
-ws.buf = b""
 replies, done = ws.step("sekali lagi")
 check([r["text"] for r in replies] == ["|".join(["sekali lagi"] * 16)] and done["replies"] == 1,
       "after the slow reading: %r %r" % (replies, done))
 ws.close()
-print("ok: %d frames, %d bytes, length forms %r, %d pings between frames" %
-      (len(frames), total, sizes, pings))
+print("ok: %d frames, %d bytes, %d pings between frames" %
+      (reader.frames, reader.total, reader.pings))
+
+# A client that does not read at all: once more than 1 MiB (GW_MAX_WS_QUEUE) would wait
+# for it, the server lets it go, after the answers it had taken before, whole and in order.
+ws = slow_client()
+big = [("%d " % i) + text_for(12) for i in range(14)]  # 14 answers of 115 KB: 1.6 MB
+for t in big:
+    ws.send_json({"type": "message", "text": t})
+lkt.wait_for(lambda: "websocket dropped: replies not read" in srv.log_text(), timeout=60,
+             what="the server to let the client that does not read go")
+reader = Reader(ws)
+deadline = time.monotonic() + 120
+got = 0
+while True:
+    reply = reader.frame(deadline)
+    if reply is None:
+        break
+    check(got < len(big), "more answers than messages")
+    check(json.loads(reply) == {"type": "reply", "text": "|".join([big[got]] * 16)},
+          "answer %d is not the reply to message %d" % (got, got))
+    done = reader.frame(deadline)
+    check(done is not None and json.loads(done) == {"type": "done", "replies": 1},
+          "answer %d has no done frame: %r" % (got, done))
+    got += 1
+check(0 < got < len(big), "%d of %d answers before the server let the client go" % (got, len(big)))
+ws.sock.close()
+print("ok: the client that did not read got %d whole answers, then the server closed" % got)
+
+ws = lkt.WS(srv.port)
+replies, done = ws.step("masih di sini")
+check(done == {"type": "done", "replies": 1}, "the server no longer answers: %r" % done)
+ws.close()
 srv.check_clean_exit(srv.stop())
