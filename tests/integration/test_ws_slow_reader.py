@@ -159,12 +159,23 @@ print("ok: %d frames, %d bytes, %d pings between frames" %
 
 # A client that does not read at all: once more than 1 MiB (GW_MAX_WS_QUEUE) would wait
 # for it, the server lets it go, after the answers it had taken before, whole and in order.
+# Answers of about 120 KB: 8 stay under the cap; then one more at a time, each sent once
+# the one before was answered, until the server drops the client (so that the server has
+# read everything the client sent, and closes without a reset).
 ws = slow_client()
-big = [("%d " % i) + text_for(12) for i in range(14)]  # 14 answers of 115 KB: 1.6 MB
-for t in big:
+big = [("%d " % i) + text_for(12) for i in range(16)]
+before = answered()
+for t in big[:8]:
     ws.send_json({"type": "message", "text": t})
-lkt.wait_for(lambda: "websocket dropped: replies not read" in srv.log_text(), timeout=60,
-             what="the server to let the client that does not read go")
+lkt.wait_for(lambda: answered() >= before + 8, timeout=60, what="the answers to 8 messages")
+check("replies not read" not in srv.log_text(), "dropped under the cap")
+sent = 8
+while "websocket dropped: replies not read" not in srv.log_text():
+    check(sent < len(big), "the server never let the client that does not read go")
+    ws.send_json({"type": "message", "text": big[sent]})
+    sent += 1
+    lkt.wait_for(lambda: answered() >= before + sent, timeout=60,
+                 what="the answer to message %d" % sent)
 reader = Reader(ws)
 deadline = time.monotonic() + 120
 got = 0
@@ -172,14 +183,14 @@ while True:
     reply = reader.frame(deadline)
     if reply is None:
         break
-    check(got < len(big), "more answers than messages")
+    check(got < sent, "more answers than messages")
     check(json.loads(reply) == {"type": "reply", "text": "|".join([big[got]] * 16)},
           "answer %d is not the reply to message %d" % (got, got))
     done = reader.frame(deadline)
     check(done is not None and json.loads(done) == {"type": "done", "replies": 1},
           "answer %d has no done frame: %r" % (got, done))
     got += 1
-check(0 < got < len(big), "%d of %d answers before the server let the client go" % (got, len(big)))
+check(8 <= got < sent, "%d of %d answers before the server let the client go" % (got, sent))
 ws.sock.close()
 print("ok: the client that did not read got %d whole answers, then the server closed" % got)
 
