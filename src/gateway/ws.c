@@ -23,15 +23,10 @@
  * fragments here, capped at GW_MAX_WS_MSG (close 1009), then classified by
  * gw_ws_parse (parse.c). */
 #include "gw.h"
+#include "wsframe.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct frame {
-    struct frame *next;
-    size_t len;
-    unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes */
-} frame;
 
 /* A message of this connection in the store pipeline: its job, answered in
  * the order the messages came (ws_done). */
@@ -54,8 +49,11 @@ typedef struct gw_conn {
     int64_t clock_ms;
     lk_buf rx;
     int rx_binary;
-    frame *head, *tail;
-    size_t queued;
+    /* The frames waiting to go out, whole and in order: LWS_PRE bytes of
+     * headroom, then the frames; the first sent bytes of them are with lws
+     * already. Empty, it goes back to the spare buffers (out_done). */
+    lk_buf out;
+    size_t sent;
     int closing;               /* the queue overflowed: close after the writes in flight */
     pending *jobs, *jobs_tail; /* messages in the pipeline, oldest first */
 } gw_conn;
@@ -66,45 +64,90 @@ struct ws_pss {
 
 /* ---- the outgoing queue ---------------------------------------------------------- */
 
-static void conn_queue(gw_conn *c, const cJSON *obj)
-{
-    char *s = cJSON_PrintUnformatted(obj);
-    size_t n;
-    frame *f;
+/* Emptied buffers kept for the next answer, so that answering a message
+ * allocates nothing, while an idle connection holds no buffer. Loop thread
+ * only; freed when the protocol is destroyed. */
+#define SPARE_MAX 64
+#define SPARE_CAP (16 * 1024) /* a bigger one is freed, not kept */
+static lk_buf spare[SPARE_MAX];
+static int nspare;
 
-    if (!s || c->closing) {
-        cJSON_free(s);
-        return;
-    }
-    n = strlen(s);
-    if (c->queued + n > GW_MAX_WS_QUEUE || !(f = malloc(sizeof *f + LWS_PRE + n))) {
-        /* the client does not read its replies: let it go */
-        gw_log(GW_LOG_WARN, "websocket dropped: replies not read", "queued=%zu", c->queued);
-        c->closing = 1;
-        cJSON_free(s);
-        lws_callback_on_writable(c->wsi);
-        return;
-    }
-    f->next = NULL;
-    f->len = n;
-    memcpy(f->data + LWS_PRE, s, n);
-    cJSON_free(s);
-    if (c->tail)
-        c->tail->next = f;
-    else
-        c->head = f;
-    c->tail = f;
-    c->queued += n;
+/* Lets c go once what it was sent before is written (conn_tx). */
+static void out_drop(gw_conn *c, const char *why)
+{
+    gw_log(GW_LOG_WARN, why, "queued=%zu", c->out.len ? c->out.len - LWS_PRE - c->sent : 0);
+    c->closing = 1;
     lws_callback_on_writable(c->wsi);
+}
+
+/* c's buffer ready for one more frame at its end, or NULL when c is closing
+ * or memory ran out. */
+static lk_buf *out_begin(gw_conn *c)
+{
+    lk_buf *b = &c->out;
+
+    if (c->closing)
+        return NULL;
+    if (!b->p && nspare > 0)
+        *b = spare[--nspare];
+    if (b->len == 0) {
+        if (lk_buf_reserve(b, LWS_PRE + 512) < 0) {
+            out_drop(c, "websocket dropped: out of memory");
+            return NULL;
+        }
+        memset(b->p, 0, LWS_PRE);
+        b->len = LWS_PRE;
+    }
+    return b;
+}
+
+/* After frames were written at the end of c's buffer, which was before bytes
+ * long, with the status rc (-1: out of memory, and they were taken back).
+ * Over the cap they are taken back too, and the client, which does not read
+ * its replies, is let go. */
+static void out_end(gw_conn *c, size_t before, int rc)
+{
+    if (rc < 0) {
+        c->out.len = before;
+        c->out.p[before] = '\0';
+        out_drop(c, "websocket dropped: out of memory");
+    } else if (c->out.len - LWS_PRE - c->sent > GW_MAX_WS_QUEUE) {
+        c->out.len = before;
+        c->out.p[before] = '\0';
+        out_drop(c, "websocket dropped: replies not read");
+    } else {
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+/* Everything in c's buffer went out: the buffer goes back to the spares. */
+static void out_done(gw_conn *c)
+{
+    if (c->out.cap <= SPARE_CAP && !c->out.oom && nspare < SPARE_MAX) {
+        lk_buf_reset(&c->out);
+        spare[nspare++] = c->out;
+    } else {
+        lk_buf_free(&c->out);
+    }
+    memset(&c->out, 0, sizeof c->out);
+    c->sent = 0;
+}
+
+static void spare_free(void)
+{
+    while (nspare > 0)
+        lk_buf_free(&spare[--nspare]);
 }
 
 static void send_simple(gw_conn *c, const char *type, const char *key, const char *value)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o && cJSON_AddStringToObject(o, "type", type) &&
-        (!key || cJSON_AddStringToObject(o, key, value)))
-        conn_queue(c, o);
-    cJSON_Delete(o);
+    lk_buf *b = out_begin(c);
+    size_t before;
+
+    if (!b)
+        return;
+    before = b->len;
+    out_end(c, before, gw_wsf_simple(b, type, key, value));
 }
 
 static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
@@ -113,10 +156,10 @@ static void send_error(gw_conn *c, enum gw_errkind kind, const char *why)
     send_simple(c, "error", "error", why);
 }
 
-/* Says in the welcome o where a resumed session stands: the state it waits
+/* Says in the welcome w where a resumed session stands: the state it waits
  * in and whether it ended (the next message starts over). Only on hello, never
  * on the message path. Nothing is added when the id has no session. */
-static void add_resumed(cJSON *o, const char *user)
+static void add_resumed(gw_wsf *w, const char *user)
 {
     const lk_flow *flow = gw_srv->flow;
     lk_buf b = {0};
@@ -125,9 +168,9 @@ static void add_resumed(cJSON *o, const char *user)
 
     if (lk_store_load(gw_srv->store, "ws", user, &b, &found) == LK_OK && found &&
         (s = lk_session_new(flow)) && lk_session_decode(s, flow, b.p, b.len) == LK_OK) {
-        cJSON_AddTrueToObject(o, "resumed");
-        cJSON_AddStringToObject(o, "state", lk_session_state(s, flow));
-        cJSON_AddBoolToObject(o, "ended", lk_session_ended(s));
+        gw_wsf_bool(w, "resumed", 1);
+        gw_wsf_str(w, "state", lk_session_state(s, flow));
+        gw_wsf_bool(w, "ended", lk_session_ended(s));
     }
     lk_session_free(s);
     lk_buf_free(&b);
@@ -138,46 +181,58 @@ static void add_resumed(cJSON *o, const char *user)
  * resumed: hello named an id, so say where its session stands. */
 static void send_welcome(gw_conn *c, int resumed)
 {
-    cJSON *o = cJSON_CreateObject();
+    lk_buf *b = out_begin(c);
     char token[65];
+    size_t before;
+    gw_wsf w;
 
-    gw_wsauth_token(gw_srv->wsauth, c->user, token);
-    if (o && cJSON_AddStringToObject(o, "type", "welcome") &&
-        cJSON_AddStringToObject(o, "user", c->user) && cJSON_AddStringToObject(o, "token", token) &&
-        cJSON_AddStringToObject(o, "flow", lk_flow_name(gw_srv->flow))) {
-        if (resumed)
-            add_resumed(o, c->user);
-        conn_queue(c, o);
-    }
-    cJSON_Delete(o);
     c->welcomed = 1;
+    if (!b)
+        return;
+    before = b->len;
+    gw_wsauth_token(gw_srv->wsauth, c->user, token);
+    gw_wsf_begin(&w, b);
+    gw_wsf_str(&w, "type", "welcome");
+    gw_wsf_str(&w, "user", c->user);
+    gw_wsf_str(&w, "token", token);
+    gw_wsf_str(&w, "flow", lk_flow_name(gw_srv->flow));
+    if (resumed)
+        add_resumed(&w, c->user);
+    out_end(c, before, gw_wsf_end(&w));
 }
 
 static void send_done(gw_conn *c, int n, int dup)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o && cJSON_AddStringToObject(o, "type", "done") &&
-        cJSON_AddNumberToObject(o, "replies", n) && (!dup || cJSON_AddTrueToObject(o, "duplicate")))
-        conn_queue(c, o);
-    cJSON_Delete(o);
+    lk_buf *b = out_begin(c);
+    size_t before;
+
+    if (!b)
+        return;
+    before = b->len;
+    out_end(c, before, gw_wsf_done(b, n, dup));
 }
 
+/* The replies and the done frame, written together: one answer, which one
+ * write sends (conn_tx). */
 static void send_replies(gw_conn *c, const lk_out *out)
 {
-    int i, n = lk_out_count(out);
+    int i, n = lk_out_count(out), rc = 0;
+    lk_buf *b = out_begin(c);
+    size_t before;
 
-    for (i = 0; i < n; i++) {
-        cJSON *o;
+    gw_metrics_out(GW_CH_WS, n);
+    if (!b)
+        return;
+    before = b->len;
+    for (i = 0; i < n && rc == 0; i++) {
         lk_reply r;
 
         lk_out_get(out, i, &r);
-        if (!(o = gw_reply_json(&r, "reply")))
-            continue;
-        conn_queue(c, o);
-        cJSON_Delete(o);
+        rc = gw_wsf_reply(b, &r);
     }
-    gw_metrics_out(GW_CH_WS, n);
-    send_done(c, n, 0);
+    if (rc == 0)
+        rc = gw_wsf_done(b, n, 0);
+    out_end(c, before, rc);
 }
 
 /* ---- the frames of the protocol ------------------------------------------------------- */
@@ -254,14 +309,19 @@ static void on_hello(gw_conn *c, const gw_ws_frame *f)
 
 static void on_clock(gw_conn *c, const gw_ws_frame *f)
 {
-    cJSON *o;
+    lk_buf *b;
+    size_t before;
+    gw_wsf w;
 
     c->clock_ms = f->now_ms;
     c->has_clock = 1;
-    o = cJSON_CreateObject();
-    if (o && cJSON_AddStringToObject(o, "type", "clock") && cJSON_AddTrueToObject(o, "ok"))
-        conn_queue(c, o);
-    cJSON_Delete(o);
+    if (!(b = out_begin(c)))
+        return;
+    before = b->len;
+    gw_wsf_begin(&w, b);
+    gw_wsf_str(&w, "type", "clock");
+    gw_wsf_bool(&w, "ok", 1);
+    out_end(c, before, gw_wsf_end(&w));
 }
 
 /* After the commit: the replies and done, or the error. The messages of one
@@ -391,38 +451,82 @@ static int conn_rx(struct lws *wsi, gw_conn *c, const void *in, size_t len)
     return 0;
 }
 
+/* Bytes of the whole frames at the start of p[0..n) that fit in max, or of
+ * the first frame when it alone is longer. The frames are ours (wsframe.c),
+ * so their headers are whole and their lengths true. */
+static size_t whole_frames(const unsigned char *p, size_t n, size_t max)
+{
+    size_t used = 0;
+
+    while (used < n) {
+        const unsigned char *h = p + used;
+        size_t len = h[1] & 0x7f, head = 2;
+        int i;
+
+        if (len == 126) {
+            len = (size_t)h[2] << 8 | h[3];
+            head = 4;
+        } else if (len == 127) {
+            for (len = 0, i = 2; i < 10; i++)
+                len = len << 8 | h[i];
+            head = 10;
+        }
+        if (used && used + head + len > max)
+            break;
+        used += head + len;
+    }
+    return used;
+}
+
+/* Sends the frames waiting, as they are (LWS_WRITE_RAW: lws adds no header
+ * of its own), as many whole ones as lws sends in one go: it sends at most
+ * the protocol's tx_packet_size, else its rx_buffer_size, else 4096 bytes
+ * (plus LWS_PRE + 4) and keeps the rest itself. Each write ends at the end
+ * of a frame, so a ping or close of lws's never lands inside one of ours:
+ * a write that the socket takes only in part stays with lws (its buflist),
+ * and lws finishes it before anything else, and before it asks us for more.
+ * No extension is negotiated (server.c), so a frame is sent as written. */
 static int conn_tx(struct lws *wsi, gw_conn *c)
 {
-    frame *f;
+    const struct lws_protocols *pr = lws_get_protocol(wsi);
+    size_t max, n, left;
+    unsigned char *p;
 
     if (!c)
         return 0;
-    if (!(f = c->head))
+    left = c->out.len ? c->out.len - LWS_PRE - c->sent : 0;
+    if (!left)
         return c->closing ? -1 : 0;
-    if (lws_write(wsi, f->data + LWS_PRE, f->len, LWS_WRITE_TEXT) < (int)f->len)
+    max = pr && pr->tx_packet_size   ? pr->tx_packet_size
+          : pr && pr->rx_buffer_size ? pr->rx_buffer_size
+                                     : 4096;
+    max += LWS_PRE + 4;
+    p = (unsigned char *)c->out.p + LWS_PRE + c->sent;
+    n = whole_frames(p, left, max);
+    if (lws_write(wsi, p, n, LWS_WRITE_RAW) < (int)n)
         return -1;
-    c->head = f->next;
-    if (!c->head)
-        c->tail = NULL;
-    c->queued -= f->len;
-    free(f);
-    if (c->head || c->closing)
+    c->sent += n;
+    if (n == left) {
+        out_done(c);
+    } else if (c->sent >= left - n) {
+        /* a reader that never quite catches up: drop what went out, so the
+         * buffer stays within twice what waits */
+        memmove(c->out.p + LWS_PRE, c->out.p + LWS_PRE + c->sent, left - n + 1);
+        c->out.len -= c->sent;
+        c->sent = 0;
+    }
+    if (n < left || c->closing)
         lws_callback_on_writable(wsi);
     return 0;
 }
 
 static void conn_close(gw_conn *c)
 {
-    frame *f, *next;
-
     if (!c)
         return;
     gw_log(GW_LOG_INFO, "websocket closed", "conn=%s-ws%lu path=\"/chat\" frames=%lu s=%.1f",
            gw_srv->rid_prefix, c->id, c->nmsg, (double)(gw_mono_us() - c->t0_us) / 1e6);
-    for (f = c->head; f; f = next) {
-        next = f->next;
-        free(f);
-    }
+    lk_buf_free(&c->out);
     while (c->jobs) { /* still in the pipeline: processed, never answered */
         pending *p = c->jobs;
         c->jobs = p->next;
@@ -505,6 +609,7 @@ int gw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_ESTABLISHED: return (pss->conn = conn_open(wsi)) ? 0 : -1;
     case LWS_CALLBACK_RECEIVE: return conn_rx(wsi, pss->conn, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE: return conn_tx(wsi, pss->conn);
+    case LWS_CALLBACK_PROTOCOL_DESTROY: spare_free(); break;
     case LWS_CALLBACK_CLOSED:
         conn_close(pss->conn);
         pss->conn = NULL;
