@@ -120,14 +120,15 @@ static const struct {
                 "tttitttt"},
     [PS_OB_ADD] = {PG_SQL_OB_ADD, "ttti"},
     [PS_OB_CLAIM] = {PG_SQL_OB_CLAIM, "iii"},
-    [PS_OB_SENT] = {"UPDATE outbox SET sent_ms = $2, remote_id = $3, lease_until_ms = NULL "
-                    "WHERE id = $1 AND sent_ms IS NULL",
+    [PS_OB_SENT] = {PG_OB_ENDING "UPDATE outbox SET sent_ms = $2, remote_id = $3, "
+                                 "lease_until_ms = NULL WHERE id = (SELECT id FROM e)",
                     "iit"},
     [PS_OB_RETRY] = {"UPDATE outbox SET attempts = attempts + 1, next_at_ms = $2, "
                      "last_error = $3, lease_until_ms = NULL WHERE id = $1 AND sent_ms IS NULL",
                      "iit"},
-    [PS_OB_DROP] = {"UPDATE outbox SET sent_ms = $2, remote_id = NULL, last_error = $3, "
-                    "lease_until_ms = NULL WHERE id = $1 AND sent_ms IS NULL",
+    [PS_OB_DROP] = {PG_OB_ENDING "UPDATE outbox SET sent_ms = $2, remote_id = NULL, "
+                                 "last_error = $3, lease_until_ms = NULL "
+                                 "WHERE id = (SELECT id FROM e)",
                     "iit"},
     [PS_OB_DEPTH] = {"SELECT count(*) FROM outbox WHERE sent_ms IS NULL", ""},
     /* one server prunes at a time: the others find the lock (0x6c6f6b6574000002,

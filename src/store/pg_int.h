@@ -140,14 +140,17 @@ lk_err pg_session_time(lk_store *s, const char *channel, const char *user, int64
     "CREATE TRIGGER outbox_next_gone AFTER DELETE ON outbox FOR EACH ROW"                          \
     "  WHEN (OLD.sent_ms IS NULL) EXECUTE FUNCTION outbox_next();"
 /* A new row is its user's head unless the user has a pending row, and then
- * it locks the last of them (FOR SHARE) until its transaction ends: the
- * sender's transaction that ends that row waits for this one to commit, so
- * its trigger sees the new row and gives it its due time. Had the sender
- * ended it first, the lock waits for the sender and finds it no longer
- * pending, and the new row is the head. */
+ * it locks the last of them (FOR KEY SHARE) until its transaction ends. A
+ * statement that ends a row locks it FOR UPDATE first (PG_OB_ENDING; a
+ * DELETE does so by itself), which waits for that: so its trigger, which
+ * runs after the wait, sees the new row and gives it its due time. Had the
+ * row been ended first, the new row's lock waits for that transaction and
+ * finds the row no longer pending, and the new row is the head. The other
+ * updates of a pending row (retry, release, claim) take weaker locks that
+ * a KEY SHARE lets through: they never wait for a message's transaction. */
 #define PG_SQL_OB_ADD                                                                              \
     "WITH last AS (SELECT id FROM outbox WHERE \"user\" = $1 AND sent_ms IS NULL"                  \
-    "  ORDER BY id DESC LIMIT 1 FOR SHARE) "                                                       \
+    "  ORDER BY id DESC LIMIT 1 FOR KEY SHARE) "                                                   \
     "INSERT INTO outbox(\"user\", channel, payload, created_ms, attempts, next_at_ms) "            \
     "SELECT $1, $2, $3, $4, 0, CASE WHEN EXISTS (SELECT 1 FROM last) THEN NULL ELSE $4 END "       \
     "RETURNING id"
@@ -157,6 +160,8 @@ lk_err pg_session_time(lk_store *s, const char *channel, const char *user, int64
  * two servers claiming at once take different rows instead of waiting for
  * each other; a row one of them updated meanwhile is checked again and,
  * leased now, left out. */
+#define PG_OB_ENDING                                                                               \
+    "WITH e AS (SELECT id FROM outbox WHERE id = $1 AND sent_ms IS NULL FOR UPDATE) "
 #define PG_SQL_OB_CLAIM                                                                            \
     "UPDATE outbox SET lease_until_ms = $1 + $3 WHERE id IN ("                                     \
     " SELECT o.id FROM outbox o"                                                                   \
@@ -164,7 +169,7 @@ lk_err pg_session_time(lk_store *s, const char *channel, const char *user, int64
     " AND (o.lease_until_ms IS NULL OR o.lease_until_ms <= $1)"                                    \
     " AND o.id = (SELECT min(p.id) FROM outbox p"                                                  \
     "             WHERE p.\"user\" = o.\"user\" AND p.sent_ms IS NULL)"                            \
-    " ORDER BY o.next_at_ms, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) "                               \
+    " ORDER BY o.next_at_ms, o.id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED) "                        \
     "RETURNING id, \"user\", channel, payload, attempts, next_at_ms, created_ms"
 #define PG_SQL_OB_RELEASE                                                                          \
     "UPDATE outbox SET lease_until_ms = NULL WHERE id = $1 AND sent_ms IS NULL"
