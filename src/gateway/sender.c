@@ -402,9 +402,9 @@ static int reap(gw_sender *s)
         }
         done++;
         if (m->data.result != CURLE_OK && unreached(m->data.result, sl->easy)) {
-            gw_sendpol_unreachable(s->pol, gw_mono_us(),
-                                   gw_send_down_pause(s, gw_sendpol_unreachable_level(s->pol)),
-                                   why);
+            int64_t pause_ms = gw_send_down_pause(s, gw_sendpol_unreachable_level(s->pol));
+
+            gw_sendpol_unreachable(s->pol, gw_mono_us(), pause_ms * 1000, why);
             if (sl->kind == SLOT_READ)
                 gw_sendpol_count(GW_SP_RECEIPT_FAILED);
             else

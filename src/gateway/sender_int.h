@@ -68,7 +68,7 @@ int gw_send_start(gw_sender *s, send_slot *sl, const char *pnid, const char *bod
 /* ---- sendrec.c ---- */
 /* Exponential backoff: base * 2^attempts up to the cap, half of it random. */
 int64_t gw_send_backoff(gw_sender *s, int attempts);
-/* The pause of every request after the failed-th request in a row that
+/* The pause (ms) of every request after the failed-th request in a row that
  * could not reach the Graph API: the same from retry_base, up to a minute. */
 int64_t gw_send_down_pause(gw_sender *s, int failed);
 void gw_send_drop(gw_sender *s, const lk_outbox_item *it, const char *why, long status,
