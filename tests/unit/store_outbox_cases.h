@@ -3,7 +3,8 @@
  * behind it one; the upgrade of a version-6 database with rows queued
  * behind others (SQLite from a file written by hand, PostgreSQL from a
  * schema put back into its version-6 shape); and on PostgreSQL, a reply
- * added while the sender ends the row before it, in both orders. Included
+ * added while the sender ends the row before it, in both orders; and on
+ * SQLite the plan of the due query (the index, no sort). Included
  * by test_store.c after its helpers (dbpath, raw1, open_ok, item_id,
  * sleep_ms, make_db). */
 
@@ -322,4 +323,56 @@ static void test_pg_heads_race(void)
     CHECK_INT(next_of(p, t.id), 900); /* its own time: it is the head */
     lk_store_close(snd);
     lk_store_close(msg);
+}
+
+/* The plan SQLite makes of a prepared statement of s whose SQL starts with
+ * head, every line of it joined by "; " into out. */
+static const char *plan_of(lk_store *s, const char *head, char *out, size_t cap)
+{
+    sqlite3 *db = lk_store_sqlite_db(s);
+    sqlite3_stmt *st = NULL, *q = NULL;
+    char sql[2048];
+    size_t k = 0;
+
+    out[0] = 0;
+    while (db && (st = sqlite3_next_stmt(db, st)))
+        if (!strncmp(sqlite3_sql(st), head, strlen(head)))
+            break;
+    if (!st)
+        return out;
+    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return out;
+    while (sqlite3_step(q) == SQLITE_ROW && k < cap)
+        k += (size_t)snprintf(out + k, cap - k, "%s; ", (const char *)sqlite3_column_text(q, 3));
+    sqlite3_finalize(q);
+    return out;
+}
+
+/* SQLite: a call hands out due heads in the order of outbox_due and stops
+ * at its limit (no scan of the table, no sort of every due row), however
+ * many rows wait behind the heads; adding a reply looks into outbox_user. */
+static void test_outbox_plan(void)
+{
+    const char *p = dbpath("plan.db");
+    lk_store *s = open_ok(p);
+    char plan[1024], user[16];
+    int i;
+
+    CHECK_INT(lk_store_begin(s), LK_OK);
+    for (i = 0; i < 2000; i++) {
+        snprintf(user, sizeof user, "u%02d", i % 20);
+        CHECK_INT(lk_store_outbox_add(s, user, "whatsapp:1", "{}", 10 + i, NULL), LK_OK);
+    }
+    CHECK_INT(lk_store_commit(s), LK_OK);
+    CHECK_INT(raw1(p, "SELECT count(*) FROM outbox WHERE next_at_ms IS NOT NULL", NULL, 0), 20);
+    plan_of(s, "SELECT o.id", plan, sizeof plan);
+    CHECK(strstr(plan, "SEARCH o USING INDEX outbox_due (next_at_ms<?)") != NULL);
+    CHECK(strstr(plan, "SEARCH p USING INDEX outbox_user (user=?)") != NULL);
+    CHECK(strstr(plan, "TEMP B-TREE") == NULL && strstr(plan, "SCAN") == NULL);
+    if (!strstr(plan, "outbox_due") || strstr(plan, "TEMP") || strstr(plan, "SCAN"))
+        fprintf(stderr, "the plan of outbox_due: %s\n", plan);
+    plan_of(s, "INSERT INTO outbox", plan, sizeof plan);
+    CHECK(strstr(plan, "USING INDEX outbox_user (user=?)") != NULL);
+    lk_store_close(s);
 }

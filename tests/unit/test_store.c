@@ -632,6 +632,7 @@ int main(void)
     run_common();
     test_migrate();
     test_migrate_v6();
+    test_outbox_plan();
     test_refuse();
     test_pragmas();
     test_full();
