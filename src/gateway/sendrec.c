@@ -43,8 +43,8 @@ int64_t gw_send_backoff(gw_sender *s, int attempts)
 
 int64_t gw_send_down_pause(gw_sender *s, int failed)
 {
-    return backoff(s, failed, s->cfg->retry_cap_ms < DOWN_CAP_MS ? s->cfg->retry_cap_ms
-                                                                  : DOWN_CAP_MS);
+    return backoff(s, failed,
+                   s->cfg->retry_cap_ms < DOWN_CAP_MS ? s->cfg->retry_cap_ms : DOWN_CAP_MS);
 }
 
 void gw_send_drop(gw_sender *s, const lk_outbox_item *it, const char *why, long status,
