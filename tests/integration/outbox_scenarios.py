@@ -99,7 +99,7 @@ def api_down(name, db=None, receipts=True):
 
     _, state = mock_graph.serve(mport)  # the Graph API is back
     mock = lkt.MockClient(mport)
-    lkt.wait_for(lambda: pending(srv) == 0, timeout=60, what="every reply sent once the API is up")
+    lkt.wait_for(lambda: pending(srv) == 0, timeout=20, what="every reply sent once the API is up")
     lkt.wait_for(lambda: lkt.metric(srv.port, "loket_whatsapp_api_unreachable") == 0,
                  what="/metrics saying the Graph API answers again")
     total = check_delivered(srv, mock, pnid, users)
