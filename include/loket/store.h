@@ -180,8 +180,10 @@ typedef struct lk_outbox_item {
  * are sent in id order. */
 lk_err lk_store_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
                            int64_t now_ms, int64_t *id);
-/* Up to max pending items due at now_ms, oldest first, at most the oldest
- * pending one per user (so one user's replies go out in order). The caller
+/* Up to max pending items due at now_ms (the earliest due, handed out
+ * oldest first), at most the oldest pending one per user (so one user's
+ * replies go out in order); the rows queued behind a user's oldest are not
+ * read, so a call costs about what it hands out, however many wait. The caller
  * frees them with lk_outbox_items_free. Runs outside a transaction.
  * PostgreSQL: the items are claimed for lk_store_opts.outbox_lease_ms, so
  * that no other server (nor this one) gets them again until then; sent,
@@ -203,6 +205,11 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
  * error kept, so that the user's later replies can go. LK_EINVAL when id is
  * not a pending row. */
 lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+/* Hands a row lk_store_outbox_due gave back unchanged, no attempt counted.
+ * PostgreSQL ends its claim, so that the row is due again at once for any
+ * server (LK_EINVAL when id is not a pending row); SQLite claims nothing
+ * and does nothing. */
+lk_err lk_store_outbox_release(lk_store *s, int64_t id);
 /* The delivery status the channel reported for the sent row of channel
  * whose remote id is remote_id (WhatsApp's statuses webhook: "sent",
  * "delivered", "read" or "failed"; anything else is LK_EINVAL). A status

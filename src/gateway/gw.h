@@ -432,16 +432,28 @@ enum gw_sendpol_event {
     GW_SP_RECEIPT_DROPPED, /* ... dropped unsent (the list was full) */
     GW_SP_PACED,           /* a reply held back by wa_rate */
     GW_SP_UNMATCHED,       /* a status of no sent reply */
+    GW_SP_QUERY,           /* the sender asked the outbox for due rows */
 };
 gw_sendpol *gw_sendpol_new(const gw_config *cfg);
 void gw_sendpol_free(gw_sendpol *p); /* NULL-safe */
 /* Takes a send from number pnid's budget: 0 when it may go now, else the
  * microseconds until it may (its rate, a throughput pause, a token pause). */
 int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us);
-/* 1 from a refused token until a request succeeds again. */
-int gw_sendpol_auth_failing(const gw_sendpol *p);
 /* Microseconds left of a token pause (0: none). */
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us);
+/* A request did not reach the Graph API (why: libcurl's message): every
+ * request pauses for pause_us, then one at a time tries it. 1 when the
+ * outage begins here (logged), 0 when it goes on. */
+int gw_sendpol_unreachable(gw_sendpol *p, int64_t now_us, int64_t pause_us, const char *why);
+/* Any answer of the Graph API: an outage ends (logged). */
+void gw_sendpol_reachable(gw_sendpol *p, int64_t now_us);
+/* The requests of the outage that failed so far (0: the API is reachable). */
+int gw_sendpol_unreachable_level(const gw_sendpol *p);
+/* Microseconds left of a pause of every request: the token's or an
+ * outage's (0: none). */
+int64_t gw_sendpol_wait(const gw_sendpol *p, int64_t now_us);
+/* 1 while one request at a time tries the token or a Graph API out of reach. */
+int gw_sendpol_probing(const gw_sendpol *p);
 /* Learns from an answer: throughput pauses the number, auth every number,
  * a success ends both. */
 void gw_sendpol_answer(gw_sendpol *p, const char *pnid, enum gw_send_verdict v, int64_t now_us);

@@ -29,6 +29,12 @@
  *    keeps the reply however long it takes and logs an ERROR an operator
  *    sees; 131047 (outside the window) sends the template in the same slot;
  *    anything that can never succeed is dropped with its error code kept.
+ *    A request that never reached the Graph API (no address, connection
+ *    refused, no connection in time) is no answer at all: the API is down
+ *    for everyone, so every request pauses (sendpol.c: doubling pauses, one
+ *    request at a time trying after each, logged once as it begins and
+ *    once as it ends) and the row goes back unchanged, no attempt counted;
+ *    while paused the sender does not read the outbox at all.
  *
  * The loop wakes the sender after each commit that added rows and when the
  * route queues something; a timer wakes it for retries and tokens coming due.
@@ -165,21 +171,22 @@ static send_slot *free_slot(gw_sender *s)
     return NULL;
 }
 
-/* Starts the read receipts waiting, while slots are free. */
-static void start_receipts(gw_sender *s)
+/* Starts up to max of the read receipts waiting, while slots are free;
+ * returns how many it took. */
+static int start_receipts(gw_sender *s, int max)
 {
     gw_sendq_item notes[64];
     int n, i;
     char why[128];
 
-    n = gw_sendq_take(s->q, GW_SQ_READ, notes, s->nslots - s->busy < 64 ? s->nslots - s->busy : 64);
+    n = gw_sendq_take(s->q, GW_SQ_READ, notes, max < 64 ? max : 64);
     for (i = 0; i < n; i++) {
         send_slot *sl = free_slot(s);
         cJSON *o;
 
         if (!sl) {
             gw_sendq_unget(s->q, notes + i, n - i);
-            return;
+            return i;
         }
         sl->kind = SLOT_READ;
         sl->ch = &gw_chan_whatsapp;
@@ -204,6 +211,7 @@ static void start_receipts(gw_sender *s)
             slot_clear(sl);
         }
     }
+    return n;
 }
 
 /* Whether a row would leave outside the 24-hour window. The row was made
@@ -290,19 +298,26 @@ static void fill(gw_sender *s)
      * asked for and not started would wait for its lease */
     int want = lk_store_outbox_claims(s->store) ? s->nslots - s->busy : s->nslots;
 
-    if ((wait = gw_sendpol_auth_wait(s->pol, now_us)) > 0) {
-        wake_at(s, wait); /* the token was refused: nothing goes until the pause ends */
+    /* the token was refused or the Graph API cannot be reached: nothing
+     * goes, and the outbox is not read, until the pause ends */
+    if ((wait = gw_sendpol_wait(s->pol, now_us)) > 0) {
+        wake_at(s, wait);
         return;
     }
-    /* after a pause for the token, one request tries it before the others go */
-    if (gw_sendpol_auth_failing(s->pol)) {
+    /* after such a pause, one request tries it before the others go (a
+     * read receipt waiting, else the reply due first) */
+    if (gw_sendpol_probing(s->pol)) {
         if (s->busy > 0)
-            return; /* the one request trying the token is still out */
+            return; /* the one request trying is still out */
+        if (start_receipts(s, 1) > 0)
+            return;
         want = 1;
+    } else {
+        start_receipts(s, s->nslots - s->busy);
     }
-    start_receipts(s);
     if (want <= 0 || s->busy >= s->nslots)
         return;
+    gw_sendpol_count(GW_SP_QUERY);
     if (lk_store_outbox_due(s->store, gw_now_ms(), want, &items, &n) != LK_OK) {
         gw_log(GW_LOG_ERROR, "outbox query failed", "why=\"%s\"", lk_store_errmsg(s->store));
         return;
@@ -317,8 +332,7 @@ static void fill(gw_sender *s)
         wake_at(s, 1000 * 1000);
         return;
     }
-    for (i = 0; i < n && s->busy < s->nslots && (!gw_sendpol_auth_failing(s->pol) || !s->busy);
-         i++) {
+    for (i = 0; i < n && s->busy < s->nslots && (!gw_sendpol_probing(s->pol) || !s->busy); i++) {
         if (user_busy(s, items[i].channel, items[i].user))
             continue;
         if ((wait = gw_sendpol_take(s->pol, gw_send_pnid(items[i].channel), now_us)) > 0) {
@@ -333,6 +347,22 @@ static void fill(gw_sender *s)
         start_reply(s, &items[i]);
     }
     lk_outbox_items_free(items, n);
+}
+
+/* 1 when a request failed before it reached the Graph API: no address, no
+ * connection, or none within the connect timeout (a timeout before the
+ * request went out). Nothing about its row failed, and every other request
+ * would fail the same way. A request that went out and then failed (a
+ * reset, no answer within send_timeout) may be its row's own trouble. */
+static int unreached(CURLcode rc, CURL *easy)
+{
+    curl_off_t pre = -1;
+
+    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+        rc == CURLE_COULDNT_CONNECT)
+        return 1;
+    return rc == CURLE_OPERATION_TIMEDOUT &&
+           curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0;
 }
 
 /* Handles every request that completed; returns how many did. */
@@ -356,6 +386,7 @@ static int reap(gw_sender *s)
             continue;
         memset(&a, 0, sizeof a);
         if (m->data.result == CURLE_OK) {
+            gw_sendpol_reachable(s->pol, gw_mono_us()); /* an answer, whatever it says */
             curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
             v = sl->ch->classify(status, sl->answer.p, sl->answer.len, &a);
             if (s->cfg->wa_token && *s->cfg->wa_token && strstr(a.message, s->cfg->wa_token))
@@ -370,7 +401,15 @@ static int reap(gw_sender *s)
                      sl->err[0] ? sl->err : curl_easy_strerror(m->data.result));
         }
         done++;
-        if (sl->kind == SLOT_READ) {
+        if (m->data.result != CURLE_OK && unreached(m->data.result, sl->easy)) {
+            int64_t pause_ms = gw_send_down_pause(s, gw_sendpol_unreachable_level(s->pol));
+
+            gw_sendpol_unreachable(s->pol, gw_mono_us(), pause_ms * 1000, why);
+            if (sl->kind == SLOT_READ)
+                gw_sendpol_count(GW_SP_RECEIPT_FAILED);
+            else
+                gw_send_unreached(s, sl->it);
+        } else if (sl->kind == SLOT_READ) {
             gw_sendpol_answer(s->pol, sl->note.pnid, v, gw_mono_us());
             gw_sendpol_count(v == GW_SEND_SENT ? GW_SP_RECEIPT_SENT : GW_SP_RECEIPT_FAILED);
             gw_log(v == GW_SEND_SENT ? GW_LOG_DEBUG : GW_LOG_INFO,

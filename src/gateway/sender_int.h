@@ -68,10 +68,15 @@ int gw_send_start(gw_sender *s, send_slot *sl, const char *pnid, const char *bod
 /* ---- sendrec.c ---- */
 /* Exponential backoff: base * 2^attempts up to the cap, half of it random. */
 int64_t gw_send_backoff(gw_sender *s, int attempts);
+/* The pause (ms) of every request after the failed-th request in a row that
+ * could not reach the Graph API: the same from retry_base, up to a minute. */
+int64_t gw_send_down_pause(gw_sender *s, int failed);
 void gw_send_drop(gw_sender *s, const lk_outbox_item *it, const char *why, long status,
                   const char *msg);
 void gw_send_retry(gw_sender *s, const lk_outbox_item *it, int64_t next, long status,
                    const char *why);
+/* The row's request never reached the Graph API: handed back unchanged. */
+void gw_send_unreached(gw_sender *s, const lk_outbox_item *it);
 /* The reply of sl goes as its number's outside_window template (into
  * sl->body): 1; 0 when the flow names none; -1 out of memory. */
 int gw_send_use_template(gw_sender *s, send_slot *sl);

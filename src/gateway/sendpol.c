@@ -8,6 +8,14 @@
  *   retry_base up to retry_cap) and starts again after a success.
  * - The token: a refused token or permission pauses every request (one token
  *   serves every number) in the same way, and raises loket_whatsapp_auth_failing.
+ * - The Graph API out of reach (a request that never got to it: no address,
+ *   connection refused, no connection within the connect timeout): it is
+ *   down for every number and every row, so every request pauses, for a
+ *   time that doubles (from retry_base up to retry_cap or a minute, the
+ *   sender adds the jitter) with each probe that fails; after a pause one
+ *   request at a time tries it. The first answer of any kind ends it. The
+ *   outage is logged once when it begins and once when it ends, and
+ *   loket_whatsapp_api_unreachable is 1 meanwhile.
  * - The 24-hour window: which users were sent the outside_window template,
  *   and when, so that the later replies of the same silence are not each
  *   turned into another template. A bounded table; forgetting an entry
@@ -36,6 +44,8 @@ struct gw_sendpol {
     int nnumbers;
     int64_t auth_until_us;
     int auth_level;
+    int64_t down_until_us, down_since_us; /* the Graph API out of reach */
+    int down_level;                       /* probes failed in a row, the first failure too */
     struct remembered {
         uint64_t key; /* hash of channel and user; 0 free */
         int64_t at_ms;
@@ -57,8 +67,8 @@ static atomic_ullong m_class[7];   /* by enum gw_send_verdict, failed answers on
 static atomic_ullong m_status[5];  /* sent delivered read failed, other */
 static atomic_ullong m_window[3];  /* template, unsent, skipped */
 static atomic_ullong m_receipt[3]; /* sent, failed, dropped */
-static atomic_ullong m_paced, m_unmatched;
-static atomic_int m_auth_failing;
+static atomic_ullong m_paced, m_unmatched, m_queries, m_outages;
+static atomic_int m_auth_failing, m_unreachable;
 
 void gw_sendpol_count_answer(enum gw_send_verdict v)
 {
@@ -87,6 +97,7 @@ void gw_sendpol_count(enum gw_sendpol_event e)
     case GW_SP_RECEIPT_DROPPED: atomic_fetch_add(&m_receipt[2], 1); break;
     case GW_SP_PACED: atomic_fetch_add(&m_paced, 1); break;
     case GW_SP_UNMATCHED: atomic_fetch_add(&m_unmatched, 1); break;
+    case GW_SP_QUERY: atomic_fetch_add(&m_queries, 1); break;
     }
 }
 
@@ -105,6 +116,16 @@ void gw_sendpol_metrics(lk_buf *b)
                     "1 while the Graph API refuses the access token or a permission (replies "
                     "wait).");
     lk_buf_printf(b, "loket_whatsapp_auth_failing %d\n", atomic_load(&m_auth_failing));
+    gw_metrics_head(b, "loket_whatsapp_api_unreachable", "gauge",
+                    "1 while the Graph API cannot be reached (no connection): replies wait and "
+                    "one request at a time tries it.");
+    lk_buf_printf(b, "loket_whatsapp_api_unreachable %d\n", atomic_load(&m_unreachable));
+    gw_metrics_head(b, "loket_whatsapp_api_unreachable_total", "counter",
+                    "Times the Graph API became unreachable.");
+    lk_buf_printf(b, "loket_whatsapp_api_unreachable_total %llu\n", atomic_load(&m_outages));
+    gw_metrics_head(b, "loket_sender_outbox_queries_total", "counter",
+                    "Times the sender asked the outbox for due replies.");
+    lk_buf_printf(b, "loket_sender_outbox_queries_total %llu\n", atomic_load(&m_queries));
     gw_metrics_counters(b, "loket_whatsapp_statuses_total",
                         "Delivery statuses received, by status.", "status", statuses, m_status, 5);
     gw_metrics_head(b, "loket_whatsapp_statuses_unmatched_total", "counter",
@@ -212,14 +233,61 @@ int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us)
     return (int64_t)((1 - n->tokens) / p->cfg->wa_rate * 1e6) + 1;
 }
 
-int gw_sendpol_auth_failing(const gw_sendpol *p)
-{
-    return p->auth_level > 0;
-}
-
 int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us)
 {
     return now_us < p->auth_until_us ? p->auth_until_us - now_us : 0;
+}
+
+int gw_sendpol_unreachable(gw_sendpol *p, int64_t now_us, int64_t pause_us, const char *why)
+{
+    lk_buf b = {0};
+
+    if (p->down_level && now_us < p->down_until_us)
+        return 0; /* a request from before the pause: it tells nothing new */
+    p->down_until_us = now_us + pause_us;
+    if (p->down_level++) {
+        gw_log(GW_LOG_DEBUG, "the Graph API still cannot be reached", "probes=%d retry_ms=%lld",
+               p->down_level - 1, (long long)(pause_us / 1000));
+        return 0;
+    }
+    p->down_since_us = now_us;
+    atomic_store(&m_unreachable, 1);
+    atomic_fetch_add(&m_outages, 1);
+    gw_log_kv(&b, "why", why);
+    gw_log(GW_LOG_WARN,
+           "the Graph API cannot be reached: replies wait, one request at a time tries it",
+           "retry_ms=%lld%s", (long long)(pause_us / 1000), lk_buf_str(&b));
+    lk_buf_free(&b);
+    return 1;
+}
+
+void gw_sendpol_reachable(gw_sendpol *p, int64_t now_us)
+{
+    if (!p->down_level)
+        return;
+    gw_log(GW_LOG_INFO, "the Graph API answers again: replies go", "after_ms=%lld probes=%d",
+           (long long)((now_us - p->down_since_us) / 1000), p->down_level - 1);
+    p->down_level = 0;
+    p->down_until_us = 0;
+    atomic_store(&m_unreachable, 0);
+}
+
+int gw_sendpol_unreachable_level(const gw_sendpol *p)
+{
+    return p->down_level;
+}
+
+int64_t gw_sendpol_wait(const gw_sendpol *p, int64_t now_us)
+{
+    int64_t a = now_us < p->auth_until_us ? p->auth_until_us - now_us : 0;
+    int64_t d = now_us < p->down_until_us ? p->down_until_us - now_us : 0;
+
+    return a > d ? a : d;
+}
+
+int gw_sendpol_probing(const gw_sendpol *p)
+{
+    return p->auth_level > 0 || p->down_level > 0;
 }
 
 void gw_sendpol_answer(gw_sendpol *p, const char *pnid, enum gw_send_verdict v, int64_t now_us)

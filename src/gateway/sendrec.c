@@ -4,13 +4,15 @@
  * after a pair rate limit (131056); kept however long it takes while the
  * token or a permission is refused; sent as its number's outside_window
  * template after 131047 (once per silence); dropped, its error and code kept,
- * when it can never succeed or kept failing past retry_give_up. */
+ * when it can never succeed or kept failing past retry_give_up; handed back
+ * as it was when its request never reached the API. */
 #include "sender_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define PAIR_WAIT_MS 6000 /* Meta's pair rate: one message per 6 s to a user */
+#define DOWN_CAP_MS 60000 /* the longest pause while the Graph API is out of reach */
 
 static uint64_t next_rand(gw_sender *s)
 {
@@ -20,18 +22,29 @@ static uint64_t next_rand(gw_sender *s)
     return s->prng;
 }
 
-/* Exponential backoff: base * 2^attempts up to the cap, of which the second
- * half is random so that retries of many rows do not arrive together. */
-int64_t gw_send_backoff(gw_sender *s, int attempts)
+/* base * 2^n up to cap, of which the second half is random so that the
+ * retries of many rows do not arrive together. */
+static int64_t backoff(gw_sender *s, int n, int64_t cap)
 {
     int64_t d = s->cfg->retry_base_ms;
     int i;
 
-    for (i = 0; i < attempts && d < s->cfg->retry_cap_ms; i++)
+    for (i = 0; i < n && d < cap; i++)
         d *= 2;
-    if (d > s->cfg->retry_cap_ms)
-        d = s->cfg->retry_cap_ms;
+    if (d > cap)
+        d = cap;
     return d / 2 + (int64_t)(next_rand(s) % (uint64_t)(d / 2 + 1));
+}
+
+int64_t gw_send_backoff(gw_sender *s, int attempts)
+{
+    return backoff(s, attempts, s->cfg->retry_cap_ms);
+}
+
+int64_t gw_send_down_pause(gw_sender *s, int failed)
+{
+    return backoff(s, failed,
+                   s->cfg->retry_cap_ms < DOWN_CAP_MS ? s->cfg->retry_cap_ms : DOWN_CAP_MS);
 }
 
 void gw_send_drop(gw_sender *s, const lk_outbox_item *it, const char *why, long status,
@@ -63,6 +76,17 @@ void gw_send_retry(gw_sender *s, const lk_outbox_item *it, int64_t next, long st
         gw_log(GW_LOG_ERROR, "outbox retry not recorded", "outbox=%lld why=\"%s\"",
                (long long)it->id, lk_store_errmsg(s->store));
     lk_buf_free(&b);
+}
+
+/* The row's request never reached the Graph API (sender.c pauses every
+ * request meanwhile): the row goes back as it was, no attempt counted and
+ * nothing logged for it, due again when the API answers. */
+void gw_send_unreached(gw_sender *s, const lk_outbox_item *it)
+{
+    gw_metrics_error(GW_E_SEND);
+    if (lk_store_outbox_release(s->store, it->id) != LK_OK)
+        gw_log(GW_LOG_ERROR, "outbox release not recorded", "outbox=%lld why=\"%s\"",
+               (long long)it->id, lk_store_errmsg(s->store));
 }
 
 static void row_sent(gw_sender *s, const send_slot *sl, const char *remote, long status)

@@ -92,6 +92,9 @@ static const char *const pg_migrations[] = {
 
     /* 6: the delivery status of a sent reply (pg_status.c) */
     PG_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: only a user's oldest pending reply has a due time (pg_int.h) */
+    PG_MIGRATE_OUTBOX_HEADS,
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
@@ -115,31 +118,17 @@ static const struct {
     [PS_LOG] = {"INSERT INTO log(\"user\", channel, dir, at_ms, state, ext_id, text, missed) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 "tttitttt"},
-    [PS_OB_ADD] = {"INSERT INTO outbox(\"user\", channel, payload, created_ms, attempts, "
-                   "next_at_ms) VALUES ($1, $2, $3, $4, 0, $4) RETURNING id",
-                   "ttti"},
-    /* A row is due only if it is its user's oldest pending row (a later
-     * reply never overtakes an earlier one waiting for a retry) and nobody
-     * holds it. SKIP LOCKED: two servers claiming at once take different
-     * rows instead of waiting for each other; a row one of them updated
-     * meanwhile is checked again and, leased now, left out. */
-    [PS_OB_CLAIM] = {"UPDATE outbox SET lease_until_ms = $1 + $3 WHERE id IN ("
-                     " SELECT o.id FROM outbox o"
-                     " WHERE o.sent_ms IS NULL AND o.next_at_ms <= $1"
-                     " AND (o.lease_until_ms IS NULL OR o.lease_until_ms <= $1)"
-                     " AND o.id = (SELECT min(p.id) FROM outbox p"
-                     "             WHERE p.\"user\" = o.\"user\" AND p.sent_ms IS NULL)"
-                     " ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED) "
-                     "RETURNING id, \"user\", channel, payload, attempts, next_at_ms, created_ms",
-                     "iii"},
-    [PS_OB_SENT] = {"UPDATE outbox SET sent_ms = $2, remote_id = $3, lease_until_ms = NULL "
-                    "WHERE id = $1 AND sent_ms IS NULL",
+    [PS_OB_ADD] = {PG_SQL_OB_ADD, "ttti"},
+    [PS_OB_CLAIM] = {PG_SQL_OB_CLAIM, "iii"},
+    [PS_OB_SENT] = {PG_OB_ENDING "UPDATE outbox SET sent_ms = $2, remote_id = $3, "
+                                 "lease_until_ms = NULL WHERE id = (SELECT id FROM e)",
                     "iit"},
     [PS_OB_RETRY] = {"UPDATE outbox SET attempts = attempts + 1, next_at_ms = $2, "
                      "last_error = $3, lease_until_ms = NULL WHERE id = $1 AND sent_ms IS NULL",
                      "iit"},
-    [PS_OB_DROP] = {"UPDATE outbox SET sent_ms = $2, remote_id = NULL, last_error = $3, "
-                    "lease_until_ms = NULL WHERE id = $1 AND sent_ms IS NULL",
+    [PS_OB_DROP] = {PG_OB_ENDING "UPDATE outbox SET sent_ms = $2, remote_id = NULL, "
+                                 "last_error = $3, lease_until_ms = NULL "
+                                 "WHERE id = (SELECT id FROM e)",
                     "iit"},
     [PS_OB_DEPTH] = {"SELECT count(*) FROM outbox WHERE sent_ms IS NULL", ""},
     /* one server prunes at a time: the others find the lock (0x6c6f6b6574000002,
@@ -154,12 +143,13 @@ static const struct {
     [PS_OB_STATUS] = {PG_SQL_OB_STATUS, "tttii"},
     [PS_SESSION_TIME] = {PG_SQL_SESSION_TIME, "tt"},
     [PS_LOCK_USERS] = {PG_SQL_LOCK_USERS, "a"},
+    [PS_OB_RELEASE] = {PG_SQL_OB_RELEASE, "i"},
 };
 
 /* the names the statements are prepared under, by index */
 static const char *const names[PS__N] = {"lk0",  "lk1",  "lk2",  "lk3",  "lk4",  "lk5",  "lk6",
                                          "lk7",  "lk8",  "lk9",  "lk10", "lk11", "lk12", "lk13",
-                                         "lk14", "lk15", "lk16", "lk17", "lk18"};
+                                         "lk14", "lk15", "lk16", "lk17", "lk18", "lk19"};
 
 static const struct lk_store_ops pg_ops;
 
@@ -720,6 +710,7 @@ static const struct lk_store_ops pg_ops = {
     .outbox_sent = pg_outbox_sent,
     .outbox_retry = pg_outbox_retry,
     .outbox_drop = pg_outbox_drop,
+    .outbox_release = pg_outbox_release,
     .outbox_depth = pg_outbox_depth,
     .outbox_status = pg_outbox_status,
     .session_time = pg_session_time,

@@ -38,6 +38,7 @@ enum {
     PS_OB_STATUS,    /* pg_status.c */
     PS_SESSION_TIME, /* pg_status.c */
     PS_LOCK_USERS,   /* pg_batch.c */
+    PS_OB_RELEASE,   /* pg_maint.c */
     PS__N
 };
 
@@ -107,6 +108,72 @@ lk_err pg_outbox_status(lk_store *s, const char *channel, const char *remote_id,
                         int error_code, int64_t now_ms, int *updated);
 lk_err pg_session_time(lk_store *s, const char *channel, const char *user, int64_t *updated_ms,
                        int *found);
+
+/* ---- the outbox's queues (pg_maint.c) ---- */
+/* Schema step 7, as SQLite's (sqlite_int.h): a pending row behind an older
+ * pending row of its user has no due time and is not in outbox_due; the
+ * trigger gives the row behind its due time when the row before it ends.
+ * The trigger's function reads the table again in a statement of its own,
+ * and so sees what other transactions committed meanwhile (a function's
+ * statements take fresh snapshots at READ COMMITTED); its search_path is
+ * the one it was made with, so it works on the outbox it belongs to. */
+#define PG_MIGRATE_OUTBOX_HEADS                                                                    \
+    "ALTER TABLE outbox ALTER COLUMN next_at_ms DROP NOT NULL;"                                    \
+    "UPDATE outbox o SET next_at_ms = NULL WHERE o.sent_ms IS NULL AND EXISTS ("                   \
+    "  SELECT 1 FROM outbox p WHERE p.\"user\" = o.\"user\" AND p.sent_ms IS NULL"                 \
+    "  AND p.id < o.id);"                                                                          \
+    "DROP INDEX outbox_due;"                                                                       \
+    "CREATE INDEX outbox_due ON outbox(next_at_ms, id)"                                            \
+    "  WHERE sent_ms IS NULL AND next_at_ms IS NOT NULL;"                                          \
+    "CREATE FUNCTION outbox_next() RETURNS trigger LANGUAGE plpgsql"                               \
+    "  SET search_path FROM CURRENT AS $f$"                                                        \
+    "DECLARE t bigint;"                                                                            \
+    "BEGIN"                                                                                        \
+    "  IF TG_OP = 'UPDATE' THEN t := NEW.sent_ms; END IF;"                                         \
+    "  UPDATE outbox SET next_at_ms = coalesce(t, created_ms)"                                     \
+    "   WHERE next_at_ms IS NULL AND id = (SELECT min(id) FROM outbox"                             \
+    "    WHERE \"user\" = OLD.\"user\" AND sent_ms IS NULL);"                                      \
+    "  RETURN NULL;"                                                                               \
+    "END $f$;"                                                                                     \
+    "CREATE TRIGGER outbox_next_sent AFTER UPDATE OF sent_ms ON outbox FOR EACH ROW"               \
+    "  WHEN (OLD.sent_ms IS NULL AND NEW.sent_ms IS NOT NULL) EXECUTE FUNCTION outbox_next();"     \
+    "CREATE TRIGGER outbox_next_gone AFTER DELETE ON outbox FOR EACH ROW"                          \
+    "  WHEN (OLD.sent_ms IS NULL) EXECUTE FUNCTION outbox_next();"
+/* A new row is its user's head unless the user has a pending row, and then
+ * it locks the last of them (FOR KEY SHARE) until its transaction ends. A
+ * statement that ends a row locks it FOR UPDATE first (PG_OB_ENDING; a
+ * DELETE does so by itself), which waits for that: so its trigger, which
+ * runs after the wait, sees the new row and gives it its due time. Had the
+ * row been ended first, the new row's lock waits for that transaction and
+ * finds the row no longer pending, and the new row is the head. The other
+ * updates of a pending row (retry, release, claim) take weaker locks that
+ * a KEY SHARE lets through: they never wait for a message's transaction. */
+#define PG_SQL_OB_ADD                                                                              \
+    "WITH last AS (SELECT id FROM outbox WHERE \"user\" = $1 AND sent_ms IS NULL"                  \
+    "  ORDER BY id DESC LIMIT 1 FOR KEY SHARE) "                                                   \
+    "INSERT INTO outbox(\"user\", channel, payload, created_ms, attempts, next_at_ms) "            \
+    "SELECT $1, $2, $3, $4, 0, CASE WHEN EXISTS (SELECT 1 FROM last) THEN NULL ELSE $4 END "       \
+    "RETURNING id"
+/* The due heads nobody holds, earliest due first in the order of
+ * outbox_due, so that LIMIT ends the walk; the oldest-pending check keeps a
+ * user's order even if two rows of the user had a due time. SKIP LOCKED:
+ * two servers claiming at once take different rows instead of waiting for
+ * each other; a row one of them updated meanwhile is checked again and,
+ * leased now, left out. */
+#define PG_OB_ENDING                                                                               \
+    "WITH e AS (SELECT id FROM outbox WHERE id = $1 AND sent_ms IS NULL FOR UPDATE) "
+#define PG_SQL_OB_CLAIM                                                                            \
+    "UPDATE outbox SET lease_until_ms = $1 + $3 WHERE id IN ("                                     \
+    " SELECT o.id FROM outbox o"                                                                   \
+    " WHERE o.sent_ms IS NULL AND o.next_at_ms <= $1"                                              \
+    " AND (o.lease_until_ms IS NULL OR o.lease_until_ms <= $1)"                                    \
+    " AND o.id = (SELECT min(p.id) FROM outbox p"                                                  \
+    "             WHERE p.\"user\" = o.\"user\" AND p.sent_ms IS NULL)"                            \
+    " ORDER BY o.next_at_ms, o.id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED) "                        \
+    "RETURNING id, \"user\", channel, payload, attempts, next_at_ms, created_ms"
+#define PG_SQL_OB_RELEASE                                                                          \
+    "UPDATE outbox SET lease_until_ms = NULL WHERE id = $1 AND sent_ms IS NULL"
+lk_err pg_outbox_release(lk_store *s, int64_t id);
 
 /* ---- pg_maint.c ---- */
 lk_err pg_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);

@@ -8,12 +8,6 @@
 
 /* ---- outbox --------------------------------------------------------------- */
 
-static int by_id(const void *a, const void *b)
-{
-    const lk_outbox_item *x = a, *y = b;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /* Claims the due rows for the lease (one statement, so no transaction of
  * its own is needed): a server that dies holding some leaves them to the
  * others once the lease has run out. */
@@ -50,8 +44,7 @@ lk_err pg_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **item
             goto oom;
     }
     PQclear(r);
-    if (k > 1)
-        qsort(arr, (size_t)k, sizeof *arr, by_id); /* RETURNING keeps no order */
+    lk_outbox_items_by_id(arr, k); /* RETURNING keeps no order */
     *items = arr;
     *n = k;
     return LK_OK;
@@ -74,8 +67,10 @@ static lk_err update_pending(pg_store *q, int which, int64_t id, int64_t t, cons
     if ((err = pg_usable(q, op)) != LK_OK)
         return err;
     pg_p_i64(&p, id);
-    pg_p_i64(&p, t);
-    pg_p_text(&p, text, text ? strlen(text) : 0);
+    if (which != PS_OB_RELEASE) { /* the row id is all it takes */
+        pg_p_i64(&p, t);
+        pg_p_text(&p, text, text ? strlen(text) : 0);
+    }
     if (!(r = pg_run(q, which, &p, 0, op, &err)))
         return err;
     changed = atoi(PQcmdTuples(r));
@@ -100,6 +95,11 @@ lk_err pg_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *
 lk_err pg_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
 {
     return update_pending((pg_store *)s, PS_OB_DROP, id, now_ms, error, "outbox_drop");
+}
+
+lk_err pg_outbox_release(lk_store *s, int64_t id)
+{
+    return update_pending((pg_store *)s, PS_OB_RELEASE, id, 0, NULL, "outbox_release");
 }
 
 /* ---- counts and pruning ---------------------------------------------------- */

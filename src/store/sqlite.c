@@ -127,6 +127,9 @@ static const char *const migrations[] = {
 
     /* 6: the delivery status of a sent reply (sqlite_status.c) */
     SQ_MIGRATE_OUTBOX_STATUS,
+
+    /* 7: only a user's oldest pending reply has a due time (sqlite_outbox.c) */
+    SQ_MIGRATE_OUTBOX_HEADS,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -149,24 +152,11 @@ static const char *const stmt_sql[ST__N] = {
     [ST_DELETE] = "DELETE FROM sessions WHERE channel = ?1 AND user = ?2",
     [ST_LOG] = "INSERT INTO log(user, channel, dir, at_ms, state, ext_id, text, missed) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_OB_ADD] = "INSERT INTO outbox(user, channel, payload, created_ms, attempts, next_at_ms) "
-                  "VALUES (?1, ?2, ?3, ?4, 0, ?4)",
-    /* A row is due only if it is its user's oldest pending row: a later
-     * reply must not overtake an earlier one that is waiting for a retry. */
-    [ST_OB_DUE] = "SELECT o.id, o.user, o.channel, o.payload, o.attempts, o.next_at_ms, "
-                  "o.created_ms "
-                  "FROM outbox o "
-                  "WHERE o.sent_ms IS NULL AND o.next_at_ms <= ?1 "
-                  "AND o.id = (SELECT min(p.id) FROM outbox p "
-                  "            WHERE p.user = o.user AND p.sent_ms IS NULL) "
-                  "ORDER BY o.id LIMIT ?2",
-    [ST_OB_SENT] = "UPDATE outbox SET sent_ms = ?2, remote_id = ?3 "
-                   "WHERE id = ?1 AND sent_ms IS NULL",
-    [ST_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
-                    "last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL",
-    /* a dropped reply leaves the queue like a sent one, without a remote id */
-    [ST_OB_DROP] = "UPDATE outbox SET sent_ms = ?2, remote_id = NULL, last_error = ?3 "
-                   "WHERE id = ?1 AND sent_ms IS NULL",
+    [ST_OB_ADD] = SQ_SQL_OB_ADD,
+    [ST_OB_DUE] = SQ_SQL_OB_DUE,
+    [ST_OB_SENT] = SQ_SQL_OB_SENT,
+    [ST_OB_RETRY] = SQ_SQL_OB_RETRY,
+    [ST_OB_DROP] = SQ_SQL_OB_DROP,
     [ST_OB_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_ms IS NULL",
     [ST_PRUNE_SEEN] = "DELETE FROM seen WHERE at_ms < ?1",
     [ST_ACTIVE] = "SELECT count(*) FROM sessions WHERE updated_ms >= ?1",
@@ -631,125 +621,6 @@ static lk_err sq_log(lk_store *s, const lk_log_entry *e)
     return done(q, st, step(st, rc), "log");
 }
 
-/* ---- outbox ------------------------------------------------------------------------- */
-
-static lk_err sq_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
-                            int64_t now_ms, int64_t *id)
-{
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_OB_ADD];
-    int rc = SQLITE_OK;
-    lk_err err;
-
-    if ((err = usable(q, "outbox_add")) != LK_OK)
-        return err;
-    bind_text(st, 1, user, -1, &rc);
-    bind_text(st, 2, channel, -1, &rc);
-    bind_text(st, 3, payload, -1, &rc);
-    bind_i64(st, 4, now_ms, &rc);
-    rc = step(st, rc);
-    if (rc == SQLITE_DONE && id)
-        *id = (int64_t)sqlite3_last_insert_rowid(q->db);
-    return done(q, st, rc, "outbox_add");
-}
-
-static char *dup_col(sqlite3_stmt *st, int i)
-{
-    const char *z = (const char *)sqlite3_column_text(st, i);
-    return strdup(z ? z : "");
-}
-
-static lk_err sq_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n)
-{
-    sq_store *q = (sq_store *)s;
-    sqlite3_stmt *st = q->st[ST_OB_DUE];
-    lk_outbox_item *arr = NULL, *it;
-    int rc = SQLITE_OK, k = 0, cap = 0;
-    lk_err err, oom = LK_OK;
-
-    if ((err = usable(q, "outbox_due")) != LK_OK)
-        return err;
-    bind_i64(st, 1, now_ms, &rc);
-    bind_i64(st, 2, max, &rc);
-    rc = step(st, rc);
-    while (rc == SQLITE_ROW) {
-        if (k == cap) {
-            int ncap = cap ? (cap > max / 2 ? max : cap * 2) : (max < 16 ? max : 16);
-            lk_outbox_item *p = realloc(arr, (size_t)ncap * sizeof *p);
-            if (!p) {
-                oom = LK_ENOMEM;
-                break;
-            }
-            arr = p;
-            cap = ncap;
-        }
-        it = &arr[k++];
-        it->id = (int64_t)sqlite3_column_int64(st, 0);
-        it->user = dup_col(st, 1);
-        it->channel = dup_col(st, 2);
-        it->payload = dup_col(st, 3);
-        it->attempts = sqlite3_column_int(st, 4);
-        it->next_at_ms = (int64_t)sqlite3_column_int64(st, 5);
-        it->created_ms = (int64_t)sqlite3_column_int64(st, 6);
-        if (!it->user || !it->channel || !it->payload) {
-            oom = LK_ENOMEM;
-            break;
-        }
-        rc = sqlite3_step(st);
-    }
-    err = done(q, st, rc, "outbox_due");
-    if (err == LK_OK && oom != LK_OK) {
-        lk_store_set_err(s, "outbox_due: out of memory");
-        err = oom;
-    }
-    if (err != LK_OK) {
-        lk_outbox_items_free(arr, k);
-        return err;
-    }
-    *items = arr;
-    *n = k;
-    return LK_OK;
-}
-
-/* Runs statement which (?1 the row id, ?2 a time, ?3 a text) on one pending
- * outbox row; a row that is missing or no longer pending is the caller's
- * mistake (sent twice, a stale id). */
-static lk_err update_pending(sq_store *q, int which, int64_t id, int64_t t, const char *text,
-                             const char *op)
-{
-    sqlite3_stmt *st = q->st[which];
-    int rc = SQLITE_OK;
-    lk_err err;
-
-    if ((err = usable(q, op)) != LK_OK)
-        return err;
-    bind_i64(st, 1, id, &rc);
-    bind_i64(st, 2, t, &rc);
-    bind_text(st, 3, text, -1, &rc);
-    rc = step(st, rc);
-    if (rc == SQLITE_DONE && sqlite3_changes(q->db) == 0) {
-        done(q, st, rc, op);
-        lk_store_set_err(&q->base, "%s: no pending outbox row %lld", op, (long long)id);
-        return LK_EINVAL;
-    }
-    return done(q, st, rc, op);
-}
-
-static lk_err sq_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms)
-{
-    return update_pending((sq_store *)s, ST_OB_SENT, id, now_ms, remote_id, "outbox_sent");
-}
-
-static lk_err sq_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error)
-{
-    return update_pending((sq_store *)s, ST_OB_RETRY, id, next_at_ms, error, "outbox_retry");
-}
-
-static lk_err sq_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
-{
-    return update_pending((sq_store *)s, ST_OB_DROP, id, now_ms, error, "outbox_drop");
-}
-
 static const struct lk_store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -769,6 +640,7 @@ static const struct lk_store_ops sq_ops = {
     .outbox_sent = sq_outbox_sent,
     .outbox_retry = sq_outbox_retry,
     .outbox_drop = sq_outbox_drop,
+    .outbox_release = sq_outbox_release,
     .outbox_depth = sq_outbox_depth,
     .outbox_status = sq_outbox_status,
     .session_time = sq_session_time,

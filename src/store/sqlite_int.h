@@ -3,6 +3,8 @@
  *   sqlite.c        open, the schema and its migrations, transactions, the
  *                   message path, the outbox, the vtable
  *   sqlite_sp.c     savepoints inside a transaction
+ *   sqlite_outbox.c the outbox: replies queued per user, the due ones
+ *                   handed to the sender, and what became of them
  *   sqlite_status.c delivery statuses of sent replies (schema step 6) and
  *                   the time of a user's session, for the sender
  *   sqlite_maint.c  housekeeping: counts for the metrics, pruning, WAL
@@ -128,6 +130,83 @@ lk_err sq_savepoint(lk_store *s);
 lk_err sq_release(lk_store *s);
 lk_err sq_rollback_to(lk_store *s);
 void sq_sp_free(sq_store *q); /* finalizes the savepoint statements */
+/* ---- sqlite_outbox.c ---- */
+/* Schema step 7: a pending row queued behind an older pending row of its
+ * user has no due time (NULL next_at_ms) and is not in outbox_due; the row
+ * behind gets one when the row before it ends (sent, dropped, deleted), by
+ * the triggers, in the statement that ends it. So the due rows are the
+ * users' head rows only, found in the index without reading the queues
+ * behind them. The table is made again because SQLite cannot drop the NOT
+ * NULL of a column (same columns, same order). */
+/* The triggers' body: the oldest pending row of the user is due from t. */
+#define SQ_OUTBOX_NEXT(who, t)                                                                     \
+    " UPDATE outbox SET next_at_ms = " t " WHERE next_at_ms IS NULL AND id = ("                    \
+    "  SELECT min(id) FROM outbox WHERE user = " who ".user AND sent_ms IS NULL); END;"
+#define SQ_OUTBOX_NEXT_SENT SQ_OUTBOX_NEXT("NEW", "NEW.sent_ms")
+#define SQ_OUTBOX_NEXT_GONE SQ_OUTBOX_NEXT("OLD", "created_ms")
+#define SQ_MIGRATE_OUTBOX_HEADS                                                                    \
+    "CREATE TABLE outbox_7("                                                                       \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  user TEXT NOT NULL,"                                                                        \
+    "  channel TEXT NOT NULL,"                                                                     \
+    "  payload TEXT NOT NULL,"                                                                     \
+    "  created_ms INTEGER NOT NULL,"                                                               \
+    "  attempts INTEGER NOT NULL DEFAULT 0,"                                                       \
+    "  next_at_ms INTEGER," /* NULL: behind an older pending row of the user */                    \
+    "  sent_ms INTEGER,"                                                                           \
+    "  remote_id TEXT,"                                                                            \
+    "  last_error TEXT,"                                                                           \
+    "  status TEXT,"                                                                               \
+    "  status_ms INTEGER,"                                                                         \
+    "  error_code INTEGER);"                                                                       \
+    "INSERT INTO outbox_7 SELECT o.id, o.user, o.channel, o.payload, o.created_ms, o.attempts,"    \
+    "  CASE WHEN o.sent_ms IS NULL AND EXISTS (SELECT 1 FROM outbox p WHERE p.user = o.user"       \
+    "    AND p.sent_ms IS NULL AND p.id < o.id) THEN NULL ELSE o.next_at_ms END,"                  \
+    "  o.sent_ms, o.remote_id, o.last_error, o.status, o.status_ms, o.error_code FROM outbox o;"   \
+    "DROP TABLE outbox;"                                                                           \
+    "ALTER TABLE outbox_7 RENAME TO outbox;"                                                       \
+    "CREATE INDEX outbox_due ON outbox(next_at_ms)"                                                \
+    "  WHERE sent_ms IS NULL AND next_at_ms IS NOT NULL;"                                          \
+    "CREATE INDEX outbox_user ON outbox(user, id) WHERE sent_ms IS NULL;"                          \
+    "CREATE INDEX outbox_remote ON outbox(remote_id) WHERE remote_id IS NOT NULL;"                 \
+    "CREATE TRIGGER outbox_next_sent AFTER UPDATE OF sent_ms ON outbox"                            \
+    "  WHEN OLD.sent_ms IS NULL AND NEW.sent_ms IS NOT NULL BEGIN" SQ_OUTBOX_NEXT_SENT             \
+    "CREATE TRIGGER outbox_next_gone AFTER DELETE ON outbox"                                       \
+    "  WHEN OLD.sent_ms IS NULL BEGIN" SQ_OUTBOX_NEXT_GONE
+/* A new row is its user's head, due at once, unless the user has a pending
+ * row already. */
+#define SQ_SQL_OB_ADD                                                                              \
+    "INSERT INTO outbox(user, channel, payload, created_ms, attempts, next_at_ms) "                \
+    "VALUES (?1, ?2, ?3, ?4, 0, CASE WHEN EXISTS (SELECT 1 FROM outbox "                           \
+    "  WHERE user = ?1 AND sent_ms IS NULL) THEN NULL ELSE ?4 END)"
+/* The due heads, earliest due first, in the order of outbox_due (its rowid
+ * breaks ties), so that LIMIT stops the walk: no sort of every due row.
+ * The oldest-pending check costs one look into outbox_user per row handed
+ * out and keeps a user's order even if two of the user's rows had a due
+ * time (a row given one by hand). */
+#define SQ_SQL_OB_DUE                                                                              \
+    "SELECT o.id, o.user, o.channel, o.payload, o.attempts, o.next_at_ms, o.created_ms "           \
+    "FROM outbox o "                                                                               \
+    "WHERE o.next_at_ms <= ?1 AND o.sent_ms IS NULL "                                              \
+    "AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.user = o.user AND p.sent_ms IS NULL) "     \
+    "ORDER BY o.next_at_ms, o.id LIMIT ?2"
+#define SQ_SQL_OB_SENT                                                                             \
+    "UPDATE outbox SET sent_ms = ?2, remote_id = ?3 WHERE id = ?1 AND sent_ms IS NULL"
+#define SQ_SQL_OB_RETRY                                                                            \
+    "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "                                 \
+    "last_error = ?3 WHERE id = ?1 AND sent_ms IS NULL"
+/* a dropped reply leaves the queue like a sent one, without a remote id */
+#define SQ_SQL_OB_DROP                                                                             \
+    "UPDATE outbox SET sent_ms = ?2, remote_id = NULL, last_error = ?3 "                           \
+    "WHERE id = ?1 AND sent_ms IS NULL"
+lk_err sq_outbox_add(lk_store *s, const char *user, const char *channel, const char *payload,
+                     int64_t now_ms, int64_t *id);
+lk_err sq_outbox_due(lk_store *s, int64_t now_ms, int max, lk_outbox_item **items, int *n);
+lk_err sq_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
+lk_err sq_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
+lk_err sq_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+lk_err sq_outbox_release(lk_store *s, int64_t id);
+
 /* ---- sqlite_status.c ---- */
 /* The schema step that adds delivery statuses to the outbox, and the SQL of
  * its statements (prepared at open with the others). */

@@ -264,6 +264,18 @@ void lk_outbox_items_free(lk_outbox_item *items, int n)
     free(items);
 }
 
+static int by_id(const void *a, const void *b)
+{
+    const lk_outbox_item *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void lk_outbox_items_by_id(lk_outbox_item *items, int n)
+{
+    if (n > 1)
+        qsort(items, (size_t)n, sizeof *items, by_id);
+}
+
 lk_err lk_store_outbox_sent(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms)
 {
     return s ? s->ops->outbox_sent(s, id, remote_id, now_ms) : LK_EINVAL;
@@ -277,6 +289,11 @@ lk_err lk_store_outbox_retry(lk_store *s, int64_t id, int64_t next_at_ms, const 
 lk_err lk_store_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms)
 {
     return s ? s->ops->outbox_drop(s, id, error, now_ms) : LK_EINVAL;
+}
+
+lk_err lk_store_outbox_release(lk_store *s, int64_t id)
+{
+    return s ? s->ops->outbox_release(s, id) : LK_EINVAL;
 }
 
 lk_err lk_store_outbox_status(lk_store *s, const char *channel, const char *remote_id,

@@ -55,6 +55,7 @@ struct lk_store_ops {
     lk_err (*outbox_sent)(lk_store *s, int64_t id, const char *remote_id, int64_t now_ms);
     lk_err (*outbox_retry)(lk_store *s, int64_t id, int64_t next_at_ms, const char *error);
     lk_err (*outbox_drop)(lk_store *s, int64_t id, const char *error, int64_t now_ms);
+    lk_err (*outbox_release)(lk_store *s, int64_t id);
     lk_err (*outbox_depth)(lk_store *s, int64_t *n);
     /* outbox_status.c: status is one of sent, delivered, read, failed */
     lk_err (*outbox_status)(lk_store *s, const char *channel, const char *remote_id,
@@ -102,6 +103,9 @@ struct lk_store {
 
 /* Sets s->errmsg (truncating). Only called on error paths. */
 void lk_store_set_err(lk_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sorts the rows outbox_due hands out by id (oldest first): a backend
+ * picks them in the order of its due index. */
+void lk_outbox_items_by_id(lk_outbox_item *items, int n);
 
 /* ---- the SQLite backend (sqlite.c) ---- */
 

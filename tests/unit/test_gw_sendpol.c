@@ -1,7 +1,8 @@
 /* Unit tests of the WhatsApp sender's rules (src/gateway/sendpol.c): the rate
  * per phone number at its limit and one past it, the throughput and token
- * pauses and their end, the outside_window template per number and its Graph
- * API body, addressed as the reply was. */
+ * pauses and their end, the pause while the Graph API cannot be reached, the
+ * outside_window template per number and its Graph API body, addressed as the
+ * reply was. */
 #include "test.h"
 
 #ifdef LOKET_HAVE_GATEWAY
@@ -119,10 +120,67 @@ static void test_templates(void)
     gw_config_free(&c);
 }
 
+/* The Graph API out of reach: every request pauses, the requests that were
+ * out before the pause tell nothing new, a failed probe lengthens the next
+ * pause, and any answer ends it. */
+static void test_unreachable(void)
+{
+    gw_config c;
+    gw_sendpol *p;
+    int64_t t = 1000000000;
+    lk_buf m = {0};
+
+    gw_config_defaults(&c);
+    p = gw_sendpol_new(&c);
+    CHECK(p != NULL);
+    if (!p) {
+        gw_config_free(&c);
+        return;
+    }
+    CHECK_INT(gw_sendpol_probing(p), 0);
+    CHECK_INT(gw_sendpol_unreachable(p, t, 500000, "Couldn't connect to server"), 1);
+    CHECK_INT(gw_sendpol_unreachable_level(p), 1);
+    CHECK_INT(gw_sendpol_wait(p, t + 100000), 400000);
+    CHECK_INT(gw_sendpol_probing(p), 1);
+    gw_sendpol_metrics(&m);
+    CHECK(strstr(lk_buf_str(&m), "\nloket_whatsapp_api_unreachable 1\n") != NULL);
+    /* a request started before the outage fails during the pause: no change */
+    CHECK_INT(gw_sendpol_unreachable(p, t + 1000, 4000000, "again"), 0);
+    CHECK_INT(gw_sendpol_unreachable_level(p), 1);
+    CHECK_INT(gw_sendpol_wait(p, t + 100000), 400000);
+    /* the probe after the pause fails: a longer pause */
+    CHECK_INT(gw_sendpol_wait(p, t + 500000), 0);
+    CHECK_INT(gw_sendpol_unreachable(p, t + 600000, 1000000, "again"), 0);
+    CHECK_INT(gw_sendpol_unreachable_level(p), 2);
+    CHECK_INT(gw_sendpol_wait(p, t + 600000), 1000000);
+    /* the token's pause counts too: the longer of both */
+    gw_sendpol_answer(p, "1001", GW_SEND_AUTH, t + 600000);
+    CHECK_INT(gw_sendpol_wait(p, t + 600000), 1000000);
+    /* an answer, whatever it says, ends the outage (not the token's pause) */
+    gw_sendpol_reachable(p, t + 700000);
+    CHECK_INT(gw_sendpol_unreachable_level(p), 0);
+    CHECK_INT(gw_sendpol_wait(p, t + 700000), 900000); /* retry_base 1 s from t + 600000 */
+    CHECK_INT(gw_sendpol_probing(p), 1);
+    gw_sendpol_answer(p, "1001", GW_SEND_SENT, t + 800000);
+    CHECK_INT(gw_sendpol_probing(p), 0);
+    CHECK_INT(gw_sendpol_wait(p, t + 800000), 0);
+    lk_buf_reset(&m);
+    gw_sendpol_metrics(&m);
+    CHECK(strstr(lk_buf_str(&m), "\nloket_whatsapp_api_unreachable 0\n") != NULL);
+    /* the next outage is logged and counted again, from the first pause */
+    CHECK_INT(gw_sendpol_unreachable(p, t + 900000, 500000, "down"), 1);
+    CHECK_INT(gw_sendpol_unreachable_level(p), 1);
+    gw_sendpol_reachable(p, t + 1000000);
+    lk_buf_free(&m);
+    gw_sendpol_free(p);
+    gw_config_free(&c);
+}
+
 int main(void)
 {
     test_rate();
     test_templates();
+    test_unreachable();
     return test_done("test_gw_sendpol");
 }
 #else

@@ -59,7 +59,7 @@ static void test_open_close(void)
     lk_store_opts o;
     FILE *fp;
 
-    CHECK_INT(lk_store_schema_version(), 6);
+    CHECK_INT(lk_store_schema_version(), 7);
     lk_store_close(NULL);
     CHECK(lk_store_errmsg(NULL) != NULL);
 
@@ -606,6 +606,7 @@ static void test_bad_args(void)
 #include "store_pg_cases.h"      /* test_pg_*: PostgreSQL only */
 #include "store_pg_pipe_cases.h" /* pipeline mode and batch locks: PostgreSQL only */
 #include "store_status_cases.h"  /* delivery statuses, every backend */
+#include "store_outbox_cases.h"  /* the outbox's queues, every backend; upgrades */
 
 /* The cases every backend passes. */
 static void run_common(void)
@@ -616,6 +617,7 @@ static void run_common(void)
     test_rollback();
     test_crash();
     test_outbox();
+    test_outbox_heads();
     test_outbox_status();
     test_bad_args();
 }
@@ -629,6 +631,8 @@ int main(void)
     test_open_close();
     run_common();
     test_migrate();
+    test_migrate_v6();
+    test_outbox_plan();
     test_refuse();
     test_pragmas();
     test_full();
@@ -645,6 +649,8 @@ int main(void)
         test_pg_migrate_race();
         test_pg_two_servers();
         test_pg_lease();
+        test_pg_migrate_v6();
+        test_pg_heads_race();
         test_pg_pipeline();
         test_pg_lock_users();
         pg_drop_schemas();
