@@ -121,9 +121,9 @@ static void usage(FILE *fp)
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
             "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
-            "  outbox_keep session_keep store_workers batch_max batch_wait_us. Each key is\n"
-            "  also read from LOKET_<KEY>; flags win over the environment, which wins over\n"
-            "  the file.\n"
+            "  outbox_keep session_keep store_workers batch_max batch_wait_us\n"
+            "  keepalive_idle. Each key is also read from LOKET_<KEY>; flags win over the\n"
+            "  environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -317,6 +317,10 @@ static struct lws_context *create_context(gw_server *s)
     info.protocols = protocols;
     info.vhost_name = "loket";
     info.timeout_secs = (unsigned int)s->cfg.request_timeout_s;
+    /* a kept-alive HTTP connection (http.c) waits this long for its next head, which
+     * then has as long as a new connection's head (timeout_secs_ah_idle, from its
+     * first byte: not re-armed per byte) */
+    info.keepalive_timeout = s->cfg.keepalive_idle_s ? s->cfg.keepalive_idle_s : 1;
     info.retry_and_idle_policy = &s->retry;
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (strchr(s->cfg.host, ':') == NULL)
