@@ -317,9 +317,10 @@ static struct lws_context *create_context(gw_server *s)
     info.protocols = protocols;
     info.vhost_name = "loket";
     info.timeout_secs = (unsigned int)s->cfg.request_timeout_s;
-    /* a kept-alive HTTP connection (http.c) waits this long for its next head, which
-     * then has as long as a new connection's head (timeout_secs_ah_idle, from its
-     * first byte: not re-armed per byte) */
+    /* a head has request_timeout from its first byte (not re-armed per byte), on a
+     * new connection as on a kept-alive one (http.c), which waits keepalive_idle
+     * for that first byte */
+    info.timeout_secs_ah_idle = (unsigned int)s->cfg.request_timeout_s;
     info.keepalive_timeout = s->cfg.keepalive_idle_s ? s->cfg.keepalive_idle_s : 1;
     info.retry_and_idle_policy = &s->retry;
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
