@@ -322,6 +322,8 @@ const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len);
 
 int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
+/* Frees the requests kept for reuse (after the context is destroyed). */
+void gw_http_cleanup(void);
 
 /* ---- wsauth.c: resume tokens and new sessions per address ---------------------------- */
 

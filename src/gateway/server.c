@@ -413,6 +413,7 @@ int lk_serve_main(int argc, char **argv)
     gw_pipeline_stop(); /* what is queued commits */
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
+    gw_http_cleanup();
     rc = 0;
 done:
     close_parts(s);
