@@ -16,7 +16,8 @@ answer awaited, then the next.
 - HTTP/1.0, "Connection: close", a refused request (401) and a request of another
   kind than the connection's first (a webhook connection posting to /v1/messages, or
   upgrading to a websocket) are answered and closed.
-At the end SIGTERM stops the server cleanly."""
+At the end SIGTERM stops the server cleanly. Then, on a server with max_conns 2 filled by
+two idle kept-alive connections, a third connection is accepted by closing one of them."""
 
 import json
 import socket
@@ -249,5 +250,29 @@ c.close()
 t0 = time.monotonic()
 code = srv.stop(timeout=10)
 check(time.monotonic() - t0 < 8, "SIGTERM took %.1f s" % (time.monotonic() - t0))
+srv.check_clean_exit(code)
+
+# ---- a full server evicts an idle kept-alive connection for a new one ------------------------------
+# max_conns 2: one webhook connection and one /v1/messages connection, both kept alive and
+# idle, fill it; a third connection is accepted by closing the one idle last (its place in
+# the general pool is then free for the newcomer's GET /healthz)
+srv = lkt.Server("keepalive-full", config={"keepalive_idle": "30s", "max_conns": "2"}).start()
+P = srv.port
+hook = Conn()
+kept(hook, uid("80"), "the webhook connection")
+gen = Conn()
+gen.send(generic_request("keepalive-full", "Hi Chika"))
+a = gen.answer()
+check(a is not None and a[0] == 200 and a[1].get("connection", "") != "close",
+      "/v1/messages on a new connection: %r" % (a,))
+newcomer = Conn()
+check(gen.closed_within(5), "the idle kept-alive connection was not evicted for a new one")
+check(hook.open_after(0.2), "the webhook's connection was evicted, not the one idle last")
+newcomer.send(GET)
+a = newcomer.answer()
+check(a is not None and a[0] == 200, "the connection accepted at the cap got %r" % (a,))
+for c in (hook, gen, newcomer):
+    c.close()
+code = srv.stop(timeout=10)
 srv.check_clean_exit(code)
 print("ok")
