@@ -416,6 +416,8 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
 
     if (!r || r->phase != 1)
         return 0;
+    if (r->resp.len < RESP_HEAD)
+        return -1; /* out of memory even for the headroom */
     blen = r->resp.len - RESP_HEAD;
     keep = keep_alive(r);
     if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->resp_type, blen, &p, end) ||
