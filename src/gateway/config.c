@@ -36,6 +36,7 @@ void gw_config_defaults(gw_config *c)
     c->ws_ping_s = 30;
     c->ws_idle_s = 60;
     c->request_timeout_s = 10;
+    c->keepalive_idle_s = 5;
     c->retry_base_ms = 1000;
     c->retry_cap_ms = 5 * 60 * 1000;
     c->retry_give_up_ms = 24 * 3600 * 1000;
@@ -239,6 +240,7 @@ static const char *const keys[] = {
     "wa_numbers",
     "wa_read_receipts",
     "wa_rate",
+    "keepalive_idle",
     NULL,
 };
 
@@ -355,6 +357,13 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
             why = "a duration of 1m or more, such as 90d, or forever";
         else
             *dst = ms;
+    } else if (!strcmp(key, "keepalive_idle")) {
+        if (!strcmp(v, "off"))
+            c->keepalive_idle_s = 0;
+        else if (parse_duration(v, &ms) || ms < 1000 || ms > 3600 * 1000)
+            why = "a duration of 1s to 1h, or off";
+        else
+            c->keepalive_idle_s = (int)(ms / 1000);
     } else if (!strcmp(key, "ws_ping") || !strcmp(key, "ws_idle") ||
                !strcmp(key, "request_timeout") || !strcmp(key, "send_timeout")) {
         if (parse_duration(v, &ms) || ms < 1000 || ms > 65535 * 1000)

@@ -77,6 +77,7 @@ typedef struct gw_config {
     int ntrusted;
     int ws_ping_s, ws_idle_s;
     int request_timeout_s;
+    int keepalive_idle_s; /* an idle kept-alive HTTP connection closes after this; 0: none kept */
     int64_t retry_base_ms, retry_cap_ms;
     int64_t retry_give_up_ms; /* a reply failing for longer than this is dropped */
     int64_t checkpoint_ms, sender_poll_ms, prune_every_ms;
@@ -216,7 +217,8 @@ void gw_limits_free(gw_limits *l);
  * gw_limits_release of the connection gw_limits_bind names next), -1 when
  * the peer is at its cap or the server at max_conns. When the server is full
  * it may accept by evicting the oldest connection that sent no request head
- * within a second: then *evict names it (the caller closes it). */
+ * within a second, or an idle kept-alive one: then *evict names it (the caller
+ * closes it). */
 int gw_limits_accept(gw_limits *l, const struct sockaddr *sa, int64_t now_ms, const void **evict);
 /* Binds the connection just created (LWS_CALLBACK_WSI_CREATE) to the last
  * accept; a no-op for connections that were not accepted (listener, pipe). */
@@ -225,9 +227,16 @@ void gw_limits_bind(gw_limits *l, const void *conn);
  * or the general pool, where behind a trusted proxy it counts for the client
  * X-Forwarded-For names (xff, xff_len; NULL when absent). 0, or -1 when
  * that budget, the pool or the client is full (the caller answers 503 and
- * closes). A connection is classified once; later calls return 0. */
+ * closes). A connection is classified once: a later call (the next request
+ * of a kept-alive connection) returns 0 when webhook matches its class, 1
+ * when it does not (the caller closes after this answer), and ends its idle
+ * time (gw_limits_idle). */
 int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t xff_len,
                        int webhook);
+/* A classified connection kept alive after its answer, waiting for its next
+ * head: like a connection that sent no head, the first that a full server
+ * evicts (gw_limits_accept) until its next head is in. */
+void gw_limits_idle(gw_limits *l, const void *conn);
 /* The client address conn counts for (the one a trusted proxy named, else the
  * peer) into out: 0, or -1 when conn is not a counted connection. */
 int gw_limits_client(gw_limits *l, const void *conn, char *out, size_t len);
@@ -292,9 +301,11 @@ struct gw_req {
     /* the response */
     int status;
     const char *resp_type;
-    lk_buf resp; /* LWS_PRE bytes of headroom, then the body */
-    int phase;   /* 0 nothing to write, 1 headers next, 2 body next, 3 done */
+    lk_buf resp; /* headroom (LWS_PRE and room for the headers), then the body */
+    int phase;   /* 0 nothing to write, 1 the response next, 3 done */
     int body_done; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
+    int pipelined; /* ... and seen again: bytes after the body are buffered */
+    int may_keep;  /* HTTP/1.1, no "Connection: close", the connection's class */
     int counted; /* in gw_srv->inflight */
 };
 
@@ -311,6 +322,8 @@ const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len);
 
 int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
+/* Frees the requests kept for reuse (after the context is destroyed). */
+void gw_http_cleanup(void);
 
 /* ---- wsauth.c: resume tokens and new sessions per address ---------------------------- */
 

@@ -1,22 +1,37 @@
 /* HTTP on the loop thread: the protocols[0] callback of the vhost. It routes
  * each request, collects a POST body under its caps, runs the route's handler
- * once the body is in, and writes the response in two writeable callbacks
- * (headers, then the body). It also sees every accepted socket first, which
- * is where the connection caps are applied.
+ * once the body is in, and writes the response, headers and body, in one
+ * writeable callback and one send. It also sees every accepted socket first,
+ * which is where the connection caps are applied.
  *
- * One request per connection: every response says "Connection: close" and the
- * connection closes once it is written (lws_http_transaction_completed is
- * never called). libwebsockets 4.1.6 (lws_http_action, server.c) mishandles a
- * request whose head it parses from bytes that came in with the previous
- * request (pipelining): its loop over the buffered input feeds the body from
- * the wrong offset, then calls lws_read_h1 in LRS_BODY with nothing left to
- * read, which raises LWS_CALLBACK_HTTP_BODY_COMPLETION and consumes nothing,
- * forever and inside one lws_service call: no timer, no signal, no other
- * client. A second head is only parsed on a connection that went back to
- * keep-alive, so that never happens here; a second LWS_CALLBACK_HTTP on one
- * connection is refused all the same. Bytes that follow a body stay buffered
- * and make the library repeat the body completion on each pass of the loop
- * until the answer is written; the repeats are ignored (see req_body_done).
+ * Keep-alive, only where it is safe. libwebsockets 4.1.6 (lws_http_action,
+ * server.c) mishandles a request whose head it parses from bytes it already
+ * holds (its input buflist) when the previous request is completed: its loop
+ * over the buffered input feeds the body from the wrong offset, then calls
+ * lws_read_h1 in LRS_BODY with nothing left to read, which raises
+ * LWS_CALLBACK_HTTP_BODY_COMPLETION and consumes nothing, forever and inside
+ * one lws_service call: no timer, no signal, no other client. A head read
+ * fresh from the socket after lws_http_transaction_completed (an idle
+ * kept-alive connection) takes the path of a new connection's and is safe.
+ *
+ * So a connection goes back to keep-alive only when provably nothing of a
+ * next request is buffered inside libwebsockets, which it shows only after a
+ * body: once the body is complete the connection stays in LRS_BODY with
+ * nothing left to read, and any byte that comes after it (read with the body
+ * or later) goes to the buflist and makes the library raise the body
+ * completion again, at the latest in the same lws_service call
+ * (lws_service_do_ripe_rxflow ends every call). The answer is written in a
+ * later call, so a request whose completion came once has nothing behind it
+ * when its answer leaves. After a GET or HEAD no callback tells (the
+ * connection sits in LRS_DOING_TRANSACTION and lws reads nothing), so those
+ * close, and so does an answer to a request whose completion came twice
+ * (pipelining: what followed is never parsed), to HTTP/1.0 or "Connection:
+ * close", every 4xx and 5xx, a POST without a body, and anything while the
+ * server stops. Otherwise the response has no "Connection: close" and
+ * lws_http_transaction_completed waits keepalive_idle for the next head
+ * (then the head has timeout_secs_ah_idle, as a new connection's has); the
+ * connection keeps its place under the caps and, idle, is the first a full
+ * server evicts (gw_limits_idle). keepalive_idle = off closes every answer.
  *
  * A request (gw_req) lives from LWS_CALLBACK_HTTP until its response is
  * written or the connection closes; an absolute deadline (a sul timer armed
@@ -26,6 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Headroom of a response: LWS_PRE, then room for its headers, which go right
+ * in front of the body so that both leave in one lws_write. */
+#define HDR_ROOM 512
+#define RESP_HEAD (LWS_PRE + HDR_ROOM)
+
+/* lws frees and zeroes it at each request (lws_bind_protocol): per request only */
 struct http_pss {
     gw_req *req;
 };
@@ -41,18 +62,18 @@ static const char *method_name(enum gw_method m)
 
 void gw_respond(gw_req *r, int status, const char *ctype, const char *body, size_t len)
 {
-    static const char pad[LWS_PRE];
+    static const char pad[RESP_HEAD];
 
     if (r->phase != 0)
         return; /* answered already (e.g. the deadline passed first) */
     r->status = status;
     r->resp_type = ctype;
     lk_buf_reset(&r->resp);
-    lk_buf_put(&r->resp, pad, LWS_PRE);
+    lk_buf_put(&r->resp, pad, sizeof pad);
     lk_buf_put(&r->resp, body, len);
     if (r->resp.oom) {
         lk_buf_reset(&r->resp);
-        lk_buf_put(&r->resp, pad, LWS_PRE);
+        lk_buf_put(&r->resp, pad, sizeof pad);
         lk_buf_puts(&r->resp, "{}");
         r->status = 500;
     }
@@ -93,6 +114,58 @@ const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len)
 
 /* ---- the request's life ---------------------------------------------------------- */
 
+/* Freed requests kept for the next ones, with their buffers while those are
+ * small: a kept-alive connection's next request, or another's, allocates
+ * nothing. None under AddressSanitizer, which should see every use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARE_MAX 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPARE_MAX 0
+#endif
+#endif
+#ifndef SPARE_MAX
+#define SPARE_MAX 64
+#endif
+#define SPARE_BUF_MAX (16 * 1024) /* bytes of a kept buffer */
+
+static gw_req *spare[SPARE_MAX + 1];
+static int nspare;
+
+static gw_req *req_new(void)
+{
+    lk_buf body, resp;
+    gw_req *r;
+
+    if (!nspare)
+        return calloc(1, sizeof *r);
+    r = spare[--nspare];
+    body = r->body;
+    resp = r->resp;
+    memset(r, 0, sizeof *r);
+    lk_buf_reset(&body);
+    lk_buf_reset(&resp);
+    r->body = body;
+    r->resp = resp;
+    return r;
+}
+
+static void spare_buf(lk_buf *b)
+{
+    if (b->cap > SPARE_BUF_MAX || b->oom)
+        lk_buf_free(b);
+}
+
+void gw_http_cleanup(void)
+{
+    while (nspare > 0) {
+        gw_req *r = spare[--nspare];
+        lk_buf_free(&r->body);
+        lk_buf_free(&r->resp);
+        free(r);
+    }
+}
+
 static void req_log(gw_req *r)
 {
     gw_log(GW_LOG_INFO, "request", "rid=%s method=%s path=\"%s\" status=%d ms=%.2f", r->rid,
@@ -110,10 +183,16 @@ static void req_free(struct http_pss *pss)
         r->route_free(r);
     if (r->counted)
         gw_srv->inflight--;
+    pss->req = NULL;
+    if (nspare < SPARE_MAX) {
+        spare_buf(&r->body);
+        spare_buf(&r->resp);
+        spare[nspare++] = r;
+        return;
+    }
     lk_buf_free(&r->body);
     lk_buf_free(&r->resp);
     free(r);
-    pss->req = NULL;
 }
 
 static void req_deadline(lws_sorted_usec_list_t *sul)
@@ -142,6 +221,20 @@ static void copy_custom(struct lws *wsi, const char *name, char *dst, int len)
     if (lws_hdr_custom_length(wsi, name, (int)strlen(name)) <= 0 ||
         lws_hdr_custom_copy(wsi, dst, len, name, (int)strlen(name)) < 0)
         dst[0] = '\0';
+}
+
+/* 1 when the client keeps the connection: HTTP/1.1 without a Connection
+ * header or with "keep-alive" alone (libwebsockets keeps it then too). */
+static int keep_alive_asked(struct lws *wsi)
+{
+    char v[16];
+
+    if (!gw_srv->cfg.keepalive_idle_s || lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_HTTP) != 8 ||
+        strcmp(v, "HTTP/1.1"))
+        return 0;
+    return lws_hdr_total_length(wsi, WSI_TOKEN_CONNECTION) == 0 ||
+           (lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_CONNECTION) == 10 &&
+            !strcasecmp(v, "keep-alive"));
 }
 
 /* The framing rules of gw_http_check on the head libwebsockets parsed: 0 to go
@@ -209,10 +302,10 @@ static void copy_args(struct lws *wsi, gw_req *r)
 static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
 {
     const gw_route *rt;
-    int path_known = 0, webhook = 0;
+    int path_known = 0, webhook = 0, placed;
     gw_req *r;
 
-    if (!(r = calloc(1, sizeof *r)))
+    if (!(r = req_new()))
         return -1;
     pss->req = r;
     r->wsi = wsi;
@@ -240,10 +333,13 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
     if (frame_check(r, wsi) != 0)
         return 0;
     rt = gw_route_find(r->method, r->path, &path_known, &webhook); /* channels.c */
-    if (classify(wsi, webhook) < 0) {
+    if ((placed = classify(wsi, webhook)) < 0) {
         GW_RESPOND_LIT(r, 503, "{\"error\":\"too many connections: try again later\"}");
         return 0;
     }
+    /* a kept-alive connection keeps its first request's place: one of another
+     * kind is answered, then the connection closes */
+    r->may_keep = placed == 0 && keep_alive_asked(wsi);
     if (gw_srv->stopping) {
         GW_RESPOND_LIT(r, 503, "{\"error\":\"the server is shutting down\"}");
         return 0;
@@ -284,8 +380,11 @@ static int req_body_done(gw_req *r)
      * goes. That ends with the answer's writeable callback on the next poll
      * (a fresh connection is writeable), so wait only if an answer is queued
      * or the route's job is still in the store pipeline (route_ctx). */
-    if (!r || r->body_done)
+    if (!r || r->body_done) {
+        if (r)
+            r->pipelined = 1; /* its answer closes: what follows is never parsed */
         return r && (r->phase != 0 || r->route_ctx) ? 0 : -1; /* answered, or being handled */
+    }
     r->body_done = 1;
     if (r->phase != 0 || !r->on_body)
         return 0;
@@ -296,50 +395,57 @@ static int req_body_done(gw_req *r)
     return r->on_body(r);
 }
 
-/* Writes the next part of the response: headers, then the body. One lws_write
- * per callback; spurious callbacks find nothing to do. */
+/* 1 when the connection may wait for a next request after r's answer (see
+ * the top of the file). */
+static int keep_alive(const gw_req *r)
+{
+    return r->may_keep && !r->pipelined && r->method == GW_POST && r->clen > 0 && r->body_done &&
+           r->status < 400 && !gw_srv->stopping;
+}
+
+/* Writes the response: its headers are put in front of the body (in the
+ * headroom gw_respond left), and both go in one lws_write. Spurious callbacks
+ * find nothing to do. */
 static int req_write(struct http_pss *pss, struct lws *wsi)
 {
-    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
-                                       *end = hdr + sizeof hdr - 1;
+    unsigned char hdr[LWS_PRE + HDR_ROOM], *start = hdr + LWS_PRE, *p = start,
+                                           *end = hdr + sizeof hdr - 1, *out;
     gw_req *r = pss->req;
-    size_t blen;
+    size_t blen, hlen;
+    int keep;
 
-    if (!r)
+    if (!r || r->phase != 1)
         return 0;
-    blen = r->resp.len - LWS_PRE;
-    switch (r->phase) {
-    case 1:
-        if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->resp_type, blen, &p,
-                                        end) ||
-            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                        (const unsigned char *)"no-store", 8, &p, end) ||
-            lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                        (const unsigned char *)"nosniff", 7, &p, end) ||
-            /* one request per connection (see the top of the file) */
-            lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-                                         5, &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
-            return -1;
-        if (r->method == GW_HEAD) {
-            r->phase = 3;
-            req_log(r);
-            req_free(pss);
-            return -1;
-        }
-        r->phase = 2;
-        lws_callback_on_writable(wsi);
-        return 0;
-    case 2:
-        if (lws_write(wsi, (unsigned char *)r->resp.p + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL) <
-            (int)blen)
-            return -1;
-        r->phase = 3;
-        req_log(r);
-        req_free(pss);
+    if (r->resp.len < RESP_HEAD)
+        return -1; /* out of memory even for the headroom */
+    blen = r->resp.len - RESP_HEAD;
+    keep = keep_alive(r);
+    if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->resp_type, blen, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                    (const unsigned char *)"nosniff", 7, &p, end) ||
+        (!keep && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                               (const unsigned char *)"close", 5, &p, end)) ||
+        lws_finalize_http_header(wsi, &p, end))
+        return -1;
+    hlen = (size_t)(p - start);
+    out = (unsigned char *)r->resp.p + RESP_HEAD - hlen;
+    memcpy(out, start, hlen);
+    if (r->method == GW_HEAD)
+        blen = 0;
+    if (lws_write(wsi, out, hlen + blen, LWS_WRITE_HTTP_FINAL) < (int)(hlen + blen))
+        return -1;
+    r->phase = 3;
+    req_log(r);
+    req_free(pss);
+    if (!keep)
         return -1; /* the connection closes (libwebsockets flushes what is buffered first) */
-    default: return 0;
-    }
+    /* nothing is buffered (keep_alive): the next head is read fresh from the socket */
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    gw_limits_idle(gw_srv->limits, wsi);
+    return 0;
 }
 
 static void req_closed(struct http_pss *pss)
@@ -373,18 +479,19 @@ static int accept_peer(void *user)
     return 0;
 }
 
-/* Places the connection in its budget once its head is in (limits.c): 0, or
- * -1 when that budget is full. */
+/* Places the connection in its budget once its head is in (limits.c): 0, 1
+ * when a kept-alive connection holds a place of the other kind, or -1 when
+ * that budget is full. */
 static int classify(struct lws *wsi, int webhook)
 {
     char xff[512];
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR), rc;
 
     if (n <= 0 || n >= (int)sizeof xff ||
         lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) != n)
         n = 0;
-    if (gw_limits_classify(gw_srv->limits, wsi, n ? xff : NULL, (size_t)n, webhook) == 0)
-        return 0;
+    if ((rc = gw_limits_classify(gw_srv->limits, wsi, n ? xff : NULL, (size_t)n, webhook)) >= 0)
+        return rc;
     gw_metrics_error(GW_E_PEER_LIMIT);
     return -1;
 }
@@ -398,10 +505,16 @@ static int confirm_upgrade(struct lws *wsi, const char *in)
     }
     if (gw_ws_confirm(wsi))
         return -1;
-    if (classify(wsi, 0) == 0) /* a websocket never takes a webhook's place, whatever its path */
-        return 0;
-    lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections");
-    return -1;
+    switch (classify(wsi, 0)) { /* a websocket never takes a webhook's place, whatever its path */
+    case 0: return 0;
+    case 1: /* a kept-alive webhook connection */
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+                               "a websocket needs a connection of its own");
+        return -1;
+    default:
+        lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections");
+        return -1;
+    }
 }
 
 int gw_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -14,7 +14,9 @@
  * it names none), under the same per-peer cap. So neither idle websockets nor a crowd behind the
  * proxy can take the webhooks' places. Connections still without a head after HEAD_GRACE_MS are
  * what the global cap evicts first (oldest first) when it is full: a head
- * sent slowly, or never, cannot hold a place others need.
+ * sent slowly, or never, cannot hold a place others need. A kept-alive HTTP
+ * connection keeps its class between requests and, while it waits for its
+ * next head (gw_limits_idle), joins those evicted first.
  *
  * Both tables are small chained hash tables keyed by strings. The bucket
  * table forgets buckets that have refilled completely when it grows past
@@ -346,8 +348,12 @@ int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t x
     int named;
 
     snprintf(ck, sizeof ck, "%p", conn);
-    if (!(pp = find(&l->conns, ck)) || (e = *pp)->cls != CLS_NONE || e->evicting)
+    if (!(pp = find(&l->conns, ck)) || (e = *pp)->evicting)
         return 0;
+    if (e->cls != CLS_NONE) { /* the next request of a kept-alive connection */
+        unlink_unclassified(l, e);
+        return (e->cls == CLS_WEBHOOK) != !!webhook;
+    }
     /* whom it is for: the client a trusted proxy names (not itself a proxy), else the peer */
     named = e->trusted && xff &&
             gw_xff_client(xff, xff_len, l->o.trusted, l->o.ntrusted, &ip) == 0 &&
@@ -396,6 +402,26 @@ int gw_limits_classify(gw_limits *l, const void *conn, const char *xff, size_t x
     return 0;
 }
 
+void gw_limits_idle(gw_limits *l, const void *conn)
+{
+    char ck[32];
+    entry **pp, *e;
+
+    snprintf(ck, sizeof ck, "%p", conn);
+    if (!(pp = find(&l->conns, ck)) || (e = *pp)->cls == CLS_NONE || e->evicting)
+        return;
+    /* first in line, past any grace: closing it loses the peer nothing but a reconnect */
+    unlink_unclassified(l, e);
+    e->t_ms = INT64_MIN / 2;
+    e->newer = l->oldest;
+    e->older = NULL;
+    if (l->oldest)
+        l->oldest->older = e;
+    else
+        l->newest = e;
+    l->oldest = e;
+}
+
 int gw_limits_client(gw_limits *l, const void *conn, char *out, size_t len)
 {
     char ck[32];
@@ -419,11 +445,10 @@ void gw_limits_release(gw_limits *l, const void *conn)
     if (!(pp = find(&l->conns, ck)))
         return;
     e = *pp;
-    if (e->cls == CLS_NONE)
-        unlink_unclassified(l, e);
-    else if (e->cls == CLS_GENERAL)
+    unlink_unclassified(l, e); /* unclassified, or kept alive and idle */
+    if (e->cls == CLS_GENERAL)
         l->general--;
-    else
+    else if (e->cls == CLS_WEBHOOK)
         l->webhook--;
     if (e->evicting)
         l->evicting--;

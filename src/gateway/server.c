@@ -121,9 +121,9 @@ static void usage(FILE *fp)
             "  prune_every active_window send_timeout send_inflight batch_per_turn\n"
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
             "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
-            "  outbox_keep session_keep store_workers batch_max batch_wait_us. Each key is\n"
-            "  also read from LOKET_<KEY>; flags win over the environment, which wins over\n"
-            "  the file.\n"
+            "  outbox_keep session_keep store_workers batch_max batch_wait_us\n"
+            "  keepalive_idle. Each key is also read from LOKET_<KEY>; flags win over the\n"
+            "  environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -317,6 +317,11 @@ static struct lws_context *create_context(gw_server *s)
     info.protocols = protocols;
     info.vhost_name = "loket";
     info.timeout_secs = (unsigned int)s->cfg.request_timeout_s;
+    /* a head has request_timeout from its first byte (not re-armed per byte), on a
+     * new connection as on a kept-alive one (http.c), which waits keepalive_idle
+     * for that first byte */
+    info.timeout_secs_ah_idle = (unsigned int)s->cfg.request_timeout_s;
+    info.keepalive_timeout = s->cfg.keepalive_idle_s ? s->cfg.keepalive_idle_s : 1;
     info.retry_and_idle_policy = &s->retry;
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (strchr(s->cfg.host, ':') == NULL)
@@ -408,6 +413,7 @@ int lk_serve_main(int argc, char **argv)
     gw_pipeline_stop(); /* what is queued commits */
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
+    gw_http_cleanup();
     rc = 0;
 done:
     close_parts(s);
