@@ -1,7 +1,10 @@
 /* Unit tests of the WhatsApp notification parser (src/gateway/parse_wa.c): row and
  * button ids that name their question (written and read back, escaped, too long), taps,
  * media and captions, business-scoped user ids, group messages, types not answered, and
- * the order of messages, statuses and value-level errors. */
+ * the order of messages, statuses and value-level errors; the webhook signature's HMAC
+ * against RFC 4231's vectors. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -227,8 +230,45 @@ static void test_addressing(void)
     lk_buf_free(&b);
 }
 
+/* HMAC-SHA256 (gw_hmac_sha256_hex, as X-Hub-Signature-256 uses it): RFC 4231's test
+ * cases 2 and 6, keys changing between calls (the keyed context is kept per key), a key
+ * longer than that cache against OpenSSL's one-shot HMAC, and the signature check. */
+static void test_hmac(void)
+{
+    static const char *want2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    static const char *want6 = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+    static const char *data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    char key6[132], big[400], out[65], hdr[80], want[65];
+    unsigned char md[32];
+    unsigned int mdlen = 0, i;
+    int k;
+
+    memset(key6, 0xaa, 131);
+    key6[131] = 0;
+    for (k = 0; k < 3; k++) { /* a, b, a: each call with the right key */
+        CHECK(gw_hmac_sha256_hex("Jefe", "what do ya want for nothing?", 28, out) == 0);
+        CHECK(strcmp(out, want2) == 0);
+        CHECK(gw_hmac_sha256_hex(key6, data6, strlen(data6), out) == 0);
+        CHECK(strcmp(out, want6) == 0);
+    }
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    CHECK(HMAC(EVP_sha256(), big, (int)strlen(big), (const unsigned char *)"body", 4, md, &mdlen));
+    for (i = 0; i < mdlen; i++)
+        snprintf(want + 2 * i, 3, "%02x", md[i]);
+    CHECK(gw_hmac_sha256_hex(big, "body", 4, out) == 0);
+    CHECK(strcmp(out, want) == 0);
+    CHECK(gw_hmac_sha256_hex("Jefe", "what do ya want for nothing?", 28, out) == 0);
+    CHECK(strcmp(out, want2) == 0);
+    snprintf(hdr, sizeof hdr, "sha256=%s", want2);
+    CHECK(gw_wa_signature_ok(hdr, "Jefe", "what do ya want for nothing?", 28));
+    CHECK(!gw_wa_signature_ok(hdr, "Jefe", "what do ya want for nothing!", 28));
+    CHECK(!gw_wa_signature_ok(hdr, "jefe", "what do ya want for nothing?", 28));
+}
+
 int main(void)
 {
+    test_hmac();
     test_addressing();
     test_ids();
     test_taps();
