@@ -14,6 +14,7 @@
  * than fail. */
 #include "sqlite_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -325,6 +326,15 @@ static void sq_free(sq_store *q)
     free(q);
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation of every
+ * connection; loket never reads them. Once per process, before SQLite starts
+ * (later, sqlite3_config refuses and nothing changes). */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+static void config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_store **out,
                             lk_diag *diag)
 {
@@ -335,6 +345,7 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
     lk_err err = LK_ESTORE;
     int i, rc;
 
+    pthread_once(&config_once, config);
     q = calloc(1, sizeof *q);
     if (!q) {
         lk_diag_add(diag, path, 0, 0, NULL, "store: out of memory");
