@@ -20,7 +20,21 @@ import subprocess
 import lkt
 from lkt import check, text_of
 
-PLUGIN = "/usr/lib/x86_64-linux-gnu/libwebsockets-evlib_ev.so"
+
+
+def plugin_path():
+    """Where lws looks for its libev plugin: LWS_INSTALL_LIBDIR of its lws_config.h."""
+    try:
+        with open("/usr/include/lws_config.h") as f:
+            for line in f:
+                if line.startswith("#define LWS_INSTALL_LIBDIR"):
+                    return line.split('"')[1] + "/libwebsockets-evlib_ev.so"
+    except (OSError, IndexError):
+        pass
+    return None
+
+
+PLUGIN = plugin_path()
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 want = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
@@ -137,8 +151,9 @@ for c in idle:
 print("ok: event_loop = poll serves with poll()")
 
 # ---- the plugin cannot be loaded: a WARN, and poll -------------------------------------
-if os.geteuid() != 0 or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
-    print("skip: the missing-plugin fallback needs root and unshare -m")
+if (os.geteuid() != 0 or not PLUGIN or not os.path.exists(PLUGIN)
+        or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0):
+    print("skip: the missing-plugin fallback needs root, unshare -m and lws's plugin")
 else:
     srv = lkt.Server("evloop-noplugin", config=CONFIG)
     wrapper = os.path.join(srv.dir, "noplugin.sh")
