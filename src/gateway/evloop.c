@@ -23,12 +23,18 @@
  *   watcher that lws starts after every socket event. That idle watcher sets
  *   the timer while it is still running, which libev ignores: the timer
  *   keeps its older expiry, so a timer that became the earliest meanwhile
- *   waits for that expiry or the next socket event. The pulse in server.c (a
- *   timer every GW_EVLOOP_PULSE_US) bounds that wait.
+ *   waits for that expiry (a socket event runs only the timers already due).
+ *   The pulse in server.c (a timer every GW_EVLOOP_PULSE_US) bounds that
+ *   wait.
  * - Destroy: the libev plugin closes nothing asynchronously, so with a
  *   foreign loop lws_context_destroy finishes in one call (its two-stage
  *   destroy is for lws's internal loops) and leaves the loop to its owner:
- *   gw_evloop_free after the context is gone. */
+ *   gw_evloop_free after the context is gone.
+ * Why libev and not lws's libuv plugin: in 4.1.6 that one stops its idle
+ * watcher after one pass even when a connection still has buffered input to
+ * handle, allocates a handle per connection and closes handles
+ * asynchronously, so a foreign libuv loop must run on after the context is
+ * destroyed. */
 #include "gw.h"
 
 #include <dlfcn.h>
