@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 # package[:command that stands for it]
 build_pkgs=(gcc:gcc make:make cmake:cmake pkg-config:pkg-config libcjson-dev libsqlite3-dev
-            libwebsockets-dev libssl-dev libcurl4-openssl-dev libedit-dev libpq-dev)
+            libwebsockets-dev libssl-dev libcurl4-openssl-dev libedit-dev libpq-dev
+            libev-dev libwebsockets-evlib-ev)
 test_pkgs=(python3:python3 nodejs:node npm:npm chromium:chromium clang:clang postgresql
            python3-twilio)
 

@@ -241,6 +241,7 @@ static const char *const keys[] = {
     "wa_read_receipts",
     "wa_rate",
     "keepalive_idle",
+    "event_loop",
     NULL,
 };
 
@@ -281,6 +282,13 @@ lk_err gw_config_set(gw_config *c, const char *key, const char *v, const char *s
             c->log_level = GW_LOG_DEBUG;
         else
             why = "error, warn, info or debug";
+    } else if (!strcmp(key, "event_loop")) {
+        if (!strcasecmp(v, "epoll"))
+            c->event_poll = 0;
+        else if (!strcasecmp(v, "poll"))
+            c->event_poll = 1;
+        else
+            why = "epoll or poll";
     } else if (!strcmp(key, "test_clock")) {
         if (parse_bool(v, &c->test_clock))
             why = "true or false";

@@ -101,6 +101,7 @@ typedef struct gw_config {
     char *wa_numbers;         /* phone_number_id=flow pairs (wa_numbers.c), or NULL */
     int wa_read_receipts;     /* mark WhatsApp messages read, with the typing indicator */
     double wa_rate;           /* Graph API sends per second per phone number id */
+    int event_poll;           /* event_loop = poll: lws's poll() loop instead of epoll */
 } gw_config;
 
 void gw_config_defaults(gw_config *c);
@@ -265,12 +266,26 @@ typedef struct gw_server {
     int inflight; /* HTTP requests received and not yet answered */
     int stopping; /* SIGTERM seen: refuse new work, drain */
     char rid_prefix[9];
+    void *evloop;           /* the epoll loop (evloop.c) lws runs on; NULL: lws's poll() */
+    void *foreign_loops[1]; /* info.foreign_loops */
 } gw_server;
 
 extern gw_server *gw_srv; /* the one server of this process (loop thread only) */
 
 /* Tells the sender thread that new outbox rows were committed. */
 void gw_wake_sender(void);
+
+/* ---- evloop.c: the epoll loop lws runs on (a libev loop, foreign to lws) -------- */
+#define GW_EVLOOP_PULSE_US (50 * LWS_US_PER_MS) /* the longest a due lws timer waits */
+/* A new epoll loop for lws_create_context's foreign_loops, to be created with
+ * LWS_SERVER_OPTION_LIBEV; free it with gw_evloop_free after
+ * lws_context_destroy. NULL when epoll or lws's libev plugin cannot be had;
+ * then why (n bytes) says why. */
+void *gw_evloop_new(char *why, size_t n);
+/* One turn: waits for an event (a socket, an lws timer, lws_cancel_service, a
+ * signal) and runs the callbacks of what is ready. */
+void gw_evloop_turn(void *loop);
+void gw_evloop_free(void *loop); /* NULL-safe */
 
 /* ---- http.c ------------------------------------------------------------------ */
 typedef struct gw_req gw_req;

@@ -6,7 +6,12 @@
  * path on its own lk_store connection (automatic WAL checkpoints off); the
  * sender and the maintenance threads (sender.c, maint.c) have their own connections.
  * Signals are blocked in those threads, so SIGTERM, SIGINT and SIGHUP always
- * interrupt the loop's poll().
+ * interrupt the loop's wait (epoll_wait, or poll() with event_loop = poll).
+ *
+ * The loop: epoll through libev, lws running on it as a foreign loop
+ * (evloop.c); one turn of it, then gw_pipeline_poll and the reload and stop
+ * checks. When lws's libev plugin or epoll cannot be had, a WARN says why and
+ * the server goes on with lws's own poll() loop.
  *
  * SIGTERM/SIGINT: new connections and requests are refused, requests in
  * flight are answered (up to a few seconds), the context is destroyed
@@ -32,15 +37,15 @@ static void on_signal(int sig)
         got_reload = 1;
     else
         got_stop = 1;
-    /* The loop thread is the only one with these signals unblocked, so poll()
-     * returns with EINTR; a signal that lands between the flag check and
-     * poll() is covered by the wake-up pipe, which lws_cancel_service only
-     * write()s to. */
+    /* The loop thread is the only one with these signals unblocked, so the
+     * loop's wait returns with EINTR; a signal that lands between the flag
+     * check and the wait is covered by lws's wake-up eventfd, which
+     * lws_cancel_service only write()s to. */
     if (signal_ctx)
         lws_cancel_service(signal_ctx);
 }
 
-static lws_sorted_usec_list_t drain_tick, log_tick;
+static lws_sorted_usec_list_t drain_tick, log_tick, pulse;
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
@@ -52,6 +57,13 @@ static void on_log_tick(lws_sorted_usec_list_t *sul)
 {
     gw_log_flush();
     lws_sul_schedule(gw_srv->ctx, 0, sul, on_log_tick, LWS_US_PER_SEC);
+}
+
+/* With the epoll loop: a timer that comes due every GW_EVLOOP_PULSE_US, so
+ * that lws re-arms its own timer at least that often (evloop.c, Timers). */
+static void on_pulse(lws_sorted_usec_list_t *sul)
+{
+    lws_sul_schedule(gw_srv->ctx, 0, sul, on_pulse, GW_EVLOOP_PULSE_US);
 }
 
 static const struct lws_protocols protocols[] = {
@@ -122,8 +134,8 @@ static void usage(FILE *fp)
             "  generic_open wal_max ws_sessions_per_conn ws_new_sessions max_conns\n"
             "  max_webhook_conns trusted_proxies wa_read_receipts wa_rate log_keep\n"
             "  outbox_keep session_keep store_workers batch_max batch_wait_us\n"
-            "  keepalive_idle. Each key is also read from LOKET_<KEY>; flags win over the\n"
-            "  environment, which wins over the file.\n"
+            "  keepalive_idle event_loop. Each key is also read from LOKET_<KEY>; flags win\n"
+            "  over the environment, which wins over the file.\n"
             "--test-clock lets websocket clients set the clock of their conversations\n"
             "  (for `loket replay --url`); never on a production server.\n\n"
             "Secrets come from the environment only: LOKET_WA_VERIFY_TOKEN,\n"
@@ -326,10 +338,46 @@ static struct lws_context *create_context(gw_server *s)
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (strchr(s->cfg.host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (s->evloop) { /* lws on loket's epoll loop (evloop.c) */
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+        s->foreign_loops[0] = s->evloop;
+        info.foreign_loops = s->foreign_loops;
+    }
     /* no extensions (permessage-deflate off), no mounts, no CGI, no TLS: a
      * proxy in front terminates TLS; HTTP/2 is not negotiated without it and
      * the h2c upgrade is refused in the HTTP callback */
     return lws_create_context(&info);
+}
+
+/* The loop and its context: epoll unless event_loop = poll, or unless it
+ * cannot be had (a WARN says why, and lws's poll() loop serves). NULL when the
+ * server cannot listen. */
+static struct lws_context *open_loop(gw_server *s)
+{
+    struct lws_context *ctx;
+    char why[256] = "";
+
+    if (!s->cfg.event_poll && !(s->evloop = gw_evloop_new(why, sizeof why)))
+        gw_log(GW_LOG_WARN, "epoll event loop unavailable: going on with poll", "reason=\"%s\"",
+               why);
+    if ((ctx = create_context(s)) || !s->evloop)
+        return ctx;
+    /* not a bind failure alone: lws may have failed to take the loop */
+    gw_evloop_free(s->evloop);
+    s->evloop = NULL;
+    if ((ctx = create_context(s)))
+        gw_log(GW_LOG_WARN, "epoll event loop unavailable: going on with poll",
+               "reason=\"libwebsockets did not start on the libev loop\"");
+    return ctx;
+}
+
+/* One turn of the loop: waits for an event and handles what is ready. */
+static int turn(gw_server *s)
+{
+    if (!s->evloop)
+        return lws_service(s->ctx, 0);
+    gw_evloop_turn(s->evloop);
+    return 0;
 }
 
 /* Runs the loop until SIGTERM/SIGINT, then drains the requests in flight. */
@@ -338,8 +386,12 @@ static void run(gw_server *s)
     int64_t deadline;
 
     lws_sul_schedule(s->ctx, 0, &log_tick, on_log_tick, LWS_US_PER_SEC);
+    if (s->evloop) {
+        lws_sul_schedule(s->ctx, 0, &pulse, on_pulse, GW_EVLOOP_PULSE_US);
+        lws_cancel_service(s->ctx); /* lws arms its timer after a socket event */
+    }
     while (!got_stop) {
-        if (lws_service(s->ctx, 0) < 0)
+        if (turn(s) < 0)
             break;
         gw_pipeline_poll();
         if (got_reload) {
@@ -352,12 +404,13 @@ static void run(gw_server *s)
     deadline = gw_mono_us() + 5 * 1000000;
     while (s->inflight > 0 && gw_mono_us() < deadline) {
         lws_sul_schedule(s->ctx, 0, &drain_tick, on_tick, 50 * LWS_US_PER_MS);
-        if (lws_service(s->ctx, 0) < 0)
+        if (turn(s) < 0)
             break;
         gw_pipeline_poll();
     }
     lws_sul_cancel(&drain_tick);
     lws_sul_cancel(&log_tick);
+    lws_sul_cancel(&pulse);
 }
 
 int lk_serve_main(int argc, char **argv)
@@ -386,7 +439,7 @@ int lk_serve_main(int argc, char **argv)
     rc = 1;
     if (gw_generic_check_listen(&s->cfg) < 0 || open_parts(s) < 0 || start_threads(s) < 0)
         goto done;
-    if (!(s->ctx = create_context(s))) {
+    if (!(s->ctx = open_loop(s))) {
         gw_log(GW_LOG_ERROR, "cannot listen", "host=%s port=%d", s->cfg.host, s->cfg.port);
         goto done;
     }
@@ -401,12 +454,13 @@ int lk_serve_main(int argc, char **argv)
     gw_log(GW_LOG_INFO, "listening",
            "host=%s port=%d flow=\"%s\" db=\"%s\" test_clock=%d whatsapp=%s twilio=%s "
            "generic_auth=%s fd_limit=%ld max_conns=%d max_webhook_conns=%d "
-           "max_conns_per_peer=%d trusted_proxies=%d version=%s git=%s schema=%d",
+           "max_conns_per_peer=%d trusted_proxies=%d event_loop=%s version=%s git=%s schema=%d",
            s->cfg.host, s->vhost ? lws_get_vhost_listen_port(s->vhost) : s->cfg.port, s->cfg.flow,
            lk_store_redact(s->cfg.db, dbname, sizeof dbname), s->cfg.test_clock,
            s->cfg.wa_app_secret ? "on" : "off", s->cfg.twilio_token ? "on" : "off",
            s->cfg.generic_token ? "on" : "off", fd_limit, s->cfg.max_conns,
-           s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted, lk_version(),
+           s->cfg.max_webhook_conns, s->cfg.max_conns_per_peer, s->cfg.ntrusted,
+           s->evloop ? "epoll" : "poll", lk_version(),
            *lk_version_git() ? lk_version_git() : "none", lk_store_schema_version());
     run(s);
     signal_ctx = NULL;
@@ -416,6 +470,8 @@ int lk_serve_main(int argc, char **argv)
     gw_http_cleanup();
     rc = 0;
 done:
+    gw_evloop_free(s->evloop); /* after the context: lws leaves a foreign loop alone */
+    s->evloop = NULL;
     close_parts(s);
     curl_global_cleanup();
     gw_log_flush();
