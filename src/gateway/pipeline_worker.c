@@ -76,6 +76,23 @@ static lk_err lock_users(worker *w, gw_msg *batch)
 
 #define BATCH_TRIES 3 /* runs of a batch that meets lock conflicts */
 
+/* Takes up to max messages from the head of w's queue (w->mu held, the
+ * queue not empty): the first, the last in *last (its next NULL), how many
+ * in *n. */
+static gw_msg *cut(worker *w, int max, gw_msg **last, int *n)
+{
+    gw_msg *first = w->q.head;
+
+    for (*last = first, *n = 1; *n < max && (*last)->next; (*n)++)
+        *last = (*last)->next;
+    w->q.head = (*last)->next;
+    if (!w->q.head)
+        w->q.tail = NULL;
+    (*last)->next = NULL;
+    w->depth -= *n;
+    return first;
+}
+
 /* Sync behind: while the syncer still has batches to sync, what this batch
  * commits now could not be answered before the sync after those anyway. So
  * the worker keeps its transaction open and takes the messages that come in
@@ -86,7 +103,7 @@ static lk_err lock_users(worker *w, gw_msg *batch)
  * its runtime has). The chain taken, appended after *last, or NULL: commit. */
 static gw_msg *grow(worker *w, gw_msg **last, int *len)
 {
-    gw_msg *first = NULL;
+    gw_msg *first = NULL, *end;
     int n = 0, swapped;
 
     pthread_mutex_lock(&w->mu);
@@ -99,16 +116,9 @@ static gw_msg *grow(worker *w, gw_msg **last, int *len)
     swapped = lk_runtime_flow(w->rt) != gw_pl.flow;
     pthread_mutex_unlock(&gw_pl.mu);
     if (w->q.head && !swapped && atomic_load(&gw_pl.sync_behind) > 0) {
-        first = w->q.head;
-        for (n = 1; *len + n < gw_pl.batch_max && w->q.head->next; n++)
-            w->q.head = w->q.head->next;
+        first = cut(w, gw_pl.batch_max - *len, &end, &n);
         (*last)->next = first;
-        *last = w->q.head;
-        w->q.head = (*last)->next;
-        if (!w->q.head)
-            w->q.tail = NULL;
-        (*last)->next = NULL;
-        w->depth -= n;
+        *last = end;
     }
     pthread_mutex_unlock(&w->mu);
     if (first) {
@@ -188,8 +198,8 @@ again:
  * queue is empty. */
 static gw_msg *take(worker *w, gw_msg **last)
 {
-    gw_msg *first;
-    int n = 1;
+    gw_msg *first = NULL;
+    int n = 0;
 
     pthread_mutex_lock(&w->mu);
     while (!w->q.head && !w->stop) {
@@ -212,15 +222,8 @@ static gw_msg *take(worker *w, gw_msg **last)
             w->idle = 0;
         }
     }
-    if ((first = w->q.head)) {
-        for (*last = first; n < gw_pl.batch_max && (*last)->next; n++)
-            *last = (*last)->next;
-        w->q.head = (*last)->next;
-        if (!w->q.head)
-            w->q.tail = NULL;
-        (*last)->next = NULL;
-        w->depth -= n;
-    }
+    if (w->q.head)
+        first = cut(w, gw_pl.batch_max, last, &n);
     pthread_mutex_unlock(&w->mu);
     if (first)
         gw_metrics_queue_depth(-n);
