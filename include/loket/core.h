@@ -93,6 +93,11 @@ int lk_text_has_word(const char *text, size_t tn, const char *word, size_t wn);
 
 /* ---- formatting ------------------------------------------------------------ */
 
+/* Decimal digits of v, no grouping, into buf (24 bytes): returns where they
+ * start (NUL-terminated), their count in *n. */
+char *lk_fmt_int(char buf[24], int64_t v, size_t *n);
+/* Appends v's decimal digits, no grouping: -5000 -> "-5000". */
+void lk_buf_put_int(lk_buf *b, int64_t v);
 /* Indonesian money: 3750000 -> "Rp3.750.000", -5000 -> "-Rp5.000". */
 void lk_fmt_money(lk_buf *b, int64_t amount);
 /* Indonesian thousands grouping without the currency: 3750000 -> "3.750.000". */

@@ -194,6 +194,31 @@ static uint64_t magnitude(int64_t v)
     return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
 }
 
+char *lk_fmt_int(char buf[24], int64_t v, size_t *n)
+{
+    char *p = buf + 23;
+    uint64_t u = magnitude(v);
+
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *n = (size_t)(buf + 23 - p);
+    return p;
+}
+
+void lk_buf_put_int(lk_buf *b, int64_t v)
+{
+    char buf[24];
+    size_t n;
+    const char *p = lk_fmt_int(buf, v, &n);
+
+    lk_buf_put(b, p, n);
+}
+
 void lk_fmt_thousands(lk_buf *b, int64_t v)
 {
     if (v < 0)

@@ -124,8 +124,6 @@ int64_t lk_value_int(lk_value v); /* a string's leading integer; null 0 */
 void lk_render(const lk_ctx *c, const lk_template *t, lk_buf *b);
 /* Appends a value as text (integers in decimal, null as nothing). */
 void lk_put_value(lk_buf *b, lk_value v);
-/* Appends an integer in decimal (without printf: this is on every menu). */
-void lk_put_int(lk_buf *b, int64_t v);
 
 /* ---- menu.c ---- */
 typedef enum lk_mres { LK_M_NONE = 0, LK_M_CHOSEN, LK_M_WHICH, LK_M_CONFIRM } lk_mres;

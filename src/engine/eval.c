@@ -51,36 +51,11 @@ int lk_truthy(lk_value v)
     }
 }
 
-/* Decimal digits of v into buf (24 bytes), returning the start. */
-static char *fmt_int(char buf[24], int64_t v, size_t *n)
-{
-    char *p = buf + 23;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-    *p = '\0';
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    *n = (size_t)(buf + 23 - p);
-    return p;
-}
-
-void lk_put_int(lk_buf *b, int64_t v)
-{
-    char buf[24];
-    size_t n;
-    const char *p = fmt_int(buf, v, &n);
-    lk_buf_put(b, p, n);
-}
-
 /* A value as text: integers formatted into tmp. */
 static const char *text_of(lk_value v, char tmp[24], size_t *n)
 {
     switch (v.type) {
-    case LK_VT_INT: return fmt_int(tmp, v.i, n);
+    case LK_VT_INT: return lk_fmt_int(tmp, v.i, n);
     case LK_VT_STR: *n = v.n; return v.s ? v.s : "";
     default: *n = 0; return "";
     }

@@ -244,7 +244,7 @@ void lk_out_choice(lk_out *o, const char *key, int id, const char *title)
     if (key)
         lk_buf_puts(&o->ids, key);
     else
-        lk_put_int(&o->ids, id);
+        lk_buf_put_int(&o->ids, id);
     lk_buf_putc(&o->ids, '\0');
     o->reps[o->nreps - 1].nc++;
 }

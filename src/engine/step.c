@@ -72,7 +72,7 @@ static void list_line_key(run *r, size_t mark, int num, const char *key, const c
     if (key)
         lk_buf_puts(b, key);
     else
-        lk_put_int(b, num);
+        lk_buf_put_int(b, num);
     lk_buf_put(b, ". ", 2);
     lk_buf_puts(b, title);
     lk_out_choice(r->out, key, num, short_title ? short_title : title);

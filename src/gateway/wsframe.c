@@ -84,18 +84,8 @@ void gw_wsf_str(gw_wsf *w, const char *k, const char *value)
 
 void gw_wsf_int(gw_wsf *w, const char *k, int v)
 {
-    char d[12];
-    int i = (int)sizeof d;
-    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
-
-    do {
-        d[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        d[--i] = '-';
     key(w, k);
-    lk_buf_put(w->b, d + i, sizeof d - (size_t)i);
+    lk_buf_put_int(w->b, v);
 }
 
 void gw_wsf_bool(gw_wsf *w, const char *k, int v)

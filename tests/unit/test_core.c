@@ -1,4 +1,4 @@
-/* Unit tests of src/core: money format, normalisation, UTF-8, edit distance,
+/* Unit tests of src/core: money and integer formats, normalisation, UTF-8, edit distance,
  * civil time, durations and buffers. */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,33 @@ static void test_money(void)
     CHECK_STR(money(-5000), "-Rp5.000");
     CHECK_STR(money(INT64_MAX), "Rp9.223.372.036.854.775.807");
     CHECK_STR(money(INT64_MIN), "-Rp9.223.372.036.854.775.808");
+}
+
+/* Plain decimal integers (menu numbers, ids, JSON numbers): no grouping. */
+static void test_int(void)
+{
+    static const struct {
+        int64_t v;
+        const char *s;
+    } cases[] = {{0, "0"},
+                 {7, "7"},
+                 {-5000, "-5000"},
+                 {1234567, "1234567"},
+                 {INT64_MAX, "9223372036854775807"},
+                 {INT64_MIN, "-9223372036854775808"}};
+    lk_buf b = {0};
+    char buf[24];
+    size_t i, n;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK_STR(lk_fmt_int(buf, cases[i].v, &n), cases[i].s);
+        CHECK_INT((int)n, (int)strlen(cases[i].s));
+        lk_buf_reset(&b);
+        lk_buf_puts(&b, "x=");
+        lk_buf_put_int(&b, cases[i].v);
+        CHECK(!strncmp(lk_buf_str(&b), "x=", 2) && !strcmp(lk_buf_str(&b) + 2, cases[i].s));
+    }
+    lk_buf_free(&b);
 }
 
 static void test_norm(void)
@@ -171,6 +198,7 @@ static void test_buf_and_diag(void)
 int main(void)
 {
     test_money();
+    test_int();
     test_norm();
     test_utf8();
     test_edit();
