@@ -467,8 +467,6 @@ void gw_sendpol_free(gw_sendpol *p); /* NULL-safe */
 /* Takes a send from number pnid's budget: 0 when it may go now, else the
  * microseconds until it may (its rate, a throughput pause, a token pause). */
 int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us);
-/* Microseconds left of a token pause (0: none). */
-int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us);
 /* A request did not reach the Graph API (why: libcurl's message): every
  * request pauses for pause_us, then one at a time tries it. 1 when the
  * outage begins here (logged), 0 when it goes on. */

@@ -202,6 +202,12 @@ static number *number_of(gw_sendpol *p, const char *pnid, int64_t now_us)
 }
 
 /* A pause that doubles with level, from retry_base up to retry_cap. */
+/* Microseconds from now until t, 0 when t has passed. */
+static int64_t until(int64_t t, int64_t now_us)
+{
+    return now_us < t ? t - now_us : 0;
+}
+
 static int64_t pause_us(const gw_sendpol *p, int level)
 {
     int64_t d = p->cfg->retry_base_ms;
@@ -216,12 +222,13 @@ int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us)
 {
     number *n;
     double burst = p->cfg->wa_rate < 1 ? 1 : p->cfg->wa_rate;
+    int64_t wait;
 
-    if (now_us < p->auth_until_us)
-        return p->auth_until_us - now_us;
+    if ((wait = until(p->auth_until_us, now_us)) > 0)
+        return wait;
     n = number_of(p, pnid, now_us);
-    if (now_us < n->paused_until_us)
-        return n->paused_until_us - now_us;
+    if ((wait = until(n->paused_until_us, now_us)) > 0)
+        return wait;
     n->tokens += (double)(now_us - n->refill_us) / 1e6 * p->cfg->wa_rate;
     if (n->tokens > burst)
         n->tokens = burst;
@@ -231,11 +238,6 @@ int64_t gw_sendpol_take(gw_sendpol *p, const char *pnid, int64_t now_us)
         return 0;
     }
     return (int64_t)((1 - n->tokens) / p->cfg->wa_rate * 1e6) + 1;
-}
-
-int64_t gw_sendpol_auth_wait(const gw_sendpol *p, int64_t now_us)
-{
-    return now_us < p->auth_until_us ? p->auth_until_us - now_us : 0;
 }
 
 int gw_sendpol_unreachable(gw_sendpol *p, int64_t now_us, int64_t pause_us, const char *why)
@@ -279,8 +281,7 @@ int gw_sendpol_unreachable_level(const gw_sendpol *p)
 
 int64_t gw_sendpol_wait(const gw_sendpol *p, int64_t now_us)
 {
-    int64_t a = now_us < p->auth_until_us ? p->auth_until_us - now_us : 0;
-    int64_t d = now_us < p->down_until_us ? p->down_until_us - now_us : 0;
+    int64_t a = until(p->auth_until_us, now_us), d = until(p->down_until_us, now_us);
 
     return a > d ? a : d;
 }

@@ -53,12 +53,12 @@ static void test_rate(void)
     /* the token: every number waits */
     t += 10 * 1000000;
     gw_sendpol_answer(p, "1001", GW_SEND_AUTH, t);
-    CHECK_INT(gw_sendpol_auth_wait(p, t), 100000);
+    CHECK_INT(gw_sendpol_wait(p, t), 100000);
     CHECK_INT(gw_sendpol_take(p, "2002", t), 100000);
-    CHECK_INT(gw_sendpol_auth_wait(p, t + 100000), 0);
+    CHECK_INT(gw_sendpol_wait(p, t + 100000), 0);
     gw_sendpol_answer(p, "2002", GW_SEND_AUTH, t);
     gw_sendpol_answer(p, "2002", GW_SEND_SENT, t);
-    CHECK_INT(gw_sendpol_auth_wait(p, t), 0);
+    CHECK_INT(gw_sendpol_wait(p, t), 0);
     gw_sendpol_free(p);
     gw_config_free(&c);
 }
