@@ -85,7 +85,8 @@ typedef struct worker {
     pthread_cond_t cv;
     gw_msgq q; /* its queue */
     int depth;
-    int idle; /* waiting on cv */
+    int idle;       /* waiting on cv */
+    int await_sync; /* ... in grow, for the syncer to be free (pipeline_worker.c) */
     int stop;
     const char **chans, **users; /* lock_users' arguments, for batch_max messages */
 } worker;

@@ -64,7 +64,7 @@ static void *sync_main(void *arg)
             if (!w->started)
                 continue;
             pthread_mutex_lock(&w->mu);
-            if (w->idle)
+            if (w->await_sync) /* not one waiting for messages in take */
                 pthread_cond_signal(&w->cv);
             pthread_mutex_unlock(&w->mu);
         }

@@ -108,9 +108,9 @@ static gw_msg *grow(worker *w, gw_msg **last, int *len)
 
     pthread_mutex_lock(&w->mu);
     while (!w->q.head && !w->stop && atomic_load(&gw_pl.sync_behind) > 0) {
-        w->idle = 1;
+        w->idle = w->await_sync = 1;
         pthread_cond_wait(&w->cv, &w->mu);
-        w->idle = 0;
+        w->idle = w->await_sync = 0;
     }
     pthread_mutex_lock(&gw_pl.mu);
     swapped = lk_runtime_flow(w->rt) != gw_pl.flow;
