@@ -57,6 +57,19 @@
 #define GW_MAX_BODY (1024 * 1024)     /* HTTP request bodies */
 #define GW_MAX_WS_MSG (64 * 1024)     /* one websocket message, all fragments */
 #define GW_MAX_WS_QUEUE (1024 * 1024) /* bytes waiting to go to one websocket */
+
+/* 1 when freed requests and buffers may be kept for reuse (http.c, ws.c); 0
+ * under AddressSanitizer, which should see every use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GW_KEEP_FREED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GW_KEEP_FREED 0
+#endif
+#endif
+#ifndef GW_KEEP_FREED
+#define GW_KEEP_FREED 1
+#endif
 #define GW_CHAT_PROTOCOL "loket-chat"
 
 /* ---- config.c ------------------------------------------------------------ */
@@ -202,10 +215,10 @@ enum gw_channel gw_channel_of(const char *name);
 typedef struct gw_limits gw_limits;
 
 typedef struct gw_limits_opts {
-    int max_per_peer;      /* connections per address: the peer's, or behind a trusted
-                              proxy the client's (X-Forwarded-For) */
-    int max_conns;         /* every connection */
-    int max_webhook_conns; /* the share of max_conns kept for webhooks (at most half) */
+    int max_per_peer;       /* connections per address: the peer's, or behind a trusted
+                               proxy the client's (X-Forwarded-For) */
+    int max_conns;          /* every connection */
+    int max_webhook_conns;  /* the share of max_conns kept for webhooks (at most half) */
     const gw_cidr *trusted; /* borrowed, outlives the limits: the proxies whose */
     int ntrusted;           /* X-Forwarded-For is believed */
     double rate;            /* the per-sender token buckets */
@@ -316,12 +329,12 @@ struct gw_req {
     /* the response */
     int status;
     const char *resp_type;
-    lk_buf resp; /* headroom (LWS_PRE and room for the headers), then the body */
-    int phase;   /* 0 nothing to write, 1 the response next, 3 done */
+    lk_buf resp;   /* headroom (LWS_PRE and room for the headers), then the body */
+    int phase;     /* 0 nothing to write, 1 the response next, 3 done */
     int body_done; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
     int pipelined; /* ... and seen again: bytes after the body are buffered */
     int may_keep;  /* HTTP/1.1, no "Connection: close", the connection's class */
-    int counted; /* in gw_srv->inflight */
+    int counted;   /* in gw_srv->inflight */
 };
 
 /* Queues the response of r (copying body) and asks for a writeable callback. */
@@ -484,8 +497,7 @@ int gw_sendpol_probing(const gw_sendpol *p);
  * a success ends both. */
 void gw_sendpol_answer(gw_sendpol *p, const char *pnid, enum gw_send_verdict v, int64_t now_us);
 /* The users the outside_window template went to, and when. */
-void gw_sendpol_template_sent(gw_sendpol *p, const char *channel, const char *user,
-                              int64_t now_ms);
+void gw_sendpol_template_sent(gw_sendpol *p, const char *channel, const char *user, int64_t now_ms);
 int gw_sendpol_template_since(const gw_sendpol *p, const char *channel, const char *user,
                               int64_t since_ms);
 /* The template of number pnid's flow (NULL: the server's flow's). */

@@ -116,17 +116,8 @@ const char *gw_req_arg(gw_req *r, const char *name, char *buf, int len)
 
 /* Freed requests kept for the next ones, with their buffers while those are
  * small: a kept-alive connection's next request, or another's, allocates
- * nothing. None under AddressSanitizer, which should see every use after free. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SPARE_MAX 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SPARE_MAX 0
-#endif
-#endif
-#ifndef SPARE_MAX
-#define SPARE_MAX 64
-#endif
+ * nothing (none under AddressSanitizer: GW_KEEP_FREED). */
+#define SPARE_MAX (GW_KEEP_FREED ? 64 : 0)
 #define SPARE_BUF_MAX (16 * 1024) /* bytes of a kept buffer */
 
 static gw_req *spare[SPARE_MAX + 1];

@@ -65,11 +65,12 @@ struct ws_pss {
 /* ---- the outgoing queue ---------------------------------------------------------- */
 
 /* Emptied buffers kept for the next answer, so that answering a message
- * allocates nothing, while an idle connection holds no buffer. Loop thread
- * only; freed when the protocol is destroyed. */
-#define SPARE_MAX 64
+ * allocates nothing, while an idle connection holds no buffer (none under
+ * AddressSanitizer: GW_KEEP_FREED). Loop thread only; freed when the
+ * protocol is destroyed. */
+#define SPARE_MAX (GW_KEEP_FREED ? 64 : 0)
 #define SPARE_CAP (16 * 1024) /* a bigger one is freed, not kept */
-static lk_buf spare[SPARE_MAX];
+static lk_buf spare[SPARE_MAX + 1];
 static int nspare;
 
 /* Lets c go once what it was sent before is written (conn_tx). */
