@@ -204,6 +204,9 @@ void gw_metrics_queued(int64_t us);     /* a message waited us for its worker */
 void gw_metrics_queue_depth(int delta); /* messages queued (+) or taken (-) */
 /* The # HELP and # TYPE lines of one metric (type "counter", "gauge", ...). */
 void gw_metrics_head(lk_buf *b, const char *name, const char *type, const char *help);
+/* A metric of one value: its head, then "name value". */
+void gw_metrics_value(lk_buf *b, const char *name, const char *type, const char *help,
+                      long long value);
 /* A counter family: its head, then name{label="values[i]"} counts[i] for each of the n. */
 void gw_metrics_counters(lk_buf *b, const char *name, const char *help, const char *label,
                          const char *const *values, atomic_ullong *counts, int n);

@@ -125,6 +125,13 @@ void gw_metrics_head(lk_buf *b, const char *name, const char *type, const char *
     lk_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void gw_metrics_value(lk_buf *b, const char *name, const char *type, const char *help,
+                      long long value)
+{
+    gw_metrics_head(b, name, type, help);
+    lk_buf_printf(b, "%s %lld\n", name, value);
+}
+
 void gw_metrics_counters(lk_buf *b, const char *name, const char *help, const char *label,
                          const char *const *values, atomic_ullong *counts, int n)
 {
@@ -154,17 +161,17 @@ static void histogram(lk_buf *b, const char *name, const char *help, const doubl
 
 static void render_pipeline(lk_buf *b)
 {
-    gw_metrics_head(b, "loket_store_commits_total", "counter",
-                    "Store transactions committed by the workers.");
-    lk_buf_printf(b, "loket_store_commits_total %llu\n", atomic_load(&commits));
-    gw_metrics_head(b, "loket_store_syncs_total", "counter",
-                    "WAL fdatasyncs of the syncer (SQLite at synchronous FULL: one covers every "
-                    "commit before it).");
-    lk_buf_printf(b, "loket_store_syncs_total %llu\n", atomic_load(&syncs));
+    gw_metrics_value(b, "loket_store_commits_total", "counter",
+                     "Store transactions committed by the workers.",
+                     (long long)atomic_load(&commits));
+    gw_metrics_value(b, "loket_store_syncs_total", "counter",
+                     "WAL fdatasyncs of the syncer (SQLite at synchronous FULL: one covers every "
+                     "commit before it).",
+                     (long long)atomic_load(&syncs));
     histogram(b, "loket_store_batch_messages", "Messages per commit.", batch_le, NBATCH,
               batch_bucket, (double)atomic_load(&batch_sum));
-    gw_metrics_head(b, "loket_store_queue_depth", "gauge", "Messages waiting for a store worker.");
-    lk_buf_printf(b, "loket_store_queue_depth %lld\n", (long long)atomic_load(&queue_depth));
+    gw_metrics_value(b, "loket_store_queue_depth", "gauge", "Messages waiting for a store worker.",
+                     (long long)atomic_load(&queue_depth));
     histogram(b, "loket_store_queue_seconds", "Time from submit until a worker took the message.",
               bucket_s, NBUCKETS, queue_bucket, (double)atomic_load(&queue_sum_us) / 1e6);
 }
@@ -192,13 +199,12 @@ void gw_metrics_render(lk_buf *b, int64_t active_sessions, int64_t outbox_depth)
     }
     histogram(b, "loket_step_seconds", "Time to handle one message in its transaction.", bucket_s,
               NBUCKETS, step_bucket, (double)atomic_load(&step_sum_us) / 1e6);
-    gw_metrics_head(b, "loket_active_sessions", "gauge",
-                    "Sessions with a message in the active window.");
-    lk_buf_printf(b, "loket_active_sessions %lld\n", (long long)active_sessions);
-    gw_metrics_head(b, "loket_outbox_depth", "gauge", "Replies waiting in the outbox.");
-    lk_buf_printf(b, "loket_outbox_depth %lld\n", (long long)outbox_depth);
-    gw_metrics_head(b, "loket_sender_inflight", "gauge", "Graph API requests in flight.");
-    lk_buf_printf(b, "loket_sender_inflight %d\n", atomic_load(&sender_inflight));
+    gw_metrics_value(b, "loket_active_sessions", "gauge",
+                     "Sessions with a message in the active window.", (long long)active_sessions);
+    gw_metrics_value(b, "loket_outbox_depth", "gauge", "Replies waiting in the outbox.",
+                     (long long)outbox_depth);
+    gw_metrics_value(b, "loket_sender_inflight", "gauge", "Graph API requests in flight.",
+                     (long long)atomic_load(&sender_inflight));
     render_pipeline(b);
     gw_wa_metrics_render(b);
     gw_sendpol_metrics(b); /* the WhatsApp sender's (sendpol.c) */

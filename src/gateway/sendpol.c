@@ -112,25 +112,24 @@ void gw_sendpol_metrics(lk_buf *b)
     gw_metrics_counters(b, "loket_whatsapp_send_errors_total",
                         "Graph API answers that did not take a message, by class.", "class",
                         classes + 1, m_class + 1, 6);
-    gw_metrics_head(b, "loket_whatsapp_auth_failing", "gauge",
-                    "1 while the Graph API refuses the access token or a permission (replies "
-                    "wait).");
-    lk_buf_printf(b, "loket_whatsapp_auth_failing %d\n", atomic_load(&m_auth_failing));
-    gw_metrics_head(b, "loket_whatsapp_api_unreachable", "gauge",
-                    "1 while the Graph API cannot be reached (no connection): replies wait and "
-                    "one request at a time tries it.");
-    lk_buf_printf(b, "loket_whatsapp_api_unreachable %d\n", atomic_load(&m_unreachable));
-    gw_metrics_head(b, "loket_whatsapp_api_unreachable_total", "counter",
-                    "Times the Graph API became unreachable.");
-    lk_buf_printf(b, "loket_whatsapp_api_unreachable_total %llu\n", atomic_load(&m_outages));
-    gw_metrics_head(b, "loket_sender_outbox_queries_total", "counter",
-                    "Times the sender asked the outbox for due replies.");
-    lk_buf_printf(b, "loket_sender_outbox_queries_total %llu\n", atomic_load(&m_queries));
+    gw_metrics_value(b, "loket_whatsapp_auth_failing", "gauge",
+                     "1 while the Graph API refuses the access token or a permission (replies "
+                     "wait).",
+                     (long long)atomic_load(&m_auth_failing));
+    gw_metrics_value(b, "loket_whatsapp_api_unreachable", "gauge",
+                     "1 while the Graph API cannot be reached (no connection): replies wait and "
+                     "one request at a time tries it.",
+                     (long long)atomic_load(&m_unreachable));
+    gw_metrics_value(b, "loket_whatsapp_api_unreachable_total", "counter",
+                     "Times the Graph API became unreachable.", (long long)atomic_load(&m_outages));
+    gw_metrics_value(b, "loket_sender_outbox_queries_total", "counter",
+                     "Times the sender asked the outbox for due replies.",
+                     (long long)atomic_load(&m_queries));
     gw_metrics_counters(b, "loket_whatsapp_statuses_total",
                         "Delivery statuses received, by status.", "status", statuses, m_status, 5);
-    gw_metrics_head(b, "loket_whatsapp_statuses_unmatched_total", "counter",
-                    "Statuses that moved no row (an unknown id, or a row already past them).");
-    lk_buf_printf(b, "loket_whatsapp_statuses_unmatched_total %llu\n", atomic_load(&m_unmatched));
+    gw_metrics_value(b, "loket_whatsapp_statuses_unmatched_total", "counter",
+                     "Statuses that moved no row (an unknown id, or a row already past them).",
+                     (long long)atomic_load(&m_unmatched));
     gw_metrics_counters(b, "loket_whatsapp_outside_window_total",
                         "Replies that would have left more than 24 hours after the user's last "
                         "message: sent as the flow's template, kept unsent (no template), or "
@@ -140,9 +139,9 @@ void gw_sendpol_metrics(lk_buf *b)
                         "Read receipts with the typing indicator: sent, failed, or dropped unsent "
                         "(the sender was behind).",
                         "result", receipt, m_receipt, 3);
-    gw_metrics_head(b, "loket_whatsapp_paced_total", "counter",
-                    "Times a due reply was held back: its phone number over wa_rate or paused.");
-    lk_buf_printf(b, "loket_whatsapp_paced_total %llu\n", atomic_load(&m_paced));
+    gw_metrics_value(b, "loket_whatsapp_paced_total", "counter",
+                     "Times a due reply was held back: its phone number over wa_rate or paused.",
+                     (long long)atomic_load(&m_paced));
 }
 
 /* ---- life ------------------------------------------------------------------------------- */
