@@ -550,11 +550,17 @@ def wa_post(port, notification, secret=WA_SECRET, signature=True, headers=None):
     return http(port, "POST", "/webhook/whatsapp", body, headers)
 
 
+def wa_say(port, pnid, user, text, wamid=None):
+    """One WhatsApp text message from user to number pnid, which must be acknowledged
+    with 200."""
+    st, _, _ = wa_post(port, wa_notification(pnid, [wa_text(user, text, wamid)]))
+    check(st == 200, "the message answered %d" % st)
+
+
 def wa_hi_then_pandawa(port, pnid, user):
     """A user's first two WhatsApp messages: "Hi Chika", then tapping PANDAWA in the list.
     Both must be acknowledged with 200."""
-    st, _, _ = wa_post(port, wa_notification(pnid, [wa_text(user, "Hi Chika")]))
-    check(st == 200, "first message answered %d" % st)
+    wa_say(port, pnid, user, "Hi Chika")
     st, _, _ = wa_post(port, wa_notification(pnid, [wa_list_reply(user, "6", "PANDAWA")]))
     check(st == 200, "second message answered %d" % st)
 

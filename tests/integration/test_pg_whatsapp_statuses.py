@@ -50,8 +50,7 @@ row = lkt.wait_for(lambda: (lambda r: r if r == [["read", ""], ["failed", "13102
 # the window: a 131047 sends the template
 pnid2 = lkt.unique_pnid()
 mock.fail(pnid2, 1, status=400, code=131047)
-st, _, _ = lkt.wa_post(b.port, lkt.wa_notification(pnid2, [lkt.wa_text("6281300000003", "Hi Chika")]))
-check(st == 200, "the message answered %d" % st)
+lkt.wa_say(b.port, pnid2, "6281300000003", "Hi Chika")
 lkt.wait_for(lambda: mock.delivered(pnid2), what="the template")
 check(mock.delivered(pnid2)[0]["payload"]["type"] == "template", "not the template")
 for s in (a, b):

@@ -11,8 +11,7 @@ mock = lkt.MockClient(srv.mock_port)
 pnid = lkt.unique_pnid()
 user = "6289%08d" % int(pnid[-8:])
 mock.fail(pnid, 2, status=400, code=131056)  # (#131056) pair rate limit hit, twice
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, "Hi Chika")]))
-check(st == 200, "the message answered %d" % st)
+lkt.wa_say(srv.port, pnid, user, "Hi Chika")
 lkt.wait_for(lambda: len(mock.delivered(pnid)) == 1, timeout=30,
              what="the reply delivered after the pair rate limit")
 statuses = [r["status"] for r in mock.requests(pnid)]
@@ -21,8 +20,7 @@ check(statuses == [400, 400, 200], "requests at the mock: %r" % statuses)
 pnid2 = lkt.unique_pnid()
 user2 = "6289%08d" % (int(pnid2[-8:]) + 1)
 mock.fail(pnid2, 1, status=400, code=131026)  # message undeliverable: refused for good
-st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid2, [lkt.wa_text(user2, "Hi Chika")]))
-check(st == 200, "the message answered %d" % st)
+lkt.wa_say(srv.port, pnid2, user2, "Hi Chika")
 row = lkt.wait_for(lambda: (lambda r: r if r and r[0][0] else None)(srv.db_query(
     "SELECT sent_ms IS NOT NULL, remote_id, attempts FROM outbox WHERE payload LIKE ?",
     ('%%"to":"%s"%%' % user2,))), what="the undeliverable reply out of the queue")

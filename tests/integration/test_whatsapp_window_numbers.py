@@ -24,8 +24,7 @@ srv = lkt.Server("window-numbers", config={
 
 for pnid, user, text in ((chika, "6284100000001", "Hi Chika"), (tiny, "6284100000002", "halo")):
     mock.fail(pnid, 1, status=400, code=131047)
-    st, _, _ = lkt.wa_post(srv.port, lkt.wa_notification(pnid, [lkt.wa_text(user, text)]))
-    check(st == 200, "the message answered %d" % st)
+    lkt.wa_say(srv.port, pnid, user, text)
 
 lkt.wait_for(lambda: len(mock.delivered(chika)) == 1, what="Chika's template")
 t = mock.delivered(chika)[0]["payload"]
