@@ -550,6 +550,16 @@ def wa_post(port, notification, secret=WA_SECRET, signature=True, headers=None):
     return http(port, "POST", "/webhook/whatsapp", body, headers)
 
 
+def healthz_ok(port, timeout=3):
+    """True when the server on port answers GET /healthz with 200 within timeout seconds
+    (another client than the one a test is busy with)."""
+    try:
+        st, _, _ = http(port, "GET", "/healthz", timeout=timeout)
+        return st == 200
+    except OSError:
+        return False
+
+
 def wa_say(port, pnid, user, text, wamid=None):
     """One WhatsApp text message from user to number pnid, which must be acknowledged
     with 200."""

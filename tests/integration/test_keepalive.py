@@ -114,14 +114,6 @@ def inbound(user):
     return srv.db_query("SELECT count(*) FROM log WHERE user = ? AND dir = 'in'", (user,))[0][0]
 
 
-def healthz_ok():
-    try:
-        st, _, _ = lkt.http(P, "GET", "/healthz", timeout=3)
-        return st == 200
-    except OSError:
-        return False
-
-
 def kept(c, user, what):
     """A webhook POST on c, answered 200 and kept alive."""
     c.send(wa_request(user, "Hi Chika"))
@@ -169,7 +161,7 @@ for k, (name, data) in enumerate(variants):
     kept(c, u + "0", name + ": the first round trip")
     c.send(data(u))
     a = c.answer()
-    check(healthz_ok(), "%s: the server no longer answers other clients" % name)
+    check(lkt.healthz_ok(P), "%s: the server no longer answers other clients" % name)
     check(a is not None and a[0] == 200, "%s: the first pipelined request got %r" % (name, a))
     check(a[1].get("connection") == "close", "%s: no Connection: close in %r" % (name, a[1]))
     check(c.closed_within(5), "%s: the connection stayed open" % name)

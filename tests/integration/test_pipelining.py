@@ -71,14 +71,6 @@ def read_all(s, timeout):
     return out, False
 
 
-def healthz_ok():
-    try:
-        st, _, _ = lkt.http(P, "GET", "/healthz", timeout=3)
-        return st == 200
-    except OSError:
-        return False
-
-
 for name, data, want, not_processed in VARIANTS:
     # a request that waits for its deadline: its 408 shows that timers still run
     waiting = socket.create_connection(("127.0.0.1", P), timeout=10)
@@ -88,7 +80,7 @@ for name, data, want, not_processed in VARIANTS:
     s.sendall(data)
     answer, closed = read_all(s, 5)
     s.close()
-    check(healthz_ok(), "%s: the server no longer answers other clients" % name)
+    check(lkt.healthz_ok(P), "%s: the server no longer answers other clients" % name)
     check(closed, "%s: the connection was not closed after the first answer: %r" % (name, answer[:300]))
     check(answer.startswith(b"HTTP/1.1 %d " % want),
           "%s: expected %d first, got %r" % (name, want, answer[:200]))
