@@ -228,6 +228,18 @@ static void link_newest(gw_limits *l, entry *e)
     l->newest = e;
 }
 
+/* The other end: first in line for eviction. */
+static void link_oldest(gw_limits *l, entry *e)
+{
+    e->newer = l->oldest;
+    e->older = NULL;
+    if (l->oldest)
+        l->oldest->older = e;
+    else
+        l->newest = e;
+    l->oldest = e;
+}
+
 static void unlink_unclassified(gw_limits *l, entry *e)
 {
     if (e->older)
@@ -413,13 +425,7 @@ void gw_limits_idle(gw_limits *l, const void *conn)
     /* first in line, past any grace: closing it loses the peer nothing but a reconnect */
     unlink_unclassified(l, e);
     e->t_ms = INT64_MIN / 2;
-    e->newer = l->oldest;
-    e->older = NULL;
-    if (l->oldest)
-        l->oldest->older = e;
-    else
-        l->newest = e;
-    l->oldest = e;
+    link_oldest(l, e);
 }
 
 int gw_limits_client(gw_limits *l, const void *conn, char *out, size_t len)
