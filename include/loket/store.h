@@ -231,8 +231,11 @@ lk_err lk_store_outbox_depth(lk_store *s, int64_t *n);
 lk_err lk_store_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
 /* Number of sessions saved at or after since_ms. */
 lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
-/* Runs a passive WAL checkpoint (meant for a background thread). */
-lk_err lk_store_checkpoint(lk_store *s);
+/* Runs a passive WAL checkpoint (meant for a background thread): copies into
+ * the database what it can without waiting for anyone. *log_bytes (may be
+ * NULL) gets how much of the write-ahead log is in use: the frames written
+ * since the log last started over (0 without one). */
+lk_err lk_store_checkpoint(lk_store *s, int64_t *log_bytes);
 /* Copies the whole write-ahead log into the database and truncates it to
  * zero bytes (a TRUNCATE checkpoint), for a background thread. It waits up to
  * wait_ms for the writer of the moment to commit and then holds new writers
@@ -242,6 +245,10 @@ lk_err lk_store_checkpoint(lk_store *s);
  * later; a writer that holds the lock nearly all the time may keep it out,
  * and lk_store_opts.wal_limit is the bound then). */
 lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
+/* The same, but the log file keeps its size and the next commit writes it
+ * again from its start (a RESTART checkpoint): under load this spares the
+ * file system freeing the file's blocks and allocating them again. */
+lk_err lk_store_checkpoint_restart(lk_store *s, int wait_ms, int *done);
 /* The size of the write-ahead log file in bytes (0 without one). */
 lk_err lk_store_wal_size(lk_store *s, int64_t *bytes);
 

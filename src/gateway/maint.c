@@ -99,6 +99,7 @@ struct gw_maint {
     sleeper sl;
     const gw_config *cfg;
     lk_store *store;
+    int64_t wal_used; /* of the log, at the last checkpoint (lk_store_checkpoint) */
 };
 
 static void prune(gw_maint *m)
@@ -121,32 +122,44 @@ static void prune(gw_maint *m)
 /* The WAL is copied into the database by a PASSIVE checkpoint every
  * checkpoint_every, which never waits for anyone. Under a writer that never
  * pauses that is not enough: the log is never wholly copied, so never reset,
- * and grows for as long as the load lasts. So its size is looked at every
- * WAL_POLL_MS, and once it passes wal_max a TRUNCATE checkpoint waits for
- * the writer's commit, holds new writers back while it copies the rest, and
- * cuts the file to zero bytes. The loop waits for it as for any writer.
- * Should the loop keep the lock every time (it holds it for most of a busy
- * second), the loop's connection checkpoints by itself at twice wal_max. */
+ * and grows for as long as the load lasts. So the file's size is looked at
+ * every WAL_POLL_MS; while it is past wal_max, a PASSIVE checkpoint copies
+ * what it can each time (the rest of the work, off the message path) and
+ * says how much of the log is in use. Past wal_max a RESTART checkpoint
+ * waits for the writer's commit, holds new writers back while it copies the
+ * rest, and lets the next commit write the file again from its start: the
+ * file keeps its blocks and its cached pages. Once the log stopped growing
+ * (the load is over) a TRUNCATE checkpoint gives the disk back. The loop
+ * waits for either as for any writer. Should the loop keep the lock every
+ * time (it holds it for most of a busy second), the loop's connection
+ * checkpoints by itself at twice wal_max. */
 static void checkpoint(gw_maint *m, int64_t *last_us, int64_t *warned_us)
 {
-    int64_t wal = 0, now = gw_mono_us();
-    int done = 0;
+    int64_t file = 0, used = 0, now = gw_mono_us();
+    int done = 0, idle;
+    lk_err err;
 
-    if (lk_store_wal_size(m->store, &wal) != LK_OK)
-        wal = 0;
-    if (wal >= m->cfg->wal_max) {
-        if (lk_store_checkpoint_truncate(m->store, TRUNCATE_WAIT_MS, &done) != LK_OK)
-            gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
-        else if (!done && now - *warned_us >= 60 * 1000000LL) {
-            gw_log(GW_LOG_WARN, "the write-ahead log is over wal_max and still in use: retrying",
-                   "bytes=%lld wal_max=%lld", (long long)wal, (long long)m->cfg->wal_max);
-            *warned_us = now;
-        }
-        *last_us = now;
-    } else if ((now - *last_us) / 1000 >= m->cfg->checkpoint_ms) {
-        if (lk_store_checkpoint(m->store) != LK_OK)
-            gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
-        *last_us = now;
+    if (lk_store_wal_size(m->store, &file) != LK_OK)
+        file = 0;
+    if (file < m->cfg->wal_max && (now - *last_us) / 1000 < m->cfg->checkpoint_ms)
+        return;
+    *last_us = now;
+    if (lk_store_checkpoint(m->store, &used) != LK_OK) {
+        gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
+        return;
+    }
+    idle = used == m->wal_used;
+    m->wal_used = used;
+    if (used < m->cfg->wal_max && !(idle && file >= m->cfg->wal_max))
+        return;
+    err = idle ? lk_store_checkpoint_truncate(m->store, TRUNCATE_WAIT_MS, &done)
+               : lk_store_checkpoint_restart(m->store, TRUNCATE_WAIT_MS, &done);
+    if (err != LK_OK)
+        gw_log(GW_LOG_WARN, "checkpoint failed", "why=\"%s\"", lk_store_errmsg(m->store));
+    else if (!done && now - *warned_us >= 60 * 1000000LL) {
+        gw_log(GW_LOG_WARN, "the write-ahead log is over wal_max and still in use: retrying",
+               "bytes=%lld wal_max=%lld", (long long)used, (long long)m->cfg->wal_max);
+        *warned_us = now;
     }
 }
 
@@ -198,7 +211,7 @@ static void *maint_main(void *arg)
     }
     /* a clean stop leaves no log behind (the loop has stopped writing) */
     if (lk_store_checkpoint_truncate(m->store, 1000, &done) != LK_OK || !done)
-        lk_store_checkpoint(m->store);
+        lk_store_checkpoint(m->store, NULL);
     return NULL;
 }
 

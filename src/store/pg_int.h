@@ -183,8 +183,8 @@ lk_err pg_outbox_drop(lk_store *s, int64_t id, const char *error, int64_t now_ms
 lk_err pg_outbox_depth(lk_store *s, int64_t *n);
 lk_err pg_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
 lk_err pg_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
-lk_err pg_checkpoint(lk_store *s);
-lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
+lk_err pg_checkpoint(lk_store *s, int64_t *log_bytes);
+lk_err pg_checkpoint_full(lk_store *s, int wait_ms, int truncate, int *done);
 lk_err pg_wal_size(lk_store *s, int64_t *bytes);
 lk_err pg_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 

@@ -145,16 +145,18 @@ lk_err pg_prune_seen(lk_store *s, int64_t before_ms, int64_t *n)
 }
 
 /* PostgreSQL checkpoints by itself: nothing to do, nothing to wait for. */
-lk_err pg_checkpoint(lk_store *s)
+lk_err pg_checkpoint(lk_store *s, int64_t *log_bytes)
 {
     (void)s;
+    *log_bytes = 0;
     return LK_OK;
 }
 
-lk_err pg_checkpoint_truncate(lk_store *s, int wait_ms, int *done)
+lk_err pg_checkpoint_full(lk_store *s, int wait_ms, int truncate, int *done)
 {
     (void)s;
     (void)wait_ms;
+    (void)truncate;
     *done = 1;
     return LK_OK;
 }

@@ -262,8 +262,9 @@ out:
 /* Called by SQLite after each commit of this connection with the frames
  * now in the log (automatic checkpoints use the same hook, so it is only
  * set when they are off). Past the limit the committing thread checkpoints
- * at once: it has just released the write lock and is the one writer that
- * would otherwise go on appending. Its result is not the commit's. A try
+ * at once (RESTART: its next commit writes the file again from its start):
+ * it has just released the write lock and is the one writer that would
+ * otherwise go on appending. Its result is not the commit's. A try
  * that fails at once (another connection was checkpointing) is made again
  * after the next commit. One that waited in vain for a reader (a long read
  * elsewhere keeps the log) is made again once the log has grown by an eighth
@@ -289,7 +290,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
         return SQLITE_OK;
     t0 = mono_ms();
     sqlite3_busy_timeout(db, WAL_HOOK_WAIT_MS);
-    rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     sqlite3_busy_timeout(db, q->busy_ms);
     if (rc == SQLITE_OK || mono_ms() - t0 < WAL_HOOK_WAIT_MS / 2) {
         q->wal_next_frames = q->wal_step_frames = 0;
@@ -401,19 +402,25 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
         open_fail(q, path, diag, "cannot set wal_autocheckpoint");
         goto fail;
     }
+    q->page_size = 4096;
+    if (query1(q->db, "PRAGMA page_size", &q->page_size, NULL, 0) != SQLITE_OK ||
+        q->page_size <= 0) {
+        open_fail(q, path, diag, "cannot read the page size");
+        goto fail;
+    }
     if (!mem && opts->wal_autocheckpoint == 0 && opts->wal_limit > 0) {
-        int64_t page = 4096;
-
-        if (query1(q->db, "PRAGMA page_size", &page, NULL, 0) != SQLITE_OK || page <= 0) {
-            open_fail(q, path, diag, "cannot read the page size");
-            goto fail;
-        }
-        q->wal_limit_frames = opts->wal_limit / (page + 24) + 1; /* a frame: header + page */
+        /* a frame: header + page */
+        q->wal_limit_frames = opts->wal_limit / (q->page_size + 24) + 1;
         sqlite3_wal_hook(q->db, wal_hook, q);
     }
     /* A log that was reset after a checkpoint is cut back to this size
-     * instead of keeping the size of its busiest minute on the disk. */
-    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", WAL_KEEP_BYTES);
+     * instead of keeping the size of its busiest minute on the disk. Under a
+     * limit it is a little more than the limit (the commit that passes it
+     * included): a log restarted at the limit is written again in place, not
+     * cut and grown each time. */
+    snprintf(
+        sql, sizeof sql, "PRAGMA journal_size_limit = %lld",
+        (long long)(q->wal_limit_frames ? opts->wal_limit + opts->wal_limit / 8 : WAL_KEEP_BYTES));
     if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         open_fail(q, path, diag, "cannot set PRAGMA journal_size_limit");
         goto fail;
@@ -647,7 +654,7 @@ static const struct lk_store_ops sq_ops = {
     .prune_seen = sq_prune_seen,
     .active_sessions = sq_active_sessions,
     .checkpoint = sq_checkpoint,
-    .checkpoint_truncate = sq_checkpoint_truncate,
+    .checkpoint_full = sq_checkpoint_full,
     .wal_size = sq_wal_size,
     .secret = sq_secret,
     .begin_read = sq_begin_read,

@@ -56,6 +56,7 @@ typedef struct sq_store {
     char *wal_path;           /* PATH-wal, NULL in memory */
     int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
     int busy_ms;              /* the busy timeout of the options */
+    int64_t page_size;        /* bytes (PRAGMA page_size) */
     int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
     int64_t wal_next_frames;  /* after a checkpoint that failed: the next try */
     int64_t wal_step_frames;  /* ... and how far beyond the one after it */
@@ -230,8 +231,8 @@ lk_err sq_session_time(lk_store *s, const char *channel, const char *user, int64
 lk_err sq_outbox_depth(lk_store *s, int64_t *n);
 lk_err sq_active_sessions(lk_store *s, int64_t since_ms, int64_t *n);
 lk_err sq_prune_seen(lk_store *s, int64_t before_ms, int64_t *n);
-lk_err sq_checkpoint(lk_store *s);
-lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done);
+lk_err sq_checkpoint(lk_store *s, int64_t *log_bytes);
+lk_err sq_checkpoint_full(lk_store *s, int wait_ms, int truncate, int *done);
 lk_err sq_wal_size(lk_store *s, int64_t *bytes);
 lk_err sq_secret(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
 

@@ -59,24 +59,33 @@ lk_err sq_prune_seen(lk_store *s, int64_t before_ms, int64_t *n)
     return done(q, st, rc, "prune_seen");
 }
 
-lk_err sq_checkpoint(lk_store *s)
+lk_err sq_checkpoint(lk_store *s, int64_t *log_bytes)
 {
     sq_store *q = (sq_store *)s;
-    int rc;
+    int rc, frames = 0;
 
     /* PASSIVE copies what it can without waiting for readers or writers, so
-     * it never stalls the message path. Without WAL it does nothing. */
-    rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK ? LK_OK : fail(q, "checkpoint", rc);
+     * it never stalls the message path. Without WAL it does nothing and says
+     * -1 frames. */
+    *log_bytes = 0;
+    rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
+    if (rc != SQLITE_OK)
+        return fail(q, "checkpoint", rc);
+    if (frames > 0)
+        *log_bytes = (int64_t)frames * (q->page_size + 24); /* a frame: header + page */
+    return LK_OK;
 }
 
 /* A PASSIVE checkpoint never finishes while a writer keeps appending, and a
  * log that is never wholly copied is never reset: it grows for as long as
- * the load lasts. TRUNCATE waits (through the busy handler, here for at most
- * wait_ms) until the writer of the moment commits, keeps new writers out
- * while it copies everything, waits for readers to leave the log, and cuts
- * the file to zero bytes. The message path waits for it as for any writer. */
-lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done)
+ * the load lasts. TRUNCATE and RESTART wait (through the busy handler, here
+ * for at most wait_ms) until the writer of the moment commits, keep new
+ * writers out while they copy everything and wait for readers to leave the
+ * log. Then TRUNCATE cuts the file to zero bytes; after RESTART the next
+ * commit writes the file again from its start (PRAGMA journal_size_limit cuts
+ * it back should it have grown past that). The message path waits for either
+ * as for any writer. */
+lk_err sq_checkpoint_full(lk_store *s, int wait_ms, int truncate, int *done)
 {
     sq_store *q = (sq_store *)s;
     int rc;
@@ -85,7 +94,8 @@ lk_err sq_checkpoint_truncate(lk_store *s, int wait_ms, int *done)
     if (!q->wal_path)
         return LK_OK;
     sqlite3_busy_timeout(q->db, wait_ms);
-    rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    rc = sqlite3_wal_checkpoint_v2(
+        q->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     sqlite3_busy_timeout(q->db, q->busy_ms);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
         return LK_OK; /* someone kept it busy: the next try will do */

@@ -344,18 +344,30 @@ lk_err lk_store_active_sessions(lk_store *s, int64_t since_ms, int64_t *n)
     return s->ops->active_sessions(s, since_ms, n);
 }
 
-lk_err lk_store_checkpoint(lk_store *s)
+lk_err lk_store_checkpoint(lk_store *s, int64_t *log_bytes)
 {
-    return s ? s->ops->checkpoint(s) : LK_EINVAL;
+    int64_t dummy;
+
+    return s ? s->ops->checkpoint(s, log_bytes ? log_bytes : &dummy) : LK_EINVAL;
 }
 
-lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done)
+static lk_err checkpoint_full(lk_store *s, int wait_ms, int truncate, int *done)
 {
     int dummy;
 
     if (!s || wait_ms < 0)
-        return einval(s, "checkpoint_truncate: no store or wait_ms < 0");
-    return s->ops->checkpoint_truncate(s, wait_ms, done ? done : &dummy);
+        return einval(s, "checkpoint: no store or wait_ms < 0");
+    return s->ops->checkpoint_full(s, wait_ms, truncate, done ? done : &dummy);
+}
+
+lk_err lk_store_checkpoint_truncate(lk_store *s, int wait_ms, int *done)
+{
+    return checkpoint_full(s, wait_ms, 1, done);
+}
+
+lk_err lk_store_checkpoint_restart(lk_store *s, int wait_ms, int *done)
+{
+    return checkpoint_full(s, wait_ms, 0, done);
 }
 
 lk_err lk_store_wal_size(lk_store *s, int64_t *bytes)

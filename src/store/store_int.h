@@ -64,8 +64,9 @@ struct lk_store_ops {
                            int *found);
     lk_err (*prune_seen)(lk_store *s, int64_t before_ms, int64_t *n);
     lk_err (*active_sessions)(lk_store *s, int64_t since_ms, int64_t *n);
-    lk_err (*checkpoint)(lk_store *s);
-    lk_err (*checkpoint_truncate)(lk_store *s, int wait_ms, int *done);
+    lk_err (*checkpoint)(lk_store *s, int64_t *log_bytes);
+    /* truncate: 1 cuts the log to zero bytes, 0 keeps the file (RESTART) */
+    lk_err (*checkpoint_full)(lk_store *s, int wait_ms, int truncate, int *done);
     lk_err (*wal_size)(lk_store *s, int64_t *bytes);
     lk_err (*secret)(lk_store *s, const char *name, const void *fresh, size_t n, lk_buf *out);
     /* privacy.c and misses.c, off the message path (sqlite_priv.c, pg_priv.c) */

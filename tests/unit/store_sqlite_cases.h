@@ -253,7 +253,7 @@ static void test_two_connections(void)
     CHECK_INT(lk_store_outbox_due(a, 10, 10, &it, &n), LK_OK);
     CHECK_INT(n, 0);
     lk_outbox_items_free(it, n);
-    CHECK_INT(lk_store_checkpoint(b), LK_OK);
+    CHECK_INT(lk_store_checkpoint(b, NULL), LK_OK);
 out:
     lk_store_close(impatient);
     lk_store_close(b);

@@ -65,12 +65,12 @@ static void test_open_close(void)
 
     s = open_ok(":memory:");
     CHECK_STR(lk_store_errmsg(s), "");
-    CHECK_INT(lk_store_checkpoint(s), LK_OK);
+    CHECK_INT(lk_store_checkpoint(s, NULL), LK_OK);
     lk_store_close(s);
 
     s = open_ok(dbpath("open.db"));
     CHECK(file_exists(dbpath("open.db")));
-    CHECK_INT(lk_store_checkpoint(s), LK_OK);
+    CHECK_INT(lk_store_checkpoint(s, NULL), LK_OK);
     lk_store_close(s);
     /* reopening an up-to-date database works and changes nothing */
     s = open_ok(dbpath("open.db"));

@@ -258,6 +258,51 @@ static void test_truncate(void)
     lk_store_close(s);
 }
 
+/* A RESTART checkpoint copies the whole log like TRUNCATE but keeps the file:
+ * the next commit writes it again from its start, so the log in use (what
+ * lk_store_checkpoint says) drops while the file's size stays. */
+static void test_restart(void)
+{
+    const char *p = path_of("restart.db");
+    lk_store *s = open_ok(p), *c = open_ok(p), *r;
+    int64_t file = 0, after = 0, used = 0, used2 = 0;
+    int done = -1, i;
+
+    for (i = 0; i < 200; i++)
+        save(s, "ws", "u", i % 2 ? "odd session bytes" : "even session bytes", i);
+    CHECK_INT(lk_store_wal_size(s, &file), LK_OK);
+    CHECK(file > 0);
+    CHECK_INT(lk_store_checkpoint(c, &used), LK_OK);
+    CHECK(used > 0 && used <= file);
+
+    /* a reader in the log keeps it from restarting: given up after the wait */
+    r = open_ok(p);
+    CHECK_INT(lk_store_begin(r), LK_OK);
+    CHECK_INT(lk_store_checkpoint_restart(c, 100, &done), LK_OK);
+    CHECK_INT(done, 0);
+    lk_store_rollback(r);
+    lk_store_close(r);
+
+    CHECK_INT(lk_store_checkpoint_restart(c, 1000, &done), LK_OK);
+    CHECK_INT(done, 1);
+    save(s, "ws", "u", "after the restart", 1000);
+    CHECK_INT(lk_store_wal_size(s, &after), LK_OK);
+    CHECK_INT(after, file); /* written again in place */
+    CHECK_INT(lk_store_checkpoint(c, &used2), LK_OK);
+    CHECK(used2 > 0 && used2 < used);
+    CHECK_STR(load(c, "ws", "u"), "after the restart");
+    CHECK_INT(raw(p, "PRAGMA integrity_check", NULL, 0), 0);
+    lk_store_close(s);
+    lk_store_close(c);
+
+    s = open_ok(":memory:");
+    CHECK_INT(lk_store_checkpoint(s, &used), LK_OK);
+    CHECK_INT(used, 0);
+    CHECK_INT(lk_store_checkpoint_restart(s, 10, &done), LK_OK);
+    CHECK_INT(lk_store_checkpoint_restart(s, -1, &done), LK_EINVAL);
+    lk_store_close(s);
+}
+
 /* With automatic checkpoints off and a WAL limit, the committing connection
  * itself keeps the log near the limit; without the limit it only grows. */
 static void test_wal_limit(void)
@@ -527,6 +572,7 @@ int main(void)
     test_modes();
     test_lock();
     test_truncate();
+    test_restart();
     test_wal_limit();
     test_secret();
     test_migrate_keys();
