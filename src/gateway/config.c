@@ -47,7 +47,7 @@ void gw_config_defaults(gw_config *c)
     c->send_timeout_s = 10;
     c->send_inflight = 128;
     c->batch_per_turn = 32;
-    c->wal_max = 16 * 1024 * 1024;
+    c->wal_max = 64 * 1024 * 1024;
     c->ws_sessions_per_conn = 8;
     c->ws_new_sessions = 60;
     c->store_workers = 0; /* per backend: 1 for SQLite, 4 for PostgreSQL (pipeline.c) */

@@ -19,8 +19,9 @@ RSS_GROWTH_LIMIT = 16 * 1024 * 1024
 
 mock, mock_port = lkt.start_mock_process(lkt.RUN)
 asan = os.environ.get("ASAN_OPTIONS", "")
+# wal_max 16M: the file may reach twice that and an eighth (36 MB), well under the limit
 srv = lkt.Server("wal-load", config={"rate": 100000, "burst": 1000000, "log": "warn",
-                                     "max_conns_per_peer": 256},
+                                     "max_conns_per_peer": 256, "wal_max": "16M"},
                  env={"LOKET_WA_API_URL": "http://127.0.0.1:%d" % mock_port,
                       # a small quarantine, so that ASan's freed-memory pool is not read as growth
                       "ASAN_OPTIONS": (asan + ":" if asan else "") + "quarantine_size_mb=8"})
