@@ -546,8 +546,11 @@ void gw_sender_wake(gw_sender *s)
 {
     if (!s)
         return;
-    atomic_store(&s->woken, 1);
-    curl_multi_wakeup(s->multi); /* the one multi call safe from another thread */
+    /* Once is enough until the sender looks: it takes everything queued
+     * after it cleared the flag. A wake per message would cost the loop a
+     * write to libcurl's socket pair and the sender a turn for each. */
+    if (!atomic_exchange(&s->woken, 1))
+        curl_multi_wakeup(s->multi); /* the one multi call safe from another thread */
 }
 
 void gw_sender_set_template(gw_sender *s, const char *pnid, const lk_flow_template *t)
