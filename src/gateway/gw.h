@@ -439,6 +439,9 @@ void gw_sender_read(gw_sender *s, const char *pnid, const char *user, const char
  * counted per status. code: errors[0].code, 0 when none. NULL-safe. */
 void gw_sender_status(gw_sender *s, const char *pnid, const char *wamid, const char *status,
                       int code);
+/* Loop thread, after each turn: wakes the sender once when the turn queued
+ * receipts or statuses (gw_sender_read, gw_sender_status). NULL-safe. */
+void gw_sender_flush(gw_sender *s);
 
 /* ---- sendq.c ---- */
 enum { GW_SQ_READ = 0, GW_SQ_STATUS = 1 };

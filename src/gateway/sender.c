@@ -567,11 +567,21 @@ void gw_sender_ready(gw_sender *s)
     gw_sender_wake(s);
 }
 
+/* Loop thread: the sender is woken once after the loop's turn
+ * (gw_sender_flush), not for each receipt and status of the turn. */
 static void queue(gw_sender *s, const gw_sendq_item *it)
 {
     if (gw_sendq_push(s->q, it) == 1 && it->kind == GW_SQ_READ)
         gw_sendpol_count(GW_SP_RECEIPT_DROPPED);
-    gw_sender_wake(s);
+    s->queued = 1;
+}
+
+void gw_sender_flush(gw_sender *s)
+{
+    if (s && s->queued) {
+        s->queued = 0;
+        gw_sender_wake(s);
+    }
 }
 
 void gw_sender_read(gw_sender *s, const char *pnid, const char *user, const char *wamid)

@@ -51,6 +51,7 @@ struct gw_sender {
     gw_sendpol *pol;
     int64_t wake_at_us; /* a token or a pause ends then: look at the outbox again */
     atomic_int stop, woken, ready;
+    int queued;    /* loop thread: receipts or statuses queued since its last gw_sender_flush */
     uint64_t prng; /* jitter only; xorshift seeded from the OS */
     /* the loop's last turn (monotonic) and its end, for gw_sender_alive */
     _Atomic int64_t beat_us;

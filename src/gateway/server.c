@@ -394,6 +394,7 @@ static void run(gw_server *s)
         if (turn(s) < 0)
             break;
         gw_pipeline_poll();
+        gw_sender_flush(s->sender);
         if (got_reload) {
             got_reload = 0;
             reload_flow(s);
@@ -407,6 +408,7 @@ static void run(gw_server *s)
         if (turn(s) < 0)
             break;
         gw_pipeline_poll();
+        gw_sender_flush(s->sender);
     }
     lws_sul_cancel(&drain_tick);
     lws_sul_cancel(&log_tick);
