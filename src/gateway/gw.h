@@ -310,7 +310,8 @@ enum gw_method { GW_GET, GW_POST, GW_OTHER, GW_HEAD };
 
 struct gw_req {
     struct lws *wsi;
-    lws_sorted_usec_list_t deadline;
+    gw_req *older, *newer; /* in the list of requests before their deadline (http.c) */
+    int waiting;           /* ... while in it */
     char rid[32];
     int64_t t0_us;
     enum gw_method method;

@@ -34,8 +34,14 @@
  * server evicts (gw_limits_idle). keepalive_idle = off closes every answer.
  *
  * A request (gw_req) lives from LWS_CALLBACK_HTTP until its response is
- * written or the connection closes; an absolute deadline (a sul timer armed
- * once, never re-armed per chunk) answers 408 and closes when it passes. */
+ * written or the connection closes; an absolute deadline (never moved per
+ * chunk) answers 408 and closes when it passes. Every request has the same
+ * timeout, so their deadlines come in the order the requests did: they wait
+ * in one list, oldest first, under one timer set for the oldest. A request
+ * that leaves takes itself out of the list and leaves the timer alone (when
+ * it fires it looks at the list as it is then, and is set again for the
+ * oldest left); it is cancelled when the list empties. So lws sorts one
+ * timer into its list per request_timeout under load, not one per request. */
 #include "gw.h"
 
 #include <stdlib.h>
@@ -163,13 +169,65 @@ static void req_log(gw_req *r)
            method_name(r->method), r->path, r->status, (double)(gw_mono_us() - r->t0_us) / 1000.0);
 }
 
+static struct {
+    gw_req *oldest, *newest;
+    lws_sorted_usec_list_t sul;
+    int armed;
+} waiting;
+
+static void deadlines_due(lws_sorted_usec_list_t *sul);
+
+static void wait_arm(void)
+{
+    int64_t left =
+        waiting.oldest->t0_us + (int64_t)gw_srv->cfg.request_timeout_s * 1000000 - gw_mono_us();
+
+    lws_sul_schedule(gw_srv->ctx, 0, &waiting.sul, deadlines_due,
+                     (lws_usec_t)(left > 0 ? left : 0));
+    waiting.armed = 1;
+}
+
+static void wait_add(gw_req *r)
+{
+    r->older = waiting.newest;
+    r->newer = NULL;
+    if (waiting.newest)
+        waiting.newest->newer = r;
+    else
+        waiting.oldest = r;
+    waiting.newest = r;
+    r->waiting = 1;
+    if (!waiting.armed)
+        wait_arm();
+}
+
+static void wait_remove(gw_req *r)
+{
+    if (!r->waiting)
+        return;
+    if (r->older)
+        r->older->newer = r->newer;
+    else
+        waiting.oldest = r->newer;
+    if (r->newer)
+        r->newer->older = r->older;
+    else
+        waiting.newest = r->older;
+    r->older = r->newer = NULL;
+    r->waiting = 0;
+    if (!waiting.oldest && waiting.armed) {
+        lws_sul_cancel(&waiting.sul);
+        waiting.armed = 0;
+    }
+}
+
 static void req_free(struct http_pss *pss)
 {
     gw_req *r = pss->req;
 
     if (!r)
         return;
-    lws_sul_cancel(&r->deadline);
+    wait_remove(r);
     if (r->route_free)
         r->route_free(r);
     if (r->counted)
@@ -186,10 +244,8 @@ static void req_free(struct http_pss *pss)
     free(r);
 }
 
-static void req_deadline(lws_sorted_usec_list_t *sul)
+static void req_deadline(gw_req *r)
 {
-    gw_req *r = lws_container_of(sul, gw_req, deadline);
-
     gw_log(GW_LOG_WARN, "request deadline passed", "rid=%s path=\"%s\"", r->rid, r->path);
     if (r->phase == 0) {
         gw_respond_error(r, 408, GW_E_TIMEOUT, "the request took too long");
@@ -199,6 +255,23 @@ static void req_deadline(lws_sorted_usec_list_t *sul)
         gw_metrics_error(GW_E_TIMEOUT);
         lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
+}
+
+/* The timer of the list: every request past its deadline leaves the list and
+ * is answered 408 (or hung up), then the timer is set for the oldest left. */
+static void deadlines_due(lws_sorted_usec_list_t *sul)
+{
+    int64_t now = gw_mono_us(), timeout = (int64_t)gw_srv->cfg.request_timeout_s * 1000000;
+
+    (void)sul;
+    waiting.armed = 0;
+    while (waiting.oldest && (waiting.oldest->t0_us + timeout <= now)) {
+        gw_req *r = waiting.oldest;
+        wait_remove(r);
+        req_deadline(r);
+    }
+    if (waiting.oldest)
+        wait_arm();
 }
 
 static void copy_hdr(struct lws *wsi, enum lws_token_indexes t, char *dst, int len)
@@ -306,8 +379,7 @@ static int req_begin(struct http_pss *pss, struct lws *wsi, const char *uri)
              (unsigned long long)++gw_srv->next_req);
     r->counted = 1;
     gw_srv->inflight++;
-    lws_sul_schedule(gw_srv->ctx, 0, &r->deadline, req_deadline,
-                     (lws_usec_t)gw_srv->cfg.request_timeout_s * LWS_US_PER_SEC);
+    wait_add(r);
 
     r->method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)    ? GW_GET
                 : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? GW_POST

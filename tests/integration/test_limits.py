@@ -7,7 +7,8 @@ websocket ping after 1 s and hang-up after 2 s, a 2 s request deadline, no --tes
 - a fifth connection from the same address is refused, and accepted again once one closes;
 - an idle websocket that does not answer pings is dropped, one that answers stays;
 - a request whose body trickles in is answered 408 at its deadline, however steadily the
-  bytes come (the deadline is not re-armed per chunk);
+  bytes come (the deadline is not re-armed per chunk), and of several such requests each
+  at its own deadline, one of them leaving early;
 - the clock frame is refused without --test-clock."""
 
 import select
@@ -121,6 +122,47 @@ elapsed = time.monotonic() - t0
 s.close()
 check(answer.startswith(b"HTTP/1.1 408"), "a trickling body got %r" % answer[:60])
 check(elapsed < 4, "the deadline took %.1f s for a 2 s limit" % elapsed)
+
+# several trickling requests, one of them leaving early: each of the others gets its 408
+# at its own deadline, not at the first one's
+def trickling():
+    c = socket.create_connection(("127.0.0.1", P))
+    c.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 1000\r\n\r\n")
+    return c, time.monotonic()
+
+
+def trickle(socks, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for c in socks:
+            if c not in answers:
+                try:
+                    c.sendall(b" ")
+                except OSError:
+                    pass
+        ready, _, _ = select.select([c for c in socks if c not in answers], [], [], 0.2)
+        for c in ready:
+            answers[c] = (c.recv(4096), time.monotonic())
+        if len(answers) == len(socks):
+            return
+
+
+answers = {}
+first, t_first = trickling()
+trickle([first], 0.4)
+middle, _ = trickling()
+trickle([first, middle], 0.4)
+last, t_last = trickling()
+middle.close()
+trickle([first, last], 8)
+for c, t_start, name in ((first, t_first, "first"), (last, t_last, "last")):
+    got, at = answers.get(c, (b"", None))
+    check(got.startswith(b"HTTP/1.1 408"), "the %s waiting request got %r" % (name, got[:60]))
+    check(at is not None and 1.8 <= at - t_start < 4,
+          "the %s waiting request was answered %s s after it began, for a 2 s limit"
+          % (name, None if at is None else round(at - t_start, 2)))
+    c.close()
 
 code = srv.stop()
 srv.check_clean_exit(code)
