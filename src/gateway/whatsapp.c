@@ -70,6 +70,7 @@ int gw_route_wa_verify(gw_req *r)
  * compares byte for byte against that way of building it. */
 
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, after a cut text */
+#define PUT_LIT(b, lit) lk_buf_put(b, lit, sizeof lit - 1)
 
 /* s cut to max characters as a JSON string; 1 when it was cut. */
 static int put_cut(lk_buf *b, const char *s, size_t max)
@@ -125,7 +126,7 @@ static void put_choice_id(lk_buf *b, const lk_reply *r, int i)
         s = gw_wa_choice_id(id, r->question, s) == 0 ? id : NULL;
     if (!s)
         return;
-    lk_buf_puts(b, "\"id\":");
+    PUT_LIT(b, "\"id\":");
     gw_json_string(b, s, strlen(s));
     lk_buf_putc(b, ',');
 }
@@ -134,37 +135,41 @@ static void put_buttons(lk_buf *b, const lk_reply *r)
 {
     int i;
 
-    lk_buf_puts(b, "\"action\":{\"buttons\":[");
+    PUT_LIT(b, "\"action\":{\"buttons\":[");
     for (i = 0; i < r->nchoices; i++) {
-        lk_buf_puts(b, i ? ",{\"type\":\"reply\",\"reply\":{" : "{\"type\":\"reply\",\"reply\":{");
+        if (i)
+            lk_buf_putc(b, ',');
+        PUT_LIT(b, "{\"type\":\"reply\",\"reply\":{");
         put_choice_id(b, r, i);
-        lk_buf_puts(b, "\"title\":");
+        PUT_LIT(b, "\"title\":");
         put_cut(b, r->choices[i].title, WA_BUTTON_TITLE);
-        lk_buf_puts(b, "}}");
+        PUT_LIT(b, "}}");
     }
-    lk_buf_puts(b, "]}");
+    PUT_LIT(b, "]}");
 }
 
 static void put_list(lk_buf *b, const lk_reply *r)
 {
     int i;
 
-    lk_buf_puts(b, "\"action\":{\"button\":");
+    PUT_LIT(b, "\"action\":{\"button\":");
     put_cut(b, r->list_button, WA_BUTTON_TITLE);
-    lk_buf_puts(b, ",\"sections\":[{\"rows\":[");
+    PUT_LIT(b, ",\"sections\":[{\"rows\":[");
     for (i = 0; i < r->nchoices; i++) {
         const char *t = r->choices[i].title;
 
-        lk_buf_puts(b, i ? ",{" : "{");
+        if (i)
+            lk_buf_putc(b, ',');
+        lk_buf_putc(b, '{');
         put_choice_id(b, r, i);
-        lk_buf_puts(b, "\"title\":");
+        PUT_LIT(b, "\"title\":");
         if (put_cut(b, t, WA_ROW_TITLE)) { /* the whole title, under the cut one */
-            lk_buf_puts(b, ",\"description\":");
+            PUT_LIT(b, ",\"description\":");
             put_cut(b, t, WA_ROW_DESC);
         }
         lk_buf_putc(b, '}');
     }
-    lk_buf_puts(b, "]}]}");
+    PUT_LIT(b, "]}]}");
 }
 
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload)
@@ -174,25 +179,30 @@ int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *pay
     lk_buf *b = payload;
 
     (void)ctx;
-    lk_buf_puts(b, "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",");
+    PUT_LIT(b, "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",");
     /* a business-scoped user id is addressed as recipient, a phone number as to */
-    lk_buf_puts(b, gw_wa_is_phone(user) ? "\"to\":" : "\"recipient\":");
+    if (gw_wa_is_phone(user))
+        PUT_LIT(b, "\"to\":");
+    else
+        PUT_LIT(b, "\"recipient\":");
     gw_json_string(b, user, strlen(user));
     buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
     /* a list needs the flow's label for its button; without one it goes as text */
     if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY && (buttons || reply->list_button)) {
-        lk_buf_puts(b, buttons ? ",\"type\":\"interactive\",\"interactive\":{\"type\":\"button\""
-                               : ",\"type\":\"interactive\",\"interactive\":{\"type\":\"list\"");
-        lk_buf_puts(b, ",\"body\":{\"text\":");
+        PUT_LIT(b, ",\"type\":\"interactive\",\"interactive\":{\"type\":");
+        if (buttons)
+            PUT_LIT(b, "\"button\",\"body\":{\"text\":");
+        else
+            PUT_LIT(b, "\"list\",\"body\":{\"text\":");
         gw_json_string(b, reply->text, strlen(reply->text));
-        lk_buf_puts(b, "},");
+        PUT_LIT(b, "},");
         if (buttons)
             put_buttons(b, reply);
         else
             put_list(b, reply);
         lk_buf_putc(b, '}');
     } else {
-        lk_buf_puts(b, ",\"type\":\"text\",\"text\":{\"preview_url\":false,\"body\":");
+        PUT_LIT(b, ",\"type\":\"text\",\"text\":{\"preview_url\":false,\"body\":");
         if (chars > WA_TEXT_BODY)
             gw_log(GW_LOG_WARN, "whatsapp reply cut to 4096 characters", "chars=%zu", chars);
         put_cut(b, reply->text, WA_TEXT_BODY);
