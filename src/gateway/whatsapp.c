@@ -70,7 +70,7 @@ int gw_route_wa_verify(gw_req *r)
  * compares byte for byte against that way of building it. */
 
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, after a cut text */
-#define PUT_LIT(b, lit) lk_buf_put(b, lit, sizeof lit - 1)
+#define PUT_LIT(b, lit) lk_buf_put(b, lit, sizeof(lit) - 1)
 
 /* s cut to max characters as a JSON string; 1 when it was cut. */
 static int put_cut(lk_buf *b, const char *s, size_t max)
