@@ -154,9 +154,11 @@ int gw_json_put(lk_buf *b, const cJSON *item);
  * (choices only for a menu or list). The caller owns it; NULL on out of memory. */
 cJSON *gw_reply_json(const lk_reply *r, const char *type);
 
-/* Appends at most max code points of the valid UTF-8 s to b; when s is
- * longer, the last one kept is an ellipsis. */
-void gw_utf8_cut(lk_buf *b, const char *s, size_t max);
+/* Where s (valid UTF-8) is cut to at most max code points (max >= 1): 0 when
+ * it has no more than max, *keep then its length; 1 when it is longer: its
+ * first *keep bytes are kept (max - 1 code points at most, trailing spaces
+ * dropped) and an ellipsis (U+2026) follows them. */
+int gw_utf8_cut_len(const char *s, size_t max, size_t *keep);
 /* n random bytes as hex into out (2n + 1 bytes). */
 void gw_random_hex(char *out, size_t n);
 /* Wall clock (Unix ms) and a monotonic clock (microseconds). */
@@ -393,7 +395,8 @@ int gw_route_console(gw_req *r);
 int gw_route_healthz(gw_req *r); /* health.c */
 
 /* Renders one reply as a Graph API message body (lk_render_fn): to a phone number as
- * "to", to a business-scoped user id as "recipient". */
+ * "to", to a business-scoped user id as "recipient". Appends it to payload: 0, or -1 out
+ * of memory (payload then holds what it held before, its oom set). */
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload);
 /* The WhatsApp counters of what is not answered, in the Prometheus text. */
 void gw_wa_metrics_render(lk_buf *b);

@@ -3,6 +3,7 @@
  * clocks, random ids and text escapes. */
 #include "gw.h"
 
+#include <assert.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -139,24 +140,25 @@ static size_t seq_len(unsigned char c)
     return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
-void gw_utf8_cut(lk_buf *b, const char *s, size_t max)
+int gw_utf8_cut_len(const char *s, size_t max, size_t *keep)
 {
-    size_t i = 0, n = strlen(s), cp = 0, keep = 0;
+    size_t i = 0, n = strlen(s), cp = 0;
 
+    assert(max > 0);
     if (lk_utf8_len(s, n) <= max) {
-        lk_buf_put(b, s, n);
-        return;
+        *keep = n;
+        return 0;
     }
     while (i < n && cp + 1 < max) {
         i += seq_len((unsigned char)s[i]);
         cp++;
     }
-    keep = i > n ? n : i;
-    while (keep > 0 && s[keep - 1] == ' ')
-        keep--;
-    lk_buf_put(b, s, keep);
-    if (max > 0)
-        lk_buf_puts(b, "\xe2\x80\xa6"); /* … */
+    if (i > n)
+        i = n;
+    while (i > 0 && s[i - 1] == ' ')
+        i--;
+    *keep = i;
+    return 1;
 }
 
 void gw_random_hex(char *out, size_t n)

@@ -9,6 +9,7 @@
  * The outbox row's channel is "whatsapp:<phone_number_id>", so the payload
  * is exactly the Graph API body. */
 #include "gw.h"
+#include "wsframe.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -63,131 +64,157 @@ int gw_route_wa_verify(gw_req *r)
 
 /* ---- rendering replies as Graph API bodies --------------------------------------------- */
 
-static cJSON *cut_string(const char *s, size_t max)
+/* The body is written straight into the payload, with no tree in between: the
+ * bytes cJSON_PrintUnformatted gave for the object this built before (keys in
+ * this order, strings escaped by gw_json_string), which test_gw_wa_render
+ * compares byte for byte against that way of building it. */
+
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026, after a cut text */
+#define PUT_LIT(b, lit) lk_buf_put(b, lit, sizeof(lit) - 1)
+
+/* s cut to max characters as a JSON string; 1 when it was cut. */
+static int put_cut(lk_buf *b, const char *s, size_t max)
 {
-    lk_buf b = {0};
-    cJSON *j;
-    gw_utf8_cut(&b, s, max);
-    j = b.oom ? NULL : cJSON_CreateString(lk_buf_str(&b));
-    lk_buf_free(&b);
-    return j;
+    size_t keep;
+    int cut = gw_utf8_cut_len(s, max, &keep);
+
+    lk_buf_putc(b, '"');
+    gw_json_chars(b, s, keep);
+    if (cut)
+        lk_buf_put(b, ELLIPSIS, 3);
+    lk_buf_putc(b, '"');
+    return cut;
 }
 
-/* 1 when the titles of r stay distinct once cut to max characters (WhatsApp
- * refuses two buttons with the same title). */
+/* Whether two titles read the same once cut: a[0..ka) (then the ellipsis when ca)
+ * against b[0..kb) (and cb). */
+static int same_cut(const char *a, size_t ka, int ca, const char *b, size_t kb, int cb)
+{
+    if (ca > cb)
+        return same_cut(b, kb, cb, a, ka, ca);
+    /* a whole and b cut: a is b's kept bytes and an ellipsis */
+    return ka + 3 * (size_t)ca == kb + 3 * (size_t)cb && memcmp(a, b, kb) == 0 &&
+           (ca == cb || memcmp(a + kb, ELLIPSIS, 3) == 0);
+}
+
+/* 1 when the titles of r (at most WA_BUTTONS) stay distinct once cut to max
+ * characters (WhatsApp refuses two buttons with the same title). */
 static int titles_distinct(const lk_reply *r, size_t max)
 {
-    lk_buf a = {0}, b = {0};
-    int i, k, ok = 1;
+    size_t keep[WA_BUTTONS];
+    int cut[WA_BUTTONS], i, k;
 
-    for (i = 0; ok && i < r->nchoices; i++)
-        for (k = i + 1; ok && k < r->nchoices; k++) {
-            lk_buf_reset(&a);
-            lk_buf_reset(&b);
-            gw_utf8_cut(&a, r->choices[i].title, max);
-            gw_utf8_cut(&b, r->choices[k].title, max);
-            ok = strcmp(lk_buf_str(&a), lk_buf_str(&b)) != 0;
-        }
-    lk_buf_free(&a);
-    lk_buf_free(&b);
-    return ok;
+    for (i = 0; i < r->nchoices; i++)
+        cut[i] = gw_utf8_cut_len(r->choices[i].title, max, &keep[i]);
+    for (i = 0; i < r->nchoices; i++)
+        for (k = i + 1; k < r->nchoices; k++)
+            if (same_cut(r->choices[i].title, keep[i], cut[i], r->choices[k].title, keep[k],
+                         cut[k]))
+                return 0;
+    return 1;
 }
 
-/* The row or button id of choice i: it names the question it answers (parse.h). */
-static void add_choice_id(cJSON *o, const lk_reply *r, int i)
+/* "id":"...", of choice i: it names the question it answers (parse.h). Nothing
+ * when there is none to give: an id too long for gw_wa_choice_id, or a NULL id
+ * (fields the cJSON tree of before left out). */
+static void put_choice_id(lk_buf *b, const lk_reply *r, int i)
 {
     char id[GW_WA_ID_MAX + 1];
+    const char *s = r->choices[i].id;
 
-    if (!r->question)
-        cJSON_AddStringToObject(o, "id", r->choices[i].id);
-    else if (gw_wa_choice_id(id, r->question, r->choices[i].id) == 0)
-        cJSON_AddStringToObject(o, "id", id);
+    if (r->question)
+        s = gw_wa_choice_id(id, r->question, s) == 0 ? id : NULL;
+    if (!s)
+        return;
+    PUT_LIT(b, "\"id\":");
+    gw_json_string(b, s, strlen(s));
+    lk_buf_putc(b, ',');
 }
 
-static void add_buttons(cJSON *inter, const lk_reply *r)
+static void put_buttons(lk_buf *b, const lk_reply *r)
 {
-    cJSON *action = cJSON_AddObjectToObject(inter, "action");
-    cJSON *btns = action ? cJSON_AddArrayToObject(action, "buttons") : NULL;
     int i;
 
-    for (i = 0; btns && i < r->nchoices; i++) {
-        cJSON *b = cJSON_CreateObject(), *reply;
-        if (!b)
-            return;
-        cJSON_AddStringToObject(b, "type", "reply");
-        if ((reply = cJSON_AddObjectToObject(b, "reply"))) {
-            add_choice_id(reply, r, i);
-            cJSON_AddItemToObject(reply, "title", cut_string(r->choices[i].title, WA_BUTTON_TITLE));
-        }
-        cJSON_AddItemToArray(btns, b);
-    }
-}
-
-static void add_list(cJSON *inter, const lk_reply *r)
-{
-    cJSON *action = cJSON_AddObjectToObject(inter, "action"), *sections, *sec, *rows;
-    int i;
-
-    if (!action)
-        return;
-    cJSON_AddItemToObject(action, "button", cut_string(r->list_button, WA_BUTTON_TITLE));
-    if (!(sections = cJSON_AddArrayToObject(action, "sections")) || !(sec = cJSON_CreateObject()))
-        return;
-    cJSON_AddItemToArray(sections, sec);
-    if (!(rows = cJSON_AddArrayToObject(sec, "rows")))
-        return;
+    PUT_LIT(b, "\"action\":{\"buttons\":[");
     for (i = 0; i < r->nchoices; i++) {
-        cJSON *row = cJSON_CreateObject();
-        const char *t = r->choices[i].title;
-        if (!row)
-            return;
-        add_choice_id(row, r, i);
-        cJSON_AddItemToObject(row, "title", cut_string(t, WA_ROW_TITLE));
-        if (lk_utf8_len(t, strlen(t)) > WA_ROW_TITLE) /* the whole title, under the cut one */
-            cJSON_AddItemToObject(row, "description", cut_string(t, WA_ROW_DESC));
-        cJSON_AddItemToArray(rows, row);
+        if (i)
+            lk_buf_putc(b, ',');
+        PUT_LIT(b, "{\"type\":\"reply\",\"reply\":{");
+        put_choice_id(b, r, i);
+        PUT_LIT(b, "\"title\":");
+        put_cut(b, r->choices[i].title, WA_BUTTON_TITLE);
+        PUT_LIT(b, "}}");
     }
+    PUT_LIT(b, "]}");
+}
+
+static void put_list(lk_buf *b, const lk_reply *r)
+{
+    int i;
+
+    PUT_LIT(b, "\"action\":{\"button\":");
+    put_cut(b, r->list_button, WA_BUTTON_TITLE);
+    PUT_LIT(b, ",\"sections\":[{\"rows\":[");
+    for (i = 0; i < r->nchoices; i++) {
+        const char *t = r->choices[i].title;
+
+        if (i)
+            lk_buf_putc(b, ',');
+        lk_buf_putc(b, '{');
+        put_choice_id(b, r, i);
+        PUT_LIT(b, "\"title\":");
+        if (put_cut(b, t, WA_ROW_TITLE)) { /* the whole title, under the cut one */
+            PUT_LIT(b, ",\"description\":");
+            put_cut(b, t, WA_ROW_DESC);
+        }
+        lk_buf_putc(b, '}');
+    }
+    PUT_LIT(b, "]}]}");
 }
 
 int gw_wa_render(void *ctx, const char *user, const lk_reply *reply, lk_buf *payload)
 {
-    size_t chars = lk_utf8_len(reply->text, reply->len);
-    cJSON *o = cJSON_CreateObject(), *inter, *body;
-    int rc = -1, n = reply->nchoices, buttons;
+    size_t chars = lk_utf8_len(reply->text, reply->len), start = payload->len;
+    int n = reply->nchoices, buttons;
+    lk_buf *b = payload;
 
     (void)ctx;
-    if (!o)
-        return -1;
-    cJSON_AddStringToObject(o, "messaging_product", "whatsapp");
-    cJSON_AddStringToObject(o, "recipient_type", "individual");
+    PUT_LIT(b, "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",");
     /* a business-scoped user id is addressed as recipient, a phone number as to */
-    cJSON_AddStringToObject(o, gw_wa_is_phone(user) ? "to" : "recipient", user);
+    if (gw_wa_is_phone(user))
+        PUT_LIT(b, "\"to\":");
+    else
+        PUT_LIT(b, "\"recipient\":");
+    gw_json_string(b, user, strlen(user));
     buttons = n >= 1 && n <= WA_BUTTONS && titles_distinct(reply, WA_BUTTON_TITLE);
     /* a list needs the flow's label for its button; without one it goes as text */
     if (n >= 1 && n <= WA_ROWS && chars <= WA_INTERACTIVE_BODY && (buttons || reply->list_button)) {
-        cJSON_AddStringToObject(o, "type", "interactive");
-        if (!(inter = cJSON_AddObjectToObject(o, "interactive")))
-            goto done;
-        cJSON_AddStringToObject(inter, "type", buttons ? "button" : "list");
-        if ((body = cJSON_AddObjectToObject(inter, "body")))
-            cJSON_AddStringToObject(body, "text", reply->text);
+        PUT_LIT(b, ",\"type\":\"interactive\",\"interactive\":{\"type\":");
         if (buttons)
-            add_buttons(inter, reply);
+            PUT_LIT(b, "\"button\",\"body\":{\"text\":");
         else
-            add_list(inter, reply);
+            PUT_LIT(b, "\"list\",\"body\":{\"text\":");
+        gw_json_string(b, reply->text, strlen(reply->text));
+        PUT_LIT(b, "},");
+        if (buttons)
+            put_buttons(b, reply);
+        else
+            put_list(b, reply);
+        lk_buf_putc(b, '}');
     } else {
-        cJSON_AddStringToObject(o, "type", "text");
-        if (!(body = cJSON_AddObjectToObject(o, "text")))
-            goto done;
-        cJSON_AddFalseToObject(body, "preview_url");
+        PUT_LIT(b, ",\"type\":\"text\",\"text\":{\"preview_url\":false,\"body\":");
         if (chars > WA_TEXT_BODY)
             gw_log(GW_LOG_WARN, "whatsapp reply cut to 4096 characters", "chars=%zu", chars);
-        cJSON_AddItemToObject(body, "body", cut_string(reply->text, WA_TEXT_BODY));
+        put_cut(b, reply->text, WA_TEXT_BODY);
+        lk_buf_putc(b, '}');
     }
-    rc = gw_json_put(payload, o);
-done:
-    cJSON_Delete(o);
-    return rc;
+    lk_buf_putc(b, '}');
+    if (!b->oom)
+        return 0;
+    b->len = start; /* what it held before */
+    if (b->p)
+        b->p[b->len] = '\0';
+    return -1;
 }
 
 /* ---- notifications: POST /webhook/whatsapp ------------------------------------------------- */

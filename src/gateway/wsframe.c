@@ -11,17 +11,18 @@
 #define HEAD_ROOM 4 /* 0x81, 126, 16-bit length */
 
 /* Runs that need no escape are copied whole into room reserved for the rest
- * of the string, so a text costs one reserve and one copy per escape. */
-void gw_json_string(lk_buf *b, const char *s, size_t n)
+ * of the string, so a text costs one reserve and one copy per escape. The
+ * room kept past the end is one byte more than the text needs: the closing
+ * quote of gw_json_string. */
+void gw_json_chars(lk_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t i, run = 0;
     char *o;
 
-    if (lk_buf_reserve(b, n + 2) < 0)
+    if (lk_buf_reserve(b, n + 1) < 0)
         return;
     o = b->p + b->len;
-    *o++ = '"';
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
 
@@ -53,9 +54,17 @@ void gw_json_string(lk_buf *b, const char *s, size_t n)
     }
     memcpy(o, s + run, n - run);
     o += n - run;
-    *o++ = '"';
     *o = '\0';
     b->len = (size_t)(o - b->p);
+}
+
+void gw_json_string(lk_buf *b, const char *s, size_t n)
+{
+    if (lk_buf_reserve(b, n + 2) < 0)
+        return;
+    b->p[b->len++] = '"';
+    gw_json_chars(b, s, n);
+    lk_buf_putc(b, '"'); /* in the room gw_json_chars kept */
 }
 
 void gw_wsf_begin(gw_wsf *w, lk_buf *b)

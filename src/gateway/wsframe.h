@@ -43,8 +43,12 @@ int gw_wsf_done(lk_buf *b, int n, int dup);
 /* {"type":type} + "key":value when key is not NULL. */
 int gw_wsf_simple(lk_buf *b, const char *type, const char *key, const char *value);
 
-/* Appends s[0..n) as a JSON string, quotes included. Out of memory: b's oom
- * is set and b may end with part of the string. */
+/* Appends s[0..n) as a JSON string, quotes included, escaped as above (the
+ * WhatsApp payloads use it too). Out of memory: b's oom is set and b may end
+ * with part of the string. */
 void gw_json_string(lk_buf *b, const char *s, size_t n);
+/* The same without the quotes: what goes between them, for a string written
+ * in pieces. */
+void gw_json_chars(lk_buf *b, const char *s, size_t n);
 
 #endif
