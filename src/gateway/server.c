@@ -328,7 +328,10 @@ static struct lws_context *create_context(gw_server *s)
     info.iface = s->cfg.host;
     info.protocols = protocols;
     info.vhost_name = "loket";
-    info.timeout_secs = (unsigned int)s->cfg.request_timeout_s;
+    /* lws's own waits (for a body, among others) end a little after the
+     * request's deadline (http.c): at the same second they raced it and won
+     * at times, closing without the 408 */
+    info.timeout_secs = (unsigned int)s->cfg.request_timeout_s + 2;
     /* a head has request_timeout from its first byte (not re-armed per byte), on a
      * new connection as on a kept-alive one (http.c), which waits keepalive_idle
      * for that first byte */

@@ -7,8 +7,8 @@ websocket ping after 1 s and hang-up after 2 s, a 2 s request deadline, no --tes
 - a fifth connection from the same address is refused, and accepted again once one closes;
 - an idle websocket that does not answer pings is dropped, one that answers stays;
 - a request whose body trickles in is answered 408 at its deadline, however steadily the
-  bytes come (the deadline is not re-armed per chunk), and of several such requests each
-  at its own deadline, one of them leaving early;
+  bytes come (the deadline is not re-armed per chunk), one whose body never begins too,
+  and of several trickling requests each at its own deadline, one of them leaving early;
 - the clock frame is refused without --test-clock."""
 
 import select
@@ -148,7 +148,16 @@ def trickle(socks, seconds):
             return
 
 
+# a body that never begins gets its 408 too (lws's own wait for it ends later)
 answers = {}
+silent, t_silent = trickling()
+ready, _, _ = select.select([silent], [], [], 6)
+got = silent.recv(4096) if ready else b""
+waited = time.monotonic() - t_silent
+silent.close()
+check(got.startswith(b"HTTP/1.1 408") and 1.8 <= waited < 4,
+      "a request whose body never came got %r after %.1f s" % (got[:60], waited))
+
 first, t_first = trickling()
 trickle([first], 0.4)
 middle, _ = trickling()
