@@ -298,6 +298,10 @@ static void fill(gw_sender *s)
      * asked for and not started would wait for its lease */
     int want = lk_store_outbox_claims(s->store) ? s->nslots - s->busy : s->nslots;
 
+    /* without a token nothing can go: the replies wait in the outbox,
+     * unchanged, for a server started with one (said once at start) */
+    if (!s->cfg->wa_token)
+        return;
     /* the token was refused or the Graph API cannot be reached: nothing
      * goes, and the outbox is not read, until the pause ends */
     if ((wait = gw_sendpol_wait(s->pol, now_us)) > 0) {
@@ -533,6 +537,10 @@ lk_err gw_sender_start(const gw_config *cfg, gw_sender **out)
             return LK_ENOMEM;
         }
     curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->nslots);
+    if (!cfg->wa_token)
+        gw_log(GW_LOG_WARN,
+               "LOKET_WA_TOKEN is not set: WhatsApp replies wait in the outbox for a start with it",
+               NULL);
     if (gw_thread_store_open(cfg, 0, &s->store) != LK_OK ||
         pthread_create(&s->th, NULL, sender_main, s)) {
         sender_free(s);

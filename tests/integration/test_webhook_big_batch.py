@@ -3,7 +3,7 @@
 other connection for seconds. A body is now taken batch_per_turn messages per turn of the
 loop: while a big body is being handled, other requests are answered (here /metrics, seen
 half-way through the body), and the body's 200 comes only after its last message
-committed."""
+committed. Without LOKET_WA_TOKEN the replies wait in the outbox untouched."""
 
 import threading
 
@@ -48,6 +48,13 @@ check(mid, "no other request was answered while the body was handled (saw %r)"
       % sorted(set(n - before for n in seen))[:10])
 st, _, _ = lkt.http(srv.port, "GET", "/healthz")
 check(st == 200, "/healthz answered %d" % st)
+# without a token the replies wait as they were (no attempt, no retry written), said once
+pending, tried = srv.db_query("SELECT count(*), coalesce(sum(attempts), 0) FROM outbox "
+                              "WHERE sent_ms IS NULL")[0]
+check(pending >= N and tried == 0, "%d replies waiting, %d attempts made" % (pending, tried))
 srv.check_clean_exit(srv.stop())
+log = srv.log_text()
+check(log.count("LOKET_WA_TOKEN is not set") == 1 and "will retry" not in log,
+      "the missing token was logged %d times" % log.count("LOKET_WA_TOKEN is not set"))
 print("ok: %d messages in one body; /metrics answered %d times while it was handled (first at %d)"
       % (N, len(mid), mid[0]))
