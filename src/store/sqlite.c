@@ -139,6 +139,13 @@ static const char *const migrations[] = {
  * log reset after one is not cut and grown again each time. */
 #define WAL_KEEP_BYTES (8 * 1024 * 1024)
 
+/* The page size of a new database (open): half of SQLite's 4096, which the
+ * webhook benchmark measured at 14.6-15.1k messages/s against 13.9-14.3k,
+ * with 12.0 KB written per message instead of 18.5 (websocket messages, a
+ * session row and two log rows each, alike). A session of up to about 2 KB
+ * still fits in its page. */
+#define DB_PAGE_BYTES "2048"
+
 /* ---- statements prepared at open ----------------------------------------- */
 static const char *const stmt_sql[ST__N] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -381,6 +388,11 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
     /* The first statement is the first read of the file: a file that is
      * not a database fails here. */
     if (!mem) {
+        /* A new database gets pages of DB_PAGE_BYTES (an existing one keeps
+         * its own): most of what a message writes is a row or index entry
+         * of a few dozen bytes in a page of its user (sessions, seen,
+         * outbox_user), and each such page goes to the WAL whole. */
+        sqlite3_exec(q->db, "PRAGMA page_size = " DB_PAGE_BYTES, NULL, NULL, NULL);
         if (query1(q->db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode) != SQLITE_OK) {
             open_fail(q, path, diag, "cannot switch to WAL mode");
             goto fail;

@@ -348,6 +348,7 @@ static void test_wal_limit(void)
         CHECK_INT(sqlite3_step(st), SQLITE_ROW);
         t0 = now_s();
         for (i = 0; i < 200; i++) {
+            memset(blob, 'a' + i % 26, sizeof blob); /* every page of it written again */
             CHECK_INT(lk_store_begin(s), LK_OK);
             CHECK_INT(lk_store_save(s, "ws", "u0", blob, sizeof blob, 1000 + i), LK_OK);
             CHECK_INT(lk_store_commit(s), LK_OK);
@@ -372,6 +373,7 @@ static void test_wal_limit(void)
     o.wal_limit = 0;
     CHECK_INT(lk_store_open(p, &o, &plain, &diag), LK_OK);
     for (i = 0; i < 400 && plain; i++) {
+        memset(blob, 'a' + i % 26, sizeof blob);
         CHECK_INT(lk_store_begin(plain), LK_OK);
         CHECK_INT(lk_store_save(plain, "ws", "same", blob, sizeof blob, i), LK_OK);
         CHECK_INT(lk_store_commit(plain), LK_OK);

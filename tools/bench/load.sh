@@ -9,7 +9,8 @@
 #
 # The server gets a new database in a temporary directory on the disk of /tmp (or
 # $LOKET_BENCH_DIR), the per-sender rate limit and the per-address connection cap raised
-# out of the way (the load comes from one address), and a closed port as its Graph API.
+# out of the way (the load comes from one address), and a closed port as its Graph API
+# with no LOKET_WA_TOKEN: WhatsApp replies wait in the outbox, none is sent.
 # LOKET_BENCH_SERVER_CPU and LOKET_BENCH_LOAD_CPU choose the cores (0 and 1). With perf
 # (Debian's linux-perf, optional) it also counts the server's fdatasync and fsync calls
 # during the run: messages per sync, what the kernel saw of the commits.
