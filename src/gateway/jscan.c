@@ -88,9 +88,9 @@ static size_t strtod_len(const unsigned char *p, size_t n)
 
 static int number(scan *c)
 {
-    size_t i = c->pos, lim = c->n - c->pos < 63 ? c->n : c->pos + 63, k;
+    size_t i = c->pos, k;
 
-    while (i < lim && is_num_char(c->s[i]))
+    while (i < c->n && is_num_char(c->s[i]))
         i++;
     if (!(k = strtod_len(c->s + c->pos, i - c->pos)))
         return -1;
@@ -263,7 +263,7 @@ int gw_js_open(const char *s, size_t n, gw_jv *root, char *why, size_t whylen)
     for (end = c.pos; end < n && rfc_ws((unsigned char)s[end]); end++)
         ;
     if (end < n)
-        return refuse(s, n, 0, GW_JSON_AFTER, c.pos, why, whylen);
+        return refuse(s, n, 0, GW_JSON_AFTER, end, why, whylen);
     if (s[start] != '{')
         return refuse(s, n, 0, GW_JSON_NOT_OBJECT, 0, why, whylen);
     *root = s + start;
@@ -465,18 +465,12 @@ gw_jv gw_js_next(gw_jv el)
     return *p == ',' ? skip_ws(p + 1) : NULL;
 }
 
-/* cJSON's number: the characters it copies (at most 63), read by strtod. */
+/* cJSON's number: strtod of its characters. In a checked text strtod stops where the
+ * number does (the byte after it is white space, ',', ']' or '}'), so it reads the
+ * text itself. */
 double gw_js_double(gw_jv num)
 {
-    char buf[64];
-    size_t i;
-
-    if (gw_js_type(num) != GW_JS_NUMBER)
-        return 0;
-    for (i = 0; i < 63 && is_num_char((unsigned char)num[i]); i++)
-        buf[i] = num[i];
-    buf[i] = '\0';
-    return strtod(buf, NULL);
+    return gw_js_type(num) == GW_JS_NUMBER ? strtod(num, NULL) : 0;
 }
 
 int gw_js_int(gw_jv num)

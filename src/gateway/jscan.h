@@ -4,9 +4,9 @@
  * value. The WhatsApp notifications (parse_wa.c) are read this way; the other
  * channels keep cJSON.
  *
- * It accepts exactly the texts gw_json_parse accepts (cJSON 1.7's grammar:
- * bytes up to 0x20 count as white space, a number is what strtod reads of up
- * to 63 characters of [0-9+-eE.] starting with '-' or a digit, control
+ * It accepts exactly the texts gw_json_parse accepts (the grammar of Debian 12's cJSON 1.7.15:
+ * bytes up to 0x20 count as white space, a number is what strtod reads of a
+ * run of [0-9+-eE.] starting with '-' or a digit, control
  * characters and any byte >= 0x80 may stand in a string, a UTF-8 byte order
  * mark may lead), with the same reasons, byte offsets included, and the same
  * strings after gw_json_mark (\u0000 as six 0xFF bytes, a lone surrogate as
