@@ -15,6 +15,7 @@ typedef struct scan {
     const unsigned char *s;
     size_t n, pos; /* pos: where cJSON's offset would be */
     int depth, deep;
+    gw_js_doc *d; /* its index */
 } scan;
 
 /* Bytes a string's fast loop stops at. */
@@ -158,11 +159,15 @@ static int enter(scan *c)
  * the bracket, a step back before the first element, then element, white space, ',' */
 static int container(scan *c)
 {
-    int obj = c->s[c->pos] == '{';
+    int obj = c->s[c->pos] == '{', k = -1;
     unsigned char close = obj ? '}' : ']';
 
     if (enter(c) < 0)
         return -1;
+    if (c->d->nc < GW_JS_INDEX && c->pos <= UINT32_MAX - 1) {
+        k = c->d->nc++;
+        c->d->start[k] = (uint32_t)c->pos;
+    }
     c->pos++;
     ws(c);
     if (c->pos < c->n && c->s[c->pos] == close)
@@ -193,6 +198,8 @@ static int container(scan *c)
 done:
     c->depth--;
     c->pos++;
+    if (k >= 0)
+        c->d->end[k] = (uint32_t)c->pos;
     return 0;
 }
 
@@ -246,12 +253,15 @@ static int refuse(const char *s, size_t n, int deep, enum gw_json_fault f, size_
     return -1;
 }
 
-int gw_js_open(const char *s, size_t n, gw_jv *root, char *why, size_t whylen)
+int gw_js_open(gw_js_doc *d, const char *s, size_t n, char *why, size_t whylen)
 {
-    scan c = {(const unsigned char *)s, n, 0, 0, 0};
+    scan c = {(const unsigned char *)s, n, 0, 0, 0, d};
     size_t start, end;
 
-    *root = NULL;
+    d->s = s;
+    d->n = n;
+    d->root = NULL;
+    d->nc = 0;
     if (!n)
         return refuse(s, n, 0, GW_JSON_SYNTAX, 0, why, whylen);
     if (n >= 5 && !memcmp(s, "\xEF\xBB\xBF", 3))
@@ -266,7 +276,7 @@ int gw_js_open(const char *s, size_t n, gw_jv *root, char *why, size_t whylen)
         return refuse(s, n, 0, GW_JSON_AFTER, end, why, whylen);
     if (s[start] != '{')
         return refuse(s, n, 0, GW_JSON_NOT_OBJECT, 0, why, whylen);
-    *root = s + start;
+    d->root = s + start;
     return 0;
 }
 
@@ -292,8 +302,29 @@ static const char *skip_string(const char *p)
     }
 }
 
-static const char *skip_value(const char *p)
+/* Where the container at p ends, from the index; NULL when it is not there. */
+static const char *indexed_end(const gw_js_doc *d, const char *p)
 {
+    uint32_t off = (uint32_t)(p - d->s);
+    int lo = 0, hi = d->nc - 1, mid;
+
+    if (!d->nc || off > d->start[hi])
+        return NULL;
+    while (lo <= hi) {
+        mid = (lo + hi) / 2;
+        if (d->start[mid] == off)
+            return d->s + d->end[mid];
+        if (d->start[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+static const char *skip_value(const gw_js_doc *d, const char *p)
+{
+    const char *e;
     int depth = 0;
 
     switch (*p) {
@@ -302,7 +333,10 @@ static const char *skip_value(const char *p)
     case 'n': return p + 4;
     case 'f': return p + 5;
     case '{':
-    case '[': break;
+    case '[':
+        if ((e = indexed_end(d, p)))
+            return e;
+        break;
     default:
         while (is_num_char((unsigned char)*p))
             p++;
@@ -412,7 +446,7 @@ static int key_is(const char *p, const char *name)
     }
 }
 
-void gw_js_get_keys(gw_jv obj, const char *const *keys, int n, gw_jv *vals)
+void gw_js_get_keys(const gw_js_doc *d, gw_jv obj, const char *const *keys, int n, gw_jv *vals)
 {
     const char *p, *v;
     int i, found = 0;
@@ -431,17 +465,17 @@ void gw_js_get_keys(gw_jv obj, const char *const *keys, int n, gw_jv *vals)
                 break;
             }
         }
-        p = skip_ws(skip_value(v));
+        p = skip_ws(skip_value(d, v));
         if (*p != ',')
             return;
         p = skip_ws(p + 1);
     }
 }
 
-gw_jv gw_js_get(gw_jv obj, const char *key)
+gw_jv gw_js_get(const gw_js_doc *d, gw_jv obj, const char *key)
 {
     gw_jv v;
-    gw_js_get_keys(obj, &key, 1, &v);
+    gw_js_get_keys(d, obj, &key, 1, &v);
     return v;
 }
 
@@ -455,13 +489,13 @@ gw_jv gw_js_first(gw_jv arr)
     return *p == ']' ? NULL : p;
 }
 
-gw_jv gw_js_next(gw_jv el)
+gw_jv gw_js_next(const gw_js_doc *d, gw_jv el)
 {
     const char *p;
 
     if (!el)
         return NULL;
-    p = skip_ws(skip_value(el));
+    p = skip_ws(skip_value(d, el));
     return *p == ',' ? skip_ws(p + 1) : NULL;
 }
 

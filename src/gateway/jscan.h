@@ -17,6 +17,7 @@
 #define LOKET_GW_JSCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A value of a text gw_js_open accepted: its first byte, or NULL for none. Every
  * function below takes NULL and gives NULL (or 0) for it. */
@@ -33,23 +34,37 @@ enum gw_js_type {
     GW_JS_NULL,
 };
 
+/* A checked text. The check notes where each of the first GW_JS_INDEX arrays and objects
+ * ends, so that the walk steps over them without reading them again (the outer ones
+ * open first: a body's big lists are among them); any later one is read through. */
+#define GW_JS_INDEX 64
+typedef struct gw_js_doc {
+    const char *s;
+    size_t n;
+    gw_jv root;
+    int nc;                      /* containers in the index */
+    uint32_t start[GW_JS_INDEX]; /* offsets of their brackets, in increasing order */
+    uint32_t end[GW_JS_INDEX];   /* and of the byte after each one's closing bracket */
+} gw_js_doc;
+
 /* Checks that s[0..n) is one JSON object (the checks and reasons of gw_json_parse: nested
- * at most GW_MAX_JSON_DEPTH deep, no NUL byte, nothing after the value). 0 with *root
- * the object; -1 with a reason in why. The values borrow s: it must outlive them. */
-int gw_js_open(const char *s, size_t n, gw_jv *root, char *why, size_t whylen);
+ * at most GW_MAX_JSON_DEPTH deep, no NUL byte, nothing after the value). 0 with d filled
+ * (d->root the object); -1 with a reason in why. d and its values borrow s: it must
+ * outlive them. */
+int gw_js_open(gw_js_doc *d, const char *s, size_t n, char *why, size_t whylen);
 
 enum gw_js_type gw_js_type(gw_jv v);
 
 /* The value of obj's first member named key (as cJSON_GetObjectItemCaseSensitive: the
  * decoded key compared byte for byte), or NULL, also when obj is not an object. */
-gw_jv gw_js_get(gw_jv obj, const char *key);
+gw_jv gw_js_get(const gw_js_doc *d, gw_jv obj, const char *key);
 /* gw_js_get of each of keys[0..n) (distinct names) into vals, in one pass over obj. */
-void gw_js_get_keys(gw_jv obj, const char *const *keys, int n, gw_jv *vals);
+void gw_js_get_keys(const gw_js_doc *d, gw_jv obj, const char *const *keys, int n, gw_jv *vals);
 
 /* The first element of the array arr, or NULL (also when arr is not an array). */
 gw_jv gw_js_first(gw_jv arr);
 /* The element after el in its array, or NULL after the last. */
-gw_jv gw_js_next(gw_jv el);
+gw_jv gw_js_next(const gw_js_doc *d, gw_jv el);
 
 /* A number's value as cJSON has it: valuedouble, and valueint (saturated to int). */
 double gw_js_double(gw_jv num);

@@ -188,6 +188,7 @@ typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
  * "\0" (len 1) and a lone surrogate makes it invalid UTF-8, both of which
  * lk_inbound_check refuses; anywhere else (a contact's name) it is ignored. */
 typedef struct gw_wa_iter {
+    gw_js_doc doc; /* the checked body */
     /* positions in the body, which must outlive the iterator (it is read in place) */
     gw_jv entry, change, item;
     gw_jv lists[3];   /* the change's value.messages, .statuses and .errors */

@@ -150,12 +150,12 @@ static int message_input(gw_wa_iter *it, const gw_jv *m, const char *type, gw_wa
     size_t k;
 
     if (!strcmp(type, "text")) {
-        ev->text = str(it, gw_js_get(m[M_TEXT], "body"));
+        ev->text = str(it, gw_js_get(&it->doc, m[M_TEXT], "body"));
         return ev->text ? 0 : -1;
     }
     if (!strcmp(type, "interactive")) {
-        gw_js_get_keys(m[M_INTERACTIVE], reply_keys, 2, r);
-        gw_js_get_keys(r[0] ? r[0] : r[1], tap_keys, 2, r);
+        gw_js_get_keys(&it->doc, m[M_INTERACTIVE], reply_keys, 2, r);
+        gw_js_get_keys(&it->doc, r[0] ? r[0] : r[1], tap_keys, 2, r);
         if (!(id = str(it, r[0])))
             return -1; /* a flow's reply (nfm_reply) and the like */
         tap_id(ev, id);
@@ -163,7 +163,7 @@ static int message_input(gw_wa_iter *it, const gw_jv *m, const char *type, gw_wa
         return 0;
     }
     if (!strcmp(type, "button")) { /* a quick reply of a template: its payload is text */
-        gw_js_get_keys(m[M_BUTTON], button_keys, 2, r);
+        gw_js_get_keys(&it->doc, m[M_BUTTON], button_keys, 2, r);
         if (!(ev->text = str(it, r[0])))
             ev->text = str(it, r[1]);
         return ev->text ? 0 : -1;
@@ -171,7 +171,7 @@ static int message_input(gw_wa_iter *it, const gw_jv *m, const char *type, gw_wa
     for (k = 0; k < sizeof media_types / sizeof *media_types; k++) {
         if (strcmp(type, media_types[k]))
             continue;
-        gw_js_get_keys(m[M_MEDIA + k], media_keys, 4, r);
+        gw_js_get_keys(&it->doc, m[M_MEDIA + k], media_keys, 4, r);
         ev->media_type = media_types[k];
         if (k == 1 && gw_js_type(r[0]) == GW_JS_TRUE)
             ev->media_type = "voice";
@@ -196,7 +196,7 @@ static void error_fields(gw_wa_iter *it, gw_jv e, gw_wa_event *ev)
     static const char *const keys[] = {"code", "title"};
     gw_jv v[2];
 
-    gw_js_get_keys(e, keys, 2, v);
+    gw_js_get_keys(&it->doc, e, keys, 2, v);
     ev->has_code = gw_js_type(v[0]) == GW_JS_NUMBER;
     ev->code = ev->has_code ? gw_js_int(v[0]) : 0;
     ev->error_title = str(it, v[1]);
@@ -215,7 +215,7 @@ static void first_error(gw_wa_iter *it, gw_jv errs, gw_wa_event *ev)
 static const char *group_of(gw_wa_iter *it, const gw_jv *m)
 {
     const char *g = str(it, m[M_GROUP]);
-    return g ? g : str(it, gw_js_get(m[M_CONTEXT], "group_id"));
+    return g ? g : str(it, gw_js_get(&it->doc, m[M_CONTEXT], "group_id"));
 }
 
 /* A message's timestamp: Unix seconds as a string of digits (or a number).
@@ -245,7 +245,7 @@ static void wa_message(gw_wa_iter *it, gw_jv item, gw_wa_event *ev)
     gw_jv m[M_N];
     const char *user;
 
-    gw_js_get_keys(item, msg_keys, M_N, m);
+    gw_js_get_keys(&it->doc, item, msg_keys, M_N, m);
     ev->pnid = it->pnid;
     ev->from = str(it, m[M_FROM]);
     if (!ev->from && bsuid_ok(user = str(it, m[M_FROM_USER]))) {
@@ -277,7 +277,7 @@ static void wa_status(gw_wa_iter *it, gw_jv st, gw_wa_event *ev)
     static const char *const keys[] = {"id", "status", "errors"};
     gw_jv v[3];
 
-    gw_js_get_keys(st, keys, 3, v);
+    gw_js_get_keys(&it->doc, st, keys, 3, v);
     ev->kind = GW_WA_STATUS;
     ev->pnid = it->pnid;
     ev->id = str(it, v[0]);
@@ -300,9 +300,9 @@ static void change_begin(gw_wa_iter *it)
     static const char *const keys[] = {"messages", "statuses", "errors", "metadata"};
     gw_jv v[4];
 
-    gw_js_get_keys(gw_js_get(it->change, "value"), keys, 4, v);
+    gw_js_get_keys(&it->doc, gw_js_get(&it->doc, it->change, "value"), keys, 4, v);
     memcpy(it->lists, v, sizeof it->lists);
-    it->pnid = str(it, gw_js_get(v[3], "phone_number_id"));
+    it->pnid = str(it, gw_js_get(&it->doc, v[3], "phone_number_id"));
     it->phase = 0;
     it->item = gw_js_first(it->lists[0]);
 }
@@ -311,8 +311,8 @@ static void change_begin(gw_wa_iter *it)
 static void first_change(gw_wa_iter *it)
 {
     it->change = NULL;
-    while (it->entry && !(it->change = gw_js_first(gw_js_get(it->entry, "changes"))))
-        it->entry = gw_js_next(it->entry);
+    while (it->entry && !(it->change = gw_js_first(gw_js_get(&it->doc, it->entry, "changes"))))
+        it->entry = gw_js_next(&it->doc, it->entry);
     it->phase = 0;
     it->item = NULL;
     if (it->change)
@@ -330,22 +330,20 @@ static void next_list(gw_wa_iter *it)
         it->item = gw_js_first(it->lists[it->phase]);
         return;
     }
-    if ((next = gw_js_next(it->change))) {
+    if ((next = gw_js_next(&it->doc, it->change))) {
         it->change = next;
         change_begin(it);
         return;
     }
-    it->entry = gw_js_next(it->entry);
+    it->entry = gw_js_next(&it->doc, it->entry);
     first_change(it);
 }
 
 int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms, gw_wa_iter *it,
                char *why, size_t whylen)
 {
-    gw_jv root;
-
     memset(it, 0, sizeof *it);
-    if (gw_js_open(body, len, &root, why, whylen) < 0)
+    if (gw_js_open(&it->doc, body, len, why, whylen) < 0)
         return -1;
     /* every string of the body fits, decoded, in as many bytes as the body */
     if (!(it->arena.p = malloc(len + 1))) {
@@ -355,7 +353,7 @@ int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms,
     it->arena.cap = len + 1;
     it->now_ms = now_ms;
     it->max_age_ms = max_age_ms;
-    it->entry = gw_js_first(gw_js_get(root, "entry"));
+    it->entry = gw_js_first(gw_js_get(&it->doc, it->doc.root, "entry"));
     first_change(it);
     return 0;
 }
@@ -370,7 +368,7 @@ int gw_wa_next(gw_wa_iter *it, gw_wa_event *ev)
         next_list(it);
     }
     item = it->item;
-    it->item = gw_js_next(item);
+    it->item = gw_js_next(&it->doc, item);
     memset(ev, 0, sizeof *ev);
     if (it->phase == 0)
         wa_message(it, item, ev);

@@ -120,8 +120,8 @@ static void test_truncated(void)
  * so that each comes at every fourth byte. */
 static void test_replaced(void)
 {
-    static const char subst[] = {'"', '\\', '{', '}', '[', ']', ',', ':', ' ', '0', '-',
-                                 'e', 'u', 'x', 'n', '\x01', '\0', '\xff', '\x80', '\xc3'};
+    static const char subst[] = {'"', '\\', '{', '}', '[', ']',    ',',  ':',    ' ',    '0',
+                                 '-', 'e',  'u', 'x', 'n', '\x01', '\0', '\xff', '\x80', '\xc3'};
     char buf[16384];
     int i;
     size_t k, j;
@@ -146,15 +146,55 @@ static void test_replaced(void)
 static void test_edits(void)
 {
     static const char *const tokens[] = {
-        "\\u0000",  "\\ud800",   "\\udc00", "\\ud83d\\ude00", "\\ud800\\u0041", "\\u00e9",
-        "\\\"",     "\\\\",      "\\/",     "\\x",            "\\u12",          "\"",
-        "{",        "}",         "[",       "]",              ",",              ":",
-        "1e400",    "-0.5e-3",   "01",      "1.",             "-",              "1e",
-        "1E+2",     "2147483648", "-2147483649", "1e+",       "\xff",           "\xc3\xa9",
-        "\xed\xa0\x80", "\x01",  "\xef\xbb\xbf", "null",       "true",           "false",
-        "nul",      "\"x\":1",   "[1,2]",   "{}",             "\t\r\n ",        "\x7f",
+        "\\u0000",
+        "\\ud800",
+        "\\udc00",
+        "\\ud83d\\ude00",
+        "\\ud800\\u0041",
+        "\\u00e9",
+        "\\\"",
+        "\\\\",
+        "\\/",
+        "\\x",
+        "\\u12",
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "1e400",
+        "-0.5e-3",
+        "01",
+        "1.",
+        "-",
+        "1e",
+        "1E+2",
+        "2147483648",
+        "-2147483649",
+        "1e+",
+        "\xff",
+        "\xc3\xa9",
+        "\xed\xa0\x80",
+        "\x01",
+        "\xef\xbb\xbf",
+        "null",
+        "true",
+        "false",
+        "nul",
+        "\"x\":1",
+        "[1,2]",
+        "{}",
+        "\t\r\n ",
+        "\x7f",
         "123456789012345678901234567890123456789012345678901234567890123456789",
-        "-.5",      "+1",        ".5",      "1.5.3",          "0x10",           "\"code\":\"1\"",
+        "-.5",
+        "+1",
+        ".5",
+        "1.5.3",
+        "0x10",
+        "\"code\":\"1\"",
     };
     char buf[20000];
     unsigned long long seed = 42;
@@ -208,9 +248,9 @@ static void test_cases(void)
         WA_HEAD "\"\\x\"" WA_TAIL,
         WA_HEAD "\"\\u12\"" WA_TAIL,
         WA_HEAD "\"\\" WA_TAIL,
-        WA_HEAD "\"\xff\xfe\xc3\x28\xed\xa0\x80\"" WA_TAIL,       /* invalid UTF-8 */
-        WA_HEAD "\"tab\there\x01\x1f\"" WA_TAIL,                  /* control characters */
-        WA_HEAD "\"a\",\"body\":\"second\"" WA_TAIL,             /* a duplicate key: the first */
+        WA_HEAD "\"\xff\xfe\xc3\x28\xed\xa0\x80\"" WA_TAIL,     /* invalid UTF-8 */
+        WA_HEAD "\"tab\there\x01\x1f\"" WA_TAIL,                /* control characters */
+        WA_HEAD "\"a\",\"body\":\"second\"" WA_TAIL,            /* a duplicate key: the first */
         WA_HEAD "\"x\"},\"text\":{\"body\":\"second\"" WA_TAIL, /* a duplicate object */
         WA_HEAD "1e5" WA_TAIL,
         WA_HEAD "\"x\"" WA_TAIL " ",
@@ -221,7 +261,8 @@ static void test_cases(void)
         "\x01\x02 " WA_HEAD "\"lead\"" WA_TAIL,
         "{\"entry\":[{\"changes\":[{\"value\":{\"metadata\":{\"phone_number_id\":\"1\"},"
         "\"statuses\":[{\"id\":\"s\",\"status\":\"failed\",\"errors\":[{\"code\":1e400,"
-        "\"title\":\"t\"}]},{\"errors\":[{\"code\":-1e400}]},{\"errors\":[{\"code\":2147483647.9}]},"
+        "\"title\":\"t\"}]},{\"errors\":[{\"code\":-1e400}]},{\"errors\":[{\"code\":2147483647.9}]}"
+        ","
         "{\"errors\":[{\"code\":-2147483649}]},{\"errors\":[{\"code\":12.9}]},"
         "{\"errors\":[{\"code\":1E+2}]},{\"errors\":[{\"code\":-0}]},{\"errors\":[7]},"
         "{\"errors\":[{\"code\":"
@@ -265,7 +306,8 @@ static void test_cases(void)
         "{}",
         "{} {}",
         "{\"entry\":{}}",
-        "{\"entry\":[1,\"x\",null,[],{\"changes\":[5,{\"value\":[]},{\"value\":{\"messages\":{}}}]}]}",
+        "{\"entry\":[1,\"x\",null,[],{\"changes\":[5,{\"value\":[]},{\"value\":{\"messages\":{}}}]}"
+        "]}",
         "{\"entry\":[{\"changes\":[{\"value\":{\"messages\":[1,\"x\",[],{}],\"statuses\":[1,{}],"
         "\"errors\":[null,{\"code\":\"1\"}],\"metadata\":{\"phone_number_id\":12}}}]}]}",
         "{\"en\\u0074ry\":[{\"changes\":[{\"value\":{\"statuses\":[{\"id\":\"esc\"}]}}]}]}",
@@ -323,48 +365,102 @@ static void test_walk(void)
                             "\"s\" ], \"dup\":1, \"dup\":2, \"n\":-12.5e1, \"big\":1e400,"
                             "\"t\":true, \"f\":false, \"z\":null, \"\\u0000\":3, \"e\":{}}";
     static const char *const keys[] = {"dup", "n", "nope", "t"};
+    gw_js_doc d;
     gw_jv root, v, el, vals[4];
     char why[128], mem[64];
     gw_js_arena a = {mem, sizeof mem, 0};
     const char *str;
 
-    CHECK_INT(gw_js_open(s, strlen(s), &root, why, sizeof why), 0);
+    CHECK_INT(gw_js_open(&d, s, strlen(s), why, sizeof why), 0);
+    root = d.root;
     CHECK_INT(gw_js_type(root), GW_JS_OBJECT);
-    v = gw_js_get(root, "a");
+    v = gw_js_get(&d, root, "a");
     CHECK_INT(gw_js_type(v), GW_JS_ARRAY);
     el = gw_js_first(v);
     CHECK_INT(gw_js_int(el), 1);
-    el = gw_js_next(el);
+    el = gw_js_next(&d, el);
     CHECK_INT(gw_js_type(el), GW_JS_OBJECT);
-    str = gw_js_str(gw_js_get(el, "key"), &a);
+    str = gw_js_str(gw_js_get(&d, el, "key"), &a);
     CHECK_STR(str, "v\n\xc3\xa9\xf0\x9f\x98\x80");
-    CHECK(gw_js_get(el, "ke") == NULL && gw_js_get(el, "keyy") == NULL);
-    el = gw_js_next(el);
+    CHECK(gw_js_get(&d, el, "ke") == NULL && gw_js_get(&d, el, "keyy") == NULL);
+    el = gw_js_next(&d, el);
     CHECK_STR(gw_js_str(el, &a), "s");
-    CHECK(gw_js_next(el) == NULL);
-    gw_js_get_keys(root, keys, 4, vals);
+    CHECK(gw_js_next(&d, el) == NULL);
+    gw_js_get_keys(&d, root, keys, 4, vals);
     CHECK_INT(gw_js_int(vals[0]), 1); /* the first of duplicates, as cJSON */
     CHECK(gw_js_double(vals[1]) == -125.0);
     CHECK(vals[2] == NULL);
     CHECK_INT(gw_js_type(vals[3]), GW_JS_TRUE);
-    CHECK_INT(gw_js_int(gw_js_get(root, "big")), 2147483647);
-    CHECK_INT(gw_js_type(gw_js_get(root, "f")), GW_JS_FALSE);
-    CHECK_INT(gw_js_type(gw_js_get(root, "z")), GW_JS_NULL);
-    CHECK(gw_js_first(gw_js_get(root, "e")) == NULL); /* not an array */
-    CHECK(gw_js_get(gw_js_get(root, "a"), "a") == NULL); /* not an object */
-    CHECK(gw_js_str(gw_js_get(root, "n"), &a) == NULL);  /* not a string */
-    CHECK(gw_js_get(NULL, "a") == NULL && gw_js_first(NULL) == NULL && gw_js_next(NULL) == NULL);
+    CHECK_INT(gw_js_int(gw_js_get(&d, root, "big")), 2147483647);
+    CHECK_INT(gw_js_type(gw_js_get(&d, root, "f")), GW_JS_FALSE);
+    CHECK_INT(gw_js_type(gw_js_get(&d, root, "z")), GW_JS_NULL);
+    CHECK(gw_js_first(gw_js_get(&d, root, "e")) == NULL);        /* not an array */
+    CHECK(gw_js_get(&d, gw_js_get(&d, root, "a"), "a") == NULL); /* not an object */
+    CHECK(gw_js_str(gw_js_get(&d, root, "n"), &a) == NULL);      /* not a string */
+    CHECK(gw_js_get(&d, NULL, "a") == NULL && gw_js_first(NULL) == NULL &&
+          gw_js_next(&d, NULL) == NULL);
     /* an arena without room for the string gives none rather than a cut one */
     a.used = a.cap - 2;
-    CHECK(gw_js_str(gw_js_next(gw_js_next(gw_js_first(gw_js_get(root, "a")))), &a) == NULL);
+    CHECK(gw_js_str(gw_js_next(&d, gw_js_next(&d, gw_js_first(gw_js_get(&d, root, "a")))), &a) ==
+          NULL);
     /* \u0000 as gw_json_mark leaves it: six 0xFF bytes */
     a.used = 0;
-    CHECK_INT(gw_js_int(gw_js_get(root, "\xff\xff\xff\xff\xff\xff")), 3);
+    CHECK_INT(gw_js_int(gw_js_get(&d, root, "\xff\xff\xff\xff\xff\xff")), 3);
+}
+
+/* More arrays and objects than the index holds: the later ones are read through. */
+static void test_index(void)
+{
+    char s[2000];
+    size_t n = 0;
+    int k, count = 0;
+    gw_js_doc d;
+    gw_jv el;
+    char why[128];
+
+    n += (size_t)snprintf(s + n, sizeof s - n, "{\"a\":[");
+    for (k = 0; k < 100; k++)
+        n += (size_t)snprintf(s + n, sizeof s - n, "%s{\"k\":[%d]}", k ? "," : "", k);
+    n += (size_t)snprintf(s + n, sizeof s - n, "],\"b\":7}");
+    CHECK_INT(gw_js_open(&d, s, n, why, sizeof why), 0);
+    CHECK_INT(d.nc, GW_JS_INDEX);
+    CHECK_INT(gw_js_int(gw_js_get(&d, d.root, "b")), 7);
+    for (el = gw_js_first(gw_js_get(&d, d.root, "a")); el; el = gw_js_next(&d, el))
+        CHECK_INT(gw_js_int(gw_js_first(gw_js_get(&d, el, "k"))), count++);
+    CHECK_INT(count, 100);
+}
+
+/* A body of many messages and statuses, for the comparisons: more containers than the
+ * index holds. */
+static void add_many(void)
+{
+    char s[12000];
+    size_t n = 0;
+    int k;
+
+    n += (size_t)snprintf(s + n, sizeof s - n,
+                          "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"W\","
+                          "\"changes\":[{\"value\":{\"messaging_product\":\"whatsapp\","
+                          "\"metadata\":{\"phone_number_id\":\"106540352242922\"},\"messages\":[");
+    for (k = 0; k < 30; k++)
+        n += (size_t)snprintf(s + n, sizeof s - n,
+                              "%s{\"from\":\"62812%04d\",\"id\":\"wamid.M%d\",\"timestamp\":"
+                              "\"1795485600\",\"type\":\"text\",\"text\":{\"body\":\"pesan %d\"}}",
+                              k ? "," : "", k, k, k);
+    n += (size_t)snprintf(s + n, sizeof s - n, "],\"statuses\":[");
+    for (k = 0; k < 30; k++)
+        n += (size_t)snprintf(
+            s + n, sizeof s - n,
+            "%s{\"id\":\"wamid.S%d\",\"status\":\"read\",\"errors\":[{\"code\":%d}]}", k ? "," : "",
+            k, 131000 + k);
+    n += (size_t)snprintf(s + n, sizeof s - n, "]},\"field\":\"messages\"}]}]}");
+    add_body("many (generated)", s, n);
 }
 
 int main(void)
 {
     load_corpus();
+    add_many();
     CHECK(nbodies >= 40);
     test_bodies();
     test_truncated();
@@ -373,6 +469,7 @@ int main(void)
     test_cases();
     test_bad_u();
     test_walk();
+    test_index();
     printf("%lld bodies compared (%lld with a bad \\u escape)\n", compared, bad_u);
     while (nbodies > 0)
         free(bodies[--nbodies].p);

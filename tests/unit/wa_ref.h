@@ -258,7 +258,7 @@ static void next_list(ref_iter *it)
 }
 
 static int ref_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms, ref_iter *it,
-               char *why, size_t whylen)
+                    char *why, size_t whylen)
 {
     memset(it, 0, sizeof *it);
     if (!(it->root = gw_json_parse_marked(body, len, why, whylen)))
@@ -365,7 +365,8 @@ static int same_event(const gw_wa_event *a, const gw_wa_event *b)
              same_str("media_mime", a->media_mime, b->media_mime) &
              same_str("group_id", a->group_id, b->group_id);
 
-    if (!a->text != !b->text || (a->text && (a->len != b->len || memcmp(a->text, b->text, a->len)))) {
+    if (!a->text != !b->text ||
+        (a->text && (a->len != b->len || memcmp(a->text, b->text, a->len)))) {
         fprintf(stderr, "  text: \"%s\" (reference) vs \"%s\"\n", a->text ? a->text : "(null)",
                 b->text ? b->text : "(null)");
         ok = 0;
@@ -400,8 +401,8 @@ static int wa_same(const char *s, size_t n, int64_t now_ms, int64_t max_age_ms)
     }
     ra = ref_open(s, n, now_ms, max_age_ms, &ri, wa, sizeof wa);
     if (ra != rb || (ra < 0 && strcmp(wa, wb))) {
-        fprintf(stderr, "  open: %d \"%s\" (reference) vs %d \"%s\"\n", ra, ra < 0 ? wa : "",
-                rb, rb < 0 ? wb : "");
+        fprintf(stderr, "  open: %d \"%s\" (reference) vs %d \"%s\"\n", ra, ra < 0 ? wa : "", rb,
+                rb < 0 ? wb : "");
         verdict = WA_DIFFERENT;
     }
     for (i = 0; ra == 0 && rb == 0; i++) {
