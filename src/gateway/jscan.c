@@ -164,7 +164,7 @@ static int container(scan *c)
 
     if (enter(c) < 0)
         return -1;
-    if (c->d->nc < GW_JS_INDEX && c->pos <= UINT32_MAX - 1) {
+    if (c->d->nc < GW_JS_INDEX && c->n < UINT32_MAX) { /* offsets fit the index */
         k = c->d->nc++;
         c->d->start[k] = (uint32_t)c->pos;
     }
@@ -501,7 +501,7 @@ gw_jv gw_js_next(const gw_js_doc *d, gw_jv el)
 
 /* cJSON's number: strtod of its characters. In a checked text strtod stops where the
  * number does (the byte after it is white space, ',', ']' or '}'), so it reads the
- * text itself. */
+ * text itself. (cJSON puts the locale's decimal point in; loket keeps the C locale.) */
 double gw_js_double(gw_jv num)
 {
     return gw_js_type(num) == GW_JS_NUMBER ? strtod(num, NULL) : 0;

@@ -13,7 +13,8 @@
  * Every function here is pure: bytes in, a result or a reason out (parse.c,
  * and the HMAC helpers of util.c, which need only OpenSSL). Results that
  * borrow from a cJSON tree say so; the tree is freed by the matching _clear
- * function. */
+ * function. WhatsApp notifications build no tree: they are read in place
+ * (jscan.h), and the iterator borrows the body. */
 #ifndef LOKET_GW_PARSE_H
 #define LOKET_GW_PARSE_H
 
