@@ -37,6 +37,21 @@ int gw_json_depth_ok(const char *s, size_t n, int max)
     return 1;
 }
 
+void gw_json_why(char *why, size_t whylen, enum gw_json_fault f, size_t off)
+{
+    switch (f) {
+    case GW_JSON_DEEP:
+        snprintf(why, whylen, "JSON nested deeper than %d levels", GW_MAX_JSON_DEPTH);
+        break;
+    case GW_JSON_NUL: snprintf(why, whylen, "malformed JSON: a NUL byte in the text"); break;
+    case GW_JSON_NOT_OBJECT: snprintf(why, whylen, "expected a JSON object"); break;
+    case GW_JSON_SYNTAX: snprintf(why, whylen, "malformed JSON at byte %zu", off); break;
+    case GW_JSON_AFTER:
+        snprintf(why, whylen, "malformed JSON: text after the value at byte %zu", off);
+        break;
+    }
+}
+
 cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen)
 {
     const char *end = NULL;
@@ -44,36 +59,35 @@ cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen)
     cJSON *j;
 
     if (!gw_json_depth_ok(s, n, GW_MAX_JSON_DEPTH)) {
-        snprintf(why, whylen, "JSON nested deeper than %d levels", GW_MAX_JSON_DEPTH);
+        gw_json_why(why, whylen, GW_JSON_DEEP, 0);
         return NULL;
     }
     if (memchr(s, '\0', n)) {
-        snprintf(why, whylen, "malformed JSON: a NUL byte in the text");
+        gw_json_why(why, whylen, GW_JSON_NUL, 0);
         return NULL;
     }
     for (i = 0; i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'); i++)
         ;
     if (i < n && s[i] == '[') { /* not worth a tree (a 1 MiB array is 40 MB of nodes) */
-        snprintf(why, whylen, "expected a JSON object");
+        gw_json_why(why, whylen, GW_JSON_NOT_OBJECT, 0);
         return NULL;
     }
     j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
     if (!j) {
         /* end points at the error (cJSON_GetErrorPtr is a global: racy with threads) */
         size_t off = end && end >= s && end <= s + n ? (size_t)(end - s) : n;
-        snprintf(why, whylen, "malformed JSON at byte %zu", off);
+        gw_json_why(why, whylen, GW_JSON_SYNTAX, off);
         return NULL;
     }
     while (end && end < s + n && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         end++;
     if (end && end < s + n) {
-        snprintf(why, whylen, "malformed JSON: text after the value at byte %zu",
-                 (size_t)(end - s));
+        gw_json_why(why, whylen, GW_JSON_AFTER, (size_t)(end - s));
         cJSON_Delete(j);
         return NULL;
     }
     if (!cJSON_IsObject(j)) {
-        snprintf(why, whylen, "expected a JSON object");
+        gw_json_why(why, whylen, GW_JSON_NOT_OBJECT, 0);
         cJSON_Delete(j);
         return NULL;
     }

@@ -13,7 +13,8 @@
  * Every function here is pure: bytes in, a result or a reason out (parse.c,
  * and the HMAC helpers of util.c, which need only OpenSSL). Results that
  * borrow from a cJSON tree say so; the tree is freed by the matching _clear
- * function. */
+ * function. WhatsApp notifications build no tree: they are read in place
+ * (jscan.h), and the iterator borrows the body. */
 #ifndef LOKET_GW_PARSE_H
 #define LOKET_GW_PARSE_H
 
@@ -22,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jscan.h"
 #include "loket/core.h"
 
 #define GW_MAX_JSON_DEPTH 32
@@ -38,6 +40,10 @@ int gw_json_depth_ok(const char *s, size_t n, int max);
  * reason to why ("nested deeper than 32 levels", "malformed JSON at byte 12").
  * The caller frees the tree with cJSON_Delete. */
 cJSON *gw_json_parse(const char *s, size_t n, char *why, size_t whylen);
+/* The reasons gw_json_parse gives (and gw_js_open, jscan.h), into why; off is the byte
+ * of GW_JSON_SYNTAX and GW_JSON_AFTER. */
+enum gw_json_fault { GW_JSON_DEEP, GW_JSON_NUL, GW_JSON_NOT_OBJECT, GW_JSON_SYNTAX, GW_JSON_AFTER };
+void gw_json_why(char *why, size_t whylen, enum gw_json_fault f, size_t off);
 /* 1 when the JSON text holds the escape \u0000: cJSON would cut the string
  * there and hide the NUL from lk_inbound_check, so callers test for it. */
 int gw_json_has_nul(const char *s, size_t n);
@@ -129,8 +135,9 @@ enum gw_wa_kind {
  * %25) + ':' + the choice id, so that a tap names the question it answers. */
 #define GW_WA_ID_MAX 200 /* a list row id's limit (a button's is 256) */
 
-/* One item of a notification. Every pointer is borrowed from the parsed tree
- * and valid during the callback only; any may be NULL unless said. */
+/* One item of a notification. Every pointer is borrowed from the iterator
+ * (gw_wa_next: until gw_wa_close; gw_wa_parse: during the callback only); any
+ * may be NULL unless said. */
 typedef struct gw_wa_event {
     enum gw_wa_kind kind;
     const char *pnid;        /* phone_number_id (GW_WA_MESSAGE: 1 to 32 digits) */
@@ -182,14 +189,20 @@ typedef void (*gw_wa_fn)(void *ctx, const gw_wa_event *ev);
  * "\0" (len 1) and a lone surrogate makes it invalid UTF-8, both of which
  * lk_inbound_check refuses; anywhere else (a contact's name) it is ignored. */
 typedef struct gw_wa_iter {
-    cJSON *root; /* owned: gw_wa_close */
-    const cJSON *entry, *change, *item;
-    int phase; /* 0: the change's messages, 1: its statuses, 2: its errors */
+    gw_js_doc doc; /* the checked body */
+    /* positions in the body, which must outlive the iterator (it is read in place) */
+    gw_jv entry, change, item;
+    gw_jv lists[3];   /* the change's value.messages, .statuses and .errors */
+    const char *pnid; /* the change's phone_number_id, decoded */
+    int phase;        /* 0: the change's messages, 1: its statuses, 2: its errors */
     int64_t now_ms, max_age_ms;
+    gw_js_arena arena; /* owned: the decoded strings of events (gw_wa_close) */
 } gw_wa_iter;
 
-/* 0 with it ready (gw_wa_close frees it); -1 when the body is not a JSON
- * object, with a reason in why and nothing to close. */
+/* 0 with it ready (gw_wa_close frees it): it reads body in place, so body must
+ * stay as it is until then; -1 when the body is not a JSON object (the reasons
+ * of gw_json_parse, jscan.h) or out of memory, with a reason in why and nothing
+ * to close. */
 int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms, gw_wa_iter *it,
                char *why, size_t whylen);
 /* 1 with the next item in ev (borrowed from it until gw_wa_close); 0 at the end. */

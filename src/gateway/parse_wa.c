@@ -1,10 +1,13 @@
 /* WhatsApp Cloud API notifications (parse.h, "whatsapp"): the walk over
  * entry[].changes[].value and the reading of one message or status. Pure, as
- * the rest of the gateway's parsers. */
+ * the rest of the gateway's parsers. The body is read in place (jscan.h): no
+ * tree, and the strings an event gives are decoded into the iterator's arena,
+ * one allocation for the whole body. */
 #include "parse.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- whatsapp ------------------------------------------------------------------------- */
@@ -106,42 +109,75 @@ static void tap_id(gw_wa_event *ev, const char *id)
 
 static const char *const media_types[] = {"image", "audio", "video", "document", "sticker"};
 
+/* The members of a message the reading looks at, found in one pass: the last five are
+ * media_types, in that order. */
+enum {
+    M_FROM,
+    M_FROM_USER,
+    M_ID,
+    M_TYPE,
+    M_TS,
+    M_GROUP,
+    M_CONTEXT,
+    M_ERRORS,
+    M_TEXT,
+    M_INTERACTIVE,
+    M_BUTTON,
+    M_MEDIA,
+    M_N = M_MEDIA + 5
+};
+static const char *const msg_keys[M_N] = {
+    "from", "from_user_id", "id",     "type",  "timestamp", "group_id", "context",  "errors",
+    "text", "interactive",  "button", "image", "audio",     "video",    "document", "sticker"};
+
+/* The string v decoded into the iterator's arena (each string of the body is decoded
+ * at most once, so the arena never runs out), or NULL when v is not a string. */
+static const char *str(gw_wa_iter *it, gw_jv v)
+{
+    return gw_js_str(v, &it->arena);
+}
+
 /* What a message gives the engine. 0: ev has its text (a tap, a caption, media);
  * -1: a type not answered (a reaction, unsupported, unknown). */
-static int message_input(const cJSON *m, const char *type, gw_wa_event *ev)
+static int message_input(gw_wa_iter *it, const gw_jv *m, const char *type, gw_wa_event *ev)
 {
-    const cJSON *x, *r;
+    static const char *const reply_keys[] = {"button_reply", "list_reply"},
+                             *const tap_keys[] = {"id", "title"},
+                             *const button_keys[] = {"payload", "text"},
+                             *const media_keys[] = {"voice", "id", "mime_type", "caption"};
+    gw_jv r[4];
+    const char *id;
     size_t k;
 
     if (!strcmp(type, "text")) {
-        ev->text = gw_json_str(cJSON_GetObjectItemCaseSensitive(m, "text"), "body");
+        ev->text = str(it, gw_js_get(&it->doc, m[M_TEXT], "body"));
         return ev->text ? 0 : -1;
     }
     if (!strcmp(type, "interactive")) {
-        x = cJSON_GetObjectItemCaseSensitive(m, "interactive");
-        if (!(r = cJSON_GetObjectItemCaseSensitive(x, "button_reply")))
-            r = cJSON_GetObjectItemCaseSensitive(x, "list_reply");
-        if (!gw_json_str(r, "id"))
+        gw_js_get_keys(&it->doc, m[M_INTERACTIVE], reply_keys, 2, r);
+        gw_js_get_keys(&it->doc, r[0] ? r[0] : r[1], tap_keys, 2, r);
+        if (!(id = str(it, r[0])))
             return -1; /* a flow's reply (nfm_reply) and the like */
-        tap_id(ev, gw_json_str(r, "id"));
-        ev->tap_title = gw_json_str(r, "title");
+        tap_id(ev, id);
+        ev->tap_title = str(it, r[1]);
         return 0;
     }
     if (!strcmp(type, "button")) { /* a quick reply of a template: its payload is text */
-        x = cJSON_GetObjectItemCaseSensitive(m, "button");
-        ev->text = gw_json_str(x, "payload") ? gw_json_str(x, "payload") : gw_json_str(x, "text");
+        gw_js_get_keys(&it->doc, m[M_BUTTON], button_keys, 2, r);
+        if (!(ev->text = str(it, r[0])))
+            ev->text = str(it, r[1]);
         return ev->text ? 0 : -1;
     }
     for (k = 0; k < sizeof media_types / sizeof *media_types; k++) {
         if (strcmp(type, media_types[k]))
             continue;
-        x = cJSON_GetObjectItemCaseSensitive(m, type);
+        gw_js_get_keys(&it->doc, m[M_MEDIA + k], media_keys, 4, r);
         ev->media_type = media_types[k];
-        if (k == 1 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "voice")))
+        if (k == 1 && gw_js_type(r[0]) == GW_JS_TRUE)
             ev->media_type = "voice";
-        ev->media_id = gw_json_str(x, "id");
-        ev->media_mime = gw_json_str(x, "mime_type");
-        ev->text = gw_json_str(x, "caption"); /* images, videos and documents have one */
+        ev->media_id = str(it, r[1]);
+        ev->media_mime = str(it, r[2]);
+        ev->text = str(it, r[3]); /* images, videos and documents have a caption */
         if (!ev->text)
             ev->text = "";
         return 0;
@@ -154,37 +190,47 @@ static int message_input(const cJSON *m, const char *type, gw_wa_event *ev)
     return -1;
 }
 
-/* errors[0] of obj: its code and title. */
-static void first_error(const cJSON *obj, gw_wa_event *ev)
+/* A code and a title: of errors[0], or of an item of value.errors. */
+static void error_fields(gw_wa_iter *it, gw_jv e, gw_wa_event *ev)
 {
-    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(obj, "errors");
-    const cJSON *e0 = cJSON_IsArray(errs) ? errs->child : NULL;
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e0, "code");
+    static const char *const keys[] = {"code", "title"};
+    gw_jv v[2];
+
+    gw_js_get_keys(&it->doc, e, keys, 2, v);
+    ev->has_code = gw_js_type(v[0]) == GW_JS_NUMBER;
+    ev->code = ev->has_code ? gw_js_int(v[0]) : 0;
+    ev->error_title = str(it, v[1]);
+}
+
+/* errors[0] of an item (errs: its member "errors"): its code and title. */
+static void first_error(gw_wa_iter *it, gw_jv errs, gw_wa_event *ev)
+{
+    gw_jv e0 = gw_js_first(errs);
 
     ev->has_error = e0 != NULL;
-    ev->has_code = cJSON_IsNumber(code);
-    ev->code = ev->has_code ? code->valueint : 0;
-    ev->error_title = gw_json_str(e0, "title");
+    error_fields(it, e0, ev);
 }
 
 /* The group a message was written in, if any. */
-static const char *group_of(const cJSON *m)
+static const char *group_of(gw_wa_iter *it, const gw_jv *m)
 {
-    const char *g = gw_json_str(m, "group_id");
-    return g ? g : gw_json_str(cJSON_GetObjectItemCaseSensitive(m, "context"), "group_id");
+    const char *g = str(it, m[M_GROUP]);
+    return g ? g : str(it, gw_js_get(&it->doc, m[M_CONTEXT], "group_id"));
 }
 
 /* A message's timestamp: Unix seconds as a string of digits (or a number).
  * -1 when absent or not a time. */
-static int64_t message_ts_ms(const cJSON *m)
+static int64_t message_ts_ms(gw_wa_iter *it, gw_jv t)
 {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "timestamp");
     int64_t v = 0;
     const char *p;
+    double d;
 
-    if (cJSON_IsNumber(t))
-        return t->valuedouble >= 0 && t->valuedouble < 1e11 ? (int64_t)t->valuedouble * 1000 : -1;
-    if (!cJSON_IsString(t) || !*(p = t->valuestring))
+    if (gw_js_type(t) == GW_JS_NUMBER) {
+        d = gw_js_double(t);
+        return d >= 0 && d < 1e11 ? (int64_t)d * 1000 : -1;
+    }
+    if (!(p = str(it, t)) || !*p)
         return -1;
     for (; *p; p++) {
         if (!isdigit((unsigned char)*p) || v > 100000000000LL)
@@ -194,27 +240,31 @@ static int64_t message_ts_ms(const cJSON *m)
     return v * 1000;
 }
 
-static void wa_message(const gw_wa_iter *it, const cJSON *m, const char *pnid, gw_wa_event *ev)
+static void wa_message(gw_wa_iter *it, gw_jv item, gw_wa_event *ev)
 {
-    ev->pnid = pnid;
-    ev->from = gw_json_str(m, "from");
-    if (!ev->from && bsuid_ok(gw_json_str(m, "from_user_id"))) {
-        ev->from = gw_json_str(m, "from_user_id");
+    gw_jv m[M_N];
+    const char *user;
+
+    gw_js_get_keys(&it->doc, item, msg_keys, M_N, m);
+    ev->pnid = it->pnid;
+    ev->from = str(it, m[M_FROM]);
+    if (!ev->from && bsuid_ok(user = str(it, m[M_FROM_USER]))) {
+        ev->from = user;
         ev->bsuid = 1;
     }
-    ev->id = gw_json_str(m, "id");
-    ev->type = gw_json_str(m, "type");
-    ev->ts_ms = message_ts_ms(m);
+    ev->id = str(it, m[M_ID]);
+    ev->type = str(it, m[M_TYPE]);
+    ev->ts_ms = message_ts_ms(it, m[M_TS]);
     if (!ev->from || !*ev->from || !ev->id || !*ev->id || !ev->type || ev->ts_ms < 0 ||
-        !pnid_ok(pnid)) {
+        !pnid_ok(it->pnid)) {
         ev->kind = GW_WA_INVALID;
     } else if (it->max_age_ms > 0 && ev->ts_ms < it->now_ms - it->max_age_ms) {
         ev->kind = GW_WA_STALE;
-    } else if ((ev->group_id = group_of(m))) {
+    } else if ((ev->group_id = group_of(it, m))) {
         ev->kind = GW_WA_GROUP;
-    } else if (message_input(m, ev->type, ev) < 0) {
+    } else if (message_input(it, m, ev->type, ev) < 0) {
         ev->kind = GW_WA_UNHANDLED;
-        first_error(m, ev); /* an unsupported message says why */
+        first_error(it, m[M_ERRORS], ev); /* an unsupported message says why */
         ev->text = NULL;
     } else {
         ev->kind = GW_WA_MESSAGE;
@@ -222,66 +272,70 @@ static void wa_message(const gw_wa_iter *it, const cJSON *m, const char *pnid, g
     }
 }
 
-static void wa_status(const cJSON *st, const char *pnid, gw_wa_event *ev)
+static void wa_status(gw_wa_iter *it, gw_jv st, gw_wa_event *ev)
 {
+    static const char *const keys[] = {"id", "status", "errors"};
+    gw_jv v[3];
+
+    gw_js_get_keys(&it->doc, st, keys, 3, v);
     ev->kind = GW_WA_STATUS;
-    ev->pnid = pnid;
-    ev->id = gw_json_str(st, "id");
-    ev->status = gw_json_str(st, "status");
-    first_error(st, ev);
+    ev->pnid = it->pnid;
+    ev->id = str(it, v[0]);
+    ev->status = str(it, v[1]);
+    first_error(it, v[2], ev);
 }
 
 /* One of value.errors[]: an error of the notification, not of a message. */
-static void wa_error(const cJSON *e, const char *pnid, gw_wa_event *ev)
+static void wa_error(gw_wa_iter *it, gw_jv e, gw_wa_event *ev)
 {
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
-
     ev->kind = GW_WA_ERROR;
-    ev->pnid = pnid;
+    ev->pnid = it->pnid;
     ev->has_error = 1;
-    ev->has_code = cJSON_IsNumber(code);
-    ev->code = ev->has_code ? code->valueint : 0;
-    ev->error_title = gw_json_str(e, "title");
+    error_fields(it, e, ev);
 }
 
-/* The first element of the array obj[name], or NULL. */
-static const cJSON *first_of(const cJSON *obj, const char *name)
+/* The change at it->change: where its lists are, and its phone_number_id. */
+static void change_begin(gw_wa_iter *it)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsArray(a) ? a->child : NULL;
-}
+    static const char *const keys[] = {"messages", "statuses", "errors", "metadata"};
+    gw_jv v[4];
 
-static const cJSON *change_value(const cJSON *change)
-{
-    return cJSON_GetObjectItemCaseSensitive(change, "value");
+    gw_js_get_keys(&it->doc, gw_js_get(&it->doc, it->change, "value"), keys, 4, v);
+    memcpy(it->lists, v, sizeof it->lists);
+    it->pnid = str(it, gw_js_get(&it->doc, v[3], "phone_number_id"));
+    it->phase = 0;
+    it->item = gw_js_first(it->lists[0]);
 }
 
 /* Moves on to the first change of the entry at it->entry or after it. */
 static void first_change(gw_wa_iter *it)
 {
     it->change = NULL;
-    while (it->entry && !(it->change = first_of(it->entry, "changes")))
-        it->entry = it->entry->next;
+    while (it->entry && !(it->change = gw_js_first(gw_js_get(&it->doc, it->entry, "changes"))))
+        it->entry = gw_js_next(&it->doc, it->entry);
     it->phase = 0;
-    it->item = it->change ? first_of(change_value(it->change), "messages") : NULL;
+    it->item = NULL;
+    if (it->change)
+        change_begin(it);
 }
 
 /* Moves on to the next list of items: the change's statuses, its errors, then
  * the next change's messages. */
 static void next_list(gw_wa_iter *it)
 {
+    gw_jv next;
+
     if (it->phase < 2) {
         it->phase++;
-        it->item = first_of(change_value(it->change), it->phase == 1 ? "statuses" : "errors");
+        it->item = gw_js_first(it->lists[it->phase]);
         return;
     }
-    if (it->change->next) {
-        it->change = it->change->next;
-        it->phase = 0;
-        it->item = first_of(change_value(it->change), "messages");
+    if ((next = gw_js_next(&it->doc, it->change))) {
+        it->change = next;
+        change_begin(it);
         return;
     }
-    it->entry = it->entry->next;
+    it->entry = gw_js_next(&it->doc, it->entry);
     first_change(it);
 }
 
@@ -289,19 +343,24 @@ int gw_wa_open(const char *body, size_t len, int64_t now_ms, int64_t max_age_ms,
                char *why, size_t whylen)
 {
     memset(it, 0, sizeof *it);
-    if (!(it->root = gw_json_parse_marked(body, len, why, whylen)))
+    if (gw_js_open(&it->doc, body, len, why, whylen) < 0)
         return -1;
+    /* every string of the body fits, decoded, in as many bytes as the body */
+    if (!(it->arena.p = malloc(len + 1))) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    it->arena.cap = len + 1;
     it->now_ms = now_ms;
     it->max_age_ms = max_age_ms;
-    it->entry = first_of(it->root, "entry");
+    it->entry = gw_js_first(gw_js_get(&it->doc, it->doc.root, "entry"));
     first_change(it);
     return 0;
 }
 
 int gw_wa_next(gw_wa_iter *it, gw_wa_event *ev)
 {
-    const cJSON *item;
-    const char *pnid;
+    gw_jv item;
 
     while (!it->item) {
         if (!it->change)
@@ -309,16 +368,14 @@ int gw_wa_next(gw_wa_iter *it, gw_wa_event *ev)
         next_list(it);
     }
     item = it->item;
-    it->item = item->next;
-    pnid = gw_json_str(cJSON_GetObjectItemCaseSensitive(change_value(it->change), "metadata"),
-                       "phone_number_id");
+    it->item = gw_js_next(&it->doc, item);
     memset(ev, 0, sizeof *ev);
     if (it->phase == 0)
-        wa_message(it, item, pnid, ev);
+        wa_message(it, item, ev);
     else if (it->phase == 1)
-        wa_status(item, pnid, ev);
+        wa_status(it, item, ev);
     else
-        wa_error(item, pnid, ev);
+        wa_error(it, item, ev);
     return 1;
 }
 
@@ -326,7 +383,7 @@ void gw_wa_close(gw_wa_iter *it)
 {
     if (!it)
         return;
-    cJSON_Delete(it->root);
+    free(it->arena.p);
     memset(it, 0, sizeof *it);
 }
 

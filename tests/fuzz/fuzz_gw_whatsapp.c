@@ -3,12 +3,15 @@
  * X-Hub-Signature-256 header (checked with the secret "fuzz-secret") and the
  * rest the body; otherwise all of it is the body. Every event the parser
  * gives is checked against what the route relies on, and a tap's question
- * and choice go through the row id writer and back. */
+ * and choice go through the row id writer and back. The cJSON reader of
+ * before (tests/unit/wa_ref.h) must accept and refuse alike, with the same
+ * reasons and events. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parse.h"
+#include "../unit/wa_ref.h"
 
 static void touch(const char *s)
 {
@@ -139,5 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (events || !why[0])
             abort();
     }
+    if (wa_same(body, len, 0, 0) == WA_DIFFERENT)
+        abort();
     return 0;
 }

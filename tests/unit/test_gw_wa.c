@@ -1,7 +1,8 @@
 /* Unit tests of the WhatsApp notification parser (src/gateway/parse_wa.c): row and
  * button ids that name their question (written and read back, escaped, too long), taps,
  * media and captions, business-scoped user ids, group messages, types not answered, and
- * the order of messages, statuses and value-level errors; the webhook signature's HMAC
+ * the order of messages, statuses and value-level errors, each body also read by the
+ * cJSON reader of before (wa_ref.h) for the same events; the webhook signature's HMAC
  * against RFC 4231's vectors. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -11,6 +12,7 @@
 #include "gw.h"
 #include "parse.h"
 #include "test.h"
+#include "wa_ref.h"
 
 #define HEAD                                                                                       \
     "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"W\",\"changes\":[{\"field\":"  \
@@ -43,6 +45,8 @@ static seen parse(const char *body)
     char why[128];
     memset(&s, 0, sizeof s);
     CHECK_INT(gw_wa_parse(body, strlen(body), keep, &s, why, sizeof why), 0);
+    /* and the reader before jscan.c gives the same events */
+    CHECK_INT(wa_same(body, strlen(body), 0, 0), WA_SAME);
     return s;
 }
 
