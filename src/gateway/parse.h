@@ -166,6 +166,15 @@ typedef struct gw_wa_event {
  * addresses as "to"; anything else is a business-scoped user id, addressed as
  * "recipient". */
 int gw_wa_is_phone(const char *user);
+/* The checks and pieces of a notification's reading that are not JSON
+ * (parse_wa.c): a phone number id (digits, 1 to 32), a business-scoped user
+ * id (1 to 128 of [A-Za-z0-9._-]), a tapped id ("q:<question>:<choice>" or
+ * a bare choice id) into ev, and the media types a message may have. */
+int gw_wa_pnid_ok(const char *s);
+int gw_wa_bsuid_ok(const char *s);
+void gw_wa_tap_id(gw_wa_event *ev, const char *id);
+#define GW_WA_MEDIA_TYPES 5
+extern const char *const gw_wa_media_types[GW_WA_MEDIA_TYPES];
 
 /* Writes the row or button id of choice id of question to out (GW_WA_ID_MAX + 1 bytes),
  * NUL-terminated: the bare id when the whole would be longer than GW_WA_ID_MAX (it then
@@ -248,12 +257,12 @@ size_t gw_json_text_len(const char **s);
 
 /* ---- the Graph API's answer to a send -------------------------------------------------- */
 enum gw_send_verdict {
-    GW_SEND_SENT,  /* any 2xx: the API took the message (its id, if any, is kept) */
-    GW_SEND_RETRY, /* no answer, 408, 425, 429, any status not 2xx or 4xx, Meta's
-                      temporary and rate errors other than the ones below */
-    GW_SEND_DROP,  /* any other 4xx: it would fail the same way again */
-    GW_SEND_AUTH,  /* the access token or a permission (HTTP 401, 403, codes 190, 10,
-                      200-299): every send fails until an operator acts; keep the reply */
+    GW_SEND_SENT,       /* any 2xx: the API took the message (its id, if any, is kept) */
+    GW_SEND_RETRY,      /* no answer, 408, 425, 429, any status not 2xx or 4xx, Meta's
+                           temporary and rate errors other than the ones below */
+    GW_SEND_DROP,       /* any other 4xx: it would fail the same way again */
+    GW_SEND_AUTH,       /* the access token or a permission (HTTP 401, 403, codes 190, 10,
+                           200-299): every send fails until an operator acts; keep the reply */
     GW_SEND_THROUGHPUT, /* 130429: the phone number is over its messages per second */
     GW_SEND_PAIR,       /* 131056: too many messages to this one user in a short time */
     GW_SEND_WINDOW,     /* 131047: more than 24 hours since the user's last message */
@@ -317,11 +326,11 @@ typedef struct gw_span {
 } gw_span;
 
 typedef struct gw_http_head {
-    gw_span method; /* "GET", "POST", ... */
-    gw_span target; /* the request target as sent */
-    gw_span clen;   /* Content-Length (its last occurrence) */
-    gw_span te;     /* Transfer-Encoding (its last occurrence) */
-    gw_span xff;    /* X-Forwarded-For (its last occurrence) */
+    gw_span method;   /* "GET", "POST", ... */
+    gw_span target;   /* the request target as sent */
+    gw_span clen;     /* Content-Length (its last occurrence) */
+    gw_span te;       /* Transfer-Encoding (its last occurrence) */
+    gw_span xff;      /* X-Forwarded-For (its last occurrence) */
     int n_clen, n_te; /* how often each appeared: libwebsockets joins repeats with ',' */
 } gw_http_head;
 

@@ -13,7 +13,7 @@
 /* ---- whatsapp ------------------------------------------------------------------------- */
 
 /* A phone number id goes into the Graph API URL: digits only. */
-static int pnid_ok(const char *s)
+int gw_wa_pnid_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0, i;
     if (n < 1 || n > 32)
@@ -26,7 +26,7 @@ static int pnid_ok(const char *s)
 
 /* A business-scoped user id ("US.13491208655302741918") becomes a session key and a
  * Graph API recipient: a short run of plain characters. */
-static int bsuid_ok(const char *s)
+int gw_wa_bsuid_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0, i;
     if (n < 1 || n > 128)
@@ -80,7 +80,7 @@ int gw_wa_choice_id(char *out, const char *question, const char *id)
 
 /* A tapped row or button id: "q:<question>:<choice>" names its question; any other id
  * (one from before, or not loket's) is the choice id alone, naming none. */
-static void tap_id(gw_wa_event *ev, const char *id)
+void gw_wa_tap_id(gw_wa_event *ev, const char *id)
 {
     const char *p;
     size_t o = 0;
@@ -107,10 +107,11 @@ static void tap_id(gw_wa_event *ev, const char *id)
     ev->text = p + 1;
 }
 
-static const char *const media_types[] = {"image", "audio", "video", "document", "sticker"};
+const char *const gw_wa_media_types[GW_WA_MEDIA_TYPES] = {"image", "audio", "video", "document",
+                                                          "sticker"};
 
 /* The members of a message the reading looks at, found in one pass: the last five are
- * media_types, in that order. */
+ * gw_wa_media_types, in that order. */
 enum {
     M_FROM,
     M_FROM_USER,
@@ -158,7 +159,7 @@ static int message_input(gw_wa_iter *it, const gw_jv *m, const char *type, gw_wa
         gw_js_get_keys(&it->doc, r[0] ? r[0] : r[1], tap_keys, 2, r);
         if (!(id = str(it, r[0])))
             return -1; /* a flow's reply (nfm_reply) and the like */
-        tap_id(ev, id);
+        gw_wa_tap_id(ev, id);
         ev->tap_title = str(it, r[1]);
         return 0;
     }
@@ -168,11 +169,11 @@ static int message_input(gw_wa_iter *it, const gw_jv *m, const char *type, gw_wa
             ev->text = str(it, r[1]);
         return ev->text ? 0 : -1;
     }
-    for (k = 0; k < sizeof media_types / sizeof *media_types; k++) {
-        if (strcmp(type, media_types[k]))
+    for (k = 0; k < sizeof gw_wa_media_types / sizeof *gw_wa_media_types; k++) {
+        if (strcmp(type, gw_wa_media_types[k]))
             continue;
         gw_js_get_keys(&it->doc, m[M_MEDIA + k], media_keys, 4, r);
-        ev->media_type = media_types[k];
+        ev->media_type = gw_wa_media_types[k];
         if (k == 1 && gw_js_type(r[0]) == GW_JS_TRUE)
             ev->media_type = "voice";
         ev->media_id = str(it, r[1]);
@@ -248,7 +249,7 @@ static void wa_message(gw_wa_iter *it, gw_jv item, gw_wa_event *ev)
     gw_js_get_keys(&it->doc, item, msg_keys, M_N, m);
     ev->pnid = it->pnid;
     ev->from = str(it, m[M_FROM]);
-    if (!ev->from && bsuid_ok(user = str(it, m[M_FROM_USER]))) {
+    if (!ev->from && gw_wa_bsuid_ok(user = str(it, m[M_FROM_USER]))) {
         ev->from = user;
         ev->bsuid = 1;
     }
@@ -256,7 +257,7 @@ static void wa_message(gw_wa_iter *it, gw_jv item, gw_wa_event *ev)
     ev->type = str(it, m[M_TYPE]);
     ev->ts_ms = message_ts_ms(it, m[M_TS]);
     if (!ev->from || !*ev->from || !ev->id || !*ev->id || !ev->type || ev->ts_ms < 0 ||
-        !pnid_ok(it->pnid)) {
+        !gw_wa_pnid_ok(it->pnid)) {
         ev->kind = GW_WA_INVALID;
     } else if (it->max_age_ms > 0 && ev->ts_ms < it->now_ms - it->max_age_ms) {
         ev->kind = GW_WA_STALE;

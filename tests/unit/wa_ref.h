@@ -17,66 +17,8 @@ typedef struct ref_iter {
     int64_t now_ms, max_age_ms;
 } ref_iter;
 
-/* A phone number id goes into the Graph API URL: digits only. */
-static int pnid_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0, i;
-    if (n < 1 || n > 32)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* A business-scoped user id ("US.13491208655302741918") becomes a session key and a
- * Graph API recipient: a short run of plain characters. */
-static int bsuid_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0, i;
-    if (n < 1 || n > 128)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return 0;
-    return 1;
-}
-
-static int hexdig(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* A tapped row or button id: "q:<question>:<choice>" names its question; any other id
- * (one from before, or not loket's) is the choice id alone, naming none. */
-static void tap_id(gw_wa_event *ev, const char *id)
-{
-    const char *p;
-    size_t o = 0;
-    int hi, lo;
-
-    ev->tap = 1;
-    ev->text = id;
-    if (strncmp(id, "q:", 2))
-        return;
-    for (p = id + 2; *p && *p != ':'; p++) {
-        if (o >= GW_WA_ID_MAX)
-            return;
-        if (*p == '%' && (hi = hexdig(p[1])) >= 0 && (lo = hexdig(p[2])) >= 0) {
-            ev->question[o++] = (char)(hi * 16 + lo);
-            p += 2;
-        } else {
-            ev->question[o++] = *p;
-        }
-    }
-    if (*p != ':')
-        return;
-    ev->question[o] = '\0';
-    ev->has_question = 1;
-    ev->text = p + 1;
-}
-
-static const char *const media_types[] = {"image", "audio", "video", "document", "sticker"};
+/* pnid_ok, bsuid_ok, tap_id and the media types are parse_wa.c's own (parse.h): they read
+ * no JSON. */
 
 /* What a message gives the engine. 0: ev has its text (a tap, a caption, media);
  * -1: a type not answered (a reaction, unsupported, unknown). */
@@ -95,7 +37,7 @@ static int message_input(const cJSON *m, const char *type, gw_wa_event *ev)
             r = cJSON_GetObjectItemCaseSensitive(x, "list_reply");
         if (!gw_json_str(r, "id"))
             return -1; /* a flow's reply (nfm_reply) and the like */
-        tap_id(ev, gw_json_str(r, "id"));
+        gw_wa_tap_id(ev, gw_json_str(r, "id"));
         ev->tap_title = gw_json_str(r, "title");
         return 0;
     }
@@ -104,11 +46,11 @@ static int message_input(const cJSON *m, const char *type, gw_wa_event *ev)
         ev->text = gw_json_str(x, "payload") ? gw_json_str(x, "payload") : gw_json_str(x, "text");
         return ev->text ? 0 : -1;
     }
-    for (k = 0; k < sizeof media_types / sizeof *media_types; k++) {
-        if (strcmp(type, media_types[k]))
+    for (k = 0; k < sizeof gw_wa_media_types / sizeof *gw_wa_media_types; k++) {
+        if (strcmp(type, gw_wa_media_types[k]))
             continue;
         x = cJSON_GetObjectItemCaseSensitive(m, type);
-        ev->media_type = media_types[k];
+        ev->media_type = gw_wa_media_types[k];
         if (k == 1 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "voice")))
             ev->media_type = "voice";
         ev->media_id = gw_json_str(x, "id");
@@ -170,7 +112,7 @@ static void wa_message(const ref_iter *it, const cJSON *m, const char *pnid, gw_
 {
     ev->pnid = pnid;
     ev->from = gw_json_str(m, "from");
-    if (!ev->from && bsuid_ok(gw_json_str(m, "from_user_id"))) {
+    if (!ev->from && gw_wa_bsuid_ok(gw_json_str(m, "from_user_id"))) {
         ev->from = gw_json_str(m, "from_user_id");
         ev->bsuid = 1;
     }
@@ -178,7 +120,7 @@ static void wa_message(const ref_iter *it, const cJSON *m, const char *pnid, gw_
     ev->type = gw_json_str(m, "type");
     ev->ts_ms = message_ts_ms(m);
     if (!ev->from || !*ev->from || !ev->id || !*ev->id || !ev->type || ev->ts_ms < 0 ||
-        !pnid_ok(pnid)) {
+        !gw_wa_pnid_ok(pnid)) {
         ev->kind = GW_WA_INVALID;
     } else if (it->max_age_ms > 0 && ev->ts_ms < it->now_ms - it->max_age_ms) {
         ev->kind = GW_WA_STALE;
