@@ -313,7 +313,6 @@ enum gw_method { GW_GET, GW_POST, GW_OTHER, GW_HEAD };
 struct gw_req {
     struct lws *wsi;
     gw_req *older, *newer; /* in the list of requests before their deadline (http.c) */
-    int waiting;           /* ... while in it */
     char rid[32];
     int64_t t0_us;
     enum gw_method method;

@@ -177,10 +177,14 @@ static struct {
 
 static void deadlines_due(lws_sorted_usec_list_t *sul);
 
+static int64_t deadline_us(const gw_req *r)
+{
+    return r->t0_us + (int64_t)gw_srv->cfg.request_timeout_s * 1000000;
+}
+
 static void wait_arm(void)
 {
-    int64_t left =
-        waiting.oldest->t0_us + (int64_t)gw_srv->cfg.request_timeout_s * 1000000 - gw_mono_us();
+    int64_t left = deadline_us(waiting.oldest) - gw_mono_us();
 
     lws_sul_schedule(gw_srv->ctx, 0, &waiting.sul, deadlines_due,
                      (lws_usec_t)(left > 0 ? left : 0));
@@ -196,15 +200,14 @@ static void wait_add(gw_req *r)
     else
         waiting.oldest = r;
     waiting.newest = r;
-    r->waiting = 1;
     if (!waiting.armed)
         wait_arm();
 }
 
 static void wait_remove(gw_req *r)
 {
-    if (!r->waiting)
-        return;
+    if (!r->older && waiting.oldest != r)
+        return; /* not in the list (taken out when its deadline passed) */
     if (r->older)
         r->older->newer = r->newer;
     else
@@ -214,7 +217,6 @@ static void wait_remove(gw_req *r)
     else
         waiting.newest = r->older;
     r->older = r->newer = NULL;
-    r->waiting = 0;
     if (!waiting.oldest && waiting.armed) {
         lws_sul_cancel(&waiting.sul);
         waiting.armed = 0;
@@ -261,11 +263,11 @@ static void req_deadline(gw_req *r)
  * is answered 408 (or hung up), then the timer is set for the oldest left. */
 static void deadlines_due(lws_sorted_usec_list_t *sul)
 {
-    int64_t now = gw_mono_us(), timeout = (int64_t)gw_srv->cfg.request_timeout_s * 1000000;
+    int64_t now = gw_mono_us();
 
     (void)sul;
     waiting.armed = 0;
-    while (waiting.oldest && (waiting.oldest->t0_us + timeout <= now)) {
+    while (waiting.oldest && deadline_us(waiting.oldest) <= now) {
         gw_req *r = waiting.oldest;
         wait_remove(r);
         req_deadline(r);
