@@ -97,11 +97,23 @@ static EVP_MAC_CTX *keyed(const char *key, size_t klen)
     return c;
 }
 
-int gw_hmac_sha256_hex(const char *key, const void *data, size_t n, char out[65])
+/* n bytes as 2n lowercase hex digits and a NUL. */
+static void put_hex(char *out, const unsigned char *b, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int gw_hmac_sha256_hex(const char *key, const void *data, size_t n, char out[65])
+{
     unsigned char md[EVP_MAX_MD_SIZE];
-    size_t klen = strlen(key), mdlen = 0, i;
+    size_t klen = strlen(key), mdlen = 0;
     unsigned int len = 0;
     EVP_MAC_CTX *c = keyed(key, klen);
 
@@ -115,11 +127,7 @@ int gw_hmac_sha256_hex(const char *key, const void *data, size_t n, char out[65]
     }
     if (mdlen != 32)
         return -1;
-    for (i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = 0;
+    put_hex(out, md, mdlen);
     return 0;
 }
 
@@ -173,9 +181,7 @@ void gw_random_hex(char *out, size_t n)
         for (i = 0; i < n; i++)
             buf[i] = (unsigned char)(gw_mono_us() >> (i % 8));
     }
-    for (i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", buf[i]);
-    out[2 * n] = '\0';
+    put_hex(out, buf, n);
 }
 
 int64_t gw_now_ms(void)
