@@ -421,8 +421,7 @@ lk_err lk_store_sqlite_open(const char *path, const lk_store_opts *opts, lk_stor
         goto fail;
     }
     if (!mem && opts->wal_autocheckpoint == 0 && opts->wal_limit > 0) {
-        /* a frame: header + page */
-        q->wal_limit_frames = opts->wal_limit / (q->page_size + 24) + 1;
+        q->wal_limit_frames = opts->wal_limit / SQ_FRAME_BYTES(q) + 1;
         sqlite3_wal_hook(q->db, wal_hook, q);
     }
     /* A log that was reset after a checkpoint is cut back to this size

@@ -56,15 +56,18 @@ typedef struct sq_store {
     char *wal_path;           /* PATH-wal, NULL in memory */
     int lock_fd;              /* the server lock (lk_store_lock), -1 when not held */
     int busy_ms;              /* the busy timeout of the options */
-    int64_t page_size;        /* bytes (PRAGMA page_size) */
+    int64_t page_size;        /* bytes (PRAGMA page_size); a WAL frame is SQ_FRAME_BYTES(q) */
     int64_t wal_limit_frames; /* lk_store_opts.wal_limit in WAL frames; 0 none */
     int64_t wal_next_frames;  /* after a checkpoint that failed: the next try */
     int64_t wal_step_frames;  /* ... and how far beyond the one after it */
     int full;                 /* opened at synchronous FULL (sqlite_sync.c) */
     int wal_fd;               /* sqlite_sync.c: PATH-wal for fdatasync, -1 when not open */
     unsigned long long wal_dev, wal_ino; /* ... and the file it is */
-    int wal_broken;           /* an fdatasync failed: every later one fails too */
+    int wal_broken;                      /* an fdatasync failed: every later one fails too */
 } sq_store;
+
+/* A WAL frame: its 24-byte header and a page. */
+#define SQ_FRAME_BYTES(q) ((q)->page_size + 24)
 
 /* ---- helpers --------------------------------------------------------------- */
 

@@ -72,7 +72,7 @@ lk_err sq_checkpoint(lk_store *s, int64_t *log_bytes)
     if (rc != SQLITE_OK)
         return fail(q, "checkpoint", rc);
     if (frames > 0)
-        *log_bytes = (int64_t)frames * (q->page_size + 24); /* a frame: header + page */
+        *log_bytes = (int64_t)frames * SQ_FRAME_BYTES(q);
     return LK_OK;
 }
 
