@@ -596,7 +596,8 @@ void gw_sender_read(gw_sender *s, const char *pnid, const char *user, const char
 {
     gw_sendq_item it;
 
-    if (!s || !s->cfg->wa_read_receipts || !pnid || !user || !wamid)
+    /* without a token none could go (fill): not queued at all */
+    if (!s || !s->cfg->wa_read_receipts || !s->cfg->wa_token || !pnid || !user || !wamid)
         return;
     memset(&it, 0, sizeof it);
     it.kind = GW_SQ_READ;
